@@ -1,0 +1,117 @@
+// sbpipe push-installer INPUT... --ref REGISTRY/REPO:TAG [--plain-http] [--digest-file F]
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "cli/app.h"
+#include "cli/output.h"
+#include "core/clock.h"
+#include "oci/credentials.h"
+#include "oci/pusher.h"
+
+namespace sbpipe {
+namespace {
+
+struct PushFlags {
+  std::vector<std::string> inputs;
+  std::string ref;
+  bool plain_http = false;
+  std::string digest_file;
+  std::string username;
+  std::string password_file;
+  std::string compression = "gzip";
+  int compression_level = 0;
+  std::vector<std::string> annotations;
+  std::vector<std::string> mount_from;
+  std::string ca_file;
+  int retries = 5;
+  int retry_delay_ms = 500;
+};
+
+Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
+  Annotations out;
+  for (const auto& item : items) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail(ErrorKind::usage, "--annotation '" + item + "': expected KEY=VALUE");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+Status run_push(const PushFlags& flags) {
+  auto target = Reference::parse(flags.ref);
+  if (!target) return fail(target.error());
+  auto compression = parse_encoding(flags.compression);
+  if (!compression) return fail(compression.error());
+  auto annotations = parse_annotations(flags.annotations);
+  if (!annotations) return fail(annotations.error());
+  for (const auto& repo : flags.mount_from)
+    if (!is_valid_repository(repo)) return fail(ErrorKind::usage, "--mount-from '" + repo + "': not a repository name");
+
+  CredentialSources sources{flags.username, std::nullopt, process_getenv};
+  if (!flags.password_file.empty()) sources.password_file = flags.password_file;
+  auto credentials = resolve_credentials(target->registry, sources);
+  if (!credentials) return fail(credentials.error());
+
+  // Every input is read and checked before anything is sent.
+  std::vector<LocalImage> images;
+  for (const auto& input : flags.inputs) {
+    auto loaded = load_images(input, LoadOptions{*compression});
+    if (!loaded) return fail(loaded.error());
+    for (auto& image : *loaded) images.push_back(std::move(image));
+  }
+
+  HttpOptions http_options;
+  http_options.ca_file = flags.ca_file;
+  auto http = make_curl_client(http_options);
+  std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
+  for (const auto& repo : flags.mount_from) scopes.push_back("repository:" + repo + ":pull");
+  Authenticator auth(*http, real_clock(), *credentials, scopes);
+  RetryPolicy policy;
+  policy.max_attempts = flags.retries;
+  policy.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
+  RegistryEndpoint endpoint{(flags.plain_http ? "http://" : "https://") + target->api_host(), target->repository};
+  Registry registry(*http, auth, real_clock(), endpoint, policy);
+
+  PushOptions options{*target, *annotations, flags.mount_from, flags.compression_level, policy};
+  auto pushed = push_images(registry, real_clock(), images, options);
+  if (!pushed) return fail(pushed.error());
+
+  std::string result = target->name() + "@" + pushed->digest.str();
+  if (!flags.digest_file.empty()) {
+    if (auto st = write_file_atomically(flags.digest_file, pushed->digest.str() + "\n"); !st) return st;
+  }
+  print_result_line(result);
+  return {};
+}
+
+} // namespace
+
+void add_push_installer(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<PushFlags>();
+  CLI::App* cmd = app.add_subcommand("push-installer", "Push an installer image (docker-save or OCI layout) to a registry");
+  cmd->add_option("INPUT", flags->inputs, "docker-save tarball, OCI layout directory or OCI layout tarball; one per architecture")
+      ->required();
+  cmd->add_option("--ref", flags->ref, "Target REGISTRY/REPO:TAG")->required();
+  cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP instead of HTTPS (loopback tests, in-cluster registries)");
+  cmd->add_option("--digest-file", flags->digest_file, "Also write the pushed digest (sha256:<hex>) to this file");
+  cmd->add_option("--username", flags->username, "Registry user name (with --password-file)");
+  cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
+  cmd->add_option("--compression", flags->compression, "For uncompressed layers: gzip, zstd or none")->capture_default_str();
+  cmd->add_option("--compression-level", flags->compression_level, "gzip 1-9 or zstd 1-19 (default: gzip 1, zstd 3)")
+      ->check(CLI::Range(0, 19));
+  cmd->add_option("--annotation", flags->annotations, "KEY=VALUE annotation on the pushed manifest/index (repeatable)");
+  cmd->add_option("--mount-from", flags->mount_from, "Repository on the same registry to mount existing blobs from (repeatable)");
+  cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
+  cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--retry-delay-ms", flags->retry_delay_ms, "First back-off delay; doubles per try")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600000));
+  cmd->callback([flags, &action] { action = [flags] { return run_push(*flags); }; });
+}
+
+} // namespace sbpipe

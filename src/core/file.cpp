@@ -1,0 +1,75 @@
+#include "core/file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "core/redact.h"
+
+namespace sbpipe {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+class FileSource final : public ByteSource {
+public:
+  FileSource(int fd, uint64_t offset, uint64_t length) : m_fd(fd), m_offset(offset), m_left(length) {}
+  ~FileSource() override { ::close(m_fd); }
+
+  Result<size_t> read(std::span<char> buffer) override {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buffer.size(), m_left));
+    if (want == 0) return 0;
+    ssize_t n;
+    do {
+      n = ::pread(m_fd, buffer.data(), want, static_cast<off_t>(m_offset));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return fail(ErrorKind::io, "read: " + errno_text());
+    if (n == 0 && m_left != UINT64_MAX) return fail(ErrorKind::invalid_input, "file ends early (truncated)");
+    m_offset += static_cast<uint64_t>(n);
+    if (m_left != UINT64_MAX) m_left -= static_cast<uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+
+private:
+  int m_fd;
+  uint64_t m_offset;
+  uint64_t m_left;
+};
+
+} // namespace
+
+Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    auto kind = errno == ENOENT ? ErrorKind::not_found : ErrorKind::io;
+    return fail(kind, path.string() + ": " + errno_text());
+  }
+  FileSource source(fd, 0, UINT64_MAX);
+  auto data = read_all(source, max_bytes);
+  if (!data) return fail(data.error().with_context(path.string()));
+  return data;
+}
+
+Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what) {
+  auto data = read_small_file(path, 64 * 1024);
+  if (!data) return fail(ErrorKind::config, std::string(what) + " file " + path.string() + ": cannot read (" +
+                                                (data.error().kind() == ErrorKind::not_found ? "no such file" : "unreadable") + ")");
+  std::string value = std::move(*data);
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  if (value.empty()) return fail(ErrorKind::config, std::string(what) + " file " + path.string() + " is empty");
+  register_secret(value);
+  return value;
+}
+
+SourceOpener file_opener(std::filesystem::path path, uint64_t offset, uint64_t length) {
+  return [path = std::move(path), offset, length]() -> Result<std::unique_ptr<ByteSource>> {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io, path.string() + ": " + errno_text());
+    return std::make_unique<FileSource>(fd, offset, length);
+  };
+}
+
+} // namespace sbpipe

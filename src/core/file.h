@@ -1,0 +1,24 @@
+#pragma once
+// Local files: small reads and a streaming source over a byte range.
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include "core/stream.h"
+
+namespace sbpipe {
+
+// Reads a whole file of at most max_bytes. not_found when it does not exist,
+// invalid_input when it is larger, io on other errors.
+Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
+
+// Reads a secret from a file (trailing newlines stripped) and registers it
+// for redaction. config error when unreadable or empty.
+Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what);
+
+// Opens a streaming source over [offset, offset + length) of a file.
+SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0,
+                         uint64_t length = UINT64_MAX);
+
+} // namespace sbpipe

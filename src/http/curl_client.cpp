@@ -1,0 +1,184 @@
+// The libcurl adapter: the only file of sbpipe that includes curl.h. It maps
+// curl's error codes into ErrorKind at this boundary.
+
+#include <curl/curl.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "http/client.h"
+
+namespace sbpipe {
+namespace {
+
+struct Transfer {
+  const HttpRequest* request = nullptr;
+  HttpResponse* response = nullptr;
+  std::optional<Error> body_error;      // the request body source failed
+  std::optional<Error> response_error;  // the response body was refused
+};
+
+size_t on_read(char* buffer, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  auto n = t->request->body->read({buffer, size * count});
+  if (!n) {
+    t->body_error = n.error();
+    return CURL_READFUNC_ABORT;
+  }
+  return *n;
+}
+
+size_t on_write(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  size_t n = size * count;
+  if (t->request->on_body && t->response->status >= 200 && t->response->status < 300) {
+    if (auto st = t->request->on_body({data, n}); !st) {
+      t->response_error = st.error();
+      return 0;
+    }
+    return n;
+  }
+  if (t->response->body.size() + n > t->request->max_response_body) {
+    t->response_error = Error(ErrorKind::permanent, "response body larger than " +
+                                                        std::to_string(t->request->max_response_body) + " bytes");
+    return 0;
+  }
+  t->response->body.append(data, n);
+  return n;
+}
+
+size_t on_header(char* data, size_t size, size_t count, void* user) {
+  auto* t = static_cast<Transfer*>(user);
+  std::string_view line(data, size * count);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+  if (line.starts_with("HTTP/")) {
+    // A new response (after 1xx or a redirect): forget the previous headers.
+    t->response->headers.clear();
+    auto sp = line.find(' ');
+    if (sp != std::string_view::npos) t->response->status = std::strtol(line.data() + sp + 1, nullptr, 10);
+    return size * count;
+  }
+  auto colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    auto value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    t->response->headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
+  }
+  return size * count;
+}
+
+ErrorKind kind_of(CURLcode code) {
+  switch (code) {
+  case CURLE_OPERATION_TIMEDOUT:
+    return ErrorKind::timeout;
+  case CURLE_COULDNT_RESOLVE_PROXY:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_SEND_ERROR:
+  case CURLE_RECV_ERROR:
+  case CURLE_GOT_NOTHING:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_WEIRD_SERVER_REPLY:
+    return ErrorKind::transient;
+  default:
+    return ErrorKind::permanent;
+  }
+}
+
+class CurlClient final : public HttpClient {
+public:
+  explicit CurlClient(const HttpOptions& options) : m_options(options) {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+    m_curl = curl_easy_init();
+  }
+  ~CurlClient() override { curl_easy_cleanup(m_curl); }
+
+  Result<HttpResponse> send(const HttpRequest& request) override {
+    HttpResponse response;
+    Transfer t{&request, &response, {}, {}};
+    // reset keeps the connection cache, so keep-alive survives across requests.
+    curl_easy_reset(m_curl);
+    CURL* c = m_curl;
+    curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, m_options.user_agent.c_str());
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(m_options.connect_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+    curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.stall_timeout.count()));
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (!m_options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, m_options.ca_file.c_str());
+    if (m_options.insecure_skip_verify) {
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+      curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+    if (request.follow_redirects) {
+      curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+    }
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+
+    struct curl_slist* headers = nullptr;
+    for (const auto& [name, value] : request.headers)
+      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    // No "Expect: 100-continue" round trip before bodies.
+    headers = curl_slist_append(headers, "Expect:");
+
+    if (request.method == "HEAD") {
+      curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    } else if (request.body != nullptr) {
+      curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+      curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024L);
+      curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+      curl_easy_setopt(c, CURLOPT_READDATA, &t);
+      if (request.body_size) {
+        curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(*request.body_size));
+      } else {
+        headers = curl_slist_append(headers, "Transfer-Encoding: chunked");
+      }
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    } else if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH") {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+      curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, 0L);
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    } else if (request.method != "GET") {
+      curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+
+    CURLcode code = curl_easy_perform(c);
+    curl_slist_free_all(headers);
+
+    if (t.body_error) return fail(*t.body_error);
+    if (t.response_error) return fail(*t.response_error);
+    if (code != CURLE_OK) {
+      return fail(kind_of(code), request.method + " " + origin_and_path(request.url) + ": " + curl_easy_strerror(code));
+    }
+    char* effective = nullptr;
+    curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);
+    response.url = effective != nullptr ? effective : request.url;
+    return response;
+  }
+
+private:
+  // The URL without its query: upload URLs carry opaque state, which only
+  // makes error messages longer.
+  static std::string origin_and_path(const std::string& url) { return url.substr(0, url.find('?')); }
+
+  HttpOptions m_options;
+  CURL* m_curl = nullptr;
+};
+
+} // namespace
+
+std::unique_ptr<HttpClient> make_curl_client(const HttpOptions& options) {
+  return std::make_unique<CurlClient>(options);
+}
+
+} // namespace sbpipe

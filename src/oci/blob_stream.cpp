@@ -1,0 +1,91 @@
+#include "oci/blob_stream.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace sbpipe {
+
+VerifyingSource::VerifyingSource(std::unique_ptr<ByteSource> inner, BlobExpectation expect)
+    : m_inner(std::move(inner)), m_expect(std::move(expect)) {
+  if (m_expect.diff_id) m_decoded = make_decoding_hasher(m_expect.encoding);
+}
+
+Result<size_t> VerifyingSource::read(std::span<char> buffer) {
+  if (m_complete) return 0;
+  if (m_expect.size) {
+    uint64_t left = *m_expect.size - m_size;
+    if (buffer.size() > left) buffer = buffer.first(static_cast<size_t>(left));
+  }
+  size_t n = 0;
+  if (!buffer.empty()) {
+    auto got = m_inner->read(buffer);
+    if (!got) return fail(got.error().with_context(m_expect.label));
+    n = *got;
+  }
+  std::span<const char> chunk(buffer.data(), n);
+  m_hash.update(chunk);
+  m_size += n;
+  if (m_decoded) {
+    if (auto st = m_decoded->update(chunk); !st) return fail(st.error().with_context(m_expect.label));
+  }
+  bool at_end = n == 0 || (m_expect.size && m_size == *m_expect.size);
+  if (at_end) {
+    if (auto st = check_complete(); !st) return fail(st.error());
+  }
+  return n;
+}
+
+Status VerifyingSource::check_complete() {
+  m_complete = true;
+  const auto& label = m_expect.label;
+  if (m_expect.size && m_size != *m_expect.size)
+    return fail(ErrorKind::invalid_input, label + ": truncated (" + std::to_string(m_size) + " of " +
+                                              std::to_string(*m_expect.size) + " bytes)");
+  m_digest = Digest{m_hash.finish_hex()};
+  if (m_expect.digest && m_digest != *m_expect.digest)
+    return fail(ErrorKind::invalid_input, label + ": content is " + m_digest.str() + ", not the " +
+                                              m_expect.digest->str() + " its name or descriptor claims");
+  if (m_decoded) {
+    auto decoded = m_decoded->finish_hex();
+    if (!decoded) return fail(decoded.error().with_context(label));
+    if (*decoded != m_expect.diff_id->hex)
+      return fail(ErrorKind::invalid_input, label + ": uncompressed content is sha256:" + *decoded +
+                                                ", but the image config's rootfs.diff_ids says " + m_expect.diff_id->str());
+  }
+  return {};
+}
+
+std::string format_bytes(uint64_t bytes) {
+  char buf[32];
+  if (bytes >= (1ull << 30)) std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / (1ull << 30));
+  else if (bytes >= (1ull << 20)) std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1ull << 20));
+  else if (bytes >= 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
+  else std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
+  return buf;
+}
+
+ProgressSource::ProgressSource(ByteSource& inner, Clock& clock, std::string label, std::optional<uint64_t> total)
+    : m_inner(inner), m_clock(clock), m_label(std::move(label)), m_total(total), m_start(clock.now()),
+      m_interval(isatty(STDERR_FILENO) ? 2 : 15) {
+  m_next = m_start + m_interval;
+}
+
+Result<size_t> ProgressSource::read(std::span<char> buffer) {
+  auto n = m_inner.read(buffer);
+  if (!n) return n;
+  m_done += *n;
+  auto now = m_clock.now();
+  if (now >= m_next && *n > 0) {
+    m_next = now + m_interval;
+    double secs = std::chrono::duration<double>(now - m_start).count();
+    std::string line = m_label + ": " + format_bytes(m_done);
+    if (m_total) line += " of " + format_bytes(*m_total);
+    if (secs > 0) line += " (" + format_bytes(static_cast<uint64_t>(static_cast<double>(m_done) / secs)) + "/s)";
+    spdlog::info("{}", line);
+  }
+  return n;
+}
+
+} // namespace sbpipe

@@ -1,0 +1,254 @@
+#include "oci/pusher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "oci/blob_stream.h"
+#include "oci/manifest.h"
+
+namespace sbpipe {
+namespace {
+
+int default_level(Encoding e) { return e == Encoding::zstd ? 3 : 1; }
+
+std::string layer_push_media_type(const LocalLayer& layer) {
+  if (layer.push_as == layer.stored && !layer.stored_media_type.empty()) return layer.stored_media_type;
+  return layer_media_type(layer.push_as);
+}
+
+// Reads a blob's local bytes to the end through a VerifyingSource.
+Result<Digest> verify_local(const SourceOpener& open, BlobExpectation expect) {
+  auto source = open();
+  if (!source) return fail(source.error());
+  VerifyingSource verifying(std::move(*source), std::move(expect));
+  if (auto st = drain(verifying, [](std::span<const char>) -> Status { return {}; }); !st) return fail(st.error());
+  return verifying.digest();
+}
+
+class Pusher {
+public:
+  Pusher(Registry& registry, Clock& clock, const PushOptions& options)
+      : m_registry(registry), m_clock(clock), m_options(options), m_rng(std::random_device{}()) {}
+
+  Result<PushResult> run(const std::vector<LocalImage>& images);
+
+private:
+  // A layer's descriptor when it can be known without reading the layer.
+  std::optional<Descriptor> known_descriptor(const LocalLayer& layer) const;
+  Result<std::string> manifest_of(const LocalImage& image, const std::vector<Descriptor>& layers) const;
+  Result<std::string> top_document(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                                   std::string& media) const;
+
+  Result<Descriptor> ensure_layer(const LocalLayer& layer);
+  Result<Descriptor> try_layer(const LocalLayer& layer);
+  Status ensure_config(const LocalImage& image);
+  Result<bool> present_or_mounted(const Digest& digest);
+  template <class F> auto with_retries(const std::string& what, F&& step) -> decltype(step());
+
+  Registry& m_registry;
+  Clock& m_clock;
+  const PushOptions& m_options;
+  std::mt19937 m_rng;
+  int m_present = 0;
+};
+
+template <class F> auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step()) {
+  for (int attempt = 1;; ++attempt) {
+    auto result = step();
+    if (result || !result.error().retryable()) return result;
+    if (attempt >= m_options.retry.max_attempts)
+      return fail(result.error().with_context(what + ": gave up after " + std::to_string(attempt) + " tries"));
+    auto wait = result.error().retry_after().value_or(backoff_delay(m_options.retry, attempt, m_rng));
+    spdlog::warn("{}: {}; retrying from HEAD in {} ms", what, result.error().message(), wait.count());
+    m_clock.sleep_for(wait);
+  }
+}
+
+std::optional<Descriptor> Pusher::known_descriptor(const LocalLayer& layer) const {
+  if (layer.push_as != layer.stored || !layer.stored_digest) return std::nullopt;
+  return Descriptor{layer_push_media_type(layer), *layer.stored_digest, layer.stored_size, std::nullopt};
+}
+
+Result<std::string> Pusher::manifest_of(const LocalImage& image, const std::vector<Descriptor>& layers) const {
+  if (image.original_manifest) {
+    if (m_options.annotations.empty()) return *image.original_manifest;
+    return annotate_json(*image.original_manifest, m_options.annotations);
+  }
+  Descriptor config{image.config_media_type, image.config_digest, image.config.size(), std::nullopt};
+  return image_manifest_json(config, layers, m_options.annotations);
+}
+
+std::string media_of(const LocalImage& image) {
+  return image.original_manifest ? image.original_manifest_media_type : std::string(media_type::oci_manifest);
+}
+
+Result<std::string> Pusher::top_document(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                                         std::string& media) const {
+  if (images.size() == 1) {
+    media = media_of(images[0]);
+    return manifests[0];
+  }
+  std::vector<Descriptor> entries;
+  for (size_t i = 0; i < images.size(); ++i)
+    entries.push_back(Descriptor{media_of(images[i]), Digest::of(manifests[i]), manifests[i].size(), images[i].platform});
+  media = media_type::oci_index;
+  return index_json(entries, m_options.annotations);
+}
+
+Result<bool> Pusher::present_or_mounted(const Digest& digest) {
+  auto exists = m_registry.has_blob(digest);
+  if (!exists) return exists;
+  if (*exists) return true;
+  for (const auto& from : m_options.mount_from) {
+    auto mounted = m_registry.mount_blob(digest, from);
+    if (!mounted) return mounted;
+    if (*mounted) {
+      spdlog::info("mounted {} from {}", digest.short_str(), from);
+      return true;
+    }
+  }
+  return false;
+}
+
+Result<Descriptor> Pusher::try_layer(const LocalLayer& layer) {
+  BlobExpectation expect{layer.stored_digest, layer.stored_size, layer.stored, layer.diff_id, layer.label};
+  if (layer.push_as == layer.stored) {
+    if (!expect.digest) {
+      // The name claims no digest: learn it by reading (and checking) the layer once.
+      auto digest = verify_local(layer.open, expect);
+      if (!digest) return fail(digest.error());
+      expect.digest = *digest;
+    }
+    Descriptor desc{layer_push_media_type(layer), *expect.digest, layer.stored_size, std::nullopt};
+    auto present = present_or_mounted(desc.digest);
+    if (!present) return fail(present.error());
+    if (*present) {
+      // Already there: still make sure the local image is what it claims.
+      if (auto st = verify_local(layer.open, expect); !st) return fail(st.error());
+      ++m_present;
+      return desc;
+    }
+    auto source = layer.open();
+    if (!source) return fail(source.error());
+    VerifyingSource verifying(std::move(*source), expect);
+    ProgressSource progress(verifying, m_clock, "pushing " + desc.digest.short_str(), desc.size);
+    if (auto st = m_registry.upload_blob(desc.digest, desc.size, progress); !st) return fail(st.error());
+    spdlog::info("pushed {} ({})", desc.digest.short_str(), format_bytes(desc.size));
+    return desc;
+  }
+  // Uncompressed layer pushed compressed: the digest is known at the end.
+  auto raw = layer.open();
+  if (!raw) return fail(raw.error());
+  BlobExpectation raw_expect{layer.diff_id, layer.stored_size, Encoding::none, std::nullopt, layer.label};
+  auto checked = std::make_unique<VerifyingSource>(std::move(*raw), raw_expect);
+  int level = m_options.compression_level > 0 ? m_options.compression_level : default_level(layer.push_as);
+  VerifyingSource compressed(make_compressing_source(std::move(checked), layer.push_as, level),
+                             BlobExpectation{std::nullopt, std::nullopt, Encoding::none, std::nullopt, layer.label});
+  ProgressSource progress(compressed, m_clock, "compressing and pushing " + layer.label, std::nullopt);
+  if (auto st = m_registry.upload_blob_streamed(progress, [&] { return compressed.digest(); }); !st) return fail(st.error());
+  spdlog::info("pushed {} ({}, {} from {})", compressed.digest().short_str(), format_bytes(compressed.size()),
+               encoding_name(layer.push_as), format_bytes(layer.stored_size));
+  return Descriptor{layer_media_type(layer.push_as), compressed.digest(), compressed.size(), std::nullopt};
+}
+
+Result<Descriptor> Pusher::ensure_layer(const LocalLayer& layer) {
+  return with_retries(layer.label, [&] { return try_layer(layer); });
+}
+
+Status Pusher::ensure_config(const LocalImage& image) {
+  return with_retries(image.label + ": config", [&]() -> Status {
+    auto present = present_or_mounted(image.config_digest);
+    if (!present) return fail(present.error());
+    if (*present) {
+      ++m_present;
+      return {};
+    }
+    MemorySource body(image.config);
+    return m_registry.upload_blob(image.config_digest, image.config.size(), body);
+  });
+}
+
+Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
+  if (images.empty()) return fail(ErrorKind::invalid_input, "no image to push");
+  if (images.size() > 1) {
+    std::set<std::string> seen;
+    for (const auto& image : images)
+      if (!seen.insert(image.platform.str()).second)
+        return fail(ErrorKind::invalid_input, image.label + ": a second image for platform " + image.platform.str());
+  }
+  const std::string& tag = m_options.target.tag;
+  if (auto st = m_registry.ping(); !st) return fail(st.error());
+
+  // Unchanged? When every descriptor is known from names, one HEAD tells.
+  std::vector<std::string> manifests;
+  bool all_known = true;
+  for (const auto& image : images) {
+    std::vector<Descriptor> layers;
+    for (const auto& layer : image.layers) {
+      auto desc = known_descriptor(layer);
+      if (!desc) all_known = false;
+      else layers.push_back(*desc);
+    }
+    if (!all_known) break;
+    auto manifest = manifest_of(image, layers);
+    if (!manifest) return fail(manifest.error());
+    manifests.push_back(*manifest);
+  }
+  if (all_known) {
+    std::string media;
+    auto top = top_document(images, manifests, media);
+    if (!top) return fail(top.error());
+    Digest want = Digest::of(*top);
+    auto current = m_registry.head_manifest(tag);
+    if (!current) return fail(current.error());
+    if (*current && (*current)->digest == want) {
+      spdlog::info("{} already names {}: nothing to push", m_options.target.str(), want.str());
+      return PushResult{want, false, 0};
+    }
+  }
+
+  // Blobs first, every one confirmed before any manifest.
+  manifests.clear();
+  for (const auto& image : images) {
+    std::vector<Descriptor> layers;
+    for (const auto& layer : image.layers) {
+      auto desc = ensure_layer(layer);
+      if (!desc) return fail(desc.error());
+      layers.push_back(*desc);
+    }
+    if (auto st = ensure_config(image); !st) return fail(st.error());
+    auto manifest = manifest_of(image, layers);
+    if (!manifest) return fail(manifest.error());
+    manifests.push_back(*manifest);
+  }
+
+  std::string media;
+  auto top = top_document(images, manifests, media);
+  if (!top) return fail(top.error());
+  if (images.size() > 1) {
+    for (size_t i = 0; i < images.size(); ++i)
+      if (auto st = m_registry.put_manifest(Digest::of(manifests[i]).str(), media_of(images[i]), manifests[i]); !st)
+        return fail(st.error());
+    for (size_t i = 0; i < images.size(); ++i) {
+      const auto& p = images[i].platform;
+      std::string arch_tag = tag + "-" + p.architecture + (p.variant.empty() ? "" : "-" + p.variant);
+      if (arch_tag.size() > 128) return fail(ErrorKind::usage, "tag " + arch_tag + " is longer than 128 characters");
+      if (auto st = m_registry.put_manifest(arch_tag, media_of(images[i]), manifests[i]); !st) return fail(st.error());
+    }
+  }
+  if (auto st = m_registry.put_manifest(tag, media, *top); !st) return fail(st.error());
+  Digest digest = Digest::of(*top);
+  spdlog::info("tagged {} as {}", m_options.target.str(), digest.str());
+  return PushResult{digest, true, m_present};
+}
+
+} // namespace
+
+Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
+                               const PushOptions& options) {
+  Pusher pusher(registry, clock, options);
+  return pusher.run(images);
+}
+
+} // namespace sbpipe

@@ -1,0 +1,45 @@
+#pragma once
+// Pushes local images to a registry tag, the way push-installer promises:
+// - every input is read and checked before anything is sent;
+// - an unchanged image (the tag already names the same manifest) sends
+//   nothing but one HEAD;
+// - each blob: HEAD, skip if present (after checking the local bytes), else
+//   cross-repo mount when asked, else upload, streaming, while its digest,
+//   size and diff_id are checked; a mismatch aborts the upload before the
+//   registry can commit it;
+// - a failed blob is retried from its HEAD, with back-off and jitter (or
+//   Retry-After), up to RetryPolicy::max_attempts;
+// - manifests are PUT only after every blob is confirmed, tags last: the
+//   per-image manifests by digest, then TAG-<arch> tags, then TAG.
+
+#include <string>
+#include <vector>
+
+#include "http/retry.h"
+#include "oci/image.h"
+#include "oci/reference.h"
+#include "oci/registry.h"
+
+namespace sbpipe {
+
+struct PushOptions {
+  Reference target;
+  Annotations annotations;               // set on the pushed manifest(s) and index
+  std::vector<std::string> mount_from;   // repositories (same registry) that may hold the blobs
+  int compression_level = 0;             // 0: the encoding's default
+  RetryPolicy retry;
+};
+
+struct PushResult {
+  Digest digest;          // of the manifest (one image) or the index (several)
+  bool changed = true;    // false when the tag already named it
+  int blobs_present = 0;  // blobs the registry already had (or mounted)
+};
+
+// Pushes `images` (one per architecture) to options.target.
+// invalid_input when a local blob is not what its metadata claims (nothing
+// is tagged then); registry errors name the registry, repository and blob.
+Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
+                               const PushOptions& options);
+
+} // namespace sbpipe

@@ -1,0 +1,42 @@
+#include "oci/reference.h"
+
+#include <regex>
+
+namespace sbpipe {
+
+bool is_valid_repository(std::string_view repository) {
+  static const std::regex k_repo(R"([a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*)");
+  return repository.size() <= 255 && std::regex_match(repository.begin(), repository.end(), k_repo);
+}
+
+bool is_valid_tag(std::string_view tag) {
+  static const std::regex k_tag(R"([A-Za-z0-9_][A-Za-z0-9._-]{0,127})");
+  return std::regex_match(tag.begin(), tag.end(), k_tag);
+}
+
+std::string Reference::api_host() const {
+  return registry == "docker.io" || registry == "index.docker.io" ? "registry-1.docker.io" : registry;
+}
+
+Result<Reference> Reference::parse(std::string_view text) {
+  auto bad = [&](const std::string& why) {
+    return fail(ErrorKind::usage, "--ref '" + std::string(text) + "': " + why);
+  };
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return bad("expected REGISTRY/REPO:TAG");
+  Reference ref;
+  ref.registry = std::string(text.substr(0, slash));
+  if (ref.registry.find_first_of(".:") == std::string::npos && ref.registry != "localhost")
+    return bad("the first part must name a registry host (e.g. ghcr.io/OWNER/REPO:TAG)");
+  auto rest = text.substr(slash + 1);
+  if (rest.find('@') != std::string_view::npos) return bad("a push target takes a tag, not a digest");
+  auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || rest.find('/', colon) != std::string_view::npos) return bad("missing :TAG");
+  ref.repository = std::string(rest.substr(0, colon));
+  ref.tag = std::string(rest.substr(colon + 1));
+  if (!is_valid_repository(ref.repository)) return bad("invalid repository name '" + ref.repository + "'");
+  if (!is_valid_tag(ref.tag)) return bad("invalid tag '" + ref.tag + "'");
+  return ref;
+}
+
+} // namespace sbpipe

@@ -1,0 +1,33 @@
+#pragma once
+// Image references of the form REGISTRY/REPOSITORY:TAG.
+
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace sbpipe {
+
+struct Reference {
+  std::string registry;    // host[:port] as written, e.g. "ghcr.io", "127.0.0.1:5000"
+  std::string repository;  // e.g. "owner/installer"
+  std::string tag;
+
+  // "registry/repository:tag"
+  std::string str() const { return registry + "/" + repository + ":" + tag; }
+  // "registry/repository"
+  std::string name() const { return registry + "/" + repository; }
+  // The host the API is served from (docker.io's lives elsewhere).
+  std::string api_host() const;
+
+  // Parses REGISTRY/REPO:TAG. The registry part is required (it must contain
+  // a '.' or ':' or be "localhost"), and so is the tag. usage error otherwise.
+  static Result<Reference> parse(std::string_view text);
+};
+
+// True when `repository` is a valid OCI repository name.
+bool is_valid_repository(std::string_view repository);
+// True when `tag` is a valid OCI tag.
+bool is_valid_tag(std::string_view tag);
+
+} // namespace sbpipe

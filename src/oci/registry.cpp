@@ -1,0 +1,237 @@
+#include "oci/registry.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "http/url.h"
+#include "oci/manifest.h"
+
+namespace sbpipe {
+
+std::string RegistryEndpoint::display() const {
+  auto p = base_url.find("://");
+  return (p == std::string::npos ? base_url : base_url.substr(p + 3)) + "/" + repository;
+}
+
+Registry::Registry(HttpClient& http, Authenticator& auth, Clock& clock, RegistryEndpoint endpoint, RetryPolicy policy)
+    : m_http(http), m_auth(auth), m_clock(clock), m_endpoint(std::move(endpoint)), m_policy(policy),
+      m_rng(std::random_device{}()) {}
+
+std::string Registry::url(const std::string& path) const {
+  return m_endpoint.base_url + "/v2/" + m_endpoint.repository + path;
+}
+
+Error Registry::status_error(const HttpResponse& response, const std::string& what) const {
+  std::string detail;
+  auto body = nlohmann::json::parse(response.body, nullptr, false);
+  if (body.is_object() && body.contains("errors") && body["errors"].is_array() && !body["errors"].empty()) {
+    const auto& e = body["errors"][0];
+    if (e.is_object() && e.contains("code") && e["code"].is_string()) detail += " " + e["code"].get<std::string>();
+    if (e.is_object() && e.contains("message") && e["message"].is_string()) detail += ": " + e["message"].get<std::string>();
+  }
+  long s = response.status;
+  ErrorKind kind = s == 401 || s == 403 ? ErrorKind::auth
+                   : s == 404           ? ErrorKind::not_found
+                   : is_retryable_status(s) ? ErrorKind::transient
+                                            : ErrorKind::permanent;
+  Error error(kind, "registry " + m_endpoint.display() + ": " + what + ": HTTP " + std::to_string(s) + detail);
+  if (auto ra = response.header("Retry-After")) {
+    if (auto wait = parse_retry_after(*ra, m_clock.wall_now())) error.set_retry_after(*wait);
+  }
+  return error;
+}
+
+Result<HttpResponse> Registry::call(HttpRequest request, Retry retry) {
+  int auth_rounds = 0;
+  for (int attempt = 1;; ++attempt) {
+    auto authorization = m_auth.header();
+    if (!authorization) return fail(authorization.error().with_context("registry " + m_endpoint.display()));
+    HttpRequest sent = request;
+    if (!authorization->empty()) sent.headers.emplace_back("Authorization", *authorization);
+    auto response = m_http.send(sent);
+
+    std::optional<std::chrono::milliseconds> wait;
+    if (response && response->status == 401 && auth_rounds++ < 2) {
+      if (auto st = m_auth.on_unauthorized(*response); !st)
+        return fail(st.error().with_context("registry " + m_endpoint.display()));
+      // A streamed body was consumed: let the caller start over.
+      if (request.body != nullptr)
+        return fail(ErrorKind::transient, "registry " + m_endpoint.display() + ": authorization renewed during an upload");
+      continue;
+    }
+    if (response) {
+      if (response->status != 401) m_auth.on_success();
+      if (retry == Retry::no || !is_retryable_status(response->status) || attempt >= m_policy.max_attempts)
+        return response;
+      if (auto ra = response->header("Retry-After")) wait = parse_retry_after(*ra, m_clock.wall_now());
+      spdlog::warn("registry {}: {} answered HTTP {}, retrying", m_endpoint.display(), request.method, response->status);
+    } else {
+      if (retry == Retry::no || !response.error().retryable() || attempt >= m_policy.max_attempts)
+        return fail(response.error());
+      spdlog::warn("registry {}: {}, retrying", m_endpoint.display(), response.error().message());
+    }
+    m_clock.sleep_for(wait ? std::min(*wait, std::chrono::milliseconds(300'000)) : backoff_delay(m_policy, attempt, m_rng));
+  }
+}
+
+Status Registry::ping() {
+  HttpRequest request;
+  request.url = m_endpoint.base_url + "/v2/";
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  if (response->status == 200) return {};
+  if (response->status == 404) return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": no OCI distribution API at /v2/");
+  return fail(status_error(*response, "GET /v2/"));
+}
+
+Result<bool> Registry::has_blob(const Digest& digest) {
+  ++m_counters.blob_heads;
+  HttpRequest request;
+  request.method = "HEAD";
+  request.url = url("/blobs/" + digest.str());
+  request.follow_redirects = true;
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  if (response->status == 200) return true;
+  if (response->status == 404) return false;
+  return fail(status_error(*response, "HEAD blob " + digest.short_str()));
+}
+
+Result<std::string> Registry::start_upload(const std::string& query) {
+  HttpRequest request;
+  request.method = "POST";
+  request.url = url("/blobs/uploads/" + query);
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  if (response->status == 201) return std::string();  // mounted
+  if (response->status != 202) return fail(status_error(*response, "POST blob upload"));
+  auto location = response->header("Location");
+  if (!location || location->empty())
+    return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": upload started without a Location");
+  return resolve_url(request.url, *location);
+}
+
+void Registry::cancel_upload(const std::string& location) {
+  HttpRequest request;
+  request.method = "DELETE";
+  request.url = location;
+  // Best effort: an abandoned session expires on the registry anyway.
+  (void)call(request, Retry::no);
+}
+
+Result<bool> Registry::mount_blob(const Digest& digest, const std::string& from_repository) {
+  auto location = start_upload("?mount=" + percent_encode(digest.str()) + "&from=" + percent_encode(from_repository));
+  if (!location) return fail(location.error());
+  if (location->empty()) {
+    ++m_counters.blob_mounts;
+    return true;
+  }
+  cancel_upload(*location);
+  return false;
+}
+
+Status Registry::upload_blob(const Digest& digest, uint64_t size, ByteSource& body) {
+  auto location = start_upload();
+  if (!location) return fail(location.error());
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = add_query(*location, "digest", digest.str());
+  put.headers.emplace_back("Content-Type", "application/octet-stream");
+  put.body = &body;
+  put.body_size = size;
+  auto response = call(put, Retry::no);
+  if (!response) {
+    cancel_upload(*location);
+    return fail(response.error());
+  }
+  if (response->status != 201) {
+    cancel_upload(*location);
+    return fail(status_error(*response, "PUT blob " + digest.short_str()));
+  }
+  ++m_counters.blob_uploads;
+  m_counters.bytes_uploaded += size;
+  return {};
+}
+
+Status Registry::upload_blob_streamed(ByteSource& body, const std::function<Digest()>& digest_after) {
+  auto location = start_upload();
+  if (!location) return fail(location.error());
+  HttpRequest patch;
+  patch.method = "PATCH";
+  patch.url = *location;
+  patch.headers.emplace_back("Content-Type", "application/octet-stream");
+  patch.body = &body;
+  auto response = call(patch, Retry::no);
+  if (!response || response->status != 202) {
+    cancel_upload(*location);
+    if (!response) return fail(response.error());
+    return fail(status_error(*response, "PATCH blob upload"));
+  }
+  std::string next = *location;
+  if (auto loc = response->header("Location"); loc && !loc->empty()) next = resolve_url(*location, *loc);
+  Digest digest = digest_after();
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = add_query(next, "digest", digest.str());
+  auto done = call(put, Retry::no);
+  if (!done || done->status != 201) {
+    cancel_upload(next);
+    if (!done) return fail(done.error());
+    return fail(status_error(*done, "PUT blob " + digest.short_str()));
+  }
+  ++m_counters.blob_uploads;
+  return {};
+}
+
+Result<std::optional<ManifestHead>> Registry::head_manifest(const std::string& reference) {
+  HttpRequest request;
+  request.method = "HEAD";
+  request.url = url("/manifests/" + reference);
+  request.headers.emplace_back("Accept", manifest_accept_header());
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  if (response->status == 404) return std::optional<ManifestHead>();
+  if (response->status != 200) return fail(status_error(*response, "HEAD manifest " + reference));
+  auto digest_header = response->header("Docker-Content-Digest");
+  if (!digest_header) return std::optional<ManifestHead>();  // cannot tell: treat as different
+  auto digest = Digest::parse(*digest_header);
+  if (!digest) return std::optional<ManifestHead>();
+  return std::optional<ManifestHead>(ManifestHead{*digest, response->header("Content-Type").value_or("")});
+}
+
+Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
+  ++m_counters.manifest_puts;
+  MemorySource source(body);
+  HttpRequest request;
+  request.method = "PUT";
+  request.url = url("/manifests/" + reference);
+  request.headers.emplace_back("Content-Type", media_type);
+  request.body = &source;
+  request.body_size = body.size();
+  // Small body: retried here by re-sending from memory.
+  for (int attempt = 1;; ++attempt) {
+    MemorySource fresh(body);
+    request.body = &fresh;
+    auto response = call(request, Retry::no);
+    bool again = attempt < m_policy.max_attempts &&
+                 ((!response && response.error().retryable()) || (response && is_retryable_status(response->status)));
+    if (again) {
+      auto wait = backoff_delay(m_policy, attempt, m_rng);
+      if (response) {
+        if (auto ra = response->header("Retry-After"))
+          if (auto w = parse_retry_after(*ra, m_clock.wall_now())) wait = *w;
+      }
+      m_clock.sleep_for(wait);
+      continue;
+    }
+    if (!response) return fail(response.error().with_context("PUT manifest " + reference));
+    if (response->status != 201) return fail(status_error(*response, "PUT manifest " + reference));
+    Digest expected = Digest::of(body);
+    if (auto got = response->header("Docker-Content-Digest"); got && *got != expected.str())
+      return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": stored manifest " + reference + " as " + *got +
+                                            ", but sbpipe sent " + expected.str());
+    return {};
+  }
+}
+
+} // namespace sbpipe

@@ -1,0 +1,92 @@
+#pragma once
+// A client for one repository of an OCI distribution registry.
+// Metadata requests (HEAD, GET, manifest PUT) are retried here on
+// connection errors, 408, 429 (honouring Retry-After) and 5xx; blob uploads
+// are not, because a failed upload restarts from its HEAD (see pusher.h).
+// A 401 is answered by the Authenticator, once per request.
+//
+// Not thread-safe: one Registry per thread.
+
+#include <functional>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "core/clock.h"
+#include "http/client.h"
+#include "http/retry.h"
+#include "oci/auth.h"
+#include "oci/digest.h"
+
+namespace sbpipe {
+
+struct RegistryEndpoint {
+  std::string base_url;    // "https://ghcr.io" or "http://127.0.0.1:5000"
+  std::string repository;  // "owner/installer"
+  std::string display() const;
+};
+
+struct ManifestHead {
+  Digest digest;
+  std::string media_type;
+};
+
+struct RegistryCounters {
+  int blob_heads = 0;
+  int blob_uploads = 0;
+  int blob_mounts = 0;
+  uint64_t bytes_uploaded = 0;
+  int manifest_puts = 0;
+};
+
+class Registry {
+public:
+  Registry(HttpClient& http, Authenticator& auth, Clock& clock, RegistryEndpoint endpoint, RetryPolicy policy);
+
+  // GET /v2/: checks that the registry speaks the API and obtains
+  // authorization. auth errors for refused credentials.
+  Status ping();
+
+  // true when the blob exists (HEAD 200), false on 404.
+  Result<bool> has_blob(const Digest& digest);
+
+  // Cross-repository mount (POST ?mount=&from=). true when mounted (201);
+  // false when the registry did not mount (any upload it opened is cancelled).
+  Result<bool> mount_blob(const Digest& digest, const std::string& from_repository);
+
+  // Uploads a blob whose digest and size are known: POST, then one PUT
+  // ?digest= streaming `body` with Content-Length. Not retried.
+  Status upload_blob(const Digest& digest, uint64_t size, ByteSource& body);
+
+  // Uploads a blob whose digest is known only when the body ends: POST,
+  // PATCH with a chunked body, then PUT ?digest=digest_after(). Not retried.
+  // On any failure the upload session is cancelled (DELETE).
+  Status upload_blob_streamed(ByteSource& body, const std::function<Digest()>& digest_after);
+
+  // HEAD of a manifest by tag or digest; nullopt on 404.
+  Result<std::optional<ManifestHead>> head_manifest(const std::string& reference);
+
+  // PUT of a manifest; checks the registry's Docker-Content-Digest.
+  Status put_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
+
+  const RegistryCounters& counters() const { return m_counters; }
+  const RegistryEndpoint& endpoint() const { return m_endpoint; }
+
+private:
+  enum class Retry { yes, no };
+  Result<HttpResponse> call(HttpRequest request, Retry retry);
+  Result<std::string> start_upload(const std::string& query = "");
+  void cancel_upload(const std::string& location);
+  Error status_error(const HttpResponse& response, const std::string& what) const;
+  std::string url(const std::string& path) const;
+
+  HttpClient& m_http;
+  Authenticator& m_auth;
+  Clock& m_clock;
+  RegistryEndpoint m_endpoint;
+  RetryPolicy m_policy;
+  std::mt19937 m_rng;
+  RegistryCounters m_counters;
+};
+
+} // namespace sbpipe

@@ -1,0 +1,44 @@
+#pragma once
+// Reads a tar file in place: an index of its members, and streams over any
+// member's bytes. Nothing is extracted; skipping a member seeks past it.
+// Member names are normalised (no leading "./" or "/"). Symbolic and hard
+// links to members are followed (old docker-save writes repeated layers so).
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/stream.h"
+
+namespace sbpipe {
+
+struct TarEntry {
+  std::string name;
+  uint64_t size = 0;
+  std::string link_target;  // for links: the normalised name they point at
+  int ordinal = 1;          // 1 for the first member of this name, 2 for a repeat...
+};
+
+class TarArchive {
+public:
+  // Indexes the archive. invalid_input when the file is not a tar archive
+  // or is damaged; not_found when it does not exist.
+  static Result<TarArchive> open(const std::filesystem::path& path);
+
+  const std::filesystem::path& path() const { return m_path; }
+  const std::vector<TarEntry>& entries() const { return m_entries; }
+  // The regular-file entry for `name`, following links; nullptr if none.
+  const TarEntry* find(std::string_view name) const;
+  // A re-openable stream over a member's bytes. The member must exist.
+  SourceOpener opener(const TarEntry& entry) const;
+  // Reads a small member whole (metadata documents).
+  Result<std::string> read_small(const TarEntry& entry, size_t max_bytes = 16 << 20) const;
+
+private:
+  std::filesystem::path m_path;
+  std::vector<TarEntry> m_entries;
+};
+
+std::string normalize_member_name(std::string_view name);
+
+} // namespace sbpipe
