@@ -14,6 +14,7 @@ namespace sbpipe {
 int sbpipe_main(int argc, char** argv) {
   CLI::App app("sbpipe: release pipeline for Talos Linux images signed for UEFI SecureBoot", "sbpipe");
   app.require_subcommand(1);
+  app.fallthrough();  // global flags may follow the subcommand
   app.set_version_flag("--version", std::string("sbpipe ") + SBPIPE_VERSION);
   std::string log_level = "info";
   std::string log_format = "text";

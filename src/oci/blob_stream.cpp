@@ -27,8 +27,9 @@ Result<size_t> VerifyingSource::read(std::span<char> buffer) {
   std::span<const char> chunk(buffer.data(), n);
   m_hash.update(chunk);
   m_size += n;
-  if (m_decoded) {
-    if (auto st = m_decoded->update(chunk); !st) return fail(st.error().with_context(m_expect.label));
+  if (m_decoded && !m_decode_error) {
+    // A damaged blob usually fails both checks; the digest names it better.
+    if (auto st = m_decoded->update(chunk); !st) m_decode_error = st.error().with_context(m_expect.label);
   }
   bool at_end = n == 0 || (m_expect.size && m_size == *m_expect.size);
   if (at_end) {
@@ -47,6 +48,7 @@ Status VerifyingSource::check_complete() {
   if (m_expect.digest && m_digest != *m_expect.digest)
     return fail(ErrorKind::invalid_input, label + ": content is " + m_digest.str() + ", not the " +
                                               m_expect.digest->str() + " its name or descriptor claims");
+  if (m_decode_error) return fail(*m_decode_error);
   if (m_decoded) {
     auto decoded = m_decoded->finish_hex();
     if (!decoded) return fail(decoded.error().with_context(label));

@@ -41,6 +41,7 @@ private:
   BlobExpectation m_expect;
   Sha256 m_hash;
   std::unique_ptr<DecodingHasher> m_decoded;
+  std::optional<Error> m_decode_error;  // reported after the digest check
   uint64_t m_size = 0;
   Digest m_digest;
   bool m_complete = false;

@@ -1,0 +1,59 @@
+#pragma once
+// Test helpers: child processes started and stopped by PID, free loopback
+// ports, temp directories, and waiting for a server to answer.
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sbpipe::test {
+
+// A child process. The destructor stops it (SIGTERM, then SIGKILL) by PID.
+class Process {
+public:
+  Process(std::vector<std::string> argv, const std::filesystem::path& log_file,
+          const std::map<std::string, std::string>& env = {});
+  ~Process();
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+  int pid() const { return m_pid; }
+  void stop();
+
+private:
+  int m_pid = -1;
+};
+
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs a command to completion, capturing stdout and stderr.
+RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
+              int timeout_seconds = 300);
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int free_port();
+
+// Waits until a TCP connect to 127.0.0.1:port succeeds (or throws).
+void wait_for_port(int port, int timeout_ms = 10000);
+
+class TempDir {
+public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return m_path; }
+  std::filesystem::path operator/(const std::string& name) const { return m_path / name; }
+
+private:
+  std::filesystem::path m_path;
+};
+
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& data);
+// Path of the sbpipe binary under test.
+std::string sbpipe_binary();
+
+} // namespace sbpipe::test
