@@ -29,6 +29,7 @@ struct PushFlags {
   std::string ca_file;
   int retries = 5;
   int retry_delay_ms = 500;
+  int jobs = 2;
 };
 
 Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
@@ -67,18 +68,24 @@ Status run_push(const PushFlags& flags) {
 
   HttpOptions http_options;
   http_options.ca_file = flags.ca_file;
-  auto http = make_curl_client(http_options);
   std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
   for (const auto& repo : flags.mount_from) scopes.push_back("repository:" + repo + ":pull");
-  Authenticator auth(*http, real_clock(), *credentials, scopes);
   RetryPolicy policy;
   policy.max_attempts = flags.retries;
   policy.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
   RegistryEndpoint endpoint{(flags.plain_http ? "http://" : "https://") + target->api_host(), target->repository};
-  Registry registry(*http, auth, real_clock(), endpoint, policy);
+  SessionFactory sessions = [&]() -> Result<RegistrySession> {
+    RegistrySession s;
+    s.http = make_curl_client(http_options);
+    s.auth = std::make_unique<Authenticator>(*s.http, real_clock(), *credentials, scopes);
+    s.registry = std::make_unique<Registry>(*s.http, *s.auth, real_clock(), endpoint, policy);
+    return s;
+  };
+  auto main_session = sessions();
+  if (!main_session) return fail(main_session.error());
 
-  PushOptions options{*target, *annotations, flags.mount_from, flags.compression_level, policy};
-  auto pushed = push_images(registry, real_clock(), images, options);
+  PushOptions options{*target, *annotations, flags.mount_from, flags.compression_level, policy, flags.jobs};
+  auto pushed = push_images(*main_session->registry, real_clock(), images, options, sessions);
   if (!pushed) return fail(pushed.error());
 
   std::string result = target->name() + "@" + pushed->digest.str();
@@ -111,6 +118,7 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--retry-delay-ms", flags->retry_delay_ms, "First back-off delay; doubles per try")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
+  cmd->add_option("--jobs", flags->jobs, "Layers uploaded at once")->capture_default_str()->check(CLI::Range(1, 16));
   cmd->callback([flags, &action] { action = [flags] { return run_push(*flags); }; });
 }
 

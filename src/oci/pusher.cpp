@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "oci/blob_stream.h"
 #include "oci/manifest.h"
@@ -28,8 +31,8 @@ Result<Digest> verify_local(const SourceOpener& open, BlobExpectation expect) {
 
 class Pusher {
 public:
-  Pusher(Registry& registry, Clock& clock, const PushOptions& options)
-      : m_registry(registry), m_clock(clock), m_options(options), m_rng(std::random_device{}()) {}
+  Pusher(Registry& registry, Clock& clock, const PushOptions& options, const SessionFactory& sessions)
+      : m_registry(registry), m_clock(clock), m_options(options), m_sessions(sessions) {}
 
   Result<PushResult> run(const std::vector<LocalImage>& images);
 
@@ -40,17 +43,19 @@ private:
   Result<std::string> top_document(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
                                    std::string& media) const;
 
-  Result<Descriptor> ensure_layer(const LocalLayer& layer);
-  Result<Descriptor> try_layer(const LocalLayer& layer);
+  Result<Descriptor> ensure_layer(Registry& registry, const LocalLayer& layer);
+  Result<Descriptor> try_layer(Registry& registry, const LocalLayer& layer);
   Status ensure_config(const LocalImage& image);
-  Result<bool> present_or_mounted(const Digest& digest);
+  Result<bool> present_or_mounted(Registry& registry, const Digest& digest);
+  // Every layer of every image, on up to options.jobs sessions at once.
+  Result<std::vector<std::vector<Descriptor>>> ensure_all_layers(const std::vector<LocalImage>& images);
   template <class F> auto with_retries(const std::string& what, F&& step) -> decltype(step());
 
   Registry& m_registry;
   Clock& m_clock;
   const PushOptions& m_options;
-  std::mt19937 m_rng;
-  int m_present = 0;
+  const SessionFactory& m_sessions;
+  std::atomic<int> m_present{0};
 };
 
 template <class F> auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step()) {
@@ -59,7 +64,8 @@ template <class F> auto Pusher::with_retries(const std::string& what, F&& step) 
     if (result || !result.error().retryable()) return result;
     if (attempt >= m_options.retry.max_attempts)
       return fail(result.error().with_context(what + ": gave up after " + std::to_string(attempt) + " tries"));
-    auto wait = result.error().retry_after().value_or(backoff_delay(m_options.retry, attempt, m_rng));
+    thread_local std::mt19937 rng(std::random_device{}());
+    auto wait = result.error().retry_after().value_or(backoff_delay(m_options.retry, attempt, rng));
     spdlog::warn("{}: {}; retrying from HEAD in {} ms", what, result.error().message(), wait.count());
     m_clock.sleep_for(wait);
   }
@@ -96,12 +102,12 @@ Result<std::string> Pusher::top_document(const std::vector<LocalImage>& images, 
   return index_json(entries, m_options.annotations);
 }
 
-Result<bool> Pusher::present_or_mounted(const Digest& digest) {
-  auto exists = m_registry.has_blob(digest);
+Result<bool> Pusher::present_or_mounted(Registry& registry, const Digest& digest) {
+  auto exists = registry.has_blob(digest);
   if (!exists) return exists;
   if (*exists) return true;
   for (const auto& from : m_options.mount_from) {
-    auto mounted = m_registry.mount_blob(digest, from);
+    auto mounted = registry.mount_blob(digest, from);
     if (!mounted) return mounted;
     if (*mounted) {
       spdlog::info("mounted {} from {}", digest.short_str(), from);
@@ -111,7 +117,7 @@ Result<bool> Pusher::present_or_mounted(const Digest& digest) {
   return false;
 }
 
-Result<Descriptor> Pusher::try_layer(const LocalLayer& layer) {
+Result<Descriptor> Pusher::try_layer(Registry& registry, const LocalLayer& layer) {
   BlobExpectation expect{layer.stored_digest, layer.stored_size, layer.stored, layer.diff_id, layer.label};
   if (layer.push_as == layer.stored) {
     if (!expect.digest) {
@@ -121,7 +127,7 @@ Result<Descriptor> Pusher::try_layer(const LocalLayer& layer) {
       expect.digest = *digest;
     }
     Descriptor desc{layer_push_media_type(layer), *expect.digest, layer.stored_size, std::nullopt};
-    auto present = present_or_mounted(desc.digest);
+    auto present = present_or_mounted(registry, desc.digest);
     if (!present) return fail(present.error());
     if (*present) {
       // Already there: still make sure the local image is what it claims.
@@ -133,7 +139,7 @@ Result<Descriptor> Pusher::try_layer(const LocalLayer& layer) {
     if (!source) return fail(source.error());
     VerifyingSource verifying(std::move(*source), expect);
     ProgressSource progress(verifying, m_clock, "pushing " + desc.digest.short_str(), desc.size);
-    if (auto st = m_registry.upload_blob(desc.digest, desc.size, progress); !st) return fail(st.error());
+    if (auto st = registry.upload_blob(desc.digest, desc.size, progress); !st) return fail(st.error());
     spdlog::info("pushed {} ({})", desc.digest.short_str(), format_bytes(desc.size));
     return desc;
   }
@@ -146,19 +152,55 @@ Result<Descriptor> Pusher::try_layer(const LocalLayer& layer) {
   VerifyingSource compressed(make_compressing_source(std::move(checked), layer.push_as, level),
                              BlobExpectation{std::nullopt, std::nullopt, Encoding::none, std::nullopt, layer.label});
   ProgressSource progress(compressed, m_clock, "compressing and pushing " + layer.label, std::nullopt);
-  if (auto st = m_registry.upload_blob_streamed(progress, [&] { return compressed.digest(); }); !st) return fail(st.error());
+  if (auto st = registry.upload_blob_streamed(progress, [&] { return compressed.digest(); }); !st) return fail(st.error());
   spdlog::info("pushed {} ({}, {} from {})", compressed.digest().short_str(), format_bytes(compressed.size()),
                encoding_name(layer.push_as), format_bytes(layer.stored_size));
   return Descriptor{layer_media_type(layer.push_as), compressed.digest(), compressed.size(), std::nullopt};
 }
 
-Result<Descriptor> Pusher::ensure_layer(const LocalLayer& layer) {
-  return with_retries(layer.label, [&] { return try_layer(layer); });
+Result<Descriptor> Pusher::ensure_layer(Registry& registry, const LocalLayer& layer) {
+  return with_retries(layer.label, [&] { return try_layer(registry, layer); });
+}
+
+Result<std::vector<std::vector<Descriptor>>> Pusher::ensure_all_layers(const std::vector<LocalImage>& images) {
+  std::vector<std::pair<size_t, size_t>> work;  // (image, layer)
+  for (size_t i = 0; i < images.size(); ++i)
+    for (size_t j = 0; j < images[i].layers.size(); ++j) work.emplace_back(i, j);
+  std::vector<std::vector<std::optional<Result<Descriptor>>>> results(images.size());
+  for (size_t i = 0; i < images.size(); ++i) results[i].resize(images[i].layers.size());
+
+  std::atomic<size_t> next{0};
+  auto worker = [&](Registry& registry) {
+    for (size_t k = next++; k < work.size(); k = next++) {
+      auto [i, j] = work[k];
+      results[i][j] = ensure_layer(registry, images[i].layers[j]);
+    }
+  };
+  size_t extra = m_sessions ? std::min<size_t>(static_cast<size_t>(std::max(m_options.jobs, 1)) - 1, work.size() - 1) : 0;
+  std::vector<RegistrySession> sessions;
+  for (size_t n = 0; n < extra; ++n) {
+    auto session = m_sessions();
+    if (!session) return fail(session.error());
+    if (auto st = session->registry->ping(); !st) return fail(st.error());
+    sessions.push_back(std::move(*session));
+  }
+  std::vector<std::thread> threads;
+  for (auto& session : sessions) threads.emplace_back(worker, std::ref(*session.registry));
+  worker(m_registry);
+  for (auto& t : threads) t.join();
+
+  std::vector<std::vector<Descriptor>> out(images.size());
+  for (size_t i = 0; i < images.size(); ++i)
+    for (auto& r : results[i]) {
+      if (!*r) return fail(r->error());
+      out[i].push_back(**r);
+    }
+  return out;
 }
 
 Status Pusher::ensure_config(const LocalImage& image) {
   return with_retries(image.label + ": config", [&]() -> Status {
-    auto present = present_or_mounted(image.config_digest);
+    auto present = present_or_mounted(m_registry, image.config_digest);
     if (!present) return fail(present.error());
     if (*present) {
       ++m_present;
@@ -210,15 +252,12 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
 
   // Blobs first, every one confirmed before any manifest.
   manifests.clear();
-  for (const auto& image : images) {
-    std::vector<Descriptor> layers;
-    for (const auto& layer : image.layers) {
-      auto desc = ensure_layer(layer);
-      if (!desc) return fail(desc.error());
-      layers.push_back(*desc);
-    }
+  auto all_layers = ensure_all_layers(images);
+  if (!all_layers) return fail(all_layers.error());
+  for (size_t i = 0; i < images.size(); ++i) {
+    const auto& image = images[i];
     if (auto st = ensure_config(image); !st) return fail(st.error());
-    auto manifest = manifest_of(image, layers);
+    auto manifest = manifest_of(image, (*all_layers)[i]);
     if (!manifest) return fail(manifest.error());
     manifests.push_back(*manifest);
   }
@@ -240,14 +279,14 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
   if (auto st = m_registry.put_manifest(tag, media, *top); !st) return fail(st.error());
   Digest digest = Digest::of(*top);
   spdlog::info("tagged {} as {}", m_options.target.str(), digest.str());
-  return PushResult{digest, true, m_present};
+  return PushResult{digest, true, m_present.load()};
 }
 
 } // namespace
 
 Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
-                               const PushOptions& options) {
-  Pusher pusher(registry, clock, options);
+                               const PushOptions& options, const SessionFactory& sessions) {
+  Pusher pusher(registry, clock, options, sessions);
   return pusher.run(images);
 }
 

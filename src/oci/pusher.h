@@ -12,6 +12,8 @@
 // - manifests are PUT only after every blob is confirmed, tags last: the
 //   per-image manifests by digest, then TAG-<arch> tags, then TAG.
 
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,12 +24,22 @@
 
 namespace sbpipe {
 
+// An independent registry client (own connection, own authorization) for
+// one upload worker: Registry is not thread-safe.
+struct RegistrySession {
+  std::unique_ptr<HttpClient> http;
+  std::unique_ptr<Authenticator> auth;
+  std::unique_ptr<Registry> registry;
+};
+using SessionFactory = std::function<Result<RegistrySession>()>;
+
 struct PushOptions {
   Reference target;
   Annotations annotations;               // set on the pushed manifest(s) and index
   std::vector<std::string> mount_from;   // repositories (same registry) that may hold the blobs
   int compression_level = 0;             // 0: the encoding's default
   RetryPolicy retry;
+  int jobs = 2;                          // layers uploaded at once (each on its own session)
 };
 
 struct PushResult {
@@ -39,7 +51,9 @@ struct PushResult {
 // Pushes `images` (one per architecture) to options.target.
 // invalid_input when a local blob is not what its metadata claims (nothing
 // is tagged then); registry errors name the registry, repository and blob.
+// `registry` serves the main thread; `sessions` makes one more per extra
+// upload worker (may be empty: then layers go one at a time).
 Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
-                               const PushOptions& options);
+                               const PushOptions& options, const SessionFactory& sessions = {});
 
 } // namespace sbpipe
