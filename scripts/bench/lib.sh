@@ -53,3 +53,31 @@ measure() {
 }
 
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+# make_installer_tarball OUT WORKDIR BASE_BYTES UKI_BYTES [GZIP_LEVEL]
+# Writes an installer-shaped docker-save tarball (go-containerregistry names:
+# config "sha256:<hex>", layers "<hex>.tar.gz", manifest.json last) of two
+# gzip layers of random data. Leaves the blobs in WORKDIR/img.
+make_installer_tarball() {
+  local out=$1 work=$2 base=$3 uki=$4 level=${5:-6}
+  mkdir -p "$work/l1/usr/bin" "$work/l2/usr/install/amd64" "$work/img"
+  head -c "$base" /dev/urandom > "$work/l1/usr/bin/installer"
+  head -c "$uki" /dev/urandom > "$work/l2/usr/install/amd64/vmlinuz.efi"
+  head -c 200000 /dev/urandom > "$work/l2/usr/install/amd64/systemd-boot.efi"
+  LAYERS=() ; local diffs=() l hex chex
+  for l in l1 l2; do
+    tar -C "$work/$l" -cf "$work/$l.tar" .
+    diffs+=("sha256:$(sha256sum "$work/$l.tar" | cut -d' ' -f1)")
+    gzip "-$level" -n -c "$work/$l.tar" > "$work/$l.gz"
+    hex=$(sha256sum "$work/$l.gz" | cut -d' ' -f1)
+    mv "$work/$l.gz" "$work/img/$hex.tar.gz"
+    LAYERS+=("$hex.tar.gz")
+    rm -rf "${work:?}/$l" "$work/$l.tar"
+  done
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s","%s"]}}' "${diffs[@]}" > "$work/c.json"
+  chex=$(sha256sum "$work/c.json" | cut -d' ' -f1)
+  mv "$work/c.json" "$work/img/sha256:$chex"
+  CONFIG_HEX=$chex
+  printf '[{"Config":"sha256:%s","RepoTags":["installer:v1"],"Layers":["%s","%s"]}]' "$chex" "${LAYERS[@]}" > "$work/img/manifest.json"
+  tar -C "$work/img" -cf "$out" "sha256:$chex" "${LAYERS[@]}" manifest.json
+}

@@ -201,12 +201,10 @@ Result<std::optional<ManifestHead>> Registry::head_manifest(const std::string& r
 
 Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
   ++m_counters.manifest_puts;
-  MemorySource source(body);
   HttpRequest request;
   request.method = "PUT";
   request.url = url("/manifests/" + reference);
   request.headers.emplace_back("Content-Type", media_type);
-  request.body = &source;
   request.body_size = body.size();
   // Small body: retried here by re-sending from memory.
   for (int attempt = 1;; ++attempt) {
