@@ -25,6 +25,9 @@ int sbpipe_main(int argc, char** argv) {
 
   CommandAction action;
   add_push_installer(app, action);
+  add_verify(app, action);
+  add_keys_check(app, action);
+  add_plan(app, action);
 
   try {
     app.parse(argc, argv);

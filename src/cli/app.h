@@ -18,6 +18,9 @@ using CommandAction = std::function<Status()>;
 // Each subcommand file provides one of these: it adds the subcommand and its
 // flags to `app`, and stores the action to run into `action` when chosen.
 void add_push_installer(CLI::App& app, CommandAction& action);
+void add_verify(CLI::App& app, CommandAction& action);
+void add_keys_check(CLI::App& app, CommandAction& action);
+void add_plan(CLI::App& app, CommandAction& action);
 
 // Runs sbpipe; returns the process exit status. Catches every exception.
 int sbpipe_main(int argc, char** argv);

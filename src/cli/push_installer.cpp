@@ -11,6 +11,7 @@
 #include "core/clock.h"
 #include "oci/credentials.h"
 #include "oci/pusher.h"
+#include "oci/session.h"
 
 namespace sbpipe {
 namespace {
@@ -66,20 +67,14 @@ Status run_push(const PushFlags& flags) {
     for (auto& image : *loaded) images.push_back(std::move(image));
   }
 
-  HttpOptions http_options;
-  http_options.ca_file = flags.ca_file;
   std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
   for (const auto& repo : flags.mount_from) scopes.push_back("repository:" + repo + ":pull");
   RetryPolicy policy;
   policy.max_attempts = flags.retries;
   policy.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
-  RegistryEndpoint endpoint{(flags.plain_http ? "http://" : "https://") + target->api_host(), target->repository};
-  SessionFactory sessions = [&]() -> Result<RegistrySession> {
-    RegistrySession s;
-    s.http = make_curl_client(http_options);
-    s.auth = std::make_unique<Authenticator>(*s.http, real_clock(), *credentials, scopes);
-    s.registry = std::make_unique<Registry>(*s.http, *s.auth, real_clock(), endpoint, policy);
-    return s;
+  SessionOptions session_options{flags.plain_http, flags.ca_file, policy};
+  SessionFactory sessions = [&]() {
+    return open_registry_session(target->api_host(), target->repository, *credentials, scopes, session_options);
   };
   auto main_session = sessions();
   if (!main_session) return fail(main_session.error());

@@ -39,4 +39,41 @@ Result<Reference> Reference::parse(std::string_view text) {
   return ref;
 }
 
+std::string ImageRef::str() const {
+  std::string out = registry + "/" + repository;
+  if (!tag.empty()) out += ":" + tag;
+  if (!digest.empty()) out += "@" + digest;
+  return out;
+}
+
+Result<ImageRef> ImageRef::parse(std::string_view text, std::string_view what) {
+  auto bad = [&](const std::string& why) {
+    return fail(ErrorKind::usage, std::string(what) + " '" + std::string(text) + "': " + why);
+  };
+  static const std::regex k_digest(R"(sha256:[0-9a-f]{64})");
+  ImageRef ref;
+  auto at = text.find('@');
+  if (at != std::string_view::npos) {
+    ref.digest = std::string(text.substr(at + 1));
+    if (!std::regex_match(ref.digest, k_digest)) return bad("invalid digest (expected sha256:<64 hex>)");
+    text = text.substr(0, at);
+  }
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos) return bad("expected REGISTRY/REPO:TAG");
+  ref.registry = std::string(text.substr(0, slash));
+  if (ref.registry.find_first_of(".:") == std::string::npos && ref.registry != "localhost")
+    return bad("the first part must name a registry host (e.g. ghcr.io/OWNER/REPO:TAG)");
+  auto rest = text.substr(slash + 1);
+  auto colon = rest.rfind(':');
+  if (colon != std::string_view::npos && rest.find('/', colon) == std::string_view::npos) {
+    ref.tag = std::string(rest.substr(colon + 1));
+    rest = rest.substr(0, colon);
+    if (!is_valid_tag(ref.tag)) return bad("invalid tag '" + ref.tag + "'");
+  }
+  ref.repository = std::string(rest);
+  if (!is_valid_repository(ref.repository)) return bad("invalid repository name '" + ref.repository + "'");
+  if (ref.tag.empty() && ref.digest.empty()) return bad("missing :TAG or @DIGEST");
+  return ref;
+}
+
 } // namespace sbpipe

@@ -25,6 +25,20 @@ struct Reference {
   static Result<Reference> parse(std::string_view text);
 };
 
+// An image as configuration names it: REGISTRY/REPO[:TAG][@sha256:HEX],
+// with a tag, a digest or both.
+struct ImageRef {
+  std::string registry;
+  std::string repository;
+  std::string tag;     // may be empty when digest is set
+  std::string digest;  // "sha256:<hex>" or empty
+  std::string str() const;
+  std::string api_host() const { return Reference{registry, repository, tag}.api_host(); }
+
+  // usage error naming `what` when malformed or when neither tag nor digest is given.
+  static Result<ImageRef> parse(std::string_view text, std::string_view what);
+};
+
 // True when `repository` is a valid OCI repository name.
 bool is_valid_repository(std::string_view repository);
 // True when `tag` is a valid OCI tag.

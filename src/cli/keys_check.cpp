@@ -1,0 +1,67 @@
+// sbpipe keys check DIR [--warn-days N] [--format text|json]
+
+#include <CLI/CLI.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/app.h"
+#include "cli/output.h"
+#include "core/clock.h"
+#include "secureboot/keys.h"
+
+namespace sbpipe {
+namespace {
+
+struct KeysFlags {
+  std::string dir;
+  int warn_days = 60;
+  std::string format = "text";
+};
+
+Status run_keys_check(const KeysFlags& flags) {
+  if (flags.format != "text" && flags.format != "json") return fail(ErrorKind::usage, "--format must be text or json");
+  auto rows = check_key_set(flags.dir, KeysCheckOptions{flags.warn_days, real_clock().wall_now()});
+  size_t failed = 0, warned = 0;
+  for (const auto& r : rows) {
+    failed += r.level == CheckLevel::fail ? 1 : 0;
+    warned += r.level == CheckLevel::warn ? 1 : 0;
+  }
+  if (flags.format == "json") {
+    nlohmann::json out{{"ok", failed == 0}, {"checks", nlohmann::json::array()}};
+    for (const auto& r : rows)
+      out["checks"].push_back({{"item", r.item}, {"check", r.check}, {"level", level_name(r.level)}, {"detail", r.detail}});
+    print_result_line(out.dump());
+  } else {
+    size_t item_width = 4, check_width = 5;
+    for (const auto& r : rows) {
+      item_width = std::max(item_width, r.item.size());
+      check_width = std::max(check_width, r.check.size());
+    }
+    auto pad = [](const std::string& s, size_t width) { return s + std::string(width - s.size() + 2, ' '); };
+    print_result_line(pad("ITEM", item_width) + pad("CHECK", check_width) + "RESULT  DETAIL");
+    for (const auto& r : rows)
+      print_result_line(pad(r.item, item_width) + pad(r.check, check_width) + pad(std::string(level_name(r.level)), 6) + r.detail);
+  }
+  if (failed != 0)
+    return fail(ErrorKind::invalid_input, "keys check: " + std::to_string(failed) + " check(s) failed, " + std::to_string(warned) +
+                                              " warning(s) in " + flags.dir);
+  return {};
+}
+
+} // namespace
+
+void add_keys_check(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<KeysFlags>();
+  CLI::App* keys = app.add_subcommand("keys", "Signing-key set tools");
+  keys->require_subcommand(1);
+  CLI::App* cmd = keys->add_subcommand("check", "Check the signing-key set a workflow mounts at /secureboot (prints no key material)");
+  cmd->add_option("DIR", flags->dir, "Directory with uki-signing-key.pem, uki-signing-cert.pem, pcr-signing-key.pem [, PK/KEK/db.auth]")
+      ->required();
+  cmd->add_option("--warn-days", flags->warn_days, "Warn when the UKI certificate expires within this many days")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 36500));
+  cmd->add_option("--format", flags->format, "text or json")->capture_default_str();
+  cmd->callback([flags, &action] { action = [flags] { return run_keys_check(*flags); }; });
+}
+
+} // namespace sbpipe

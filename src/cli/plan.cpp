@@ -1,0 +1,99 @@
+// sbpipe plan --version V [--config F] [--format json|shell] [--pin-digests]
+
+#include <CLI/CLI.hpp>
+
+#include "cli/app.h"
+#include "cli/output.h"
+#include "oci/credentials.h"
+#include "oci/session.h"
+#include "secureboot/plan.h"
+
+namespace sbpipe {
+namespace {
+
+struct PlanFlags {
+  std::string version;
+  std::string config;
+  std::string format = "json";
+  bool pin_digests = false;
+  bool plain_http = false;
+  std::string ca_file;
+  std::string imager_image;
+  std::vector<std::string> outputs;
+  std::vector<std::string> architectures;
+  std::string base_installer_image;
+  std::vector<std::string> system_extensions;
+  std::vector<std::string> extra_kernel_args;
+  std::string engine = "docker";
+  std::string out_dir;
+  std::string keys_dir;
+};
+
+// Resolves tags through the registry API (anonymous, or the credentials
+// push-installer would use for that registry).
+Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) {
+  auto credentials = resolve_credentials(ref.registry, CredentialSources{"", std::nullopt, process_getenv});
+  if (!credentials) return fail(credentials.error());
+  SessionOptions options{flags.plain_http, flags.ca_file, RetryPolicy{}};
+  auto session = open_registry_session(ref.api_host(), ref.repository, *credentials,
+                                       {"repository:" + ref.repository + ":pull"}, options);
+  if (!session) return fail(session.error());
+  auto head = session->registry->head_manifest(ref.tag);
+  if (!head) return fail(head.error());
+  if (!*head) return fail(ErrorKind::not_found, "tag " + ref.tag + " not found in " + ref.registry + "/" + ref.repository);
+  return (*head)->digest.str();
+}
+
+Status run_plan(const PlanFlags& flags) {
+  if (flags.format != "json" && flags.format != "shell") return fail(ErrorKind::usage, "--format must be json or shell");
+  PlanConfig config;
+  if (!flags.config.empty()) {
+    auto loaded = load_plan_config(flags.config);
+    if (!loaded) return fail(loaded.error());
+    config = std::move(*loaded);
+  }
+  // Flags override the config file.
+  if (!flags.imager_image.empty()) config.imager_image = flags.imager_image;
+  if (!flags.outputs.empty()) config.outputs = flags.outputs;
+  if (!flags.architectures.empty()) config.architectures = flags.architectures;
+  if (!flags.base_installer_image.empty()) config.base_installer_image = flags.base_installer_image;
+  if (!flags.system_extensions.empty()) config.system_extensions = flags.system_extensions;
+  if (!flags.extra_kernel_args.empty()) config.extra_kernel_args = flags.extra_kernel_args;
+
+  DigestResolver resolver = [&flags](const ImageRef& ref) { return resolve_digest(ref, flags); };
+  auto plan = make_plan(flags.version, config, flags.pin_digests ? &resolver : nullptr);
+  if (!plan) return fail(plan.error());
+  if (flags.format == "json") {
+    print_result_line(plan_json(*plan));
+  } else {
+    std::string text = plan_shell(*plan, ShellOptions{flags.engine, flags.out_dir, flags.keys_dir});
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+  }
+  return {};
+}
+
+} // namespace
+
+void add_plan(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<PlanFlags>();
+  CLI::App* cmd = app.add_subcommand("plan", "Print the imager invocations that build one version");
+  cmd->add_option("--version", flags->version, "Talos version (the release tag), e.g. v1.9.0")->required();
+  cmd->add_option("--config", flags->config, "sbpipe YAML config; its imager: section is read");
+  cmd->add_option("--format", flags->format, "json (for Argo withParam) or shell (to paste)")->capture_default_str();
+  cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
+  cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
+  cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");
+  cmd->add_option("--imager-image", flags->imager_image, "imager image; {version} is replaced (default ghcr.io/siderolabs/imager:{version})");
+  cmd->add_option("--output", flags->outputs, "imager output profile (repeatable; replaces the config's list)");
+  cmd->add_option("--arch", flags->architectures, "Architecture: amd64 or arm64 (repeatable)");
+  cmd->add_option("--base-installer-image", flags->base_installer_image, "Base installer image for installer outputs");
+  cmd->add_option("--system-extension-image", flags->system_extensions, "System extension image (repeatable)");
+  cmd->add_option("--extra-kernel-arg", flags->extra_kernel_args, "Kernel argument for every output that takes them (repeatable)");
+  cmd->add_option("--engine", flags->engine, "Container engine for --format shell")->capture_default_str();
+  cmd->add_option("--out-dir", flags->out_dir, "Output directory for --format shell (default $PWD/_out)");
+  cmd->add_option("--keys-dir", flags->keys_dir, "Signing-key directory for --format shell (default $PWD/secureboot)");
+  cmd->callback([flags, &action] { action = [flags] { return run_plan(*flags); }; });
+}
+
+} // namespace sbpipe

@@ -1,0 +1,20 @@
+#include "oci/session.h"
+
+#include "core/clock.h"
+
+namespace sbpipe {
+
+Result<RegistrySession> open_registry_session(const std::string& api_host, const std::string& repository,
+                                              const Credentials& credentials, std::vector<std::string> scopes,
+                                              const SessionOptions& options) {
+  HttpOptions http_options;
+  http_options.ca_file = options.ca_file;
+  RegistrySession s;
+  s.http = make_curl_client(http_options);
+  s.auth = std::make_unique<Authenticator>(*s.http, real_clock(), credentials, std::move(scopes));
+  RegistryEndpoint endpoint{(options.plain_http ? "http://" : "https://") + api_host, repository};
+  s.registry = std::make_unique<Registry>(*s.http, *s.auth, real_clock(), endpoint, options.policy);
+  return s;
+}
+
+} // namespace sbpipe

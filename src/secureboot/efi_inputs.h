@@ -1,0 +1,31 @@
+#pragma once
+// Finds the EFI binaries that `sbpipe verify` must check, in whatever the
+// pipeline produced: an installer image (docker-save or OCI layout, its
+// layers gzip, zstd or plain), an ISO image, a single EFI binary, or a
+// directory holding any of those. Binaries inside images are streamed out
+// into a scratch directory; nothing is held in memory whole.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace sbpipe {
+
+// What the location of a binary says it must be.
+enum class ExpectedRole { any, uki, bootloader };
+
+struct EfiBinary {
+  std::string display;         // "installer.tar!usr/install/amd64/vmlinuz.efi"
+  std::filesystem::path file;  // on disk: the input itself or an extracted copy
+  ExpectedRole expected = ExpectedRole::any;
+};
+
+// Returns every EFI binary found, in input order. invalid_input when an
+// input is none of the supported kinds, is damaged, or holds no EFI binary
+// (a gate that checks nothing must not pass); not_found when missing.
+Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs,
+                                                 const std::filesystem::path& scratch);
+
+} // namespace sbpipe

@@ -1,0 +1,73 @@
+#pragma once
+// `sbpipe plan`: the imager invocations that build one version, from the
+// configuration, checked against what imager itself would refuse (so a bad
+// combination fails here, before a pod starts). Pure logic: reading the
+// config file and resolving digests happen through the seams below.
+
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "oci/reference.h"
+
+namespace sbpipe {
+
+struct PlanConfig {
+  std::string imager_image = "ghcr.io/siderolabs/imager:{version}";  // {version} is replaced
+  std::vector<std::string> outputs{"secureboot-installer", "secureboot-iso", "iso"};
+  std::vector<std::string> architectures{"amd64"};
+  std::string base_installer_image;  // optional; {version} is replaced
+  std::vector<std::string> system_extensions;
+  std::vector<std::string> extra_kernel_args;  // every output that takes kernel args
+  std::vector<std::string> secureboot_kernel_args{"-lockdown", "lockdown=integrity"};
+  std::vector<std::string> meta;  // KEY=VALUE for the META partition (ISO and disk images)
+};
+
+// Parses the `imager:` section of an sbpipe YAML config. config error naming
+// the file and key for unknown keys or wrong types.
+Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view label);
+Result<PlanConfig> load_plan_config(const std::filesystem::path& path);
+
+struct ImagerInvocation {
+  std::string name;     // "secureboot-installer-amd64": unique within a plan
+  std::string profile;  // imager's profile argument
+  std::string arch;
+  bool secureboot = false;
+  std::string kind;  // "installer", "iso" or "image"
+  std::string image;  // the imager image to run
+  std::vector<std::string> args;
+  std::string output_file;  // what imager writes into its output directory
+};
+
+struct Plan {
+  std::string version;
+  std::vector<ImagerInvocation> invocations;
+};
+
+// Resolves a tagged image to "sha256:<hex>". not_found when the tag does not exist.
+using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
+
+// Builds the plan. usage error for a bad version; config error for an
+// unknown output or architecture, a malformed image reference, kernel args
+// or META on an output imager refuses them for. With `resolver`, every
+// image named by tag is pinned to its digest, and any that cannot be
+// resolved fails the plan.
+Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);
+
+// JSON: {"version": V, "invocations": [...]}; Argo fans out over
+// "invocations" with withParam.
+std::string plan_json(const Plan& plan);
+
+struct ShellOptions {
+  std::string engine = "docker";
+  std::string out_dir;   // empty: "$PWD/_out"
+  std::string keys_dir;  // empty: "$PWD/secureboot"
+};
+// One paste-able `docker run` line per invocation, with a comment above it.
+std::string plan_shell(const Plan& plan, const ShellOptions& options);
+
+// Quotes a word for POSIX sh when it holds anything but safe characters.
+std::string shell_quote(std::string_view word);
+
+} // namespace sbpipe

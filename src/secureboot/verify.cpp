@@ -1,0 +1,89 @@
+#include "secureboot/verify.h"
+
+#include <algorithm>
+
+#include "secureboot/authenticode.h"
+#include "secureboot/uki.h"
+#include "secureboot/x509.h"
+
+namespace sbpipe {
+namespace {
+
+// Appends the command-line problems of a UKI to `problems`.
+void check_cmdline(const std::string& cmdline, const VerifyOptions& options, std::vector<std::string>& problems) {
+  auto words = cmdline_words(cmdline);
+  auto has = [&](const std::string& w) { return std::find(words.begin(), words.end(), w) != words.end(); };
+  for (const auto& w : options.require_cmdline)
+    if (!has(w)) problems.push_back("cmdline lacks " + w);
+  for (const auto& w : options.forbid_cmdline)
+    if (has(w)) problems.push_back("cmdline has forbidden " + w);
+}
+
+std::string join(const std::vector<std::string>& items, std::string_view sep) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += sep;
+    out += item;
+  }
+  return out;
+}
+
+} // namespace
+
+Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
+  Verdict v;
+  v.path = binary.display;
+  v.role = binary.expected == ExpectedRole::uki ? "uki" : binary.expected == ExpectedRole::bootloader ? "bootloader" : "efi";
+  auto failed = [&](std::string reason) {
+    v.ok = false;
+    v.reason = std::move(reason);
+    return v;
+  };
+  auto file = open_random_access(binary.file);
+  if (!file) return failed(file.error().message());
+  auto image = parse_pe(**file);
+  if (!image) return failed(image.error().message());
+  EfiRole role = role_of(*image);
+  v.role = std::string(role_name(role));
+  v.machine = image->machine_name();
+
+  std::vector<std::string> problems;
+  if (binary.expected == ExpectedRole::uki && role != EfiRole::uki) problems.push_back("expected a UKI but there is no .linux section");
+
+  auto report = check_authenticode(**file, *image, options.trusted);
+  if (!report) return failed(report.error().message());
+  v.sha256 = report->sha256;
+  for (const auto& s : report->signatures)
+    if (s.ok() || v.signer.empty()) v.signer = s.signer_subject;
+  if (!report->ok()) problems.push_back(report->problem());
+
+  std::vector<std::string> notes;
+  if (role == EfiRole::uki) {
+    auto uki = read_uki(**file, *image);
+    if (!uki) return failed(uki.error().message());
+    v.cmdline = uki->cmdline;
+    v.os_version = uki->os_version;
+    v.has_pcrsig = uki->has_pcrsig;
+    v.has_pcrpkey = uki->pcrpkey.has_value();
+    check_cmdline(uki->cmdline, options, problems);
+    if (options.pcr_public_key) {
+      if (!uki->pcrpkey) {
+        problems.push_back("no .pcrpkey section, expected the given PCR public key");
+      } else {
+        auto same = same_public_key(*uki->pcrpkey, *options.pcr_public_key);
+        if (!same) problems.push_back(".pcrpkey: " + same.error().message());
+        else if (!*same) problems.push_back(".pcrpkey is not the given PCR public key");
+      }
+    }
+    if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
+    notes.push_back(std::string(".pcrsig ") + (v.has_pcrsig ? "present" : "absent"));
+    notes.push_back(std::string(".pcrpkey ") + (v.has_pcrpkey ? "present" : "absent"));
+  }
+  if (!problems.empty()) return failed(join(problems, "; "));
+  v.ok = true;
+  notes.insert(notes.begin(), "signed by " + v.signer);
+  v.reason = join(notes, ", ");
+  return v;
+}
+
+} // namespace sbpipe

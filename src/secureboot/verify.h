@@ -1,0 +1,40 @@
+#pragma once
+// The SecureBoot gate: one verdict per EFI binary. A binary passes when its
+// Authenticode signature chains to the trusted certificate and, for a UKI,
+// its command line has every required word and none of the forbidden ones
+// (and, when asked, its .pcrpkey is the given PCR public key).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "secureboot/efi_inputs.h"
+
+namespace sbpipe {
+
+struct VerifyOptions {
+  std::vector<std::string> trusted;  // DER certificates
+  std::vector<std::string> require_cmdline{"lockdown=integrity"};
+  std::vector<std::string> forbid_cmdline{"lockdown=confidentiality"};
+  std::optional<std::string> pcr_public_key;  // PEM
+};
+
+struct Verdict {
+  std::string path;
+  std::string role;  // "uki", "systemd-boot", "efi"
+  bool ok = false;
+  std::string reason;  // why it failed, or what passed
+  std::string machine;
+  std::string sha256;  // Authenticode SHA-256
+  std::string signer;
+  std::optional<std::string> cmdline;
+  std::optional<std::string> os_version;
+  bool has_pcrsig = false;
+  bool has_pcrpkey = false;
+};
+
+// Checks one binary. Never fails: malformed or unreadable files are
+// verdicts with ok == false and the reason.
+Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options);
+
+} // namespace sbpipe
