@@ -1,0 +1,126 @@
+#include "support/secureboot_fixtures.h"
+
+#include <stdexcept>
+
+#include "core/random_access.h"
+#include "secureboot/pe.h"
+#include "support/image_builder.h"
+#include "support/process.h"
+
+namespace sbpipe::test {
+namespace {
+// The owner GUID efitools writes into signature lists.
+constexpr const char* k_owner_guid = "11111111-2222-3333-4444-123456789abc";
+}
+
+std::string must_run(const std::vector<std::string>& argv) {
+  auto r = run(argv);
+  if (r.exit_code != 0) throw std::runtime_error(argv[0] + " failed (" + std::to_string(r.exit_code) + "): " + r.err);
+  return r.out;
+}
+
+KeyPair make_key_pair(const fs::path& dir, const std::string& name, const std::string& cn, int bits, int days) {
+  KeyPair p{dir / (name + "-key.pem"), dir / (name + "-cert.pem")};
+  must_run({"openssl", "genrsa", "-traditional", "-out", p.key.string(), std::to_string(bits)});
+  must_run({"openssl", "req", "-x509", "-new", "-key", p.key.string(), "-out", p.cert.string(), "-days", std::to_string(days),
+            "-subj", "/CN=" + cn});
+  return p;
+}
+
+KeyPair make_issued_pair(const fs::path& dir, const std::string& name, const std::string& cn, const KeyPair& ca) {
+  KeyPair p{dir / (name + "-key.pem"), dir / (name + "-cert.pem")};
+  fs::path csr = dir / (name + ".csr");
+  must_run({"openssl", "genrsa", "-traditional", "-out", p.key.string(), "2048"});
+  must_run({"openssl", "req", "-new", "-key", p.key.string(), "-out", csr.string(), "-subj", "/CN=" + cn});
+  must_run({"openssl", "x509", "-req", "-in", csr.string(), "-CA", ca.cert.string(), "-CAkey", ca.key.string(),
+            "-CAcreateserial", "-out", p.cert.string(), "-days", "365"});
+  return p;
+}
+
+void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch) {
+  fs::create_directories(scratch);
+  write_file(scratch / "osrel", "NAME=\"Talos\"\nID=talos\nVERSION_ID=" + spec.version + "\nVERSION=\"" + spec.version + "\"\n");
+  write_file(scratch / "cmdline", spec.cmdline);
+  write_file(scratch / "linux", random_bytes(spec.kernel_bytes, 7));
+  write_file(scratch / "initrd", random_bytes(spec.initrd_bytes, 8));
+  std::vector<std::string> argv{"objcopy",
+                                "--add-section", ".osrel=" + (scratch / "osrel").string(), "--change-section-vma", ".osrel=0x20000",
+                                "--add-section", ".cmdline=" + (scratch / "cmdline").string(), "--change-section-vma", ".cmdline=0x30000"};
+  if (!spec.pcr_public_key.empty()) {
+    write_file(scratch / "pcrsig", "{\"sha256\":[{\"pcrs\":[11],\"pkfp\":\"00\",\"pol\":\"00\",\"sig\":\"00\"}]}");
+    argv.insert(argv.end(), {"--add-section", ".pcrpkey=" + spec.pcr_public_key.string(), "--change-section-vma", ".pcrpkey=0x40000",
+                             "--add-section", ".pcrsig=" + (scratch / "pcrsig").string(), "--change-section-vma", ".pcrsig=0x50000"});
+  }
+  argv.insert(argv.end(), {"--add-section", ".linux=" + (scratch / "linux").string(), "--change-section-vma", ".linux=0x2000000",
+                           "--add-section", ".initrd=" + (scratch / "initrd").string(), "--change-section-vma", ".initrd=0x3000000",
+                           k_stub.string(), out.string()});
+  must_run(argv);
+}
+
+void sbsign(const fs::path& in, const fs::path& out, const KeyPair& keys) {
+  must_run({"sbsign", "--key", keys.key.string(), "--cert", keys.cert.string(), "--output", out.string(), in.string()});
+}
+
+bool sbverify_accepts(const fs::path& file, const fs::path& cert) {
+  return run({"sbverify", "--cert", cert.string(), file.string()}).exit_code == 0;
+}
+
+void write_installer(const fs::path& out, const fs::path& uki, const fs::path& sdboot, const std::string& arch, bool gzip) {
+  std::vector<TestLayer> layers{
+      make_layer({{"usr/bin/installer", random_bytes(50000, 3)}, {"etc/os-release", "ID=talos\n"}}, gzip),
+      make_layer({{"usr/install/" + arch + "/vmlinuz.efi", read_file(uki)}, {"usr/install/" + arch + "/systemd-boot.efi", read_file(sdboot)}},
+                 gzip)};
+  write_tar(out, docker_save_members(layers, config_json(arch, layers)));
+}
+
+void write_iso(const fs::path& out, const fs::path& staging) {
+  must_run({"xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "TALOS", "-o", out.string(), staging.string()});
+}
+
+void write_enrolment(const fs::path& dir, const std::vector<fs::path>& db_certs) {
+  auto pk = make_key_pair(dir, "PK", "Test PK");
+  auto kek = make_key_pair(dir, "KEK", "Test KEK");
+  auto esl = [&](const std::vector<fs::path>& certs, const fs::path& out) {
+    std::string joined;
+    for (size_t i = 0; i < certs.size(); ++i) {
+      fs::path part = dir / (out.stem().string() + "-" + std::to_string(i) + ".esl");
+      must_run({"cert-to-efi-sig-list", "-g", k_owner_guid, certs[i].string(), part.string()});
+      joined += read_file(part);
+    }
+    write_file(out, joined);
+  };
+  esl({pk.cert}, dir / "PK.esl");
+  esl({kek.cert}, dir / "KEK.esl");
+  esl(db_certs, dir / "db.esl");
+  auto sign = [&](const KeyPair& by, const char* var, const char* name) {
+    must_run({"sign-efi-sig-list", "-g", k_owner_guid, "-k", by.key.string(), "-c", by.cert.string(), var,
+              (dir / (std::string(name) + ".esl")).string(), (dir / (std::string(name) + ".auth")).string()});
+  };
+  sign(pk, "PK", "PK");
+  sign(pk, "KEK", "KEK");
+  sign(kek, "db", "db");
+}
+
+std::vector<fs::path> embedded_certificates(const fs::path& efi, const fs::path& dir) {
+  auto file = open_random_access(efi);
+  auto image = parse_pe(**file);
+  auto certs = read_certificates(**file, *image);
+  if (!certs || certs->empty()) throw std::runtime_error(efi.string() + ": no signature");
+  fs::path p7 = dir / (efi.filename().string() + ".p7");
+  write_file(p7, certs->front().data);
+  std::string pem = must_run({"openssl", "pkcs7", "-inform", "DER", "-in", p7.string(), "-print_certs"});
+  std::vector<fs::path> out;
+  const std::string end = "-----END CERTIFICATE-----";
+  size_t at = 0;
+  for (size_t begin = pem.find("-----BEGIN CERTIFICATE-----", at); begin != std::string::npos;
+       begin = pem.find("-----BEGIN CERTIFICATE-----", at)) {
+    size_t stop = pem.find(end, begin) + end.size();
+    fs::path cert = dir / (efi.filename().string() + "-" + std::to_string(out.size()) + ".pem");
+    write_file(cert, pem.substr(begin, stop - begin) + "\n");
+    out.push_back(cert);
+    at = stop;
+  }
+  return out;
+}
+
+} // namespace sbpipe::test
