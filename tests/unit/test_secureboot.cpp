@@ -1,0 +1,416 @@
+// Unit tests of the SecureBoot parsers and the plan, on bytes built here:
+// every length and offset check gets its own malformed input.
+
+#include <doctest/doctest.h>
+
+#include "core/random_access.h"
+#include "secureboot/authenticode.h"
+#include "secureboot/der.h"
+#include "secureboot/pe.h"
+#include "secureboot/plan.h"
+#include "secureboot/siglist.h"
+#include "secureboot/uki.h"
+
+namespace sbpipe {
+namespace {
+
+void put16(std::string& d, size_t at, uint16_t v) {
+  d[at] = static_cast<char>(v & 0xff);
+  d[at + 1] = static_cast<char>(v >> 8);
+}
+void put32(std::string& d, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) d[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+
+struct SectionSpec {
+  std::string name;
+  uint32_t offset;
+  uint32_t size;
+  uint32_t virtual_size = 0;
+};
+
+// A minimal PE image: MZ header, PE header at 0x80, an optional header of
+// the given magic with 16 data directories, the sections, and an optional
+// certificate table at `cert_offset`.
+std::string make_pe(uint16_t magic, const std::vector<SectionSpec>& sections, size_t file_size, uint32_t cert_offset = 0,
+                    uint32_t cert_size = 0) {
+  std::string d(file_size, '\0');
+  d[0] = 'M';
+  d[1] = 'Z';
+  const uint32_t pe = 0x80;
+  put32(d, 0x3c, pe);
+  d.replace(pe, 4, std::string("PE\0\0", 4));
+  put16(d, pe + 4, 0x8664);
+  put16(d, pe + 6, static_cast<uint16_t>(sections.size()));
+  uint16_t optional_size = magic == 0x20b ? 240 : 224;
+  put16(d, pe + 20, optional_size);
+  size_t opt = pe + 24;
+  put16(d, opt, magic);
+  put32(d, opt + 60, 0x400);  // SizeOfHeaders
+  size_t dirs = opt + (magic == 0x20b ? 112 : 96);
+  put32(d, opt + (magic == 0x20b ? 108 : 92), 16);
+  put32(d, dirs + 32, cert_offset);
+  put32(d, dirs + 36, cert_size);
+  size_t table = opt + optional_size;
+  for (size_t i = 0; i < sections.size(); ++i) {
+    size_t h = table + i * 40;
+    d.replace(h, sections[i].name.size(), sections[i].name);
+    put32(d, h + 8, sections[i].virtual_size ? sections[i].virtual_size : sections[i].size);
+    put32(d, h + 16, sections[i].size);
+    put32(d, h + 20, sections[i].offset);
+  }
+  return d;
+}
+
+Result<PeImage> parse(const std::string& bytes) {
+  MemoryRandomAccess file(bytes);
+  return parse_pe(file);
+}
+
+std::string error_of(const Result<PeImage>& r) { return r ? std::string("(parsed)") : r.error().message(); }
+
+} // namespace
+
+TEST_SUITE("unit") {
+
+TEST_CASE("PE: PE32+ and PE32 headers, sections and Authenticode ranges") {
+  for (uint16_t magic : {uint16_t{0x20b}, uint16_t{0x10b}}) {
+    CAPTURE(magic);
+    std::string bytes = make_pe(magic, {{".text", 0x400, 0x200}, {".cmdline", 0x600, 0x200, 5}}, 0x800);
+    bytes.replace(0x600, 5, "a b  ");
+    auto image = parse(bytes);
+    REQUIRE_MESSAGE(image.has_value(), error_of(image));
+    CHECK(image->format == (magic == 0x20b ? PeImage::Format::pe32_plus : PeImage::Format::pe32));
+    CHECK(image->machine_name() == "x64");
+    CHECK_FALSE(image->is_signed());
+    REQUIRE(image->sections.size() == 2);
+    MemoryRandomAccess file(bytes);
+    auto cmdline = read_section(file, *image->find_section(".cmdline"), 100);
+    REQUIRE(cmdline.has_value());
+    CHECK(*cmdline == "a b  ");  // VirtualSize bytes, NULs stripped only
+    auto ranges = authenticode_ranges(*image);
+    REQUIRE(ranges.size() == 5);
+    CHECK(ranges[0].offset == 0);
+    CHECK(ranges[0].length == image->checksum_offset);
+    CHECK(ranges[1].offset == image->checksum_offset + 4);
+    CHECK(ranges[2].offset == image->cert_dir_offset + 8);
+    CHECK(ranges[3].offset == 0x400);
+    CHECK(ranges[4].offset == 0x600);
+  }
+}
+
+TEST_CASE("PE: sections are hashed by file offset, then trailing data up to the certificate table") {
+  std::string bytes = make_pe(0x20b, {{".b", 0x600, 0x200}, {".a", 0x400, 0x200}}, 0x900, 0x880, 0x80);
+  put32(bytes, 0x880, 0x80);
+  put16(bytes, 0x884, 0x0200);
+  put16(bytes, 0x886, 0x0002);
+  auto image = parse(bytes);
+  REQUIRE_MESSAGE(image.has_value(), error_of(image));
+  auto ranges = authenticode_ranges(*image);
+  REQUIRE(ranges.size() == 6);
+  CHECK(ranges[3].offset == 0x400);
+  CHECK(ranges[4].offset == 0x600);
+  CHECK(ranges[5].offset == 0x800);  // trailing data
+  CHECK(ranges[5].length == 0x80);
+  MemoryRandomAccess file(bytes);
+  auto certs = read_certificates(file, *image);
+  REQUIRE(certs.has_value());
+  REQUIRE(certs->size() == 1);
+  CHECK(certs->front().type == k_win_cert_type_pkcs_signed_data);
+  CHECK(certs->front().data.size() == 0x78);
+}
+
+TEST_CASE("PE: malformed headers, each with its reason") {
+  std::string good = make_pe(0x20b, {{".text", 0x400, 0x200}}, 0x600);
+  REQUIRE(parse(good).has_value());
+
+  SUBCASE("too short") { CHECK(error_of(parse("MZ")).find("too short") != std::string::npos); }
+  SUBCASE("no MZ") {
+    std::string b = good;
+    b[0] = 'X';
+    CHECK(error_of(parse(b)).find("no MZ signature") != std::string::npos);
+  }
+  SUBCASE("e_lfanew past the end") {
+    std::string b = good;
+    put32(b, 0x3c, 0xfffffff0);
+    CHECK(error_of(parse(b)).find("e_lfanew points past the end") != std::string::npos);
+  }
+  SUBCASE("no PE signature") {
+    std::string b = good;
+    b[0x80] = 'Q';
+    CHECK(error_of(parse(b)).find("no PE signature") != std::string::npos);
+  }
+  SUBCASE("unknown optional header magic") {
+    std::string b = good;
+    put16(b, 0x80 + 24, 0x107);
+    CHECK(error_of(parse(b)).find("unknown optional header magic") != std::string::npos);
+  }
+  SUBCASE("too many sections") {
+    std::string b = good;
+    put16(b, 0x80 + 6, 200);
+    CHECK(error_of(parse(b)).find("more than 96 sections") != std::string::npos);
+  }
+  SUBCASE("no certificate directory") {
+    std::string b = good;
+    put32(b, 0x80 + 24 + 108, 3);
+    CHECK(error_of(parse(b)).find("no certificate table directory entry") != std::string::npos);
+  }
+  SUBCASE("SizeOfHeaders beyond the file") {
+    std::string b = good;
+    put32(b, 0x80 + 24 + 60, 0x10000);
+    CHECK(error_of(parse(b)).find("SizeOfHeaders") != std::string::npos);
+  }
+  SUBCASE("section past the end") {
+    std::string b = make_pe(0x20b, {{".linux", 0x400, 0x10000}}, 0x600);
+    CHECK(error_of(parse(b)).find("section '.linux' runs past the end") != std::string::npos);
+  }
+  SUBCASE("section offset that overflows 32 bits") {
+    std::string b = make_pe(0x20b, {{".x", 0xffffff00, 0x200}}, 0x600);
+    CHECK(error_of(parse(b)).find("runs past the end") != std::string::npos);
+  }
+  SUBCASE("certificate table past the end") {
+    std::string b = make_pe(0x20b, {{".text", 0x400, 0x200}}, 0x600, 0x580, 0x1000);
+    CHECK(error_of(parse(b)).find("certificate table points past the end") != std::string::npos);
+  }
+  SUBCASE("certificate table followed by unsigned data") {
+    std::string b = make_pe(0x20b, {{".text", 0x400, 0x100}}, 0x600, 0x500, 0x80);
+    CHECK(error_of(parse(b)).find("not at the end of the file") != std::string::npos);
+  }
+  SUBCASE("WIN_CERTIFICATE longer than the table") {
+    std::string b = make_pe(0x20b, {{".text", 0x400, 0x100}}, 0x580, 0x500, 0x80);
+    put32(b, 0x500, 0x1000);
+    auto image = parse(b);
+    REQUIRE(image.has_value());
+    MemoryRandomAccess file(b);
+    auto certs = read_certificates(file, *image);
+    REQUIRE_FALSE(certs.has_value());
+    CHECK(certs.error().message().find("WIN_CERTIFICATE length runs past") != std::string::npos);
+  }
+}
+
+TEST_CASE("DER reader: lengths are checked") {
+  SUBCASE("short and long form") {
+    std::string seq = "\x30\x03\x04\x01\x41";
+    DerReader r(seq);
+    auto e = r.expect(k_der_sequence, "seq");
+    REQUIRE(e.has_value());
+    CHECK(e->content.size() == 3);
+    std::string long_form = std::string("\x04\x81\x02", 3) + "ab";
+    DerReader l(long_form);
+    auto o = l.next();
+    REQUIRE(o.has_value());
+    CHECK(o->content == "ab");
+    CHECK(l.at_end());
+  }
+  SUBCASE("malformed") {
+    for (std::string bad : {std::string("\x30", 1), std::string("\x30\x05\x01", 3), std::string("\x30\x80\x00\x00", 4),
+                            std::string("\x30\x85\x01\x01\x01\x01\x01", 7), std::string("\x1f\x01\x00", 3)}) {
+      DerReader r(bad);
+      CHECK_FALSE(r.next().has_value());
+    }
+  }
+  SUBCASE("wrong tag names the field") {
+    std::string oct = "\x04\x00";
+    DerReader r(std::string_view(oct.data(), 2));
+    auto e = r.expect(k_der_sequence, "SpcIndirectDataContent");
+    REQUIRE_FALSE(e.has_value());
+    CHECK(e.error().message().find("SpcIndirectDataContent: expected tag 0x30") != std::string::npos);
+  }
+  SUBCASE("SpcIndirectDataContent of another type is refused") {
+    // SEQUENCE { SEQUENCE { OID 1.2.3 } SEQUENCE { SEQUENCE { OID } OCTET STRING } }
+    std::string inner = std::string("\x30\x04\x06\x02\x2a\x03", 6);
+    std::string digest = std::string("\x30\x08\x30\x03\x06\x01\x2a\x04\x01\x00", 10);
+    std::string idc = std::string("\x30") + static_cast<char>(inner.size() + digest.size()) + inner + digest;
+    auto parsed = parse_indirect_data(idc);
+    REQUIRE_FALSE(parsed.has_value());
+    CHECK(parsed.error().message().find("not a PE image data object") != std::string::npos);
+  }
+}
+
+TEST_CASE("EFI signature lists and authenticated variables") {
+  auto guid = [](std::string_view text) {
+    // text form → mixed-endian bytes
+    std::string hex;
+    for (char c : text)
+      if (c != '-') hex += c;
+    std::string b(16, '\0');
+    auto byte = [&](size_t i) { return static_cast<char>(std::stoi(hex.substr(i * 2, 2), nullptr, 16)); };
+    int order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+    for (int i = 0; i < 16; ++i) b[i] = byte(order[i]);
+    return b;
+  };
+  auto list = [&](std::string_view type, uint32_t sig_size, const std::vector<std::string>& entries) {
+    std::string l = guid(type) + std::string(12, '\0');
+    put32(l, 16, static_cast<uint32_t>(28 + entries.size() * sig_size));
+    put32(l, 24, sig_size);
+    for (const auto& e : entries) l += guid("11111111-2222-3333-4444-123456789abc") + e;
+    return l;
+  };
+  std::string x509 = list(k_efi_cert_x509_guid, 16 + 5, {"CERT1", "CERT2"});
+  std::string sha = list(k_efi_cert_sha256_guid, 48, {std::string(32, 'h')});
+
+  SUBCASE("well-formed lists") {
+    auto lists = parse_signature_lists(x509 + sha);
+    REQUIRE_MESSAGE(lists.has_value(), lists.error().message());
+    REQUIRE(lists->size() == 2);
+    CHECK((*lists)[0].kind == SignatureKind::x509);
+    CHECK((*lists)[0].type_guid == k_efi_cert_x509_guid);
+    REQUIRE((*lists)[0].entries.size() == 2);
+    CHECK((*lists)[0].entries[1].data == "CERT2");
+    CHECK((*lists)[0].entries[0].owner_guid == "11111111-2222-3333-4444-123456789abc");
+    CHECK((*lists)[1].kind == SignatureKind::sha256);
+  }
+  SUBCASE("malformed lists") {
+    std::string too_long = x509;
+    put32(too_long, 16, 10000);
+    CHECK(parse_signature_lists(too_long).error().message().find("runs past the end") != std::string::npos);
+    std::string tiny_sig = x509;
+    put32(tiny_sig, 24, 16);
+    CHECK(parse_signature_lists(tiny_sig).error().message().find("SignatureSize too small") != std::string::npos);
+    std::string uneven = x509;
+    put32(uneven, 24, 20);
+    CHECK(parse_signature_lists(uneven).error().message().find("evenly") != std::string::npos);
+    std::string header = x509;
+    put32(header, 20, 1000);
+    CHECK(parse_signature_lists(header).error().message().find("smaller than its headers") != std::string::npos);
+    CHECK(parse_signature_lists(x509.substr(0, 20)).error().message().find("truncated header") != std::string::npos);
+  }
+  SUBCASE("authenticated variable") {
+    std::string auth(16, '\0');
+    put16(auth, 0, 2026);
+    auth[2] = 11;
+    auth[3] = 22;
+    std::string cert_header(8, '\0');
+    put32(cert_header, 0, 8 + 16 + 3);
+    put16(cert_header, 4, 0x0200);
+    put16(cert_header, 6, 0x0ef1);
+    auth += cert_header + guid(k_efi_cert_pkcs7_guid) + "SIG" + x509;
+    auto var = parse_auth_variable(auth);
+    REQUIRE_MESSAGE(var.has_value(), var.error().message());
+    CHECK(var->timestamp.starts_with("2026-11-22"));
+    CHECK(var->cert_type == k_efi_cert_pkcs7_guid);
+    CHECK(var->signature == "SIG");
+    CHECK(var->lists.size() == 1);
+
+    std::string bad_revision = auth;
+    put16(bad_revision, 20, 0x0100);
+    CHECK(parse_auth_variable(bad_revision).error().message().find("WIN_CERTIFICATE_UEFI_GUID") != std::string::npos);
+    std::string bad_length = auth;
+    put32(bad_length, 16, 100000);
+    CHECK(parse_auth_variable(bad_length).error().message().find("AuthInfo length") != std::string::npos);
+  }
+}
+
+TEST_CASE("UKI helpers: cmdline words and os-release values") {
+  CHECK(cmdline_words("  a=1\tlockdown=integrity\n b ") == std::vector<std::string>{"a=1", "lockdown=integrity", "b"});
+  CHECK(cmdline_words("").empty());
+  std::string osrel = "NAME=\"Talos\"\nVERSION_ID=v1.9.0\nVERSION='v1.9.0-beta'\n";
+  CHECK(os_release_value(osrel, "VERSION") == "v1.9.0-beta");
+  CHECK(os_release_value(osrel, "VERSION_ID") == "v1.9.0");
+  CHECK(os_release_value(osrel, "NAME") == "Talos");
+  CHECK_FALSE(os_release_value(osrel, "ID").has_value());
+}
+
+TEST_CASE("plan: defaults, overrides and imager's refusals") {
+  PlanConfig config;
+  auto plan = make_plan("v1.9.0", config, nullptr);
+  REQUIRE(plan.has_value());
+  REQUIRE(plan->invocations.size() == 3);
+  const auto& sb = plan->invocations[0];
+  CHECK(sb.image == "ghcr.io/siderolabs/imager:v1.9.0");
+  CHECK(sb.args == std::vector<std::string>{"secureboot-installer", "--arch", "amd64", "--output", "/out", "--extra-kernel-arg",
+                                            "-lockdown", "--extra-kernel-arg", "lockdown=integrity"});
+  CHECK(plan->invocations[1].output_file == "metal-amd64-secureboot.iso");
+  CHECK(plan->invocations[2].output_file == "metal-amd64.iso");
+
+  SUBCASE("extensions, base installer and two architectures; META only on images") {
+    config.architectures = {"amd64", "arm64"};
+    config.outputs = {"secureboot-installer", "iso"};
+    config.base_installer_image = "ghcr.io/owner/installer:{version}";
+    config.system_extensions = {"ghcr.io/siderolabs/gvisor:20231214.0-v1.6.0"};
+    auto p = make_plan("v1.9.0", config, nullptr);
+    REQUIRE_MESSAGE(!!p, p.error().message());
+    REQUIRE(p->invocations.size() == 4);
+    CHECK(p->invocations[1].name == "secureboot-installer-arm64");
+    const auto& args = p->invocations[0].args;
+    CHECK(std::find(args.begin(), args.end(), "ghcr.io/owner/installer:v1.9.0") != args.end());
+    const auto& iso_args = p->invocations[2].args;
+    CHECK(std::find(iso_args.begin(), iso_args.end(), "--base-installer-image") == iso_args.end());
+    config.outputs = {"iso"};
+    config.meta = {"0xa=value"};
+    auto with_meta = make_plan("v1.9.0", config, nullptr);
+    REQUIRE(with_meta.has_value());
+    const auto& meta_args = with_meta->invocations[0].args;
+    CHECK(std::find(meta_args.begin(), meta_args.end(), "0xa=value") != meta_args.end());
+  }
+  SUBCASE("refusals") {
+    auto refused = [](PlanConfig c, const std::string& version = "v1.9.0") {
+      auto p = make_plan(version, c, nullptr);
+      return p ? std::string("(planned)") : p.error().message();
+    };
+    PlanConfig c;
+    CHECK(refused(c, "v1.9.0 bad").find("not a valid image tag") != std::string::npos);
+    c.outputs = {"floppy"};
+    CHECK(refused(c).find("unknown output 'floppy'") != std::string::npos);
+    c = {};
+    c.outputs = {"iso", "iso"};
+    CHECK(refused(c).find("listed twice") != std::string::npos);
+    c = {};
+    c.outputs = {"installer"};
+    c.extra_kernel_args = {"console=ttyS0"};
+    CHECK(refused(c).find("imager refuses kernel args") != std::string::npos);
+    c = {};
+    c.meta = {"0xa=x"};
+    CHECK(refused(c).find("imager refuses META values") != std::string::npos);
+    c = {};
+    c.meta = {"name=x"};
+    CHECK(refused(c).find("numeric key") != std::string::npos);
+    c = {};
+    c.extra_kernel_args = {"a b"};
+    CHECK(refused(c).find("must be one word") != std::string::npos);
+    c = {};
+    c.system_extensions = {"siderolabs/gvisor:latest"};
+    CHECK(refused(c).find("must name a registry host") != std::string::npos);
+  }
+  SUBCASE("pinning asks the resolver for each tagged image, once, and keeps pinned ones") {
+    std::vector<std::string> asked;
+    DigestResolver resolver = [&](const ImageRef& ref) -> Result<std::string> {
+      asked.push_back(ref.str());
+      return "sha256:" + std::string(64, 'a');
+    };
+    config.system_extensions = {"ghcr.io/a/b:1", "ghcr.io/a/c:2@sha256:" + std::string(64, 'b')};
+    auto p = make_plan("v1.9.0", config, &resolver);
+    REQUIRE(p.has_value());
+    CHECK(asked == std::vector<std::string>{"ghcr.io/siderolabs/imager:v1.9.0", "ghcr.io/a/b:1"});
+    CHECK(p->invocations[0].image == "ghcr.io/siderolabs/imager:v1.9.0@sha256:" + std::string(64, 'a'));
+    DigestResolver failing = [](const ImageRef&) -> Result<std::string> { return fail(ErrorKind::not_found, "tag not found"); };
+    auto f = make_plan("v1.9.0", config, &failing);
+    REQUIRE_FALSE(f.has_value());
+    CHECK(f.error().message().find("cannot pin to a digest: tag not found") != std::string::npos);
+  }
+}
+
+TEST_CASE("plan config: YAML errors name the file and key") {
+  auto ok = parse_plan_config("imager:\n  outputs: [iso]\n  architectures: [arm64]\nother_section: {x: 1}\n", "f.yaml");
+  REQUIRE(ok.has_value());
+  CHECK(ok->outputs == std::vector<std::string>{"iso"});
+  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().message() == "f.yaml: imager.outputs must be a list of strings");
+  CHECK(parse_plan_config("imager:\n  colour: red\n", "f.yaml").error().message() == "f.yaml: unknown key imager.colour");
+  CHECK(parse_plan_config("imager: [\n", "f.yaml").error().message().starts_with("f.yaml: not valid YAML"));
+  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().kind() == ErrorKind::config);
+}
+
+TEST_CASE("plan shell: words are quoted for sh") {
+  CHECK(shell_quote("ghcr.io/a/b:1") == "ghcr.io/a/b:1");
+  CHECK(shell_quote("a b") == "'a b'");
+  CHECK(shell_quote("it's") == "'it'\\''s'");
+  CHECK(shell_quote("") == "''");
+  Plan p;
+  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, "iso", "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso"});
+  std::string text = plan_shell(p, ShellOptions{"podman", "/srv/my out", ""});
+  CHECK(text.find("podman run --rm -t -v '/srv/my out:/out' img:1 iso --extra-kernel-arg 'x=$(reboot)'") != std::string::npos);
+  CHECK(text.find("/secureboot") == std::string::npos);  // no keys for a plain ISO
+}
+
+} // TEST_SUITE
+} // namespace sbpipe
