@@ -93,6 +93,7 @@ Status from_image(const std::string& input, Extractor& extractor, std::vector<Ef
 Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out) {
   static const std::regex k_bootloader(R"(efi/boot/boot[^/]*\.efi)");
   static const std::regex k_uki(R"(efi/linux/[^/]+\.efi)");
+  static const std::regex k_db(R"(loader/keys/[^/]+/db\.auth)");
   auto source = file_opener(path)();
   if (!source) return fail(source.error());
   auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::iso9660, path.string());
@@ -109,13 +110,17 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
       role = ExpectedRole::uki;
     else if (std::regex_match(name, k_bootloader))
       role = ExpectedRole::bootloader;
+    else if (std::regex_match(name, k_db))
+      role = ExpectedRole::signature_database;
     else
       continue;
     fs::path dest = extractor.next_path();
     if (auto copied = (*walker)->copy_to(dest); !copied) return fail(copied.error());
     out.push_back(EfiBinary{path.string() + "!" + (*member)->path, dest, role});
   }
-  if (out.size() == before)
+  bool any_binary = std::any_of(out.begin() + static_cast<long>(before), out.end(),
+                                [](const EfiBinary& b) { return b.expected != ExpectedRole::signature_database; });
+  if (!any_binary)
     return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
   return {};
 }

@@ -13,8 +13,10 @@
 
 namespace sbpipe {
 
-// What the location of a binary says it must be.
-enum class ExpectedRole { any, uki, bootloader };
+// What the location of a file says it must be. A SecureBoot ISO also
+// carries the db it enrols (loader/keys/auto/db.auth): not a binary, but
+// checked beside them.
+enum class ExpectedRole { any, uki, bootloader, signature_database };
 
 struct EfiBinary {
   std::string display;         // "installer.tar!usr/install/amd64/vmlinuz.efi"

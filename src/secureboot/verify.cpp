@@ -2,7 +2,9 @@
 
 #include <algorithm>
 
+#include "core/file.h"
 #include "secureboot/authenticode.h"
+#include "secureboot/siglist.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
 
@@ -28,9 +30,38 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
+// The db an ISO enrols must trust the signer, or every node enrolled from
+// it refuses the images it boots.
+Verdict verify_database(const EfiBinary& file, const VerifyOptions& options) {
+  Verdict v;
+  v.path = file.display;
+  v.role = "db";
+  auto data = read_small_file(file.file, 1 << 20);
+  if (!data) {
+    v.reason = data.error().message();
+    return v;
+  }
+  auto var = parse_auth_variable(*data);
+  if (!var) {
+    v.reason = var.error().message();
+    return v;
+  }
+  size_t certs = 0;
+  for (const auto& list : var->lists)
+    for (const auto& entry : list.entries) {
+      if (list.kind != SignatureKind::x509) continue;
+      ++certs;
+      if (std::find(options.trusted.begin(), options.trusted.end(), entry.data) != options.trusted.end()) v.ok = true;
+    }
+  v.reason = v.ok ? "holds the given certificate (" + std::to_string(certs) + " certificate(s))"
+                  : "does not hold the given certificate: nodes enrolled from it will refuse these images";
+  return v;
+}
+
 } // namespace
 
 Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
+  if (binary.expected == ExpectedRole::signature_database) return verify_database(binary, options);
   Verdict v;
   v.path = binary.display;
   v.role = binary.expected == ExpectedRole::uki ? "uki" : binary.expected == ExpectedRole::bootloader ? "bootloader" : "efi";

@@ -278,12 +278,30 @@ TEST_CASE("verify: ISO images built by xorriso") {
   fs::copy_file(f.sdboot, staging / "EFI/BOOT/BOOTX64.EFI");
   fs::copy_file(f.uki, staging / "EFI/Linux/Talos-v1.9.0.efi");
   write_file(staging / "boot/vmlinuz", random_bytes(1000, 1));
+  TempDir enrol;
+  write_enrolment(enrol.path(), {f.uki_keys.cert});
+  fs::create_directories(staging / "loader/keys/auto");
+  for (const char* n : {"PK.auth", "KEK.auth", "db.auth"}) fs::copy_file(enrol / n, staging / "loader/keys/auto" / n);
   fs::path iso = f.tmp / "metal-amd64-secureboot.iso";
   write_iso(iso, staging.path());
   auto r = verify({iso.string()}, f.uki_keys.cert);
   CHECK_MESSAGE(r.exit_code == 0, (r.out + r.err));
   CHECK(r.out.find("!EFI/BOOT/BOOTX64.EFI") != std::string::npos);
   CHECK(r.out.find("!EFI/Linux/Talos-v1.9.0.efi") != std::string::npos);
+  CHECK(r.out.find("!loader/keys/auto/db.auth") != std::string::npos);
+  CHECK(r.out.find("holds the given certificate") != std::string::npos);
+
+  SUBCASE("an ISO that enrols a db without the signer fails") {
+    TempDir stranger_dir;
+    auto stranger = make_key_pair(stranger_dir.path(), "stranger", "Stranger");
+    write_enrolment(stranger_dir.path(), {stranger.cert});
+    fs::copy_file(stranger_dir / "db.auth", staging / "loader/keys/auto/db.auth", fs::copy_options::overwrite_existing);
+    fs::path bad_db_iso = f.tmp / "bad-db.iso";
+    write_iso(bad_db_iso, staging.path());
+    auto b = verify({bad_db_iso.string()}, f.uki_keys.cert);
+    CHECK(b.exit_code == 1);
+    CHECK(b.out.find("nodes enrolled from it will refuse these images") != std::string::npos);
+  }
 
   SUBCASE("a plain ISO without EFI binaries is refused") {
     TempDir plain;
