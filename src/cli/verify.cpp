@@ -29,7 +29,7 @@ struct VerifyFlags {
 Result<std::string> read_public_pem(const std::string& path, const std::string& flag) {
   auto text = read_small_file(path);
   if (!text) return fail(ErrorKind::usage, flag + " " + path + ": " + text.error().message());
-  if (text->find("PRIVATE KEY-----") != std::string::npos)
+  if (holds_private_key(*text))
     return fail(ErrorKind::usage, flag + " " + path + ": holds a private key; pass the public certificate or key only");
   return text;
 }

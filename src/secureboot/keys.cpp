@@ -4,6 +4,8 @@
 #include <openssl/x509.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "core/file.h"
 #include "secureboot/openssl_util.h"
 #include "secureboot/siglist.h"
@@ -47,16 +49,18 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
   checks.add(name, "present", CheckLevel::ok, "found");
   const std::string& pem = *text;
   std::string convert = "convert with: openssl rsa -in " + name + " -traditional -out " + name;
-  if (pem.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string::npos || pem.find("Proc-Type: 4,ENCRYPTED") != std::string::npos) {
+  auto labels = pem_labels(pem);
+  auto has = [&](std::string_view label) { return std::find(labels.begin(), labels.end(), label) != labels.end(); };
+  if (has("ENCRYPTED PRIVATE KEY") || pem.find("Proc-Type: 4,ENCRYPTED") != std::string::npos) {
     checks.add(name, "format", CheckLevel::fail, "encrypted; imager needs an unencrypted PKCS#1 RSA key");
     return nullptr;
   }
-  if (pem.find("-----BEGIN EC PRIVATE KEY-----") != std::string::npos) {
+  if (has("EC PRIVATE KEY")) {
     checks.add(name, "format", CheckLevel::fail, "ECDSA key; imager signs with RSA only (talosctl gen secureboot makes RSA keys)");
     return nullptr;
   }
-  bool pkcs1 = pem.find("-----BEGIN RSA PRIVATE KEY-----") != std::string::npos;
-  bool pkcs8 = pem.find("-----BEGIN PRIVATE KEY-----") != std::string::npos;
+  bool pkcs1 = has("RSA PRIVATE KEY");
+  bool pkcs8 = has("PRIVATE KEY");
   if (!pkcs1 && !pkcs8) {
     checks.add(name, "format", CheckLevel::fail, "no PEM private key found");
     return nullptr;

@@ -90,6 +90,25 @@ Result<bool> same_public_key(std::string_view pem_a, std::string_view pem_b) {
   return EVP_PKEY_eq(a.get(), b.get()) == 1;
 }
 
+std::vector<std::string> pem_labels(std::string_view text) {
+  constexpr std::string_view begin = "-----BEGIN ", dashes = "-----";
+  std::vector<std::string> labels;
+  for (size_t at = text.find(begin); at != std::string_view::npos; at = text.find(begin, at + 1)) {
+    size_t start = at + begin.size();
+    size_t end = text.find(dashes, start);
+    size_t eol = text.find('\n', start);
+    if (end == std::string_view::npos || (eol != std::string_view::npos && eol < end)) continue;
+    labels.emplace_back(text.substr(start, end - start));
+  }
+  return labels;
+}
+
+bool holds_private_key(std::string_view text) {
+  for (const auto& label : pem_labels(text))
+    if (label.ends_with("PRIVATE KEY")) return true;
+  return false;
+}
+
 std::string format_date(std::chrono::system_clock::time_point when) {
   std::time_t t = std::chrono::system_clock::to_time_t(when);
   struct tm tm {};

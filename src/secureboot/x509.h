@@ -33,6 +33,13 @@ Result<CertificateInfo> parse_der_certificate(std::string_view der);
 // certificate's). invalid_input when either does not parse.
 Result<bool> same_public_key(std::string_view pem_a, std::string_view pem_b);
 
+// The labels of the PEM blocks in `text`, in order: "CERTIFICATE",
+// "RSA PRIVATE KEY" (PKCS#1), "PRIVATE KEY" (PKCS#8), ... Reads no block body.
+std::vector<std::string> pem_labels(std::string_view text);
+
+// True when a PEM block of `text` is a private key of any form.
+bool holds_private_key(std::string_view text);
+
 // "2027-01-31" for a time point (UTC).
 std::string format_date(std::chrono::system_clock::time_point when);
 

@@ -10,6 +10,7 @@
 #include "secureboot/plan.h"
 #include "secureboot/siglist.h"
 #include "secureboot/uki.h"
+#include "secureboot/x509.h"
 
 namespace sbpipe {
 namespace {
@@ -299,6 +300,14 @@ TEST_CASE("EFI signature lists and authenticated variables") {
     put32(bad_length, 16, 100000);
     CHECK(parse_auth_variable(bad_length).error().message().find("AuthInfo length") != std::string::npos);
   }
+}
+
+TEST_CASE("PEM labels: private keys are told apart without reading their bodies") {
+  std::string text = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN RSA PRIVATE KEY-----\nBBBB\n";
+  CHECK(pem_labels(text) == std::vector<std::string>{"CERTIFICATE", "RSA PRIVATE KEY"});
+  CHECK(holds_private_key(text));
+  CHECK_FALSE(holds_private_key("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n"));
+  CHECK(pem_labels("-----BEGIN broken\n-----").empty());
 }
 
 TEST_CASE("UKI helpers: cmdline words and os-release values") {
