@@ -28,6 +28,9 @@ int sbpipe_main(int argc, char** argv) {
   add_verify(app, action);
   add_keys_check(app, action);
   add_plan(app, action);
+  add_pxe_extract(app, action);
+  add_upload_assets(app, action);
+  add_finalize(app, action);
 
   try {
     app.parse(argc, argv);

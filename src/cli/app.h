@@ -21,6 +21,9 @@ void add_push_installer(CLI::App& app, CommandAction& action);
 void add_verify(CLI::App& app, CommandAction& action);
 void add_keys_check(CLI::App& app, CommandAction& action);
 void add_plan(CLI::App& app, CommandAction& action);
+void add_pxe_extract(CLI::App& app, CommandAction& action);
+void add_upload_assets(CLI::App& app, CommandAction& action);
+void add_finalize(CLI::App& app, CommandAction& action);
 
 // Runs sbpipe; returns the process exit status. Catches every exception.
 int sbpipe_main(int argc, char** argv);

@@ -34,14 +34,9 @@ struct PlanFlags {
 Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) {
   auto credentials = resolve_credentials(ref.registry, CredentialSources{"", std::nullopt, process_getenv});
   if (!credentials) return fail(credentials.error());
-  SessionOptions options{flags.plain_http, flags.ca_file, RetryPolicy{}};
-  auto session = open_registry_session(ref.api_host(), ref.repository, *credentials,
-                                       {"repository:" + ref.repository + ":pull"}, options);
-  if (!session) return fail(session.error());
-  auto head = session->registry->head_manifest(ref.tag);
-  if (!head) return fail(head.error());
-  if (!*head) return fail(ErrorKind::not_found, "tag " + ref.tag + " not found in " + ref.registry + "/" + ref.repository);
-  return (*head)->digest.str();
+  auto digest = head_image_manifest(ref, ref.tag, *credentials, SessionOptions{flags.plain_http, flags.ca_file, RetryPolicy{}});
+  if (!digest) return fail(digest.error());
+  return digest->str();
 }
 
 Status run_plan(const PlanFlags& flags) {

@@ -9,6 +9,7 @@
 #include "cli/app.h"
 #include "cli/output.h"
 #include "core/clock.h"
+#include "core/file.h"
 #include "oci/credentials.h"
 #include "oci/pusher.h"
 #include "oci/session.h"

@@ -6,7 +6,9 @@ Error Error::with_context(std::string_view context) const {
   std::string message(context);
   message += ": ";
   message += m_message;
-  return Error(m_kind, std::move(message));
+  Error copy(m_kind, std::move(message));
+  copy.m_retry_after = m_retry_after;
+  return copy;
 }
 
 int Error::exit_code() const {

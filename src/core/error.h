@@ -19,6 +19,7 @@ enum class ErrorKind {
   timeout,        // a deadline passed (retryable)
   transient,      // connection error, 408/429/5xx (retryable)
   permanent,      // the remote refused for good (4xx other than the above)
+  conflict,       // the remote object already exists (409, GitHub's 422 already_exists)
   io,             // local file system error
 };
 

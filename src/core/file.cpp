@@ -1,11 +1,13 @@
 #include "core/file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <random>
 
 #include "core/redact.h"
 
@@ -70,6 +72,58 @@ SourceOpener file_opener(std::filesystem::path path, uint64_t offset, uint64_t l
     if (fd < 0) return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io, path.string() + ": " + errno_text());
     return std::make_unique<FileSource>(fd, offset, length);
   };
+}
+
+Result<uint64_t> write_atomically(const std::filesystem::path& path, ByteSource& source, mode_t mode) {
+  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
+  std::filesystem::path tmp;
+  int fd = -1;
+  std::random_device random;
+  for (int i = 0; i < 16 && fd < 0; ++i) {
+    tmp = dir / ("." + path.filename().string() + ".sbpipe-" + std::to_string(random() % 1000000000u));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0 && errno != EEXIST) break;
+  }
+  if (fd < 0) return fail(ErrorKind::io, path.string() + ": cannot create a file beside it: " + errno_text());
+  auto failed = [&](Error error) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return fail(std::move(error));
+  };
+  uint64_t written = 0;
+  auto st = drain(source, [&](std::span<const char> chunk) -> Status {
+    while (!chunk.empty()) {
+      ssize_t n = ::write(fd, chunk.data(), chunk.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return fail(ErrorKind::io, path.string() + ": write: " + errno_text());
+      chunk = chunk.subspan(static_cast<size_t>(n));
+      written += static_cast<uint64_t>(n);
+    }
+    return {};
+  });
+  if (!st) return failed(st.error());
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) return failed(Error(ErrorKind::io, path.string() + ": " + errno_text()));
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return fail(ErrorKind::io, path.string() + ": close: " + errno_text());
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    auto text = errno_text();
+    ::unlink(tmp.c_str());
+    return fail(ErrorKind::io, path.string() + ": rename: " + text);
+  }
+  if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return written;
+}
+
+Status write_file_atomically(const std::filesystem::path& path, const std::string& content, mode_t mode) {
+  MemorySource source(content);
+  auto written = write_atomically(path, source, mode);
+  if (!written) return fail(written.error());
+  return {};
 }
 
 } // namespace sbpipe

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <sys/types.h>
 
 #include "core/stream.h"
 
@@ -20,5 +21,12 @@ Result<std::string> read_secret_file(const std::filesystem::path& path, std::str
 // Opens a streaming source over [offset, offset + length) of a file.
 SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0,
                          uint64_t length = UINT64_MAX);
+
+// Streams `source` into a new temporary file beside `path`, flushes it to
+// disk, renames it over `path` and flushes the directory: readers (and a
+// crash) see the old file or the new one, never a part. The temporary file
+// is removed on any failure. Returns the bytes written.
+Result<uint64_t> write_atomically(const std::filesystem::path& path, ByteSource& source, mode_t mode = 0644);
+Status write_file_atomically(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);
 
 } // namespace sbpipe

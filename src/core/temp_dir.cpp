@@ -9,7 +9,11 @@ namespace sbpipe {
 
 Result<ScratchDir> ScratchDir::create(std::string_view prefix) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base && *base ? base : "/tmp") + "/" + std::string(prefix) + "-XXXXXX";
+  return create_in(base && *base ? base : "/tmp", prefix);
+}
+
+Result<ScratchDir> ScratchDir::create_in(const std::filesystem::path& parent, std::string_view prefix) {
+  std::string pattern = (parent / (std::string(prefix) + "-XXXXXX")).string();
   if (::mkdtemp(pattern.data()) == nullptr)
     return fail(ErrorKind::io, "cannot create a scratch directory under " + pattern + ": " + std::strerror(errno));
   return ScratchDir(pattern);

@@ -13,6 +13,9 @@ class ScratchDir {
 public:
   // io error when the directory cannot be made.
   static Result<ScratchDir> create(std::string_view prefix);
+  // The same inside `parent` (to stage files that are then renamed into
+  // `parent`, which needs the same file system).
+  static Result<ScratchDir> create_in(const std::filesystem::path& parent, std::string_view prefix);
   ScratchDir(ScratchDir&& other) noexcept : m_path(std::move(other.m_path)) { other.m_path.clear(); }
   ScratchDir& operator=(ScratchDir&&) = delete;
   ScratchDir(const ScratchDir&) = delete;

@@ -17,4 +17,16 @@ Result<RegistrySession> open_registry_session(const std::string& api_host, const
   return s;
 }
 
+Result<Digest> head_image_manifest(const ImageRef& image, const std::string& reference, const Credentials& credentials,
+                                   const SessionOptions& options) {
+  auto session = open_registry_session(image.api_host(), image.repository, credentials,
+                                       {"repository:" + image.repository + ":pull"}, options);
+  if (!session) return fail(session.error());
+  auto head = session->registry->head_manifest(reference);
+  if (!head) return fail(head.error());
+  if (!*head)
+    return fail(ErrorKind::not_found, "manifest " + reference + " not found in " + image.registry + "/" + image.repository);
+  return (*head)->digest;
+}
+
 } // namespace sbpipe

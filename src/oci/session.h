@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "oci/pusher.h"
+#include "oci/reference.h"
 
 namespace sbpipe {
 
@@ -21,5 +22,11 @@ struct SessionOptions {
 Result<RegistrySession> open_registry_session(const std::string& api_host, const std::string& repository,
                                               const Credentials& credentials, std::vector<std::string> scopes,
                                               const SessionOptions& options);
+
+// HEAD of one manifest of `image` (`reference`: a tag or "sha256:<hex>")
+// through a pull session; returns the digest the registry names. not_found
+// when the registry has no such manifest.
+Result<Digest> head_image_manifest(const ImageRef& image, const std::string& reference, const Credentials& credentials,
+                                   const SessionOptions& options);
 
 } // namespace sbpipe

@@ -69,11 +69,13 @@ void Process::stop() {
   m_pid = -1;
 }
 
-RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_seconds) {
+RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_seconds,
+              const std::function<void(int)>& on_start) {
   TempDir dir;
   auto out = (dir / "out").string();
   auto err = (dir / "err").string();
   int pid = spawn(argv, out, err, env);
+  if (on_start) on_start(pid);
   int status = 0;
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
   while (waitpid(pid, &status, WNOHANG) == 0) {

@@ -3,6 +3,7 @@
 // ports, temp directories, and waiting for a server to answer.
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -31,8 +32,10 @@ struct RunResult {
 };
 
 // Runs a command to completion, capturing stdout and stderr.
+// `on_start` receives the child's PID as soon as it exists (tests that kill
+// it at a chosen moment).
 RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
-              int timeout_seconds = 300);
+              int timeout_seconds = 300, const std::function<void(int)>& on_start = {});
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();

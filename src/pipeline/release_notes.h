@@ -1,0 +1,35 @@
+#pragma once
+// The section sbpipe writes into a release's notes when it finalizes it:
+// what was built (version, installer reference with digest, extensions,
+// kernel arguments) and the checksums of the assets. It sits between two
+// HTML-comment markers, so the rest of the notes (written by people or by
+// the build repository's CI) is kept, and running finalize again replaces
+// the section with an identical one.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace sbpipe {
+
+inline constexpr std::string_view kNotesBegin = "<!-- sbpipe:begin (written by sbpipe finalize; edits between these markers are replaced) -->";
+inline constexpr std::string_view kNotesEnd = "<!-- sbpipe:end -->";
+
+struct ReleaseFacts {
+  std::string version;
+  std::string installer_ref;  // REGISTRY/REPO[:TAG]@sha256:...; empty when not given
+  std::vector<std::string> extensions;
+  std::vector<std::string> kernel_args;
+  std::vector<std::pair<std::string, std::string>> checksums;  // name, sha256 hex
+};
+
+// The section, markers included, ending with a newline.
+std::string notes_section(const ReleaseFacts& facts);
+
+// `body` with its sbpipe section replaced by `section`, or with `section`
+// appended (after a blank line) when it has none. A begin marker without an
+// end marker is treated as running to the end of the body.
+std::string merge_notes(std::string_view body, std::string_view section);
+
+} // namespace sbpipe

@@ -1,0 +1,110 @@
+#pragma once
+// A stand-in for the part of the GitHub REST API that sbpipe publishes
+// releases with, on 127.0.0.1. It follows the documented behaviour
+// (docs.github.com/en/rest/releases/{releases,assets}, rate-limit docs):
+//   - two origins like github.com: the API (api.github.com) and the upload
+//     host (uploads.github.com) that `upload_url` points at, as the
+//     RFC 6570 template ".../assets{?name,label}"; asset downloads are
+//     redirected (302) to a storage URL on the upload host which, like S3,
+//     refuses requests that carry an Authorization header;
+//   - a Bearer (or "token") token is required on every API call (401);
+//   - uploads need ?name=, Content-Type and Content-Length; the body is
+//     streamed to disk and hashed; 201 with the asset object including
+//     "digest": "sha256:<hex>", "state": "uploaded";
+//   - a name taken by any asset (also a "starter" one) → 422 with
+//     errors[].code "already_exists", for uploads and renames (PATCH);
+//   - DELETE → 204; unknown ids → 404 {"message":"Not Found"};
+//   - releases/tags/{tag} finds published releases only; drafts appear in
+//     the list; PATCH of a release checks types and that make_latest
+//     "true" is not set on a draft or pre-release (422);
+//   - immutable releases refuse uploads once published (422);
+//   - x-ratelimit-{limit,remaining,reset,used,resource} on every answer.
+// Faults are injected through faults(): primary (403 + remaining 0) and
+// secondary (403 + retry-after) rate limits, a 502 after an upload that
+// leaves a "starter" asset, assets without digests, and a hook run after an
+// upload is stored but before it is answered (tests kill sbpipe there).
+// Every request is logged as "METHOD /path" (uploads as
+// "POST upload <name>") for exact-sequence assertions.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sbpipe::test {
+
+struct StandInAsset {
+  int64_t id = 0;
+  std::string name;
+  std::string state = "uploaded";
+  uint64_t size = 0;
+  std::string sha256;  // hex
+  bool has_digest = true;
+  std::string content_type;
+  std::filesystem::path file;
+};
+
+struct StandInRelease {
+  int64_t id = 0;
+  std::string repo;
+  std::string tag;
+  std::string name;
+  std::string body;
+  bool draft = false;
+  bool prerelease = true;
+  bool immutable = false;
+  std::vector<StandInAsset> assets;
+};
+
+struct StandInFaults {
+  int primary_rate_limits = 0;    // next N API requests: 403, x-ratelimit-remaining 0, reset in 1 s
+  int secondary_rate_limits = 0;  // next N API requests: 403 with retry-after: 1
+  std::string rate_limit_match;   // only requests whose log entry starts with this ("" = any)
+  int upload_502 = 0;             // next N uploads: stored as "starter", answered 502
+  bool omit_digests = false;      // assets answered with "digest": null
+  // Called after an upload is stored, before it is answered (name).
+  std::function<void(const std::string&)> after_upload;
+};
+
+class GitHubStandIn {
+public:
+  explicit GitHubStandIn(std::string token = "ghp_standin_token_0123456789");
+  ~GitHubStandIn();
+  GitHubStandIn(const GitHubStandIn&) = delete;
+  GitHubStandIn& operator=(const GitHubStandIn&) = delete;
+
+  std::string api_url() const;
+  const std::string& token() const { return m_token; }
+  int api_port() const { return m_api_port; }
+
+  int64_t create_release(const std::string& repo, const std::string& tag, bool prerelease = true, bool draft = false,
+                         const std::string& body = "");
+  void set_immutable(int64_t release_id, bool immutable);
+  int64_t add_asset(int64_t release_id, const std::string& name, const std::string& content,
+                    const std::string& state = "uploaded");
+
+  StandInRelease release(int64_t release_id);
+  std::optional<StandInAsset> asset(int64_t release_id, const std::string& name);
+  std::string content(const StandInAsset& asset);
+  std::optional<int64_t> latest(const std::string& repo);
+
+  std::vector<std::string> requests();
+  void clear_requests();
+  // Runs `change` on the faults under the stand-in's lock.
+  void with_faults(const std::function<void(StandInFaults&)>& change);
+  // Requests that carried an Authorization header to the storage host.
+  int leaked_authorizations();
+
+private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+  std::string m_token;
+  int m_api_port = 0;
+};
+
+} // namespace sbpipe::test

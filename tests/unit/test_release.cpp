@@ -1,0 +1,239 @@
+// Unit tests of the release-publishing logic: asset names, sha256sums.txt,
+// release notes, and the GitHub client's retry and rate-limit handling
+// against a scripted HTTP fake and a clock that does not sleep.
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "github/api.h"
+#include "pipeline/assets.h"
+#include "pipeline/release_notes.h"
+#include "unit/fakes.h"
+
+using namespace sbpipe;
+using namespace sbpipe::test;
+
+TEST_SUITE("unit") {
+
+TEST_CASE("asset names GitHub would rewrite are refused with the reason") {
+  for (const char* ok : {"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "a_b+c.tar"})
+    CHECK_MESSAGE(check_asset_name(ok).has_value(), ok);
+  auto spaced = check_asset_name("my file.iso");
+  REQUIRE_FALSE(spaced);
+  CHECK(spaced.error().message() == "asset name 'my file.iso': holds a character GitHub would rewrite (allowed: letters, digits, . - _ +)");
+  CHECK(check_asset_name(".hidden").error().message().find("starts or ends with '.'") != std::string::npos);
+  CHECK(check_asset_name("").error().kind() == ErrorKind::usage);
+  CHECK(check_asset_name(std::string(256, 'a')).error().message().find("longer than 255") != std::string::npos);
+}
+
+TEST_CASE("content types follow the extension") {
+  CHECK(content_type_for("metal-amd64.iso") == "application/x-iso9660-image");
+  CHECK(content_type_for("initramfs-amd64.xz") == "application/x-xz");
+  CHECK(content_type_for("sha256sums.txt") == "text/plain; charset=utf-8");
+  CHECK(content_type_for("vmlinuz-amd64") == "application/octet-stream");
+}
+
+TEST_CASE("sha256sums.txt is written sorted in sha256sum's format and read back") {
+  std::vector<LocalAsset> assets(2);
+  assets[0].name = "zeta.iso";
+  assets[0].sha256 = std::string(64, 'b');
+  assets[1].name = "alpha.xz";
+  assets[1].sha256 = std::string(64, 'a');
+  std::string text = sha256sums_text(assets);
+  CHECK(text == std::string(64, 'a') + "  alpha.xz\n" + std::string(64, 'b') + "  zeta.iso\n");
+  auto parsed = parse_sha256sums(text, "sums");
+  REQUIRE(parsed);
+  REQUIRE(parsed->size() == 2);
+  CHECK((*parsed)[0] == std::make_pair(std::string("alpha.xz"), std::string(64, 'a')));
+
+  auto generated = checksums_asset(assets);
+  CHECK(generated.name == "sha256sums.txt");
+  CHECK(generated.size == text.size());
+}
+
+TEST_CASE("sha256sums parsing: binary mode and upper case accepted; bad lines named by number") {
+  auto binary = parse_sha256sums(std::string(64, 'A') + " *x.iso\r\n\n", "f");
+  REQUIRE(binary);
+  CHECK((*binary)[0].second == std::string(64, 'a'));
+  auto short_line = parse_sha256sums(std::string(64, 'a') + "  a\nnot a line\n", "sums.txt");
+  REQUIRE_FALSE(short_line);
+  CHECK(short_line.error().message() == "sums.txt line 2: expected '<sha256>  <name>'");
+  auto not_hex = parse_sha256sums(std::string(63, 'a') + "g  x\n", "s");
+  CHECK(not_hex.error().message() == "s line 1: not a sha256 hex digest");
+  auto twice = parse_sha256sums(std::string(64, 'a') + "  x\n" + std::string(64, 'b') + "  x\n", "s");
+  CHECK(twice.error().message() == "s line 2: 'x' is listed twice");
+}
+
+TEST_CASE("listed assets: every problem is named in one error") {
+  std::vector<std::pair<std::string, std::string>> listed{{"a", std::string(64, 'a')},
+                                                          {"b", std::string(64, 'b')},
+                                                          {"c", std::string(64, 'c')}};
+  auto published = [](const std::string& name) -> Result<std::string> {
+    if (name == "a") return std::string(64, 'a');
+    if (name == "b") return fail(ErrorKind::not_found, "b is missing");
+    return std::string(64, 'd');
+  };
+  auto st = check_listed_assets(listed, published, "release v1");
+  REQUIRE_FALSE(st);
+  CHECK(st.error().kind() == ErrorKind::invalid_input);
+  CHECK(st.error().message() ==
+        "release v1 is not complete: b is missing; c has sha256 dddddddddddddddd..., sha256sums.txt says cccccccccccccccc...; "
+        "release left as it was");
+  auto io = check_listed_assets(listed, [](const std::string&) -> Result<std::string> { return fail(ErrorKind::transient, "down"); }, "r");
+  CHECK(io.error().kind() == ErrorKind::transient);
+}
+
+TEST_CASE("release notes: the sbpipe section is appended once and then replaced in place") {
+  ReleaseFacts facts{"v1.9.0", "ghcr.io/me/installer:v1.9.0@sha256:" + std::string(64, 'e'), {"ghcr.io/siderolabs/gvisor:1"},
+                     {"lockdown=integrity"}, {{"a.iso", std::string(64, 'a')}}};
+  std::string section = notes_section(facts);
+  CHECK(section.starts_with(kNotesBegin));
+  CHECK(section.ends_with(std::string(kNotesEnd) + "\n"));
+  CHECK(section.find("talosctl upgrade --image ghcr.io/me/installer:v1.9.0@sha256:") != std::string::npos);
+  CHECK(section.find("| `a.iso` | `" + std::string(64, 'a') + "` |") != std::string::npos);
+
+  std::string once = merge_notes("Built by CI.\n\n", section);
+  CHECK(once == "Built by CI.\n\n" + section);
+  CHECK(merge_notes(once, section) == once);  // idempotent
+  facts.version = "v1.9.1";
+  std::string replaced = merge_notes(once + "\nFooter by a person.\n", notes_section(facts));
+  CHECK(replaced.starts_with("Built by CI.\n\n"));
+  CHECK(replaced.find("v1.9.1") != std::string::npos);
+  CHECK(replaced.find("`v1.9.0`") == std::string::npos);
+  CHECK(replaced.ends_with("\nFooter by a person.\n"));
+  CHECK(merge_notes("", section) == section);
+  // A begin marker whose end was deleted by hand: the section runs to the end.
+  CHECK(merge_notes("top\n" + std::string(kNotesBegin) + "\nstale", section) == "top\n" + section);
+}
+
+namespace {
+
+struct ApiFixture {
+  FakeHttp http;
+  FakeClock clock;
+  GitHubOptions options;
+  ApiFixture() {
+    options.api_base = "https://api.example/";
+    options.policy.max_attempts = 3;
+    options.policy.base_delay = std::chrono::milliseconds(100);
+    options.max_rate_limit_wait = std::chrono::seconds(120);
+  }
+  GitHubApi api() { return GitHubApi(http, clock, "tok-secret-1234", options); }
+};
+
+std::string release_body(bool draft) {
+  return nlohmann::json{{"id", 7}, {"tag_name", "v1"}, {"draft", draft}, {"prerelease", true},
+                        {"upload_url", "https://uploads.example/repos/o/r/releases/7/assets{?name,label}"}}
+      .dump();
+}
+
+} // namespace
+
+TEST_CASE("GitHubApi: a draft is found by listing when releases/tags answers 404") {
+  ApiFixture f;
+  f.http.reply(404, {}, R"({"message":"Not Found"})");
+  f.http.reply(200, {}, "[" + nlohmann::json{{"id", 6}, {"tag_name", "v0"}}.dump() + "," + release_body(true) + "]");
+  auto api = f.api();
+  auto release = api.find_release(RepoName{"o", "r"}, "v1");
+  REQUIRE(release);
+  CHECK(release->id == 7);
+  CHECK(release->draft);
+  REQUIRE(f.http.requests.size() == 2);
+  CHECK(f.http.requests[0].url == "https://api.example/repos/o/r/releases/tags/v1");
+  CHECK(f.http.requests[1].url == "https://api.example/repos/o/r/releases?per_page=100&page=1");
+  CHECK(find_header(f.http.requests[0].headers, "Authorization") == "Bearer tok-secret-1234");
+  CHECK(find_header(f.http.requests[0].headers, "X-GitHub-Api-Version") == "2022-11-28");
+  CHECK(find_header(f.http.requests[0].headers, "Accept") == "application/vnd.github+json");
+}
+
+TEST_CASE("GitHubApi: the primary rate limit waits until x-ratelimit-reset") {
+  ApiFixture f;
+  auto reset = std::chrono::duration_cast<std::chrono::seconds>(f.clock.wall_now().time_since_epoch()).count() + 30;
+  f.http.reply(403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}}, R"({"message":"API rate limit exceeded"})");
+  f.http.reply(200, {}, release_body(false));
+  auto api = f.api();
+  REQUIRE(api.find_release(RepoName{"o", "r"}, "v1"));
+  REQUIRE(f.clock.slept.size() == 1);
+  CHECK(f.clock.slept[0] == std::chrono::seconds(31));
+}
+
+TEST_CASE("GitHubApi: a secondary limit honours retry-after; a plain 403 is not retried") {
+  ApiFixture f;
+  f.http.reply(403, {{"retry-after", "7"}}, R"({"message":"You have exceeded a secondary rate limit"})");
+  f.http.reply(429, {}, R"({"message":"slow down"})");
+  f.http.reply(200, {}, release_body(false));
+  auto api = f.api();
+  REQUIRE(api.find_release(RepoName{"o", "r"}, "v1"));
+  REQUIRE(f.clock.slept.size() == 2);
+  CHECK(f.clock.slept[0] == std::chrono::seconds(7));
+  CHECK(f.clock.slept[1] == std::chrono::seconds(60));  // no header: at least a minute
+
+  ApiFixture g;
+  g.http.reply(403, {{"x-ratelimit-remaining", "4999"}}, R"({"message":"Resource not accessible by integration"})");
+  auto api2 = g.api();
+  auto denied = api2.find_release(RepoName{"o", "r"}, "v1");
+  REQUIRE_FALSE(denied);
+  CHECK(denied.error().kind() == ErrorKind::auth);
+  CHECK(denied.error().message() == "GitHub: release v1 of o/r: HTTP 403: Resource not accessible by integration");
+  CHECK(g.http.requests.size() == 1);
+  CHECK(g.clock.slept.empty());
+}
+
+TEST_CASE("GitHubApi: a rate limit longer than the allowed wait fails without waiting") {
+  ApiFixture f;
+  auto reset = std::chrono::duration_cast<std::chrono::seconds>(f.clock.wall_now().time_since_epoch()).count() + 3000;
+  f.http.reply(403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}}, "{}");
+  auto api = f.api();
+  auto r = api.find_release(RepoName{"o", "r"}, "v1");
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message().find("GitHub rate limit exhausted (resets in 3001 s); not waiting longer than 120 s") !=
+        std::string::npos);
+  CHECK(f.clock.slept.empty());
+}
+
+TEST_CASE("GitHubApi: 5xx is retried for API calls but an upload's 502 is left to the caller") {
+  ApiFixture f;
+  f.http.reply(502);
+  f.http.reply_error(ErrorKind::transient);
+  f.http.reply(200, {}, "[]");
+  auto api = f.api();
+  auto assets = api.list_assets(RepoName{"o", "r"}, 7);
+  REQUIRE(assets);
+  CHECK(assets->empty());
+  CHECK(f.http.requests.size() == 3);
+
+  f.http.requests.clear();
+  f.http.reply(502);
+  Release release;
+  release.tag_name = "v1";
+  release.upload_url = "https://uploads.example/repos/o/r/releases/7/assets{?name,label}";
+  auto uploaded = api.upload_asset(release, "a b.iso", "application/x-iso9660-image", 3, memory_opener("abc"));
+  REQUIRE_FALSE(uploaded);
+  CHECK(uploaded.error().kind() == ErrorKind::transient);
+  REQUIRE(f.http.requests.size() == 1);
+  CHECK(f.http.requests[0].url == "https://uploads.example/repos/o/r/releases/7/assets?name=a%20b.iso");
+  CHECK(f.http.requests[0].body == "abc");
+}
+
+TEST_CASE("GitHubApi: 422 already_exists is a conflict; other 422s are permanent") {
+  ApiFixture f;
+  f.http.reply(422, {}, R"({"message":"Validation Failed","errors":[{"resource":"ReleaseAsset","code":"already_exists","field":"name"}]})");
+  f.http.reply(422, {}, R"({"message":"Cannot upload assets to an immutable release."})");
+  auto api = f.api();
+  Release release;
+  release.upload_url = "https://uploads.example/x/assets{?name,label}";
+  auto dup = api.upload_asset(release, "a", "text/plain", 1, memory_opener("a"));
+  CHECK(dup.error().kind() == ErrorKind::conflict);
+  CHECK(dup.error().message() == "GitHub: upload a: HTTP 422: Validation Failed (name already_exists)");
+  auto immutable = api.upload_asset(release, "a", "text/plain", 1, memory_opener("a"));
+  CHECK(immutable.error().kind() == ErrorKind::permanent);
+  CHECK(immutable.error().message() == "GitHub: upload a: HTTP 422: Cannot upload assets to an immutable release.");
+}
+
+TEST_CASE("RepoName parsing") {
+  CHECK(RepoName::parse("siderolabs/talos")->str() == "siderolabs/talos");
+  for (const char* bad : {"talos", "a/b/c", "/b", "a/", "a b/c", "../x"})
+    CHECK_MESSAGE(RepoName::parse(bad).error().message() == "--repo '" + std::string(bad) + "': expected OWNER/NAME", bad);
+}
+
+}
