@@ -45,7 +45,6 @@ Status run_upload(const UploadFlags& flags) {
   }
   auto assets = describe_files(paths);
   if (!assets) return fail(assets.error());
-  assets->push_back(checksums_asset(*assets));
 
   Result<std::vector<AssetReport>> reports =
       dir ? publish_to_directory(*dir, flags.tag, *assets, DirPublishOptions{flags.allow_published, repo ? repo->str() : ""})

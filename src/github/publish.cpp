@@ -29,12 +29,12 @@ public:
   Publisher(GitHubApi& api, Clock& clock, const RepoName& repo, const Release& release, const PublishOptions& options)
       : m_api(api), m_clock(clock), m_repo(repo), m_release(release), m_options(options), m_rng(std::random_device{}()) {}
 
-  Status clean_up(std::vector<ReleaseAsset>& remote, const std::vector<LocalAsset>& assets);
-  Result<AssetReport> publish(const LocalAsset& asset);
+  Status clean_up(std::vector<ReleaseAsset>& remote, std::vector<LocalAsset>& assets);
+  Result<AssetReport> publish(LocalAsset& asset);
 
 private:
-  Result<bool> matches(const ReleaseAsset& remote, const LocalAsset& local);
-  Result<ReleaseAsset> upload(const LocalAsset& local, const std::string& name);
+  Result<bool> matches(const ReleaseAsset& remote, LocalAsset& local);
+  Result<ReleaseAsset> upload(LocalAsset& local, const std::string& name);
   Result<std::optional<ReleaseAsset>> find(const std::string& name);
 
   GitHubApi& m_api;
@@ -47,16 +47,17 @@ private:
   std::map<std::string, ReleaseAsset> m_ready_temp;  // complete temporary assets, by final name
 };
 
-Result<bool> Publisher::matches(const ReleaseAsset& remote, const LocalAsset& local) {
+Result<bool> Publisher::matches(const ReleaseAsset& remote, LocalAsset& local) {
   if (remote.state != "uploaded" || remote.size != local.size) return false;
+  if (auto st = ensure_sha256(local); !st) return fail(st.error());
   auto hex = remote_sha256(m_api, m_repo, remote);
   if (!hex) return fail(hex.error());
   return *hex == local.sha256;
 }
 
-Status Publisher::clean_up(std::vector<ReleaseAsset>& remote, const std::vector<LocalAsset>& assets) {
-  std::map<std::string, const LocalAsset*> wanted;
-  for (const auto& a : assets) wanted[a.name] = &a;
+Status Publisher::clean_up(std::vector<ReleaseAsset>& remote, std::vector<LocalAsset>& assets) {
+  std::map<std::string, LocalAsset*> wanted;
+  for (auto& a : assets) wanted[a.name] = &a;
   for (const auto& asset : remote) {
     bool temp = asset.name.starts_with(kTempAssetPrefix);
     if (asset.state == "uploaded" && !temp) {
@@ -92,16 +93,17 @@ Result<std::optional<ReleaseAsset>> Publisher::find(const std::string& name) {
 
 // One upload, recovered when it fails half-way: GitHub may have kept a
 // starter asset (which blocks the name) or even completed it.
-Result<ReleaseAsset> Publisher::upload(const LocalAsset& local, const std::string& name) {
+Result<ReleaseAsset> Publisher::upload(LocalAsset& local, const std::string& name) {
   SourceOpener open = [&]() -> Result<std::unique_ptr<ByteSource>> {
-    auto inner = local.open();
+    auto inner = open_hashing(local);
     if (!inner) return fail(inner.error());
     return std::unique_ptr<ByteSource>(std::make_unique<OwnedProgress>(std::move(*inner), m_clock, "uploading " + name, local.size));
   };
   for (int attempt = 1;; ++attempt) {
     auto uploaded = m_api.upload_asset(m_release, name, local.content_type, local.size, open);
     if (uploaded) {
-      if (uploaded->size != local.size || (uploaded->sha256 && *uploaded->sha256 != local.sha256))
+      // The digest GitHub computed must be the one sbpipe computed while sending.
+      if (uploaded->size != local.size || local.sha256.empty() || (uploaded->sha256 && *uploaded->sha256 != local.sha256))
         return fail(ErrorKind::permanent, "GitHub stored " + name + " with other content than sent (size " +
                                               std::to_string(uploaded->size) + ", expected " + std::to_string(local.size) + ")");
       return uploaded;
@@ -129,28 +131,26 @@ Result<ReleaseAsset> Publisher::upload(const LocalAsset& local, const std::strin
   }
 }
 
-Result<AssetReport> Publisher::publish(const LocalAsset& local) {
-  AssetReport report{local.name, AssetOutcome::unchanged, local.size, local.sha256};
+Result<AssetReport> Publisher::publish(LocalAsset& local) {
+  auto report = [&](AssetOutcome outcome) { return AssetReport{local.name, outcome, local.size, local.sha256}; };
   auto existing = m_by_name.find(local.name);
   if (existing == m_by_name.end()) {
     if (auto ready = m_ready_temp.find(local.name); ready != m_ready_temp.end()) {
       // A crash between "delete old" and "rename new": finish the rename.
       auto renamed = m_api.rename_asset(m_repo, ready->second.id, local.name);
       if (!renamed) return fail(renamed.error());
-      report.outcome = AssetOutcome::replaced;
-      return report;
+      return report(AssetOutcome::replaced);
     }
     auto uploaded = upload(local, local.name);
     if (!uploaded) return fail(uploaded.error());
-    report.outcome = AssetOutcome::uploaded;
     spdlog::info("uploaded {} ({})", local.name, format_bytes(local.size));
-    return report;
+    return report(AssetOutcome::uploaded);
   }
   auto same = matches(existing->second, local);
   if (!same) return fail(same.error());
   if (*same) {
     spdlog::info("{} is already published with the same content", local.name);
-    return report;
+    return report(AssetOutcome::unchanged);
   }
   ReleaseAsset replacement;
   if (auto ready = m_ready_temp.find(local.name); ready != m_ready_temp.end()) {
@@ -163,9 +163,8 @@ Result<AssetReport> Publisher::publish(const LocalAsset& local) {
   if (auto st = m_api.delete_asset(m_repo, existing->second.id); !st) return fail(st.error());
   auto renamed = m_api.rename_asset(m_repo, replacement.id, local.name);
   if (!renamed) return fail(renamed.error());
-  report.outcome = AssetOutcome::replaced;
   spdlog::info("replaced {} ({})", local.name, format_bytes(local.size));
-  return report;
+  return report(AssetOutcome::replaced);
 }
 
 } // namespace
@@ -183,7 +182,7 @@ Result<std::string> remote_sha256(GitHubApi& api, const RepoName& repo, const Re
 }
 
 Result<std::vector<AssetReport>> publish_release_assets(GitHubApi& api, Clock& clock, const RepoName& repo,
-                                                        const std::string& tag, const std::vector<LocalAsset>& assets,
+                                                        const std::string& tag, std::vector<LocalAsset>& files,
                                                         const PublishOptions& options) {
   auto release = api.find_release(repo, tag);
   if (!release) return fail(release.error());
@@ -193,13 +192,19 @@ Result<std::vector<AssetReport>> publish_release_assets(GitHubApi& api, Clock& c
   auto remote = api.list_assets(repo, release->id);
   if (!remote) return fail(remote.error());
   Publisher publisher(api, clock, repo, *release, options);
-  if (auto st = publisher.clean_up(*remote, assets); !st) return fail(st.error());
+  // A leftover temporary sha256sums.txt is deleted rather than reused: it
+  // is small, and what it must hold is known only once every file is through.
+  if (auto st = publisher.clean_up(*remote, files); !st) return fail(st.error());
   std::vector<AssetReport> reports;
-  for (const auto& asset : assets) {
-    auto report = publisher.publish(asset);
+  for (auto& file : files) {
+    auto report = publisher.publish(file);
     if (!report) return fail(report.error());
     reports.push_back(std::move(*report));
   }
+  LocalAsset sums = checksums_asset(files);
+  auto report = publisher.publish(sums);
+  if (!report) return fail(report.error());
+  reports.push_back(std::move(*report));
   return reports;
 }
 

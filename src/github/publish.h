@@ -28,10 +28,11 @@ struct PublishOptions {
   RetryPolicy policy;            // for uploads that fail half-way
 };
 
-// Publishes `assets` (in order; put sha256sums.txt last) to the release
-// tagged `tag`. Returns one report per asset.
+// Publishes `files` (in order), then the sha256sums.txt covering them, to
+// the release tagged `tag`. Returns one report per asset, sha256sums.txt
+// last. Fills in each file's sha256.
 Result<std::vector<AssetReport>> publish_release_assets(GitHubApi& api, Clock& clock, const RepoName& repo,
-                                                        const std::string& tag, const std::vector<LocalAsset>& assets,
+                                                        const std::string& tag, std::vector<LocalAsset>& files,
                                                         const PublishOptions& options);
 
 // The sha256 of a remote asset: its `digest`, or (older assets without one)

@@ -92,17 +92,66 @@ Result<std::vector<LocalAsset>> describe_files(const std::vector<std::filesystem
                                         " limit of a release asset");
     assets.push_back(LocalAsset{name, size, "", content_type_for(name), path.string(), file_opener(path)});
   }
-  for (auto& asset : assets) {
-    auto source = asset.open();
-    if (!source) return fail(source.error());
-    auto hashed = hash_source(**source);
-    if (!hashed) return fail(hashed.error().with_context(asset.origin));
-    if (hashed->second != asset.size)
-      return fail(ErrorKind::io, asset.origin + ": changed while being read (" + std::to_string(hashed->second) +
-                                     " bytes, expected " + std::to_string(asset.size) + ")");
-    asset.sha256 = hashed->first;
-  }
   return assets;
+}
+
+Status ensure_sha256(LocalAsset& asset) {
+  if (!asset.sha256.empty()) return {};
+  auto source = asset.open();
+  if (!source) return fail(source.error());
+  auto hashed = hash_source(**source);
+  if (!hashed) return fail(hashed.error().with_context(asset.origin));
+  if (hashed->second != asset.size)
+    return fail(ErrorKind::io, asset.origin + ": changed while being read (" + std::to_string(hashed->second) +
+                                   " bytes, expected " + std::to_string(asset.size) + ")");
+  asset.sha256 = hashed->first;
+  return {};
+}
+
+namespace {
+
+class HashingSource final : public ByteSource {
+public:
+  HashingSource(std::unique_ptr<ByteSource> inner, LocalAsset& asset) : m_inner(std::move(inner)), m_asset(asset) {}
+
+  Result<size_t> read(std::span<char> buffer) override {
+    auto n = m_inner->read(buffer);
+    if (!n) return n;
+    if (m_done) {
+      if (*n != 0) return changed();  // longer than described
+      return n;
+    }
+    m_hash.update(std::span<const char>(buffer.data(), *n));
+    m_size += *n;
+    if (m_size > m_asset.size || (*n == 0 && m_size < m_asset.size)) return changed();
+    // Finished at the last expected byte: HTTP senders with a
+    // Content-Length stop reading there and never see the end of stream.
+    if (m_size == m_asset.size && !m_done) {
+      m_done = true;
+      std::string hex = m_hash.finish_hex();
+      if (!m_asset.sha256.empty() && m_asset.sha256 != hex) return changed();
+      m_asset.sha256 = hex;
+    }
+    return n;
+  }
+
+private:
+  std::unexpected<Error> changed() const {
+    return fail(ErrorKind::io, m_asset.origin + ": changed while being published");
+  }
+  std::unique_ptr<ByteSource> m_inner;
+  LocalAsset& m_asset;
+  Sha256 m_hash;
+  uint64_t m_size = 0;
+  bool m_done = false;
+};
+
+} // namespace
+
+Result<std::unique_ptr<ByteSource>> open_hashing(LocalAsset& asset) {
+  auto inner = asset.open();
+  if (!inner) return fail(inner.error());
+  return std::unique_ptr<ByteSource>(std::make_unique<HashingSource>(std::move(*inner), asset));
 }
 
 std::string sha256sums_text(const std::vector<LocalAsset>& assets) {

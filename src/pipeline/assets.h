@@ -24,7 +24,10 @@ inline constexpr std::string_view kChecksumsName = "sha256sums.txt";
 struct LocalAsset {
   std::string name;  // the asset name: the file's base name
   uint64_t size = 0;
-  std::string sha256;  // lowercase hex
+  // Lowercase hex; empty until known. Publishing hashes a file while it
+  // sends it, and before only when a published copy of the same size must
+  // be compared, so a fresh upload reads each file once.
+  std::string sha256;
   std::string content_type;
   std::string origin;  // the path it came from, or "(generated)"
   SourceOpener open;
@@ -38,13 +41,24 @@ Status check_asset_name(std::string_view name);
 // The Content-Type an asset is uploaded with, from its extension.
 std::string content_type_for(std::string_view name);
 
-// Checks every file (a regular file, a usable and unique name, not
-// sha256sums.txt, under max_size) before reading any, then hashes each,
-// streamed. usage errors for bad names and sizes; not_found/io for files.
+// Checks every file: a regular file, a usable and unique name, not
+// sha256sums.txt, under max_size. usage errors for bad names and sizes;
+// not_found/io for files. Does not read them.
 Result<std::vector<LocalAsset>> describe_files(const std::vector<std::filesystem::path>& paths,
                                                uint64_t max_size = kMaxAssetSize);
 
-// sha256sum's format ("<hex>  <name>\n"), sorted by name.
+// Hashes the asset's content (streamed) unless its sha256 is known. io
+// error when the file changed size since it was described.
+Status ensure_sha256(LocalAsset& asset);
+
+// Opens the asset's content and hashes it as it is read: once the stream
+// has ended with exactly asset.size bytes, asset.sha256 is set (or, when it
+// was known, checked: a file changed while being published is an error).
+// `asset` must outlive the stream.
+Result<std::unique_ptr<ByteSource>> open_hashing(LocalAsset& asset);
+
+// sha256sum's format ("<hex>  <name>\n"), sorted by name. Every sha256
+// must be known.
 std::string sha256sums_text(const std::vector<LocalAsset>& assets);
 
 // The generated sha256sums.txt covering `assets`, as an asset held in memory.

@@ -50,8 +50,34 @@ std::optional<std::filesystem::path> parse_dir_target(std::string_view target) {
   return std::filesystem::path(target.substr(4));
 }
 
+namespace {
+
+// Writes one asset into `dir` unless a file with the same size and sha256
+// is there already.
+Result<AssetReport> publish_file(const std::filesystem::path& dir, LocalAsset& asset) {
+  auto path = dir / asset.name;
+  std::error_code ec;
+  bool exists = std::filesystem::is_regular_file(path, ec);
+  if (exists && std::filesystem::file_size(path, ec) == asset.size) {
+    auto existing = hash_existing(path);
+    if (!existing) return fail(existing.error());
+    if (auto st = ensure_sha256(asset); !st) return fail(st.error());
+    if (*existing && (*existing)->first == asset.sha256)
+      return AssetReport{asset.name, AssetOutcome::unchanged, asset.size, asset.sha256};
+  }
+  auto source = open_hashing(asset);
+  if (!source) return fail(source.error());
+  auto written = write_atomically(path, **source);
+  if (!written) return fail(written.error());
+  auto outcome = exists ? AssetOutcome::replaced : AssetOutcome::uploaded;
+  spdlog::info("{} {} ({})", exists ? "replaced" : "wrote", path.string(), format_bytes(asset.size));
+  return AssetReport{asset.name, outcome, asset.size, asset.sha256};
+}
+
+} // namespace
+
 Result<std::vector<AssetReport>> publish_to_directory(const std::filesystem::path& root, const std::string& tag,
-                                                      const std::vector<LocalAsset>& assets, const DirPublishOptions& options) {
+                                                      std::vector<LocalAsset>& files, const DirPublishOptions& options) {
   if (auto st = check_asset_name(tag); !st) return fail(ErrorKind::usage, "--tag '" + tag + "': not usable as a directory name");
   auto dir = root / tag;
   std::error_code ec;
@@ -65,27 +91,18 @@ Result<std::vector<AssetReport>> publish_to_directory(const std::filesystem::pat
                                           " says the release is already published; refusing to change its files (--allow-published)");
 
   std::vector<AssetReport> reports;
-  json listed = json::array();
-  for (const auto& asset : assets) {
-    auto path = dir / asset.name;
-    auto existing = hash_existing(path);
-    if (!existing) return fail(existing.error());
-    AssetReport report{asset.name, AssetOutcome::unchanged, asset.size, asset.sha256};
-    if (!*existing || (*existing)->first != asset.sha256 || (*existing)->second != asset.size) {
-      auto source = asset.open();
-      if (!source) return fail(source.error());
-      auto written = write_atomically(path, **source);
-      if (!written) return fail(written.error());
-      if (*written != asset.size)
-        return fail(ErrorKind::io, asset.origin + ": changed while being published (" + std::to_string(*written) +
-                                       " bytes, expected " + std::to_string(asset.size) + ")");
-      report.outcome = *existing ? AssetOutcome::replaced : AssetOutcome::uploaded;
-      spdlog::info("{} {} ({})", report.outcome == AssetOutcome::replaced ? "replaced" : "wrote", path.string(),
-                   format_bytes(asset.size));
-    }
-    listed.push_back({{"name", asset.name}, {"size", asset.size}, {"sha256", asset.sha256}});
-    reports.push_back(std::move(report));
+  for (auto& file : files) {
+    auto report = publish_file(dir, file);
+    if (!report) return fail(report.error());
+    reports.push_back(std::move(*report));
   }
+  LocalAsset sums = checksums_asset(files);
+  auto report = publish_file(dir, sums);
+  if (!report) return fail(report.error());
+  reports.push_back(std::move(*report));
+
+  json listed = json::array();
+  for (const auto& r : reports) listed.push_back({{"name", r.name}, {"size", r.size}, {"sha256", r.sha256}});
   json after = *before;
   after["tag"] = tag;
   if (!options.repository.empty()) after["repository"] = options.repository;

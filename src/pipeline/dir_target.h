@@ -23,11 +23,11 @@ struct DirPublishOptions {
   std::string repository;  // recorded in release.json when given
 };
 
-// Publishes `assets` (sha256sums.txt last) to ROOT/<tag>/ and writes its
-// release.json. Refuses a directory whose release.json says it is released
-// unless allow_published.
+// Publishes `files`, then their sha256sums.txt, to ROOT/<tag>/ and writes
+// its release.json. Refuses a directory whose release.json says it is
+// released unless allow_published. Fills in each file's sha256.
 Result<std::vector<AssetReport>> publish_to_directory(const std::filesystem::path& root, const std::string& tag,
-                                                      const std::vector<LocalAsset>& assets, const DirPublishOptions& options);
+                                                      std::vector<LocalAsset>& files, const DirPublishOptions& options);
 
 struct DirFinalizeResult {
   std::filesystem::path release_json;

@@ -8,10 +8,12 @@
 #include "github/api.h"
 #include "pipeline/assets.h"
 #include "pipeline/release_notes.h"
+#include "support/process.h"
 #include "unit/fakes.h"
 
 using namespace sbpipe;
 using namespace sbpipe::test;
+namespace fs = std::filesystem;
 
 TEST_SUITE("unit") {
 
@@ -234,6 +236,59 @@ TEST_CASE("RepoName parsing") {
   CHECK(RepoName::parse("siderolabs/talos")->str() == "siderolabs/talos");
   for (const char* bad : {"talos", "a/b/c", "/b", "a/", "a b/c", "../x"})
     CHECK_MESSAGE(RepoName::parse(bad).error().message() == "--repo '" + std::string(bad) + "': expected OWNER/NAME", bad);
+}
+
+}
+
+TEST_SUITE("unit") {
+
+TEST_CASE("open_hashing: the sha256 is known at the last byte; a file that changed is an error") {
+  LocalAsset asset{"a.txt", 5, "", "text/plain", "a.txt", memory_opener("hello")};
+  auto source = open_hashing(asset);
+  REQUIRE(source);
+  char buffer[2];
+  std::string seen;
+  while (asset.sha256.empty()) {
+    auto n = (*source)->read(buffer);
+    REQUIRE(n);
+    REQUIRE(*n > 0);
+    seen.append(buffer, *n);
+  }
+  CHECK(seen == "hello");  // finished without needing an end-of-stream read
+  CHECK(asset.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+
+  LocalAsset grown{"b", 3, "", "", "b.bin", memory_opener("abcd")};
+  auto longer = open_hashing(grown);
+  std::string all;
+  auto st = drain(**longer, [&](std::span<const char> c) -> Status {
+    all.append(c.data(), c.size());
+    return {};
+  });
+  REQUIRE_FALSE(st);
+  CHECK(st.error().message() == "b.bin: changed while being published");
+
+  LocalAsset known{"c", 5, std::string(64, '0'), "", "c.bin", memory_opener("hello")};
+  auto other = open_hashing(known);
+  auto st2 = drain(**other, [](std::span<const char>) -> Status { return {}; });
+  CHECK_FALSE(st2);
+}
+
+TEST_CASE("describe_files checks names and sizes without reading, and refuses duplicates and sha256sums.txt") {
+  TempDir dir;
+  write_file(dir / "a.iso", "aaaa");
+  fs::create_directories(dir / "sub");
+  write_file(dir / "sub" / "a.iso", "bbbb");
+  write_file(dir / "sha256sums.txt", "x");
+  auto ok = describe_files({dir / "a.iso"});
+  REQUIRE(ok);
+  CHECK((*ok)[0].size == 4);
+  CHECK((*ok)[0].sha256.empty());
+  CHECK(describe_files({dir / "a.iso", dir / "sub" / "a.iso"}).error().message().find("another file has the same name 'a.iso'") !=
+        std::string::npos);
+  CHECK(describe_files({dir / "sha256sums.txt"}).error().kind() == ErrorKind::usage);
+  CHECK(describe_files({dir / "a.iso"}, 4).error().message() == (dir / "a.iso").string() + ": 4 B is over the 4 B limit of a release asset");
+  CHECK(describe_files({dir / "sub"}).error().message() == (dir / "sub").string() + ": not a regular file");
+  CHECK(describe_files({dir / "none"}).error().kind() == ErrorKind::not_found);
 }
 
 }
