@@ -31,6 +31,8 @@ int sbpipe_main(int argc, char** argv) {
   add_pxe_extract(app, action);
   add_upload_assets(app, action);
   add_finalize(app, action);
+  add_serve(app, action);
+  add_submit(app, action);
 
   try {
     app.parse(argc, argv);

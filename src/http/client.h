@@ -57,7 +57,11 @@ public:
 
 struct HttpOptions {
   std::string ca_file;              // extra CA bundle; empty = system default
+  std::string ca_pem;               // CA certificates in memory (kubeconfig data); replaces the bundle
+  std::string client_cert_pem;      // TLS client certificate and key, in memory
+  std::string client_key_pem;
   bool insecure_skip_verify = false;
+  std::chrono::milliseconds total_timeout{0};  // whole request; 0 = none (long uploads)
   std::chrono::seconds connect_timeout{15};
   std::chrono::seconds stall_timeout{60};  // abort when under 1 KiB/s for this long
   std::string user_agent = "sbpipe/" SBPIPE_VERSION;

@@ -111,6 +111,15 @@ public:
     curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, static_cast<long>(m_options.stall_timeout.count()));
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!m_options.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, m_options.ca_file.c_str());
+    if (!m_options.ca_pem.empty()) set_blob(c, CURLOPT_CAINFO_BLOB, m_options.ca_pem);
+    if (!m_options.client_cert_pem.empty()) {
+      set_blob(c, CURLOPT_SSLCERT_BLOB, m_options.client_cert_pem);
+      curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+      set_blob(c, CURLOPT_SSLKEY_BLOB, m_options.client_key_pem);
+      curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+    if (m_options.total_timeout.count() > 0)
+      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(m_options.total_timeout.count()));
     if (m_options.insecure_skip_verify) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -167,6 +176,12 @@ public:
   }
 
 private:
+  // curl copies the blob (CURL_BLOB_COPY), so `data` need not outlive the call.
+  static void set_blob(CURL* c, CURLoption option, const std::string& data) {
+    curl_blob blob{const_cast<char*>(data.data()), data.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(c, option, &blob);
+  }
+
   // The URL without its query: upload URLs carry opaque state, which only
   // makes error messages longer.
   static std::string origin_and_path(const std::string& url) { return url.substr(0, url.find('?')); }

@@ -1,0 +1,141 @@
+// sbpipe serve [--config F] [--listen ADDR:PORT] [--webhook-secret-file F]... [--allow-repo OWNER/NAME]...
+//              [--namespace NS] [--workflow-template NAME] [--executor argo]
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+
+#include "cli/app.h"
+#include "core/file.h"
+#include "core/redact.h"
+#include "kube/config.h"
+#include "oci/credentials.h"
+#include "webhook/argo_submitter.h"
+#include "webhook/serve_config.h"
+
+namespace sbpipe {
+namespace {
+
+struct ServeFlags {
+  std::string config;
+  std::string listen;
+  std::string path;
+  std::vector<std::string> secret_files;
+  std::vector<std::string> allow_repos;
+  std::string tag_pattern;
+  std::string trigger;
+  std::string namespace_name;
+  std::string workflow_template;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::string executor;
+  int threads = 0;
+  int deadline_ms = 8000;
+};
+
+Result<ServeSettings> settings_from(const ServeFlags& flags) {
+  ServeSettings s;
+  if (!flags.config.empty()) {
+    auto loaded = load_serve_config(flags.config);
+    if (!loaded) return fail(loaded.error());
+    s = std::move(*loaded);
+  }
+  if (!flags.listen.empty()) {
+    if (auto st = parse_listen(flags.listen, s.server); !st) return fail(st.error());
+  }
+  if (!flags.path.empty()) s.server.path = flags.path;
+  if (!flags.secret_files.empty()) s.secret_files = flags.secret_files;
+  if (!flags.allow_repos.empty()) s.filter.allowed_repos = flags.allow_repos;
+  if (!flags.tag_pattern.empty()) s.filter.tag_pattern = flags.tag_pattern;
+  if (!flags.trigger.empty()) {
+    if (flags.trigger != "prerelease" && flags.trigger != "draft")
+      return fail(ErrorKind::usage, "--trigger must be prerelease or draft");
+    s.filter.trigger = flags.trigger == "draft" ? Trigger::draft : Trigger::prerelease;
+  }
+  if (!flags.namespace_name.empty()) s.target.namespace_name = flags.namespace_name;
+  if (!flags.workflow_template.empty()) s.target.workflow_template = flags.workflow_template;
+  if (!flags.tls_cert_file.empty()) s.server.tls_cert_file = flags.tls_cert_file;
+  if (!flags.tls_key_file.empty()) s.server.tls_key_file = flags.tls_key_file;
+  if (!flags.executor.empty()) s.executor = flags.executor;
+  if (flags.threads > 0) s.server.threads = flags.threads;
+  if (s.executor != "argo") return fail(ErrorKind::usage, "--executor '" + s.executor + "': this build runs argo");
+  if (s.server.path.empty() || s.server.path.front() != '/') return fail(ErrorKind::usage, "webhook path must start with '/'");
+  for (const auto& file : s.secret_files) {
+    auto secret = read_secret_file(file, "webhook secret");
+    if (!secret) return fail(secret.error());
+    s.server.secrets.push_back(*secret);
+  }
+  if (auto env = process_getenv("SBPIPE_WEBHOOK_SECRET"); env && !env->empty()) {
+    register_secret(*env);
+    s.server.secrets.push_back(*env);
+  }
+  return s;
+}
+
+Status run_serve(const ServeFlags& flags) {
+  auto settings = settings_from(flags);
+  if (!settings) return fail(settings.error());
+  auto filter = EventFilter::create(settings->filter);
+  if (!filter) return fail(filter.error());
+  auto kube = load_kube_config(process_getenv);
+  if (!kube) return fail(kube.error());
+  if (settings->target.namespace_name.empty()) settings->target.namespace_name = kube->namespace_name;
+  ArgoSubmitter submitter(*kube, settings->target, std::chrono::milliseconds(flags.deadline_ms));
+
+  // SIGTERM/SIGINT are taken by a thread of their own (blocked here before
+  // any server thread exists, so every thread inherits the mask).
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto server = WebhookServer::create(settings->server, std::move(*filter), submitter);
+  if (!server) return fail(server.error());
+  auto port = (*server)->bind();
+  if (!port) return fail(port.error());
+  spdlog::info("listening on {}:{}{} ({}), submitting to {} namespace {} template {}", settings->server.host, *port,
+               settings->server.path, settings->server.tls_cert_file.empty() ? "http" : "https", kube->source,
+               settings->target.namespace_name, settings->target.workflow_template);
+  std::thread stopper([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    if (received == SIGTERM || received == SIGINT) spdlog::info("signal {}: finishing requests in flight, then stopping", received);
+    (*server)->stop();
+  });
+  auto served = (*server)->serve();
+  pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if the server ended on its own
+  stopper.join();
+  spdlog::info("stopped");
+  return served;
+}
+
+} // namespace
+
+void add_serve(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand("serve", "Receive GitHub release webhooks and start one pipeline run per pre-release");
+  cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve: section is read (flags override it)");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 0.0.0.0:8080)");
+  cmd->add_option("--webhook-path", flags->path, "Path of the webhook (default /webhook)");
+  cmd->add_option("--webhook-secret-file", flags->secret_files,
+                  "File holding the webhook secret (repeatable: two during a rotation); or env SBPIPE_WEBHOOK_SECRET");
+  cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
+  cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
+  cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
+  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)");
+  cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)");
+  cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
+  cmd->add_option("--tls-key-file", flags->tls_key_file, "... and this key");
+  cmd->add_option("--executor", flags->executor, "argo: create Argo Workflows through the Kubernetes API");
+  cmd->add_option("--threads", flags->threads, "Request threads (default 8)")->check(CLI::Range(1, 256));
+  cmd->add_option("--api-deadline-ms", flags->deadline_ms, "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
+      ->capture_default_str()
+      ->check(CLI::Range(100, 9000));
+  cmd->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
+}
+
+} // namespace sbpipe

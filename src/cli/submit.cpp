@@ -1,0 +1,116 @@
+// sbpipe submit --repo OWNER/NAME --tag TAG [--dry-run] [--wait]
+
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "cli/app.h"
+#include "cli/github_flags.h"
+#include "cli/output.h"
+#include "core/clock.h"
+#include "kube/client.h"
+#include "oci/credentials.h"
+#include "webhook/serve_config.h"
+
+namespace sbpipe {
+namespace {
+
+struct SubmitFlags {
+  std::string repo;
+  std::string tag;
+  bool dry_run = false;
+  bool wait = false;
+  bool force = false;
+  std::string config;
+  std::string namespace_name;
+  std::string workflow_template;
+  int poll_seconds = 10;
+  int timeout_minutes = 240;
+  GitHubFlags github;
+};
+
+// Follows the Workflow until it ends; 0 only on Succeeded.
+Status wait_for(KubeClient& kube, const std::string& namespace_name, const std::string& name, const SubmitFlags& flags) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(flags.timeout_minutes);
+  std::string last;
+  while (true) {
+    auto workflow = kube.get_workflow(namespace_name, name);
+    if (!workflow && !workflow.error().retryable()) return fail(workflow.error());
+    std::string phase;
+    if (workflow && (*workflow).contains("status") && (*workflow)["status"].is_object())
+      phase = (*workflow)["status"].value("phase", "");
+    if (!phase.empty() && phase != last) {
+      spdlog::info("workflow {}: {}", name, phase);
+      last = phase;
+    }
+    if (phase == "Succeeded") return {};
+    if (phase == "Failed" || phase == "Error") {
+      std::string message = (*workflow)["status"].value("message", "");
+      return fail(ErrorKind::permanent, "workflow " + name + " ended " + phase + (message.empty() ? "" : ": " + message));
+    }
+    if (std::chrono::steady_clock::now() > deadline)
+      return fail(ErrorKind::timeout, "workflow " + name + " still " + (phase.empty() ? "pending" : phase) + " after " +
+                                          std::to_string(flags.timeout_minutes) + " minutes");
+    real_clock().sleep_for(std::chrono::seconds(flags.poll_seconds));
+  }
+}
+
+Status run_submit(const SubmitFlags& flags) {
+  auto repo = RepoName::parse(flags.repo);
+  if (!repo) return fail(repo.error());
+  ServeSettings settings;
+  if (!flags.config.empty()) {
+    auto loaded = load_serve_config(flags.config);
+    if (!loaded) return fail(loaded.error());
+    settings = std::move(*loaded);
+  }
+  WorkflowTarget target = settings.target;
+  if (!flags.namespace_name.empty()) target.namespace_name = flags.namespace_name;
+  if (!flags.workflow_template.empty()) target.workflow_template = flags.workflow_template;
+
+  auto github = connect_github(flags.github);
+  if (!github) return fail(github.error());
+  auto release = github->api->find_release(*repo, flags.tag);
+  if (!release) return fail(release.error());
+  if (release->is_full_release() && !flags.force)
+    return fail(ErrorKind::permanent, "release " + flags.tag + " of " + repo->str() +
+                                          " is a full release already; --force to run the pipeline for it anyway");
+  auto workflow = make_workflow(ReleaseRef{repo->str(), flags.tag, release->id}, target, WorkflowOrigin{"", "submit"}, true);
+  if (flags.dry_run) {
+    print_result_line(workflow.dump(2));
+    return {};
+  }
+  auto kube_config = load_kube_config(process_getenv);
+  if (!kube_config) return fail(kube_config.error());
+  KubeClient kube(make_kube_http(*kube_config, std::chrono::seconds(30)), *kube_config);
+  auto created = kube.create_workflow(target.namespace_name, workflow);
+  if (!created) return fail(created.error());
+  spdlog::info("created workflow {} in namespace {}", created->name, target.namespace_name);
+  print_result_line(created->name);
+  if (flags.wait) return wait_for(kube, target.namespace_name, created->name, flags);
+  return {};
+}
+
+} // namespace
+
+void add_submit(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<SubmitFlags>();
+  CLI::App* cmd = app.add_subcommand("submit", "Start a pipeline run for a release by hand (a re-run)");
+  cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME")->required();
+  cmd->add_option("--tag", flags->tag, "The release's tag")->required();
+  cmd->add_flag("--dry-run", flags->dry_run, "Print the Workflow JSON instead of creating it");
+  cmd->add_flag("--wait", flags->wait, "Follow the Workflow until it ends; exit 0 only when it Succeeded");
+  cmd->add_flag("--force", flags->force, "Also run for a release that is no longer a pre-release");
+  cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve.kubernetes section names the target");
+  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflow (default argo)");
+  cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate (default talos-secureboot-build)");
+  cmd->add_option("--poll-interval", flags->poll_seconds, "Seconds between phase checks with --wait")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 600));
+  cmd->add_option("--wait-timeout", flags->timeout_minutes, "Minutes --wait waits at most")->capture_default_str();
+  add_github_flags(*cmd, flags->github);
+  cmd->callback([flags, &action] { action = [flags] { return run_submit(*flags); }; });
+}
+
+} // namespace sbpipe

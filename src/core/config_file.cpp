@@ -1,0 +1,57 @@
+#include "core/config_file.h"
+
+namespace sbpipe {
+
+std::unexpected<Error> config_error(std::string_view label, const std::string& message) {
+  return fail(ErrorKind::config, std::string(label) + ": " + message);
+}
+
+Status visit_config_section(std::string_view yaml, std::string_view label, std::string_view section,
+                            const ConfigFieldVisitor& visit) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return config_error(label, "not valid YAML (line " + std::to_string(e.mark.line + 1) + ": " + e.msg + ")");
+  }
+  if (root.IsNull()) return {};
+  if (!root.IsMap()) return config_error(label, "the top level must be a mapping");
+  for (const auto& entry : root) {
+    if (entry.first.as<std::string>() != section) continue;
+    const YAML::Node& fields = entry.second;
+    if (fields.IsNull()) continue;
+    if (!fields.IsMap()) return config_error(label, std::string(section) + " must be a mapping");
+    for (const auto& field : fields) {
+      if (auto st = visit(field.first.as<std::string>(), field.second); !st) return st;
+    }
+  }
+  return {};
+}
+
+Status read_config_string(const YAML::Node& node, std::string_view key, std::string& out, std::string_view label) {
+  if (!node.IsScalar()) return config_error(label, std::string(key) + " must be a string");
+  out = node.as<std::string>();
+  return {};
+}
+
+Status read_config_list(const YAML::Node& node, std::string_view key, std::vector<std::string>& out, std::string_view label) {
+  if (!node.IsSequence()) return config_error(label, std::string(key) + " must be a list of strings");
+  out.clear();
+  for (const auto& item : node) {
+    if (!item.IsScalar()) return config_error(label, std::string(key) + " must be a list of strings");
+    out.push_back(item.as<std::string>());
+  }
+  return {};
+}
+
+Status read_config_int(const YAML::Node& node, std::string_view key, int& out, std::string_view label) {
+  try {
+    if (!node.IsScalar()) return config_error(label, std::string(key) + " must be a number");
+    out = node.as<int>();
+    return {};
+  } catch (const YAML::Exception&) {
+    return config_error(label, std::string(key) + " must be a number");
+  }
+}
+
+} // namespace sbpipe

@@ -1,0 +1,45 @@
+#pragma once
+// The `serve:` section of the sbpipe config file, merged with flags and
+// the environment (flags override the file; SBPIPE_WEBHOOK_SECRET adds a
+// secret given as a value, for Secrets mounted as environment variables).
+//
+//   serve:
+//     listen: 0.0.0.0:8080
+//     webhook_path: /webhook
+//     webhook_secret_files: [/run/secrets/webhook/secret, /run/secrets/webhook/previous]
+//     allow_repos: [owner/talos-build]
+//     tag_pattern: '^v\d+\.\d+\.\d+.*$'
+//     trigger: prerelease            # or draft
+//     tls_cert_file: ...             # optional
+//     tls_key_file: ...
+//     threads: 8
+//     kubernetes:
+//       namespace: argo
+//       workflow_template: talos-secureboot-build
+//       parameters: {version: version, repo: repo, release_id: release-id}
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "kube/workflow.h"
+#include "webhook/event.h"
+#include "webhook/server.h"
+
+namespace sbpipe {
+
+struct ServeSettings {
+  ServerConfig server;
+  EventFilterConfig filter;
+  WorkflowTarget target;
+  std::vector<std::string> secret_files;
+  std::string executor = "argo";
+};
+
+Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view label);
+Result<ServeSettings> load_serve_config(const std::filesystem::path& path);
+
+// "HOST:PORT" or ":PORT" (all addresses) into the server config.
+Status parse_listen(std::string_view text, ServerConfig& server);
+
+} // namespace sbpipe

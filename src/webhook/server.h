@@ -1,0 +1,74 @@
+#pragma once
+// `sbpipe serve`: the GitHub webhook receiver.
+//   POST <path>   verify X-Hub-Signature-256 over the raw body (401 before
+//                 any parsing) → ping 200 → filter (202 with the reason when
+//                 ignored, 400 for malformed JSON) → submit: 201 with the
+//                 Workflow's name, 200 "already submitted" on 409, 503 when
+//                 the submission failed (GitHub shows the delivery as failed
+//                 and it can be redelivered). Bodies over the limit: 413.
+//   GET /healthz  the process is alive.
+//   GET /readyz   the submitter can submit (Kubernetes API reachable and
+//                 permitted).
+//   GET /metrics  Prometheus text.
+// One log line per delivery (delivery id, event, action, repo, tag,
+// outcome); never the body or a secret. stop() stops accepting and lets
+// requests in flight finish.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kube/workflow.h"
+#include "webhook/event.h"
+#include "webhook/metrics.h"
+
+namespace sbpipe {
+
+struct Submission {
+  bool created = false;  // false: it existed already
+  std::string name;
+};
+
+// Where accepted releases go. Implementations are thread-safe.
+class Submitter {
+public:
+  virtual ~Submitter() = default;
+  virtual Result<Submission> submit(const ReleaseRef& release, const WorkflowOrigin& origin) = 0;
+  virtual Status ready() = 0;
+};
+
+struct ServerConfig {
+  std::string host = "0.0.0.0";
+  int port = 8080;
+  std::string path = "/webhook";
+  std::vector<std::string> secrets;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  size_t max_body = 25u << 20;
+  int threads = 8;
+};
+
+class WebhookServer {
+public:
+  // config error for bad TLS files or no secret.
+  static Result<std::unique_ptr<WebhookServer>> create(ServerConfig config, EventFilter filter, Submitter& submitter);
+  ~WebhookServer();
+
+  // Binds; returns the bound port (useful with port 0). io error when taken.
+  Result<int> bind();
+  // Serves until stop(); returns after requests in flight were answered.
+  Status serve();
+  // Thread-safe and async-signal-unsafe: call it from a normal thread.
+  void stop();
+
+  WebhookMetrics& metrics() { return m_metrics; }
+
+private:
+  struct Impl;
+  WebhookServer(ServerConfig config, EventFilter filter, Submitter& submitter);
+  std::unique_ptr<Impl> m_impl;
+  WebhookMetrics m_metrics;
+};
+
+} // namespace sbpipe
