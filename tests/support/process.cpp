@@ -69,6 +69,18 @@ void Process::stop() {
   m_pid = -1;
 }
 
+int Process::wait_exit(int timeout_ms) {
+  if (m_pid <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  int status = 0;
+  while (waitpid(m_pid, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) return -1;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  m_pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env, int timeout_seconds,
               const std::function<void(int)>& on_start) {
   TempDir dir;

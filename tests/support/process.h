@@ -20,6 +20,9 @@ public:
   Process& operator=(const Process&) = delete;
   int pid() const { return m_pid; }
   void stop();
+  // Waits for the process to end by itself; its exit status (128 + signal
+  // when killed), or -1 when it still runs after timeout_ms.
+  int wait_exit(int timeout_ms);
 
 private:
   int m_pid = -1;

@@ -1,0 +1,303 @@
+// sbpipe serve (started as a process) and sbpipe submit, against the
+// Kubernetes API stand-in (and the GitHub stand-in for submit).
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <future>
+#include <thread>
+
+#include "integration/push_helpers.h"
+#include "support/github_standin.h"
+#include "support/kube_standin.h"
+#include "webhook/signature.h"
+
+namespace sbpipe::test {
+namespace {
+
+using nlohmann::json;
+
+const std::string kSecret = "webhook-secret-0123456789";
+const std::string kRepo = "owner/talos-build";
+
+std::string release_payload(const std::string& action, const std::string& tag, bool prerelease, bool draft,
+                            const std::string& repo = kRepo, int64_t id = 4242) {
+  json payload = {{"action", action},
+                  {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", prerelease}, {"draft", draft}, {"body", "MARKER-IN-BODY"}}},
+                  {"repository", {{"full_name", repo}, {"private", true}}},
+                  {"sender", {{"login", "ci-bot"}}}};
+  return payload.dump();
+}
+
+struct Receiver {
+  KubeStandIn kube;
+  TempDir dir;
+  int port = free_port();
+  std::unique_ptr<Process> process;
+
+  explicit Receiver(std::vector<std::string> extra = {}) {
+    write_file(dir / "kubeconfig", kube.kubeconfig());
+    write_file(dir / "secret", kSecret + "\n");
+    std::vector<std::string> argv{sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                                  "--webhook-secret-file", (dir / "secret").string(), "--allow-repo", kRepo};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(argv, dir / "serve.log",
+                                        std::map<std::string, std::string>{{"KUBECONFIG", (dir / "kubeconfig").string()},
+                                                                           {"KUBERNETES_SERVICE_HOST", ""}});
+    wait_for_port(port);
+  }
+
+  httplib::Result deliver(const std::string& event, const std::string& body, const std::string& delivery = "d-1",
+                          const std::string& secret = kSecret) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(15);
+    httplib::Headers headers{{"X-GitHub-Event", event}, {"X-GitHub-Delivery", delivery}};
+    if (!secret.empty()) headers.emplace("X-Hub-Signature-256", webhook_signature(secret, body));
+    return client.Post("/webhook", headers, body, "application/json");
+  }
+
+  httplib::Result get(const std::string& path) {
+    httplib::Client client("127.0.0.1", port);
+    return client.Get(path);
+  }
+
+  std::string log() { return read_file(dir / "serve.log"); }
+};
+
+json body_of(const httplib::Result& r) { return json::parse(r->body); }
+
+} // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("serve: created, prereleased and published of one pre-release start exactly one valid Workflow") {
+  Receiver rx;
+  auto first = rx.deliver("release", release_payload("created", "v1.9.0", true, false), "d-1");
+  REQUIRE(first);
+  CHECK(first->status == 201);
+  CHECK(body_of(first)["workflow"] == "talos-build-v1-9-0-4242");
+  auto second = rx.deliver("release", release_payload("prereleased", "v1.9.0", true, false), "d-2");
+  auto third = rx.deliver("release", release_payload("published", "v1.9.0", true, false), "d-3");
+  auto redelivered = rx.deliver("release", release_payload("published", "v1.9.0", true, false), "d-3");
+  for (const auto* r : {&second, &third, &redelivered}) {
+    REQUIRE(*r);
+    CHECK((*r)->status == 200);
+    CHECK(body_of(*r)["status"] == "already submitted");
+  }
+  auto workflows = rx.kube.workflows();
+  REQUIRE(workflows.size() == 1);
+  CHECK(rx.kube.count("POST /apis/argoproj.io/v1alpha1/namespaces/argo/workflows -> 201") == 1);
+  CHECK(rx.kube.count("POST /apis/argoproj.io/v1alpha1/namespaces/argo/workflows -> 409") == 3);
+  auto& wf = workflows[0];
+  CHECK(schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", wf) == "");
+  CHECK(wf["spec"]["workflowTemplateRef"]["name"] == "talos-secureboot-build");
+  CHECK(wf["spec"]["arguments"]["parameters"] ==
+        json::array({{{"name", "version"}, {"value", "v1.9.0"}}, {{"name", "repo"}, {"value", kRepo}},
+                     {{"name", "release-id"}, {"value", "4242"}}}));
+  CHECK(wf["metadata"]["annotations"]["sbpipe.dev/delivery"] == "d-1");
+  CHECK(wf["metadata"]["annotations"]["sbpipe.dev/action"] == "created");
+
+  auto metrics = rx.get("/metrics");
+  REQUIRE(metrics);
+  CHECK(metrics->body.find("sbpipe_webhook_deliveries_total{event=\"release\",action=\"created\",outcome=\"created\"} 1") !=
+        std::string::npos);
+  CHECK(metrics->body.find("sbpipe_workflow_submissions_total{outcome=\"already_submitted\"} 3") != std::string::npos);
+  CHECK(metrics->body.find("sbpipe_webhook_request_duration_seconds_count 4") != std::string::npos);
+  std::string log = rx.log();
+  CHECK(log.find("delivery=d-1 event=release action=created repo=owner/talos-build tag=v1.9.0 outcome=created status=201") !=
+        std::string::npos);
+  CHECK(log.find("MARKER-IN-BODY") == std::string::npos);
+  CHECK(log.find(kSecret) == std::string::npos);
+  CHECK(log.find(rx.kube.token()) == std::string::npos);
+}
+
+TEST_CASE("serve: missing, wrong and stale-secret signatures get 401 and start nothing; a rotated pair both work") {
+  Receiver rx;
+  auto body = release_payload("created", "v1.9.0", true, false);
+  auto missing = rx.deliver("release", body, "d-1", "");
+  auto wrong = rx.deliver("release", body, "d-2", "not-the-secret");
+  httplib::Client client("127.0.0.1", rx.port);
+  auto tampered = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body + " ")}},
+                              body, "application/json");
+  for (const auto* r : {&missing, &wrong, &tampered}) {
+    REQUIRE(*r);
+    CHECK((*r)->status == 401);
+  }
+  CHECK(rx.kube.workflows().empty());
+  CHECK(rx.kube.count("POST /apis/argoproj.io") == 0);
+  CHECK(rx.get("/metrics")->body.find("event=\"\",action=\"\",outcome=\"unauthorized\"} 3") != std::string::npos);
+
+  // Rotation: the old and the new secret are both accepted; a retired one is not.
+  write_file(rx.dir / "new-secret", "rotated-secret-abcdef\n");
+  Receiver rotating({"--webhook-secret-file", (rx.dir / "new-secret").string()});
+  CHECK(rotating.deliver("release", body, "d-1", kSecret)->status == 201);
+  CHECK(rotating.deliver("release", release_payload("created", "v1.9.1", true, false), "d-2", "rotated-secret-abcdef")->status == 201);
+  CHECK(rotating.deliver("release", release_payload("created", "v1.9.2", true, false), "d-3", "retired-secret")->status == 401);
+  CHECK(rotating.kube.workflows().size() == 2);
+}
+
+TEST_CASE("serve: other repositories, drafts, full releases, other tags and events are ignored with the reason") {
+  Receiver rx;
+  struct Case {
+    std::string event, body, reason;
+  };
+  std::vector<Case> cases{
+      {"release", release_payload("created", "v1.9.0", true, false, "someone/else"), "repository someone/else is not allowed"},
+      {"release", release_payload("created", "v1.9.0", false, true), "release v1.9.0 is a draft"},
+      {"release", release_payload("released", "v1.9.0", false, false), "action 'released' does not start a run"},
+      {"release", release_payload("published", "v1.9.0", false, false), "release v1.9.0 is a full release, not a pre-release"},
+      {"release", release_payload("created", "nightly-7", true, false), "tag nightly-7 does not match ^v\\d+\\.\\d+\\.\\d+.*$"},
+      {"push", R"({"ref":"refs/heads/main"})", "event 'push' is not handled (only release)"},
+  };
+  for (const auto& c : cases) {
+    auto r = rx.deliver(c.event, c.body);
+    REQUIRE(r);
+    CHECK(r->status == 202);
+    CHECK(body_of(r)["reason"] == c.reason);
+  }
+  auto ping = rx.deliver("ping", R"({"zen":"Keep it logically awesome."})");
+  CHECK(ping->status == 200);
+  auto malformed = rx.deliver("release", "{\"action\": ");
+  CHECK(malformed->status == 400);
+  CHECK(rx.kube.count("POST /apis/argoproj.io") == 0);
+
+  // Over 25 MiB: 413 before anything else.
+  auto huge = rx.deliver("release", std::string(26u << 20, ' '));
+  REQUIRE(huge);
+  CHECK(huge->status == 413);
+}
+
+TEST_CASE("serve: the API failing or unreachable gives 503; a redelivery once it is back creates the Workflow") {
+  Receiver rx;
+  rx.kube.with_faults([](KubeFaults& f) { f.create_status = 500; });
+  auto body = release_payload("created", "v1.9.0", true, false);
+  auto failed = rx.deliver("release", body, "d-1");
+  REQUIRE(failed);
+  CHECK(failed->status == 503);
+  CHECK(body_of(failed)["error"].get<std::string>().find("HTTP 500: injected failure") != std::string::npos);
+  rx.kube.with_faults([](KubeFaults& f) { f.create_status = 0; });
+  auto redelivered = rx.deliver("release", body, "d-1");
+  CHECK(redelivered->status == 201);
+  CHECK(rx.kube.workflows().size() == 1);
+
+  // Nothing listening where the kubeconfig points: 503 within GitHub's 10 s, and not ready.
+  TempDir dir;
+  int dead = free_port();
+  write_file(dir / "kubeconfig", "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:" +
+                                     std::to_string(dead) + "'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t0123456789}\n");
+  write_file(dir / "secret", kSecret);
+  int port = free_port();
+  Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file",
+                 (dir / "secret").string(), "--allow-repo", kRepo},
+                dir / "log", {{"KUBECONFIG", (dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}});
+  wait_for_port(port);
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(15);
+  auto start = std::chrono::steady_clock::now();
+  auto down = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
+                          "application/json");
+  REQUIRE(down);
+  CHECK(down->status == 503);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
+  auto ready = client.Get("/readyz");
+  CHECK(ready->status == 503);
+  CHECK(client.Get("/healthz")->status == 200);
+}
+
+TEST_CASE("serve: readyz asks the API whether it may create workflows") {
+  Receiver rx;
+  CHECK(rx.get("/healthz")->status == 200);
+  auto ready = rx.get("/readyz");
+  CHECK(ready->status == 200);
+  rx.kube.with_faults([](KubeFaults& f) { f.deny_access = true; });
+  auto denied = rx.get("/readyz");
+  CHECK(denied->status == 503);
+  CHECK(denied->body.find("may not create workflows in namespace argo") != std::string::npos);
+}
+
+TEST_CASE("serve: SIGTERM during a request still answers it, then the process exits 0") {
+  Receiver rx;
+  rx.kube.with_faults([](KubeFaults& f) { f.create_delay_ms = 1500; });
+  auto pending = std::async(std::launch::async, [&] { return rx.deliver("release", release_payload("created", "v1.9.0", true, false)); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the request is in flight
+  ::kill(rx.process->pid(), SIGTERM);
+  auto answered = pending.get();
+  REQUIRE(answered);
+  CHECK(answered->status == 201);
+  CHECK(rx.process->wait_exit(10000) == 0);
+  CHECK(rx.kube.workflows().size() == 1);
+  CHECK(rx.log().find("finishing requests in flight") != std::string::npos);
+}
+
+TEST_CASE("serve: trigger draft (immutable releases) starts from a created draft") {
+  Receiver rx({"--trigger", "draft"});
+  CHECK(rx.deliver("release", release_payload("created", "v1.9.0", false, true))->status == 201);
+  CHECK(rx.deliver("release", release_payload("published", "v1.9.0", true, false))->status == 202);
+  CHECK(rx.kube.workflows().size() == 1);
+}
+
+TEST_CASE("serve refuses to start without a secret or an allowed repository") {
+  TempDir dir;
+  auto no_secret = sbpipe({"serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--allow-repo", kRepo},
+                          {{"SBPIPE_WEBHOOK_SECRET", ""}, {"KUBECONFIG", (dir / "none").string()}, {"KUBERNETES_SERVICE_HOST", ""}});
+  CHECK(no_secret.exit_code == 2);
+  write_file(dir / "secret", kSecret);
+  auto no_repo = sbpipe({"serve", "--webhook-secret-file", (dir / "secret").string()});
+  CHECK(no_repo.exit_code == 2);
+  CHECK(no_repo.err.find("no allowed repository") != std::string::npos);
+  auto help = sbpipe({"serve", "--help"});
+  CHECK(help.out.find(kSecret) == std::string::npos);
+}
+
+TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each time, and --wait follows it") {
+  KubeStandIn kube;
+  GitHubStandIn github;
+  auto id = github.create_release(kRepo, "v1.9.0");
+  github.create_release(kRepo, "v1.8.0", false);
+  TempDir dir;
+  write_file(dir / "kubeconfig", kube.kubeconfig());
+  std::map<std::string, std::string> env{{"KUBECONFIG", (dir / "kubeconfig").string()},
+                                         {"KUBERNETES_SERVICE_HOST", ""},
+                                         {"GITHUB_TOKEN", github.token()}};
+  std::vector<std::string> base{"submit", "--repo", kRepo, "--github-api", github.api_url()};
+  auto with = [&](std::vector<std::string> extra) {
+    auto args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return sbpipe(args, env);
+  };
+
+  auto dry = with({"--tag", "v1.9.0", "--dry-run"});
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  auto printed = json::parse(dry.out);
+  CHECK(printed["metadata"]["generateName"] == "talos-build-v1-9-0-" + std::to_string(id) + "-r");
+  CHECK(schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", printed) == "");
+  CHECK(kube.workflows().empty());
+
+  auto one = with({"--tag", "v1.9.0"});
+  auto two = with({"--tag", "v1.9.0"});
+  REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+  REQUIRE(two.exit_code == 0);
+  CHECK(one.out != two.out);
+  CHECK(kube.workflows().size() == 2);
+
+  auto full = with({"--tag", "v1.8.0"});
+  CHECK(full.exit_code == 1);
+  CHECK(full.err.find("is a full release already; --force") != std::string::npos);
+  CHECK(with({"--tag", "v9.9.9"}).exit_code == 1);
+
+  auto waited = with({"--tag", "v1.9.0", "--wait", "--poll-interval", "1"});
+  CHECK_MESSAGE(waited.exit_code == 0, waited.err);
+  CHECK(waited.err.find(": Running") != std::string::npos);
+  CHECK(waited.err.find(": Succeeded") != std::string::npos);
+  kube.with_faults([](KubeFaults& f) { f.final_phase = "Failed"; });
+  auto failed = with({"--tag", "v1.9.0", "--wait", "--poll-interval", "1"});
+  CHECK(failed.exit_code == 1);
+  CHECK(failed.err.find("ended Failed: child 'verify' failed") != std::string::npos);
+}
+
+}
+
+} // namespace sbpipe::test

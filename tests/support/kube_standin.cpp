@@ -1,0 +1,183 @@
+#include "support/kube_standin.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <random>
+#include <stdexcept>
+#include <thread>
+
+#include "support/process.h"
+
+namespace sbpipe::test {
+namespace {
+
+using nlohmann::json;
+
+json status_object(int code, const std::string& reason, const std::string& message, json details = nullptr) {
+  json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
+            {"message", message}, {"reason", reason}, {"code", code}};
+  if (!details.is_null()) s["details"] = details;
+  return s;
+}
+
+void send(httplib::Response& res, int code, const json& body) {
+  res.status = code;
+  res.set_content(body.dump(), "application/json");
+}
+
+std::string support_dir() { return SBPIPE_TEST_SUPPORT_DIR; }
+
+} // namespace
+
+std::string schema_violations(const std::string& schema_relative_path, const json& document) {
+  TempDir dir;
+  write_file(dir / "doc.json", document.dump());
+  auto r = run({support_dir() + "/validate_json.py", support_dir() + "/schemas/" + schema_relative_path, (dir / "doc.json").string()});
+  if (r.exit_code != 0 && r.out.empty()) return "validator failed: " + r.err;
+  return r.out;
+}
+
+struct KubeStandIn::Impl {
+  std::string token;
+  httplib::Server server;
+  int port = 0;
+  std::thread thread;
+  std::mutex mutex;
+  std::map<std::string, std::map<std::string, json>> workflows;  // ns → name → object
+  std::vector<std::string> log;
+  KubeFaults faults;
+  std::mt19937 rng{std::random_device{}()};
+  int next_version = 100;
+
+  bool admit(const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") != "Bearer " + token) {
+      send(res, 401, status_object(401, "Unauthorized", "Unauthorized"));
+      return false;
+    }
+    return true;
+  }
+
+  void record(const httplib::Request& req, const httplib::Response& res) {
+    std::lock_guard lock(mutex);
+    log.push_back(req.method + " " + req.path + " -> " + std::to_string(res.status));
+  }
+
+  void routes() {
+    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { record(req, res); });
+
+    server.Post(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!admit(req, res)) return;
+      std::string ns = req.matches[1].str();
+      KubeFaults f;
+      {
+        std::lock_guard lock(mutex);
+        f = faults;
+      }
+      if (f.create_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.create_delay_ms));
+      if (f.create_status != 0)
+        return send(res, f.create_status, status_object(f.create_status, f.create_status == 503 ? "ServiceUnavailable" : "InternalError",
+                                                        "injected failure"));
+      auto body = json::parse(req.body, nullptr, false);
+      if (!body.is_object()) return send(res, 400, status_object(400, "BadRequest", "the body is not a JSON object"));
+      std::string violations = schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", body);
+      if (!violations.empty())
+        return send(res, 422, status_object(422, "Invalid", "Workflow.argoproj.io is invalid: " + violations));
+      auto& meta = body["metadata"];
+      if (meta.contains("namespace") && meta["namespace"] != ns)
+        return send(res, 400, status_object(400, "BadRequest",
+                                            "the namespace of the provided object does not match the namespace sent on the request"));
+      std::lock_guard lock(mutex);
+      std::string name = meta.value("name", "");
+      if (name.empty() && meta.contains("generateName")) {
+        static const char* kChars = "bcdfghjklmnpqrstvwxz2456789";
+        name = meta["generateName"].get<std::string>();
+        for (int i = 0; i < 5; ++i) name += kChars[rng() % 27];
+      }
+      if (name.empty()) return send(res, 422, status_object(422, "Invalid", "metadata.name: Required value"));
+      if (workflows[ns].count(name))
+        return send(res, 409, status_object(409, "AlreadyExists", "workflows.argoproj.io \"" + name + "\" already exists",
+                                            {{"name", name}, {"group", "argoproj.io"}, {"kind", "workflows"}}));
+      meta["name"] = name;
+      meta["namespace"] = ns;
+      meta["uid"] = "uid-" + std::to_string(next_version);
+      meta["resourceVersion"] = std::to_string(next_version++);
+      meta["creationTimestamp"] = "2026-11-22T10:00:00Z";
+      workflows[ns][name] = body;
+      send(res, 201, body);
+    });
+
+    server.Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!admit(req, res)) return;
+      std::lock_guard lock(mutex);
+      auto& ns = workflows[req.matches[1].str()];
+      auto it = ns.find(req.matches[2].str());
+      if (it == ns.end())
+        return send(res, 404, status_object(404, "NotFound", "workflows.argoproj.io \"" + req.matches[2].str() + "\" not found"));
+      std::string phase = it->second.contains("status") ? it->second["status"].value("phase", "") : "";
+      std::string next = phase.empty() ? "Pending" : phase == "Pending" ? "Running" : faults.final_phase;
+      it->second["status"]["phase"] = next;
+      if (next == "Failed") it->second["status"]["message"] = "child 'verify' failed";
+      send(res, 200, it->second);
+    });
+
+    server.Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!admit(req, res)) return;
+      auto body = json::parse(req.body, nullptr, false);
+      if (!body.is_object() || body.value("kind", "") != "SelfSubjectAccessReview")
+        return send(res, 400, status_object(400, "BadRequest", "expected a SelfSubjectAccessReview"));
+      std::lock_guard lock(mutex);
+      body["status"] = {{"allowed", !faults.deny_access}};
+      send(res, 201, body);
+    });
+  }
+};
+
+KubeStandIn::KubeStandIn(std::string token) : m_impl(std::make_unique<Impl>()), m_token(std::move(token)) {
+  m_impl->token = m_token;
+  m_impl->routes();
+  m_impl->port = m_impl->server.bind_to_any_port("127.0.0.1");
+  if (m_impl->port <= 0) throw std::runtime_error("Kubernetes stand-in: cannot bind");
+  m_impl->thread = std::thread([this] { m_impl->server.listen_after_bind(); });
+  wait_for_port(m_impl->port);
+}
+
+KubeStandIn::~KubeStandIn() {
+  m_impl->server.stop();
+  if (m_impl->thread.joinable()) m_impl->thread.join();
+}
+
+std::string KubeStandIn::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port); }
+
+std::string KubeStandIn::kubeconfig(const std::string& namespace_name) const {
+  return "apiVersion: v1\nkind: Config\ncurrent-context: standin\n"
+         "clusters:\n- name: standin\n  cluster:\n    server: " + url() + "\n"
+         "contexts:\n- name: standin\n  context:\n    cluster: standin\n    user: robot\n    namespace: " + namespace_name + "\n"
+         "users:\n- name: robot\n  user:\n    token: " + m_token + "\n";
+}
+
+std::vector<json> KubeStandIn::workflows(const std::string& namespace_name) {
+  std::lock_guard lock(m_impl->mutex);
+  std::vector<json> out;
+  for (const auto& [name, wf] : m_impl->workflows[namespace_name]) out.push_back(wf);
+  return out;
+}
+
+std::vector<std::string> KubeStandIn::requests() {
+  std::lock_guard lock(m_impl->mutex);
+  return m_impl->log;
+}
+
+int KubeStandIn::count(const std::string& prefix) {
+  std::lock_guard lock(m_impl->mutex);
+  int n = 0;
+  for (const auto& line : m_impl->log) n += line.starts_with(prefix) ? 1 : 0;
+  return n;
+}
+
+void KubeStandIn::with_faults(const std::function<void(KubeFaults&)>& change) {
+  std::lock_guard lock(m_impl->mutex);
+  change(m_impl->faults);
+}
+
+} // namespace sbpipe::test
