@@ -131,7 +131,7 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   cmd->add_option("--tls-key-file", flags->tls_key_file, "... and this key");
   cmd->add_option("--executor", flags->executor, "argo: create Argo Workflows through the Kubernetes API");
-  cmd->add_option("--threads", flags->threads, "Request threads (default 8)")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", flags->threads, "Request threads (default 32; each keep-alive connection holds one)")->check(CLI::Range(1, 256));
   cmd->add_option("--api-deadline-ms", flags->deadline_ms, "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
       ->capture_default_str()
       ->check(CLI::Range(100, 9000));

@@ -1,6 +1,6 @@
 #include "webhook/event.h"
 
-#include <nlohmann/json.hpp>
+#include <simdjson.h>
 
 #include <algorithm>
 
@@ -29,24 +29,85 @@ Result<EventFilter> EventFilter::create(EventFilterConfig config) {
   }
 }
 
+namespace {
+
+struct ReleaseFields {
+  std::string action;
+  bool has_repo = false, has_release = false;
+  std::string repo, tag;
+  int64_t id = 0;
+  bool draft = false, prerelease = false;
+};
+
+// Reads only the fields the filter needs, with simdjson's on-demand parser:
+// deliveries carry kilobytes of release notes and user objects, and this is
+// the receiver's hot path (see scripts/bench/webhook). invalid_input when
+// the body is not JSON or a needed field has the wrong type.
+Result<ReleaseFields> parse_release_fields(std::string_view body) {
+  static thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(body);
+  ReleaseFields f;
+  auto bad = [] { return fail(ErrorKind::invalid_input, "the body is not a JSON object"); };
+  simdjson::ondemand::document doc;
+  if (parser.iterate(padded).get(doc)) return bad();
+  simdjson::ondemand::object root;
+  if (doc.get_object().get(root)) return bad();
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return bad();
+    if (key == "action") {
+      std::string_view action;
+      if (field.value().get_string().get(action)) return bad();
+      f.action = action;
+    } else if (key == "repository") {
+      simdjson::ondemand::object repo;
+      if (field.value().get_object().get(repo)) return bad();
+      std::string_view name;
+      auto found = repo.find_field_unordered("full_name").get_string().get(name);
+      if (found == simdjson::SUCCESS) {
+        f.repo = name;
+        f.has_repo = true;
+      }
+    } else if (key == "release") {
+      simdjson::ondemand::object release;
+      if (field.value().get_object().get(release)) return bad();
+      bool has_id = false, has_tag = false;
+      for (auto rf : release) {
+        std::string_view k;
+        if (rf.unescaped_key().get(k)) return bad();
+        if (k == "id") has_id = rf.value().get_int64().get(f.id) == simdjson::SUCCESS;
+        else if (k == "tag_name") {
+          std::string_view tag;
+          has_tag = rf.value().get_string().get(tag) == simdjson::SUCCESS;
+          if (has_tag) f.tag = tag;
+        } else if (k == "draft") {
+          if (rf.value().get_bool().get(f.draft)) f.draft = false;
+        } else if (k == "prerelease") {
+          if (rf.value().get_bool().get(f.prerelease)) f.prerelease = false;
+        }
+      }
+      f.has_release = has_id && has_tag;
+    }
+  }
+  return f;
+}
+
+} // namespace
+
 Result<EventDecision> EventFilter::decide(std::string_view event, std::string_view body) const {
   EventDecision d;
-  auto payload = nlohmann::json::parse(body, nullptr, false);
-  if (payload.is_discarded() || !payload.is_object()) return fail(ErrorKind::invalid_input, "the body is not a JSON object");
-  d.action = payload.value("action", "");
+  auto fields = parse_release_fields(body);
+  if (!fields) return fail(fields.error());
+  d.action = fields->action;
   if (event != "release") {
     d.reason = "event '" + std::string(event) + "' is not handled (only release)";
     return d;
   }
-  const auto& repository = payload["repository"];
-  const auto& release = payload["release"];
-  if (!repository.is_object() || !repository["full_name"].is_string() || !release.is_object() ||
-      !release["tag_name"].is_string() || !release["id"].is_number_integer())
+  if (!fields->has_repo || !fields->has_release)
     return fail(ErrorKind::invalid_input, "release event without repository.full_name, release.tag_name or release.id");
-  d.release = ReleaseRef{repository["full_name"].get<std::string>(), release["tag_name"].get<std::string>(),
-                         release["id"].get<int64_t>()};
-  bool draft = release.value("draft", false);
-  bool prerelease = release.value("prerelease", false);
+  d.release = ReleaseRef{fields->repo, fields->tag, fields->id};
+  bool draft = fields->draft;
+  bool prerelease = fields->prerelease;
   if (std::find(m_config.allowed_repos.begin(), m_config.allowed_repos.end(), lower(d.release.repo)) == m_config.allowed_repos.end()) {
     d.reason = "repository " + d.release.repo + " is not allowed";
     return d;

@@ -60,6 +60,7 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
   svr.set_read_timeout(std::chrono::seconds(10));
   svr.set_write_timeout(std::chrono::seconds(10));
   svr.set_keep_alive_timeout(5);
+  svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay on keep-alive connections
 
   svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
   svr.Get("/readyz", [&impl](const httplib::Request&, httplib::Response& res) {

@@ -46,7 +46,7 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body = 25u << 20;
-  int threads = 8;
+  int threads = 32;  // httplib keeps a thread per keep-alive connection
 };
 
 class WebhookServer {
