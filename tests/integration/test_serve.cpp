@@ -13,6 +13,7 @@
 #include "integration/push_helpers.h"
 #include "support/github_standin.h"
 #include "support/kube_standin.h"
+#include "support/secureboot_fixtures.h"
 #include "webhook/signature.h"
 
 namespace sbpipe::test {
@@ -237,6 +238,54 @@ TEST_CASE("serve: trigger draft (immutable releases) starts from a created draft
   CHECK(rx.deliver("release", release_payload("created", "v1.9.0", false, true))->status == 201);
   CHECK(rx.deliver("release", release_payload("published", "v1.9.0", true, false))->status == 202);
   CHECK(rx.kube.workflows().size() == 1);
+}
+
+TEST_CASE("serve over HTTPS, submitting to an HTTPS API with the CA and a client certificate from kubeconfig data") {
+  TempDir dir;
+  auto p = [&](const std::string& name) { return (dir / name).string(); };
+  must_run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", p("ca.key"), "-out", p("ca.pem"), "-days", "1",
+            "-subj", "/CN=test-ca"});
+  write_file(dir / "server.ext", "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+  write_file(dir / "client.ext", "extendedKeyUsage=clientAuth\n");
+  for (const std::string who : {"server", "client"}) {
+    must_run({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", p(who + ".key"), "-out", p(who + ".csr"), "-subj",
+              who == "server" ? "/CN=127.0.0.1" : "/CN=admin/O=system:masters"});
+    must_run({"openssl", "x509", "-req", "-in", p(who + ".csr"), "-CA", p("ca.pem"), "-CAkey", p("ca.key"), "-CAcreateserial",
+              "-out", p(who + ".pem"), "-days", "1", "-extfile", p(who + ".ext")});
+  }
+  KubeTls tls{p("server.pem"), p("server.key"), p("ca.pem")};
+  KubeStandIn kube("no-token-needed", &tls);
+  write_file(dir / "kubeconfig", kube.kubeconfig_x509(read_file(dir / "ca.pem"), read_file(dir / "client.pem"), read_file(dir / "client.key")));
+  write_file(dir / "secret", kSecret);
+  int port = free_port();
+  Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file", p("secret"),
+                 "--allow-repo", kRepo, "--tls-cert-file", p("server.pem"), "--tls-key-file", p("server.key")},
+                dir / "log", {{"KUBECONFIG", p("kubeconfig")}, {"KUBERNETES_SERVICE_HOST", ""}});
+  wait_for_port(port);
+  httplib::SSLClient client("127.0.0.1", port);
+  client.set_ca_cert_path(p("ca.pem").c_str());
+  client.enable_server_certificate_verification(true);
+  auto body = release_payload("created", "v1.9.0", true, false);
+  auto r = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
+                       "application/json");
+  REQUIRE_MESSAGE(r, read_file(dir / "log"));
+  CHECK(r->status == 201);
+  CHECK(kube.workflows().size() == 1);
+  CHECK(client.Get("/readyz")->status == 200);
+  // Without the client certificate the API refuses the handshake: not ready.
+  write_file(dir / "kubeconfig", kube.kubeconfig_x509(read_file(dir / "ca.pem"), "", ""));
+  int port2 = free_port();
+  Process bare({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port2), "--webhook-secret-file", p("secret"),
+                "--allow-repo", kRepo},
+               dir / "log2", {{"KUBECONFIG", p("kubeconfig")}, {"KUBERNETES_SERVICE_HOST", ""}});
+  wait_for_port(port2);
+  httplib::Client plain("127.0.0.1", port2);
+  plain.set_read_timeout(15);
+  CHECK(plain.Get("/readyz")->status == 503);
+  CHECK(plain.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
+                   "application/json")
+            ->status == 503);
+  CHECK(kube.workflows().size() == 1);
 }
 
 TEST_CASE("serve refuses to start without a secret or an allowed repository") {

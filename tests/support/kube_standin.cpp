@@ -1,6 +1,7 @@
 #include "support/kube_standin.h"
 
 #include <httplib.h>
+#include <openssl/evp.h>
 
 #include <chrono>
 #include <random>
@@ -40,7 +41,9 @@ std::string schema_violations(const std::string& schema_relative_path, const jso
 
 struct KubeStandIn::Impl {
   std::string token;
-  httplib::Server server;
+  std::unique_ptr<httplib::Server> server;
+  bool tls = false;
+  bool client_certs = false;
   int port = 0;
   std::thread thread;
   std::mutex mutex;
@@ -51,7 +54,7 @@ struct KubeStandIn::Impl {
   int next_version = 100;
 
   bool admit(const httplib::Request& req, httplib::Response& res) {
-    if (req.get_header_value("Authorization") != "Bearer " + token) {
+    if (!client_certs && req.get_header_value("Authorization") != "Bearer " + token) {
       send(res, 401, status_object(401, "Unauthorized", "Unauthorized"));
       return false;
     }
@@ -64,9 +67,9 @@ struct KubeStandIn::Impl {
   }
 
   void routes() {
-    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) { record(req, res); });
+    server->set_logger([this](const httplib::Request& req, const httplib::Response& res) { record(req, res); });
 
-    server.Post(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Post(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
       if (!admit(req, res)) return;
       std::string ns = req.matches[1].str();
       KubeFaults f;
@@ -107,7 +110,7 @@ struct KubeStandIn::Impl {
       send(res, 201, body);
     });
 
-    server.Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (!admit(req, res)) return;
       std::lock_guard lock(mutex);
       auto& ns = workflows[req.matches[1].str()];
@@ -121,7 +124,7 @@ struct KubeStandIn::Impl {
       send(res, 200, it->second);
     });
 
-    server.Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", [this](const httplib::Request& req, httplib::Response& res) {
       if (!admit(req, res)) return;
       auto body = json::parse(req.body, nullptr, false);
       if (!body.is_object() || body.value("kind", "") != "SelfSubjectAccessReview")
@@ -133,21 +136,47 @@ struct KubeStandIn::Impl {
   }
 };
 
-KubeStandIn::KubeStandIn(std::string token) : m_impl(std::make_unique<Impl>()), m_token(std::move(token)) {
+KubeStandIn::KubeStandIn(std::string token, const KubeTls* tls) : m_impl(std::make_unique<Impl>()), m_token(std::move(token)) {
   m_impl->token = m_token;
+  if (tls != nullptr) {
+    auto server = std::make_unique<httplib::SSLServer>(tls->cert_file.c_str(), tls->key_file.c_str(),
+                                                       tls->client_ca_file.empty() ? nullptr : tls->client_ca_file.c_str());
+    if (!server->is_valid()) throw std::runtime_error("Kubernetes stand-in: bad TLS files");
+    m_impl->server = std::move(server);
+    m_impl->tls = true;
+    m_impl->client_certs = !tls->client_ca_file.empty();
+  } else {
+    m_impl->server = std::make_unique<httplib::Server>();
+  }
   m_impl->routes();
-  m_impl->port = m_impl->server.bind_to_any_port("127.0.0.1");
+  m_impl->port = m_impl->server->bind_to_any_port("127.0.0.1");
   if (m_impl->port <= 0) throw std::runtime_error("Kubernetes stand-in: cannot bind");
-  m_impl->thread = std::thread([this] { m_impl->server.listen_after_bind(); });
+  m_impl->thread = std::thread([this] { m_impl->server->listen_after_bind(); });
   wait_for_port(m_impl->port);
 }
 
 KubeStandIn::~KubeStandIn() {
-  m_impl->server.stop();
+  m_impl->server->stop();
   if (m_impl->thread.joinable()) m_impl->thread.join();
 }
 
-std::string KubeStandIn::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port); }
+std::string KubeStandIn::url() const {
+  return (m_impl->tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m_impl->port);
+}
+
+std::string KubeStandIn::kubeconfig_x509(const std::string& ca_pem, const std::string& cert_pem, const std::string& key_pem) const {
+  auto b64 = [](const std::string& text) {
+    std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
+    int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
+                            static_cast<int>(text.size()));
+    out.resize(static_cast<size_t>(n));
+    return out;
+  };
+  return "apiVersion: v1\nkind: Config\ncurrent-context: tls\n"
+         "clusters:\n- name: tls\n  cluster:\n    server: " + url() + "\n    certificate-authority-data: " + b64(ca_pem) + "\n"
+         "contexts:\n- name: tls\n  context:\n    cluster: tls\n    user: admin\n"
+         "users:\n- name: admin\n  user:\n    client-certificate-data: " + b64(cert_pem) + "\n    client-key-data: " + b64(key_pem) + "\n";
+}
 
 std::string KubeStandIn::kubeconfig(const std::string& namespace_name) const {
   return "apiVersion: v1\nkind: Config\ncurrent-context: standin\n"

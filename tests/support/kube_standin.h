@@ -33,9 +33,18 @@ struct KubeFaults {
   std::string final_phase = "Succeeded";
 };
 
+// HTTPS with a server certificate and, when client_ca_file is set, client
+// certificates required (verified in the TLS handshake, as the API server
+// does for x509 users); such requests need no token.
+struct KubeTls {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
+
 class KubeStandIn {
 public:
-  explicit KubeStandIn(std::string token = "kube-standin-token-abcdef");
+  explicit KubeStandIn(std::string token = "kube-standin-token-abcdef", const KubeTls* tls = nullptr);
   ~KubeStandIn();
   KubeStandIn(const KubeStandIn&) = delete;
   KubeStandIn& operator=(const KubeStandIn&) = delete;
@@ -44,6 +53,8 @@ public:
   const std::string& token() const { return m_token; }
   // A kubeconfig (token user, current-context) pointing here.
   std::string kubeconfig(const std::string& namespace_name = "argo") const;
+  // A kubeconfig with the CA and a client certificate and key as base64 data.
+  std::string kubeconfig_x509(const std::string& ca_pem, const std::string& cert_pem, const std::string& key_pem) const;
 
   std::vector<nlohmann::json> workflows(const std::string& namespace_name = "argo");
   // "METHOD path -> status" per request, in order.
