@@ -40,7 +40,8 @@ Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) 
 }
 
 Status run_plan(const PlanFlags& flags) {
-  if (flags.format != "json" && flags.format != "shell") return fail(ErrorKind::usage, "--format must be json or shell");
+  if (flags.format != "json" && flags.format != "shell" && flags.format != "argo")
+    return fail(ErrorKind::usage, "--format must be json, argo or shell");
   PlanConfig config;
   if (!flags.config.empty()) {
     auto loaded = load_plan_config(flags.config);
@@ -60,6 +61,8 @@ Status run_plan(const PlanFlags& flags) {
   if (!plan) return fail(plan.error());
   if (flags.format == "json") {
     print_result_line(plan_json(*plan));
+  } else if (flags.format == "argo") {
+    print_result_line(plan_items_json(*plan));
   } else {
     std::string text = plan_shell(*plan, ShellOptions{flags.engine, flags.out_dir, flags.keys_dir});
     std::fwrite(text.data(), 1, text.size(), stdout);
@@ -75,7 +78,7 @@ void add_plan(CLI::App& app, CommandAction& action) {
   CLI::App* cmd = app.add_subcommand("plan", "Print the imager invocations that build one version");
   cmd->add_option("--version", flags->version, "Talos version (the release tag), e.g. v1.9.0")->required();
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its imager: section is read");
-  cmd->add_option("--format", flags->format, "json (for Argo withParam) or shell (to paste)")->capture_default_str();
+  cmd->add_option("--format", flags->format, "json, argo (the invocations alone: a JSON array for withParam) or shell (to paste)")->capture_default_str();
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");

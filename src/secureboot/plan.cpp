@@ -134,14 +134,24 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   return plan;
 }
 
-std::string plan_json(const Plan& plan) {
+namespace {
+
+nlohmann::json invocation_list(const Plan& plan) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& inv : plan.invocations)
     list.push_back({{"name", inv.name},           {"profile", inv.profile}, {"arch", inv.arch},
                     {"secureboot", inv.secureboot}, {"kind", inv.kind},       {"image", inv.image},
                     {"args", inv.args},             {"output_file", inv.output_file}});
-  return nlohmann::json{{"version", plan.version}, {"invocations", list}}.dump();
+  return list;
 }
+
+} // namespace
+
+std::string plan_json(const Plan& plan) {
+  return nlohmann::json{{"version", plan.version}, {"invocations", invocation_list(plan)}}.dump();
+}
+
+std::string plan_items_json(const Plan& plan) { return invocation_list(plan).dump(); }
 
 std::string shell_quote(std::string_view word) {
   static const std::regex k_safe(R"([A-Za-z0-9_./:=@,+%-]+)");

@@ -59,6 +59,11 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
 // "invocations" with withParam.
 std::string plan_json(const Plan& plan);
 
+// Only the invocations, as a JSON array: what Argo's withParam iterates
+// over (each item's "args" array reaches the imager container through
+// podSpecPatch).
+std::string plan_items_json(const Plan& plan);
+
 struct ShellOptions {
   std::string engine = "docker";
   std::string out_dir;   // empty: "$PWD/_out"
