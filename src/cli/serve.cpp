@@ -118,16 +118,18 @@ Status run_serve(const ServeFlags& flags) {
 void add_serve(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand("serve", "Receive GitHub release webhooks and start one pipeline run per pre-release");
-  cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve: section is read (flags override it)");
-  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 0.0.0.0:8080)");
+  cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve: section is read (flags override it)")
+      ->envname("SBPIPE_CONFIG");
+  cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on (default 0.0.0.0:8080)")->envname("SBPIPE_LISTEN");
   cmd->add_option("--webhook-path", flags->path, "Path of the webhook (default /webhook)");
   cmd->add_option("--webhook-secret-file", flags->secret_files,
                   "File holding the webhook secret (repeatable: two during a rotation); or env SBPIPE_WEBHOOK_SECRET");
   cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
   cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
   cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
-  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)");
-  cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)");
+  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")->envname("SBPIPE_NAMESPACE");
+  cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)")
+      ->envname("SBPIPE_WORKFLOW_TEMPLATE");
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   cmd->add_option("--tls-key-file", flags->tls_key_file, "... and this key");
   cmd->add_option("--executor", flags->executor, "argo: create Argo Workflows through the Kubernetes API");

@@ -299,6 +299,10 @@ TEST_CASE("serve refuses to start without a secret or an allowed repository") {
   CHECK(no_repo.err.find("no allowed repository") != std::string::npos);
   auto help = sbpipe({"serve", "--help"});
   CHECK(help.out.find(kSecret) == std::string::npos);
+  auto bad_listen = sbpipe({"serve", "--webhook-secret-file", (dir / "secret").string(), "--allow-repo", kRepo},
+                           {{"SBPIPE_LISTEN", "nowhere"}});
+  CHECK(bad_listen.exit_code == 2);
+  CHECK(bad_listen.err.find("listen address 'nowhere': expected HOST:PORT") != std::string::npos);
 }
 
 TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each time, and --wait follows it") {
