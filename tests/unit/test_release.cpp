@@ -8,6 +8,7 @@
 #include "github/api.h"
 #include "pipeline/assets.h"
 #include "pipeline/release_notes.h"
+#include "pipeline/run_state.h"
 #include "support/process.h"
 #include "unit/fakes.h"
 
@@ -289,6 +290,36 @@ TEST_CASE("describe_files checks names and sizes without reading, and refuses du
   CHECK(describe_files({dir / "a.iso"}, 4).error().message() == (dir / "a.iso").string() + ": 4 B is over the 4 B limit of a release asset");
   CHECK(describe_files({dir / "sub"}).error().message() == (dir / "sub").string() + ": not a regular file");
   CHECK(describe_files({dir / "none"}).error().kind() == ErrorKind::not_found);
+}
+
+}
+
+TEST_SUITE("unit") {
+
+TEST_CASE("run state: one holder per version, a journal that survives reopening, a damaged one refused") {
+  TempDir dir;
+  {
+    auto first = RunState::open(dir.path(), "v1.9.0", false);
+    REQUIRE(first);
+    CHECK_FALSE(first->done("push-installer"));
+    CHECK(first->output("push-installer").is_null());
+    REQUIRE(first->record("push-installer", {{"digest", "sha256:" + std::string(64, 'a')}}));
+    auto second = RunState::open(dir.path(), "v1.9.0", false);
+    REQUIRE_FALSE(second);
+    CHECK(second.error().kind() == ErrorKind::conflict);
+    CHECK(second.error().message().find("version v1.9.0 is being run by another process (pid ") != std::string::npos);
+    auto other = RunState::open(dir.path(), "v1.9.1", false);  // other versions run beside it
+    CHECK(other);
+  }
+  auto again = RunState::open(dir.path(), "v1.9.0", false);  // the lock went with the holder
+  REQUIRE(again);
+  CHECK(again->done("push-installer"));
+  CHECK(again->output("push-installer")["digest"] == "sha256:" + std::string(64, 'a'));
+  CHECK((fs::status(again->dir() / "journal.json").permissions() & fs::perms::group_read) == fs::perms::none);
+
+  write_file(dir / "v2" / "journal.json", "{\"steps\": [1]}");
+  CHECK(RunState::open(dir.path(), "v2", false).error().message().find("damaged") != std::string::npos);
+  CHECK(RunState::open(dir.path(), "../x", false).error().kind() == ErrorKind::usage);
 }
 
 }

@@ -1,0 +1,45 @@
+#pragma once
+// The state of one version's pipeline run on this machine (`sbpipe run`):
+// STATE/<version>/ holds a lock file (one run per version at a time) and
+// journal.json, the finished steps with their outputs (digests, asset
+// reports). A re-run skips what the journal says is done; the journal is
+// rewritten atomically after each step, so a crash loses at most the step
+// that was running, which is idempotent and runs again.
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace sbpipe {
+
+class RunState {
+public:
+  // Creates STATE/<version>/ and takes its lock. With wait=false a lock held
+  // by another process is a conflict error naming that process; with
+  // wait=true it waits for it. invalid_input for a damaged journal.
+  static Result<RunState> open(const std::filesystem::path& root, const std::string& version, bool wait);
+  RunState(RunState&& other) noexcept;
+  RunState& operator=(RunState&&) = delete;
+  RunState(const RunState&) = delete;
+  ~RunState();  // releases the lock
+
+  bool done(const std::string& step) const;
+  // The recorded output of a finished step; null when not done.
+  const nlohmann::json& output(const std::string& step) const;
+  // Marks `step` done with its output and writes the journal (fsynced).
+  Status record(const std::string& step, nlohmann::json output);
+
+  const std::filesystem::path& dir() const { return m_dir; }
+
+private:
+  RunState(std::filesystem::path dir, int lock_fd, nlohmann::json journal)
+      : m_dir(std::move(dir)), m_lock_fd(lock_fd), m_journal(std::move(journal)) {}
+  std::filesystem::path m_dir;
+  int m_lock_fd = -1;
+  nlohmann::json m_journal;
+};
+
+} // namespace sbpipe
