@@ -74,10 +74,10 @@ Result<ReleaseFacts> release_facts(const FinalizeFlags& flags) {
 }
 
 Status run_finalize(const FinalizeFlags& flags) {
-  if (flags.format != "text" && flags.format != "json") return fail(ErrorKind::usage, "--format must be text or json");
-  auto dir = parse_dir_target(flags.target);
-  if (!dir && flags.target != "github")
-    return fail(ErrorKind::usage, "--target '" + flags.target + "': expected github or dir:PATH");
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  auto target = parse_publish_target(flags.target);
+  if (!target) return fail(target.error());
+  const auto& dir = *target;
   if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
   auto facts = release_facts(flags);
   if (!facts) return fail(facts.error());

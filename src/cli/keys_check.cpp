@@ -19,7 +19,7 @@ struct KeysFlags {
 };
 
 Status run_keys_check(const KeysFlags& flags) {
-  if (flags.format != "text" && flags.format != "json") return fail(ErrorKind::usage, "--format must be text or json");
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   auto rows = check_key_set(flags.dir, KeysCheckOptions{flags.warn_days, real_clock().wall_now()});
   size_t failed = 0, warned = 0;
   for (const auto& r : rows) {

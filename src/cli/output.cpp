@@ -12,4 +12,20 @@ void print_result_line(const std::string& line) {
   std::fflush(stdout);
 }
 
+void print_result_text(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+Status check_choice(std::string_view flag, std::string_view value, std::initializer_list<std::string_view> allowed) {
+  std::string list;
+  size_t i = 0;
+  for (auto choice : allowed) {
+    if (choice == value) return {};
+    list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + std::string(choice);
+    ++i;
+  }
+  return fail(ErrorKind::usage, std::string(flag) + " must be " + list);
+}
+
 } // namespace sbpipe

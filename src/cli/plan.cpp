@@ -40,8 +40,7 @@ Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) 
 }
 
 Status run_plan(const PlanFlags& flags) {
-  if (flags.format != "json" && flags.format != "shell" && flags.format != "argo")
-    return fail(ErrorKind::usage, "--format must be json, argo or shell");
+  if (auto st = check_choice("--format", flags.format, {"json", "argo", "shell"}); !st) return st;
   PlanConfig config;
   if (!flags.config.empty()) {
     auto loaded = load_plan_config(flags.config);
@@ -65,8 +64,7 @@ Status run_plan(const PlanFlags& flags) {
     print_result_line(plan_items_json(*plan));
   } else {
     std::string text = plan_shell(*plan, ShellOptions{flags.engine, flags.out_dir, flags.keys_dir});
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
+    print_result_text(text);
   }
   return {};
 }

@@ -25,10 +25,10 @@ struct UploadFlags {
 };
 
 Status run_upload(const UploadFlags& flags) {
-  if (flags.format != "text" && flags.format != "json") return fail(ErrorKind::usage, "--format must be text or json");
-  auto dir = parse_dir_target(flags.target);
-  if (!dir && flags.target != "github")
-    return fail(ErrorKind::usage, "--target '" + flags.target + "': expected github or dir:PATH");
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  auto target = parse_publish_target(flags.target);
+  if (!target) return fail(target.error());
+  const auto& dir = *target;
   std::optional<RepoName> repo;
   if (!flags.repo.empty() || !dir) {
     auto parsed = RepoName::parse(flags.repo);
@@ -54,9 +54,7 @@ Status run_upload(const UploadFlags& flags) {
   if (flags.format == "json") {
     print_result_line(report_json(*reports).dump());
   } else {
-    std::string table = report_table(*reports);
-    std::fwrite(table.data(), 1, table.size(), stdout);
-    std::fflush(stdout);
+    print_result_text(report_table(*reports));
   }
   return {};
 }

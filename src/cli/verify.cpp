@@ -44,7 +44,7 @@ nlohmann::json to_json(const Verdict& v) {
 }
 
 Status run_verify(const VerifyFlags& flags) {
-  if (flags.format != "text" && flags.format != "json") return fail(ErrorKind::usage, "--format must be text or json");
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   VerifyOptions options;
   auto cert_text = read_public_pem(flags.cert, "--cert");
   if (!cert_text) return fail(cert_text.error());

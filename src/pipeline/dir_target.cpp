@@ -45,9 +45,10 @@ Status write_json_if_changed(const std::filesystem::path& path, const json& befo
 
 } // namespace
 
-std::optional<std::filesystem::path> parse_dir_target(std::string_view target) {
-  if (!target.starts_with("dir:") || target.size() == 4) return std::nullopt;
-  return std::filesystem::path(target.substr(4));
+Result<std::optional<std::filesystem::path>> parse_publish_target(std::string_view target) {
+  if (target == "github") return std::optional<std::filesystem::path>();
+  if (target.starts_with("dir:") && target.size() > 4) return std::optional<std::filesystem::path>(target.substr(4));
+  return fail(ErrorKind::usage, "--target '" + std::string(target) + "': expected github or dir:PATH");
 }
 
 namespace {

@@ -15,8 +15,9 @@
 
 namespace sbpipe {
 
-// The "dir:PATH" form of --target; nullopt when `target` is not one.
-std::optional<std::filesystem::path> parse_dir_target(std::string_view target);
+// --target: "github" gives nullopt, "dir:PATH" gives PATH; anything else is
+// a usage error.
+Result<std::optional<std::filesystem::path>> parse_publish_target(std::string_view target);
 
 struct DirPublishOptions {
   bool allow_published = false;

@@ -78,7 +78,7 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
     return nullptr;
   }
   if (pkcs8)
-    checks.add(name, "format", CheckLevel::fail, "PKCS#8 (BEGIN PRIVATE KEY); imager accepts only PKCS#1 RSA; " + convert);
+    checks.add(name, "format", CheckLevel::fail, "PKCS#8 key (PEM label without RSA); imager accepts only PKCS#1 RSA; " + convert);
   else
     checks.add(name, "format", CheckLevel::ok, "PKCS#1 RSA");
 
