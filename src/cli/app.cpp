@@ -33,6 +33,7 @@ int sbpipe_main(int argc, char** argv) {
   add_finalize(app, action);
   add_serve(app, action);
   add_submit(app, action);
+  add_run(app, action);
 
   try {
     app.parse(argc, argv);

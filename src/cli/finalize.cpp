@@ -7,10 +7,8 @@
 #include "cli/github_flags.h"
 #include "cli/output.h"
 #include "github/finalize.h"
-#include "oci/credentials.h"
-#include "oci/session.h"
 #include "pipeline/dir_target.h"
-#include "secureboot/plan.h"
+#include "pipeline/steps.h"
 
 namespace sbpipe {
 namespace {
@@ -30,47 +28,11 @@ struct FinalizeFlags {
   GitHubFlags github;
 };
 
-// The installer reference must name a manifest the registry has; with a tag
-// too, the tag must still point at that digest.
-Result<std::function<Status()>> installer_check(const FinalizeFlags& flags) {
-  if (flags.installer_ref.empty()) return std::function<Status()>();
-  auto ref = ImageRef::parse(flags.installer_ref, "--installer-ref");
-  if (!ref) return fail(ref.error());
-  if (ref->digest.empty())
-    return fail(ErrorKind::usage, "--installer-ref '" + flags.installer_ref + "': expected REGISTRY/REPO[:TAG]@sha256:<hex>");
-  CredentialSources sources{flags.registry_username, std::nullopt, process_getenv};
-  if (!flags.registry_password_file.empty()) sources.password_file = flags.registry_password_file;
-  auto credentials = resolve_credentials(ref->registry, sources);
-  if (!credentials) return fail(credentials.error());
-  SessionOptions options{flags.plain_http, flags.registry_ca_file, RetryPolicy{}};
-  return std::function<Status()>([ref = *ref, credentials = *credentials, options]() -> Status {
-    auto by_digest = head_image_manifest(ref, ref.digest, credentials, options);
-    if (!by_digest) return fail(by_digest.error());
-    if (by_digest->str() != ref.digest)
-      return fail(ErrorKind::invalid_input, "registry answered " + by_digest->str() + " for " + ref.digest);
-    if (!ref.tag.empty()) {
-      auto by_tag = head_image_manifest(ref, ref.tag, credentials, options);
-      if (!by_tag) return fail(by_tag.error());
-      if (by_tag->str() != ref.digest)
-        return fail(ErrorKind::invalid_input, "tag " + ref.tag + " of " + ref.registry + "/" + ref.repository + " now points at " +
-                                                  by_tag->str() + ", not " + ref.digest);
-    }
-    return {};
-  });
-}
-
-Result<ReleaseFacts> release_facts(const FinalizeFlags& flags) {
-  ReleaseFacts facts;
-  facts.version = flags.tag;
-  facts.installer_ref = flags.installer_ref;
-  if (!flags.config.empty()) {
-    auto config = load_plan_config(flags.config);
-    if (!config) return fail(config.error());
-    facts.extensions = config->system_extensions;
-    facts.kernel_args = config->secureboot_kernel_args;
-    facts.kernel_args.insert(facts.kernel_args.end(), config->extra_kernel_args.begin(), config->extra_kernel_args.end());
-  }
-  return facts;
+Result<ReleaseFacts> facts_of(const FinalizeFlags& flags) {
+  if (flags.config.empty()) return release_facts(flags.tag, flags.installer_ref, nullptr);
+  auto config = load_plan_config(flags.config);
+  if (!config) return fail(config.error());
+  return release_facts(flags.tag, flags.installer_ref, &*config);
 }
 
 Status run_finalize(const FinalizeFlags& flags) {
@@ -79,9 +41,11 @@ Status run_finalize(const FinalizeFlags& flags) {
   if (!target) return fail(target.error());
   const auto& dir = *target;
   if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
-  auto facts = release_facts(flags);
+  auto facts = facts_of(flags);
   if (!facts) return fail(facts.error());
-  auto check = installer_check(flags);
+  RegistryAccess access{flags.registry_username, std::nullopt, flags.plain_http, flags.registry_ca_file, {}};
+  if (!flags.registry_password_file.empty()) access.password_file = flags.registry_password_file;
+  auto check = installer_check(flags.installer_ref, access, "--installer-ref");
   if (!check) return fail(check.error());
 
   nlohmann::json out{{"tag", flags.tag}};

@@ -8,11 +8,8 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
-#include "core/clock.h"
 #include "core/file.h"
-#include "oci/credentials.h"
-#include "oci/pusher.h"
-#include "oci/session.h"
+#include "pipeline/steps.h"
 
 namespace sbpipe {
 namespace {
@@ -34,61 +31,18 @@ struct PushFlags {
   int jobs = 2;
 };
 
-Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
-  Annotations out;
-  for (const auto& item : items) {
-    auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(ErrorKind::usage, "--annotation '" + item + "': expected KEY=VALUE");
-    out[item.substr(0, eq)] = item.substr(eq + 1);
-  }
-  return out;
-}
-
 Status run_push(const PushFlags& flags) {
-  auto target = Reference::parse(flags.ref);
-  if (!target) return fail(target.error());
-  auto compression = parse_encoding(flags.compression);
-  if (!compression) return fail(compression.error());
-  auto annotations = parse_annotations(flags.annotations);
-  if (!annotations) return fail(annotations.error());
-  for (const auto& repo : flags.mount_from)
-    if (!is_valid_repository(repo)) return fail(ErrorKind::usage, "--mount-from '" + repo + "': not a repository name");
-
-  CredentialSources sources{flags.username, std::nullopt, process_getenv};
-  if (!flags.password_file.empty()) sources.password_file = flags.password_file;
-  auto credentials = resolve_credentials(target->registry, sources);
-  if (!credentials) return fail(credentials.error());
-
-  // Every input is read and checked before anything is sent.
-  std::vector<LocalImage> images;
-  for (const auto& input : flags.inputs) {
-    auto loaded = load_images(input, LoadOptions{*compression});
-    if (!loaded) return fail(loaded.error());
-    for (auto& image : *loaded) images.push_back(std::move(image));
-  }
-
-  std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
-  for (const auto& repo : flags.mount_from) scopes.push_back("repository:" + repo + ":pull");
-  RetryPolicy policy;
-  policy.max_attempts = flags.retries;
-  policy.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
-  SessionOptions session_options{flags.plain_http, flags.ca_file, policy};
-  SessionFactory sessions = [&]() {
-    return open_registry_session(target->api_host(), target->repository, *credentials, scopes, session_options);
-  };
-  auto main_session = sessions();
-  if (!main_session) return fail(main_session.error());
-
-  PushOptions options{*target, *annotations, flags.mount_from, flags.compression_level, policy, flags.jobs};
-  auto pushed = push_images(*main_session->registry, real_clock(), images, options, sessions);
+  InstallerPush request{flags.inputs, flags.ref, flags.compression, flags.compression_level, flags.annotations,
+                        flags.mount_from, flags.jobs, RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
+  if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
+  request.registry.retry.max_attempts = flags.retries;
+  request.registry.retry.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
+  auto pushed = push_installer(request);
   if (!pushed) return fail(pushed.error());
-
-  std::string result = target->name() + "@" + pushed->digest.str();
   if (!flags.digest_file.empty()) {
-    if (auto st = write_file_atomically(flags.digest_file, pushed->digest.str() + "\n"); !st) return st;
+    if (auto st = write_file_atomically(flags.digest_file, pushed->digest + "\n"); !st) return st;
   }
-  print_result_line(result);
+  print_result_line(pushed->name + "@" + pushed->digest);
   return {};
 }
 

@@ -54,4 +54,14 @@ Status read_config_int(const YAML::Node& node, std::string_view key, int& out, s
   }
 }
 
+Status read_config_bool(const YAML::Node& node, std::string_view key, bool& out, std::string_view label) {
+  try {
+    if (!node.IsScalar()) return config_error(label, std::string(key) + " must be true or false");
+    out = node.as<bool>();
+    return {};
+  } catch (const YAML::Exception&) {
+    return config_error(label, std::string(key) + " must be true or false");
+  }
+}
+
 } // namespace sbpipe

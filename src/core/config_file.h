@@ -26,6 +26,7 @@ Status visit_config_section(std::string_view yaml, std::string_view label, std::
 Status read_config_string(const YAML::Node& node, std::string_view key, std::string& out, std::string_view label);
 Status read_config_list(const YAML::Node& node, std::string_view key, std::vector<std::string>& out, std::string_view label);
 Status read_config_int(const YAML::Node& node, std::string_view key, int& out, std::string_view label);
+Status read_config_bool(const YAML::Node& node, std::string_view key, bool& out, std::string_view label);
 
 std::unexpected<Error> config_error(std::string_view label, const std::string& message);
 

@@ -144,6 +144,7 @@ Result<DirFinalizeResult> finalize_directory(const std::filesystem::path& root, 
   after["tag"] = tag;
   after["prerelease"] = false;
   if (!facts.installer_ref.empty()) after["installer"] = facts.installer_ref;
+  if (!facts.source_commit.empty()) after["source"] = {{"commit", facts.source_commit}, {"url", facts.source_url}};
   after["notes"] = merge_notes(before->value("notes", ""), notes_section(with_sums));
   if (auto st = write_json_if_changed(result.release_json, *before, after, result.changed); !st) return fail(st.error());
   if (!result.changed) spdlog::info("{} is already released with these notes; nothing to change", dir.string());

@@ -20,6 +20,8 @@ std::string notes_section(const ReleaseFacts& facts) {
     out += "- Installer: `" + facts.installer_ref + "`\n";
     out += "- Upgrade: `talosctl upgrade --image " + facts.installer_ref + "`\n";
   }
+  if (!facts.source_commit.empty())
+    out += "- Source: " + (facts.source_url.empty() ? "" : facts.source_url + " ") + "commit `" + facts.source_commit + "`\n";
   out += "- System extensions: " + code_list(facts.extensions) + "\n";
   out += "- Extra kernel arguments: " + code_list(facts.kernel_args) + "\n";
   if (!facts.checksums.empty()) {

@@ -84,4 +84,9 @@ Status RunState::record(const std::string& step, nlohmann::json output) {
   return write_file_atomically(m_dir / "journal.json", m_journal.dump(2) + "\n", 0600);
 }
 
+Status RunState::reset() {
+  m_journal["steps"] = nlohmann::json::object();
+  return write_file_atomically(m_dir / "journal.json", m_journal.dump(2) + "\n", 0600);
+}
+
 } // namespace sbpipe

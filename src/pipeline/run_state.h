@@ -32,6 +32,9 @@ public:
   // Marks `step` done with its output and writes the journal (fsynced).
   Status record(const std::string& step, nlohmann::json output);
 
+  // Forgets every finished step (`run --restart`) and writes the journal.
+  Status reset();
+  const nlohmann::json& journal() const { return m_journal; }
   const std::filesystem::path& dir() const { return m_dir; }
 
 private:

@@ -1,0 +1,119 @@
+// sbpipe run --tag TAG [--config F] [--target github|dir:PATH] [--repo OWNER/NAME] [--source DIR]
+//            [--state-dir D] [--restart] [--wait]
+
+#include <CLI/CLI.hpp>
+
+#include "cli/app.h"
+#include "cli/github_flags.h"
+#include "cli/output.h"
+#include "pipeline/dir_target.h"
+#include "pipeline/local_run.h"
+
+namespace sbpipe {
+namespace {
+
+struct RunFlags {
+  std::string tag;
+  std::string config;
+  std::string target;
+  std::string repo;
+  std::string source;
+  std::string state_dir;
+  std::string keys_dir;
+  std::string cert;
+  std::string installer_repository;
+  std::string registry_username;
+  std::string registry_password_file;
+  bool plain_http = false;
+  bool restart = false;
+  bool wait = false;
+  bool no_make_latest = false;
+  std::string format = "text";
+  GitHubFlags github;
+};
+
+// The config file's `imager:` and `run:` sections, then the flags over them.
+Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
+  RunSettings settings;
+  PlanConfig plan;
+  if (!flags.config.empty()) {
+    auto run = load_run_config(flags.config);
+    if (!run) return fail(run.error());
+    settings = std::move(*run);
+    auto imager = load_plan_config(flags.config);
+    if (!imager) return fail(imager.error());
+    plan = std::move(*imager);
+  }
+  auto set = [](std::string& field, const std::string& flag) {
+    if (!flag.empty()) field = flag;
+  };
+  set(settings.target, flags.target);
+  set(settings.repo, flags.repo);
+  set(settings.source_dir, flags.source);
+  set(settings.state_dir, flags.state_dir);
+  set(settings.keys_dir, flags.keys_dir);
+  set(settings.cert_file, flags.cert);
+  set(settings.installer_repository, flags.installer_repository);
+  set(settings.registry.username, flags.registry_username);
+  if (!flags.registry_password_file.empty()) settings.registry.password_file = flags.registry_password_file;
+  if (flags.plain_http) settings.registry.plain_http = true;
+  if (flags.no_make_latest) settings.make_latest = false;
+  // The GitHub flags have defaults; the config's values win over a default.
+  if (flags.github.api == GitHubFlags{}.api) flags.github.api = settings.github_api;
+  if (flags.github.token_file.empty()) flags.github.token_file = settings.github_token_file;
+  return std::pair{std::move(settings), std::move(plan)};
+}
+
+Status run_run(RunFlags& flags) {
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
+  auto loaded = settings_from(flags);
+  if (!loaded) return fail(loaded.error());
+  auto& [settings, plan] = *loaded;
+  auto dir = parse_publish_target(settings.target);
+  if (!dir) return fail(dir.error());
+
+  RunTargets targets;
+  targets.dir = *dir;
+  std::optional<GitHubConnection> github;
+  if (!targets.dir) {
+    if (settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
+    auto connected = connect_github(flags.github);  // a missing token fails before any build
+    if (!connected) return fail(connected.error());
+    github = std::move(*connected);
+    targets.github = github->api.get();
+    targets.github_policy = github->policy;
+  }
+  auto steps = run_pipeline(RunRequest{flags.tag, flags.restart, flags.wait}, settings, plan, targets);
+  if (!steps) return fail(steps.error());
+  if (flags.format == "json") print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
+  else print_result_text(run_summary(*steps));
+  return {};
+}
+
+} // namespace
+
+void add_run(CLI::App& app, CommandAction& action) {
+  auto flags = std::make_shared<RunFlags>();
+  CLI::App* cmd = app.add_subcommand("run", "Run the whole pipeline for one version on this machine, resumably (no Argo)");
+  cmd->add_option("--tag", flags->tag, "The version (the release's tag) to build and publish")->required();
+  cmd->add_option("--config", flags->config, "sbpipe YAML config: its imager: and run: sections")->envname("SBPIPE_CONFIG");
+  cmd->add_option("--target", flags->target, "github (default), or dir:PATH to publish into PATH/<tag>/");
+  cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME holding the release");
+  cmd->add_option("--source", flags->source, "Checkout of the build repository: the tag's commit is recorded as provenance");
+  cmd->add_option("--state-dir", flags->state_dir, "Where each version's journal, lock and outputs live");
+  cmd->add_option("--keys-dir", flags->keys_dir, "The signing keys, given to imager only (as {keys})");
+  cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem for verify (default: in --keys-dir)");
+  cmd->add_option("--installer-repository", flags->installer_repository, "REGISTRY/REPO to push the installer to (tag: the version)");
+  cmd->add_option("--registry-username", flags->registry_username, "Registry user name (with --registry-password-file)");
+  cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
+  cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback, in-cluster registries)");
+  cmd->add_flag("--restart", flags->restart, "Forget the finished steps and build again (what was published stays)");
+  cmd->add_flag("--wait", flags->wait, "Wait for another run of this version to end instead of refusing");
+  cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
+  cmd->add_option("--format", flags->format, "Summary on stdout: text or json")->capture_default_str();
+  add_github_flags(*cmd, flags->github);
+  cmd->callback([flags, &action] { action = [flags] { return run_run(*flags); }; });
+}
+
+} // namespace sbpipe

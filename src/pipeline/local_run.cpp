@@ -1,0 +1,441 @@
+#include "pipeline/local_run.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <sys/stat.h>
+
+#include "core/clock.h"
+#include "core/config_file.h"
+#include "core/file.h"
+#include "core/subprocess.h"
+#include "github/finalize.h"
+#include "github/publish.h"
+#include "iso/pxe.h"
+#include "pipeline/dir_target.h"
+#include "pipeline/provenance.h"
+#include "pipeline/run_state.h"
+
+namespace sbpipe {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+Status check_placeholders(const std::vector<std::string>& words, std::string_view label, std::string_view key) {
+  bool has_args = false;
+  for (const auto& w : words) {
+    if (w == "{args}") {
+      has_args = true;
+      continue;
+    }
+    for (size_t open = w.find('{'); open != std::string::npos; open = w.find('{', open + 1)) {
+      auto close = w.find('}', open);
+      std::string name = close == std::string::npos ? w.substr(open) : w.substr(open, close - open + 1);
+      if (name != "{keys}" && name != "{out}" && name != "{image}")
+        return config_error(label, std::string(key) + ": unknown placeholder " + name +
+                                       " (known: {keys} {out} {image}, and {args} as a word of its own)");
+    }
+  }
+  if (!has_args) return config_error(label, std::string(key) + ": needs the word {args}, where imager's arguments go");
+  return {};
+}
+
+std::string substitute(std::string word, const ImagerSlots& slots) {
+  for (const auto& [name, value] : {std::pair<std::string_view, const std::string*>{"{keys}", &slots.keys},
+                                    {"{out}", &slots.out},
+                                    {"{image}", &slots.image}}) {
+    for (size_t at = word.find(name); at != std::string::npos; at = word.find(name, at + value->size()))
+      word.replace(at, name.size(), *value);
+  }
+  return word;
+}
+
+Status make_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
+  ::chmod(dir.c_str(), 0700);
+  return {};
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  for (size_t start = 0, end; start < text.size(); start = end + 1) {
+    end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    lines.push_back(text.substr(start, end - start));
+  }
+  return lines;
+}
+
+// Step names in the journal.
+std::string imager_step(const ImagerInvocation& inv) { return "imager:" + inv.name; }
+std::string pxe_step(const std::string& arch) { return "pxe-extract:" + arch; }
+
+class Runner {
+public:
+  Runner(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config, const RunTargets& targets,
+         RunState& state)
+      : m_request(request), m_settings(settings), m_plan_config(plan_config), m_targets(targets), m_state(state),
+        m_out(state.dir() / "out"), m_pxe(state.dir() / "pxe") {}
+
+  Result<json> run() {
+    if (auto st = plan(); !st) return fail(st.error());
+    if (auto st = check_release(); !st) return fail(st.error());
+    for (const auto& inv : m_plan.invocations)
+      if (auto st = imager(inv); !st) return fail(st.error());
+    if (auto st = verify(); !st) return fail(st.error());
+    if (auto st = push(); !st) return fail(st.error());
+    for (const auto& inv : m_plan.invocations)
+      if (inv.kind == "iso" && !inv.secureboot)
+        if (auto st = pxe(inv); !st) return fail(st.error());
+    if (auto st = upload(); !st) return fail(st.error());
+    if (auto st = finalize(); !st) return fail(st.error());
+    return m_state.journal()["steps"];
+  }
+
+private:
+  bool skip(const std::string& step) const {
+    if (!m_state.done(step)) return false;
+    spdlog::info("{}: done in an earlier run (journal)", step);
+    return true;
+  }
+
+  Status record(const std::string& step, json output) {
+    if (auto st = m_state.record(step, std::move(output)); !st) return st;
+    spdlog::info("{}: done", step);
+    return {};
+  }
+
+  // The plan (and provenance) is fixed by the first run of a version: a
+  // re-run with a different configuration would mix two builds.
+  Status plan() {
+    auto made = make_plan(m_request.tag, m_plan_config, nullptr);
+    if (!made) return fail(made.error());
+    m_plan = std::move(*made);
+    json planned = json::parse(plan_json(m_plan));
+    if (m_state.done("plan")) {
+      const auto& recorded = m_state.output("plan");
+      if (recorded["plan"] != planned)
+        return fail(ErrorKind::config, "version " + m_request.tag +
+                                           ": the imager configuration changed since this run began; run with --restart to build "
+                                           "again with the new one");
+      m_provenance = recorded["provenance"];
+      spdlog::info("plan: done in an earlier run (journal)");
+      return {};
+    }
+    json provenance;
+    if (!m_settings.source_dir.empty()) {
+      auto p = read_provenance(m_settings.source_dir, m_request.tag);
+      if (!p) return fail(p.error());
+      if (!p->tree_differs.empty())
+        spdlog::warn("--source {}: the work tree differs from tag {} ({}); provenance records the tag's commit {}",
+                     m_settings.source_dir, m_request.tag, p->tree_differs, p->commit);
+      provenance = {{"commit", p->commit}, {"url", p->source_url}};
+    }
+    m_provenance = provenance;
+    return record("plan", {{"plan", planned}, {"provenance", provenance}});
+  }
+
+  // A GitHub release must exist and still be a pre-release (or draft)
+  // before minutes of building start; a finished run needs no look.
+  Status check_release() {
+    if (m_targets.dir || !m_targets.github || m_state.done("finalize")) return {};
+    auto repo = RepoName::parse(m_settings.repo, "run.repo");
+    if (!repo) return fail(repo.error());
+    auto release = m_targets.github->find_release(*repo, m_request.tag);
+    if (!release) return fail(release.error());
+    if (release->is_full_release() && !m_state.done("upload-assets"))
+      return fail(ErrorKind::invalid_input, "release " + m_request.tag + " of " + repo->str() +
+                                                " is already a full release; run publishes pre-releases and drafts only");
+    return {};
+  }
+
+  // imager writes into a fresh staging directory; its output file is
+  // renamed into out/ only when imager succeeded, so out/ never holds a
+  // half-written image.
+  Status imager(const ImagerInvocation& inv) {
+    const auto step = imager_step(inv);
+    if (skip(step) && fs::exists(m_out / inv.output_file)) return {};
+    if (auto st = make_private_dir(m_out); !st) return st;
+    auto staging = m_state.dir() / ("imager-" + inv.name);
+    std::error_code ec;
+    fs::remove_all(staging, ec);
+    if (auto st = make_private_dir(staging); !st) return st;
+    ImagerSlots slots{fs::absolute(m_settings.keys_dir).string(), fs::absolute(staging).string(), inv.image, inv.args};
+    for (size_t i = 0; i + 1 < slots.args.size(); ++i)
+      if (slots.args[i] == "--output") slots.args[i + 1] = substitute(m_settings.imager_output, slots);
+    auto argv = expand_imager_command(m_settings.imager_command, slots);
+    if (!argv) return fail(argv.error());
+    spdlog::info("{}: running imager ({})", step, (*argv)[0]);
+    auto exit = run_child(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
+    if (!exit) return fail(exit.error().with_context("imager " + inv.name));
+    if (*exit != 0)
+      return fail(ErrorKind::invalid_input, "imager " + inv.name + " exited with status " + std::to_string(*exit) +
+                                                "; nothing was published");
+    auto produced = staging / inv.output_file;
+    if (!fs::is_regular_file(produced))
+      return fail(ErrorKind::invalid_input, "imager " + inv.name + " succeeded but wrote no " + inv.output_file + " into " +
+                                                staging.string());
+    fs::rename(produced, m_out / inv.output_file, ec);
+    if (ec) return fail(ErrorKind::io, (m_out / inv.output_file).string() + ": " + ec.message());
+    fs::remove_all(staging, ec);
+    return record(step, {{"file", inv.output_file}, {"size", fs::file_size(m_out / inv.output_file)}});
+  }
+
+  std::vector<std::string> outputs_where(bool (*pick)(const ImagerInvocation&)) const {
+    std::vector<std::string> paths;
+    for (const auto& inv : m_plan.invocations)
+      if (pick(inv)) paths.push_back((m_out / inv.output_file).string());
+    return paths;
+  }
+
+  // The gate: every SecureBoot output's EFI binaries, against the
+  // certificate alone. Nothing after this runs unless it passed.
+  Status verify() {
+    if (skip("verify")) return {};
+    auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot; });
+    if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
+    std::string cert = m_settings.cert_file.empty() ? (fs::path(m_settings.keys_dir) / "uki-signing-cert.pem").string()
+                                                    : m_settings.cert_file;
+    auto options = verify_options(VerifyRequest{cert, m_settings.require_cmdline, m_settings.forbid_cmdline, ""});
+    if (!options) return fail(options.error());
+    auto verdicts = verify_inputs(paths, *options);
+    if (!verdicts) return fail(verdicts.error());
+    for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
+    if (auto st = verdicts_status(*verdicts); !st)
+      return fail(st.error().with_context("verify: nothing was published; fix the build, then run again with --restart"));
+    return record("verify", verdicts_json(*verdicts));
+  }
+
+  Status push() {
+    if (skip("push-installer")) return {};
+    auto inputs = outputs_where([](const ImagerInvocation& inv) { return inv.kind == "installer" && inv.secureboot; });
+    if (m_settings.installer_repository.empty() || inputs.empty()) {
+      spdlog::info("push-installer: {}", inputs.empty() ? "no SecureBoot installer in the plan" : "no run.installer_repository");
+      return record("push-installer", {{"skipped", true}});
+    }
+    InstallerPush request;
+    request.inputs = inputs;
+    request.ref = m_settings.installer_repository + ":" + m_request.tag;
+    request.registry = m_settings.registry;
+    request.annotations.push_back("org.opencontainers.image.version=" + m_request.tag);
+    if (m_provenance.is_object()) {
+      request.annotations.push_back("org.opencontainers.image.revision=" + m_provenance["commit"].get<std::string>());
+      if (!m_provenance["url"].get<std::string>().empty())
+        request.annotations.push_back("org.opencontainers.image.source=" + m_provenance["url"].get<std::string>());
+    }
+    auto pushed = push_installer(request);
+    if (!pushed) return fail(pushed.error().with_context("push-installer"));
+    return record("push-installer", {{"ref", pushed->name + "@" + pushed->digest}, {"digest", pushed->digest}});
+  }
+
+  Status pxe(const ImagerInvocation& inv) {
+    const auto step = pxe_step(inv.arch);
+    if (skip(step)) return {};
+    if (auto st = make_private_dir(m_pxe); !st) return st;
+    auto files = extract_pxe_assets(m_out / inv.output_file, m_pxe, inv.arch);
+    if (!files) return fail(files.error().with_context("pxe-extract"));
+    json out = json::array();
+    for (const auto& f : *files) out.push_back(f.path.filename().string());
+    return record(step, {{"files", out}});
+  }
+
+  // Every output but the installers (those go to the registry), and the
+  // PXE files.
+  std::vector<fs::path> asset_paths() const {
+    std::vector<fs::path> paths;
+    for (const auto& inv : m_plan.invocations)
+      if (inv.kind != "installer") paths.push_back(m_out / inv.output_file);
+    for (const auto& inv : m_plan.invocations)
+      if (inv.kind == "iso" && !inv.secureboot)
+        for (const auto& name : m_state.output(pxe_step(inv.arch))["files"]) paths.push_back(m_pxe / name.get<std::string>());
+    return paths;
+  }
+
+  Status upload() {
+    if (skip("upload-assets")) return {};
+    auto assets = describe_files(asset_paths());
+    if (!assets) return fail(assets.error());
+    Result<std::vector<AssetReport>> reports = std::vector<AssetReport>{};
+    if (m_targets.dir) {
+      reports = publish_to_directory(*m_targets.dir, m_request.tag, *assets, DirPublishOptions{false, m_settings.repo});
+    } else {
+      auto repo = RepoName::parse(m_settings.repo, "run.repo");
+      if (!repo) return fail(repo.error());
+      reports = publish_release_assets(*m_targets.github, real_clock(), *repo, m_request.tag, *assets,
+                                       PublishOptions{false, m_targets.github_policy});
+    }
+    if (!reports) return fail(reports.error().with_context("upload-assets"));
+    for (const auto& line : split_lines(report_table(*reports))) spdlog::info("upload-assets: {}", line);
+    return record("upload-assets", {{"assets", report_json(*reports)}});
+  }
+
+  Status finalize() {
+    if (skip("finalize")) return {};
+    std::string installer = m_state.output("push-installer").value("ref", "");
+    auto check = installer_check(installer, m_settings.registry, "installer reference");
+    if (!check) return fail(check.error());
+    ReleaseFacts facts = release_facts(m_request.tag, installer, &m_plan_config);
+    if (m_provenance.is_object()) {
+      facts.source_commit = m_provenance["commit"].get<std::string>();
+      facts.source_url = m_provenance["url"].get<std::string>();
+    }
+    json out;
+    if (m_targets.dir) {
+      if (*check)
+        if (auto st = (*check)(); !st) return fail(st.error().with_context("finalize: installer check failed; release left as it was"));
+      auto result = finalize_directory(*m_targets.dir, m_request.tag, facts);
+      if (!result) return fail(result.error().with_context("finalize"));
+      out = {{"release", result->release_json.string()}, {"changed", result->changed}};
+    } else {
+      auto repo = RepoName::parse(m_settings.repo, "run.repo");
+      if (!repo) return fail(repo.error());
+      auto result = finalize_release(*m_targets.github, *repo, m_request.tag, FinalizeOptions{m_settings.make_latest, facts, *check});
+      if (!result) return fail(result.error().with_context("finalize"));
+      out = {{"release", result->release.html_url}, {"changed", result->changed}};
+    }
+    return record("finalize", out);
+  }
+
+  const RunRequest& m_request;
+  const RunSettings& m_settings;
+  const PlanConfig& m_plan_config;
+  const RunTargets& m_targets;
+  RunState& m_state;
+  fs::path m_out;
+  fs::path m_pxe;
+  Plan m_plan;
+  json m_provenance;
+};
+
+} // namespace
+
+Result<std::vector<std::string>> split_command(std::string_view text) {
+  std::vector<std::string> words;
+  std::string word;
+  bool in_word = false;
+  char quote = 0;
+  for (char c : text) {
+    if (quote) {
+      if (c == quote) quote = 0;
+      else word += c;
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) words.push_back(std::move(word));
+      word.clear();
+      in_word = false;
+    } else {
+      word += c;
+      in_word = true;
+    }
+  }
+  if (quote) return fail(ErrorKind::config, "unterminated quote in command '" + std::string(text) + "'");
+  if (in_word) words.push_back(std::move(word));
+  return words;
+}
+
+Result<std::vector<std::string>> expand_imager_command(const std::vector<std::string>& command, const ImagerSlots& slots) {
+  if (auto st = check_placeholders(command, "run.imager_command", "imager_command"); !st) return fail(st.error());
+  std::vector<std::string> argv;
+  for (const auto& word : command) {
+    if (word == "{args}") argv.insert(argv.end(), slots.args.begin(), slots.args.end());
+    else argv.push_back(substitute(word, slots));
+  }
+  return argv;
+}
+
+Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view label) {
+  RunSettings s;
+  std::string password_file;
+  auto st = visit_config_section(yaml, label, "run", [&](const std::string& name, const YAML::Node& value) -> Status {
+    std::string key = "run." + name;
+    if (name == "repo") return read_config_string(value, key, s.repo, label);
+    if (name == "target") return read_config_string(value, key, s.target, label);
+    if (name == "state_dir") return read_config_string(value, key, s.state_dir, label);
+    if (name == "keys_dir") return read_config_string(value, key, s.keys_dir, label);
+    if (name == "cert_file") return read_config_string(value, key, s.cert_file, label);
+    if (name == "imager_output") return read_config_string(value, key, s.imager_output, label);
+    if (name == "installer_repository") return read_config_string(value, key, s.installer_repository, label);
+    if (name == "source_dir") return read_config_string(value, key, s.source_dir, label);
+    if (name == "make_latest") return read_config_bool(value, key, s.make_latest, label);
+    if (name == "registry_username") return read_config_string(value, key, s.registry.username, label);
+    if (name == "registry_password_file") return read_config_string(value, key, password_file, label);
+    if (name == "plain_http") return read_config_bool(value, key, s.registry.plain_http, label);
+    if (name == "registry_ca_file") return read_config_string(value, key, s.registry.ca_file, label);
+    if (name == "github_api") return read_config_string(value, key, s.github_api, label);
+    if (name == "github_token_file") return read_config_string(value, key, s.github_token_file, label);
+    if (name == "require_cmdline") return read_config_list(value, key, s.require_cmdline, label);
+    if (name == "forbid_cmdline") return read_config_list(value, key, s.forbid_cmdline, label);
+    if (name == "imager_command") {
+      if (value.IsSequence()) return read_config_list(value, key, s.imager_command, label);
+      std::string text;
+      if (auto r = read_config_string(value, key, text, label); !r) return r;
+      auto words = split_command(text);
+      if (!words) return config_error(label, key + ": " + words.error().message());
+      s.imager_command = std::move(*words);
+      return {};
+    }
+    return config_error(label, "unknown key " + key);
+  });
+  if (!st) return fail(st.error());
+  if (!password_file.empty()) s.registry.password_file = password_file;
+  if (auto r = check_placeholders(s.imager_command, label, "run.imager_command"); !r) return fail(r.error());
+  return s;
+}
+
+Result<RunSettings> load_run_config(const fs::path& path) {
+  auto text = read_small_file(path);
+  if (!text) return fail(ErrorKind::config, "--config: " + text.error().message());
+  return parse_run_config(*text, path.string());
+}
+
+fs::path default_state_dir() {
+  auto env = [](const char* name) -> std::string {
+    const char* v = std::getenv(name);
+    return v ? v : "";
+  };
+  if (auto v = env("SBPIPE_STATE_DIR"); !v.empty()) return v;
+  if (auto v = env("STATE_DIRECTORY"); !v.empty()) return fs::path(v.substr(0, v.find(':')));  // systemd may list several
+  if (auto v = env("XDG_STATE_HOME"); !v.empty()) return fs::path(v) / "sbpipe";
+  if (auto v = env("HOME"); !v.empty()) return fs::path(v) / ".local/state/sbpipe";
+  return "/var/lib/sbpipe";
+}
+
+Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
+                          const RunTargets& targets) {
+  if (!targets.dir && !targets.github) return fail(ErrorKind::usage, "run: no publishing target");
+  fs::path root = settings.state_dir.empty() ? default_state_dir() : fs::path(settings.state_dir);
+  if (auto st = make_private_dir(root); !st) return fail(st.error());
+  auto state = RunState::open(root, request.tag, request.wait);
+  if (!state) return fail(state.error());
+  if (request.restart) {
+    spdlog::info("--restart: forgetting the finished steps of {} (what was published stays)", request.tag);
+    if (auto st = state->reset(); !st) return fail(st.error());
+    std::error_code ec;
+    fs::remove_all(state->dir() / "out", ec);
+    fs::remove_all(state->dir() / "pxe", ec);
+  }
+  Runner runner(request, settings, plan_config, targets, *state);
+  return runner.run();
+}
+
+std::string run_summary(const json& steps) {
+  std::string out;
+  const json empty = json::object();
+  auto step = [&](const char* name) -> const json& { return steps.contains(name) ? steps[name] : empty; };
+  const auto& push = step("push-installer");
+  out += "installer  " + (push.contains("ref") ? push["ref"].get<std::string>() : std::string("(not pushed)")) + "\n";
+  const auto& upload = step("upload-assets");
+  if (upload.contains("assets"))
+    for (const auto& a : upload["assets"])
+      out += "asset      " + a.value("name", "") + "  " + a.value("sha256", "") + "  " + a.value("result", "") + "\n";
+  const auto& fin = step("finalize");
+  out += "release    " + fin.value("release", std::string("(not finalized)")) + "\n";
+  return out;
+}
+
+} // namespace sbpipe

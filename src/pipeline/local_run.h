@@ -1,0 +1,90 @@
+#pragma once
+// `sbpipe run`: the whole pipeline on one machine, without Argo, with the
+// same step code the Argo steps run:
+//   plan → imager (each output, through a command template) → verify (the
+//   gate) → push-installer → pxe-extract → upload-assets → finalize.
+// Each finished step is recorded with its outputs in the version's journal
+// (run_state.h) before the next starts, so a re-run skips what is done and
+// resumes what is not; every step is idempotent, so the step a crash cut
+// short simply runs again. Nothing is published before verify passed, and
+// finalize checks everything it promises before it flips the release.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "github/api.h"
+#include "pipeline/steps.h"
+#include "secureboot/plan.h"
+
+namespace sbpipe {
+
+// The `run:` section of the sbpipe config.
+struct RunSettings {
+  std::string repo;             // OWNER/NAME: the GitHub release (and release.json's repository)
+  std::string target = "github";  // or dir:PATH
+  std::string state_dir;        // empty: default_state_dir()
+  std::string keys_dir = "/etc/sbpipe/secureboot";  // given to imager only, as {keys}
+  std::string cert_file;        // empty: <keys_dir>/uki-signing-cert.pem (public; verify reads only this)
+  // imager's command line: words with {keys} {out} {image} in them, and a
+  // word {args} that becomes imager's arguments from the plan.
+  std::vector<std::string> imager_command{"docker", "run", "--rm", "-v", "{keys}:/secureboot:ro", "-v", "{out}:/out",
+                                          "{image}", "{args}"};
+  // The directory imager writes to as imager sees it (the --output value):
+  // "/out" in a container with {out} mounted there, "{out}" for a program
+  // run directly.
+  std::string imager_output = "/out";
+  std::string installer_repository;  // REGISTRY/REPO; the tag is the version; empty: no push
+  std::string source_dir;            // checkout of the build repository (provenance)
+  bool make_latest = true;
+  RegistryAccess registry;
+  std::string github_api = "https://api.github.com";
+  std::string github_token_file;
+  std::vector<std::string> require_cmdline;
+  std::vector<std::string> forbid_cmdline;
+};
+
+Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view label);
+Result<RunSettings> load_run_config(const std::filesystem::path& path);
+
+// The state directory: env SBPIPE_STATE_DIR, else systemd's
+// STATE_DIRECTORY, else $XDG_STATE_HOME/sbpipe, else ~/.local/state/sbpipe.
+std::filesystem::path default_state_dir();
+
+// Splits a command line into words (whitespace; '...' and "..." quote).
+Result<std::vector<std::string>> split_command(std::string_view text);
+
+struct ImagerSlots {
+  std::string keys;
+  std::string out;
+  std::string image;
+  std::vector<std::string> args;
+};
+// The argv for one imager invocation. config error for a placeholder other
+// than {keys} {out} {image} {args}, or a template without {args}.
+Result<std::vector<std::string>> expand_imager_command(const std::vector<std::string>& command, const ImagerSlots& slots);
+
+struct RunRequest {
+  std::string tag;       // the version
+  bool restart = false;  // forget the journal and build again (published things are kept)
+  bool wait = false;     // wait for another run of this version instead of refusing
+};
+
+// Where run publishes: a directory, or a GitHub release through `github`.
+struct RunTargets {
+  std::optional<std::filesystem::path> dir;
+  GitHubApi* github = nullptr;
+  RetryPolicy github_policy;
+};
+
+// Runs (or resumes) the pipeline; returns the journal's steps.
+Result<nlohmann::json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
+                                    const RunTargets& targets);
+
+// What a finished run made, for people: installer, assets, release.
+std::string run_summary(const nlohmann::json& steps);
+
+} // namespace sbpipe

@@ -1,0 +1,178 @@
+#include "pipeline/steps.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "core/file.h"
+#include "core/temp_dir.h"
+#include "oci/credentials.h"
+#include "oci/layer_codec.h"
+#include "oci/pusher.h"
+#include "oci/session.h"
+#include "secureboot/efi_inputs.h"
+#include "secureboot/x509.h"
+
+namespace sbpipe {
+namespace {
+
+Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
+  Annotations out;
+  for (const auto& item : items) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return fail(ErrorKind::usage, "--annotation '" + item + "': expected KEY=VALUE");
+    out[item.substr(0, eq)] = item.substr(eq + 1);
+  }
+  return out;
+}
+
+Result<Credentials> credentials_for(const std::string& registry, const RegistryAccess& access) {
+  CredentialSources sources{access.username, std::nullopt, process_getenv};
+  if (access.password_file) sources.password_file = *access.password_file;
+  return resolve_credentials(registry, sources);
+}
+
+// A PEM file meant to hold public material only; one holding a private key
+// is refused unparsed: verify never handles private keys.
+Result<std::string> read_public_pem(const std::string& path, const std::string& flag) {
+  auto text = read_small_file(path);
+  if (!text) return fail(ErrorKind::usage, flag + " " + path + ": " + text.error().message());
+  if (holds_private_key(*text))
+    return fail(ErrorKind::usage, flag + " " + path + ": holds a private key; pass the public certificate or key only");
+  return text;
+}
+
+} // namespace
+
+Result<PushedInstaller> push_installer(const InstallerPush& request) {
+  auto target = Reference::parse(request.ref);
+  if (!target) return fail(target.error());
+  auto compression = parse_encoding(request.compression);
+  if (!compression) return fail(compression.error());
+  auto annotations = parse_annotations(request.annotations);
+  if (!annotations) return fail(annotations.error());
+  for (const auto& repo : request.mount_from)
+    if (!is_valid_repository(repo)) return fail(ErrorKind::usage, "--mount-from '" + repo + "': not a repository name");
+  auto credentials = credentials_for(target->registry, request.registry);
+  if (!credentials) return fail(credentials.error());
+
+  // Every input is read and checked before anything is sent.
+  std::vector<LocalImage> images;
+  for (const auto& input : request.inputs) {
+    auto loaded = load_images(input, LoadOptions{*compression});
+    if (!loaded) return fail(loaded.error());
+    for (auto& image : *loaded) images.push_back(std::move(image));
+  }
+
+  std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
+  for (const auto& repo : request.mount_from) scopes.push_back("repository:" + repo + ":pull");
+  SessionOptions session_options{request.registry.plain_http, request.registry.ca_file, request.registry.retry};
+  SessionFactory sessions = [&]() {
+    return open_registry_session(target->api_host(), target->repository, *credentials, scopes, session_options);
+  };
+  auto main_session = sessions();
+  if (!main_session) return fail(main_session.error());
+  PushOptions options{*target, *annotations, request.mount_from, request.compression_level, request.registry.retry, request.jobs};
+  auto pushed = push_images(*main_session->registry, real_clock(), images, options, sessions);
+  if (!pushed) return fail(pushed.error());
+  return PushedInstaller{target->name(), pushed->digest.str(), pushed->changed};
+}
+
+Result<VerifyOptions> verify_options(const VerifyRequest& request) {
+  VerifyOptions options;
+  auto cert_text = read_public_pem(request.cert_file, "--cert");
+  if (!cert_text) return fail(cert_text.error());
+  auto certs = parse_pem_certificates(*cert_text, "--cert " + request.cert_file);
+  if (!certs) return fail(ErrorKind::usage, certs.error().message());
+  for (const auto& c : *certs) options.trusted.push_back(c.der);
+  if (!request.require_cmdline.empty()) options.require_cmdline = request.require_cmdline;
+  if (!request.forbid_cmdline.empty()) options.forbid_cmdline = request.forbid_cmdline;
+  if (!request.pcr_pubkey_file.empty()) {
+    auto key = read_public_pem(request.pcr_pubkey_file, "--pcr-pubkey");
+    if (!key) return fail(key.error());
+    options.pcr_public_key = *key;
+  }
+  return options;
+}
+
+Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths, const VerifyOptions& options) {
+  auto scratch = ScratchDir::create("sbpipe-verify");
+  if (!scratch) return fail(scratch.error());
+  auto binaries = find_efi_binaries(paths, scratch->path());
+  if (!binaries) return fail(binaries.error());
+  std::vector<Verdict> verdicts;
+  for (const auto& binary : *binaries) verdicts.push_back(verify_binary(binary, options));
+  return verdicts;
+}
+
+std::string verdicts_text(const std::vector<Verdict>& verdicts) {
+  size_t width = 0;
+  for (const auto& v : verdicts) width = std::max(width, v.path.size());
+  std::string text;
+  for (const auto& v : verdicts) {
+    text += v.path + std::string(width - v.path.size() + 2, ' ');
+    text += v.role + std::string(v.role.size() < 13 ? 13 - v.role.size() : 1, ' ');
+    text += v.ok ? "ok    " : "FAIL  ";
+    text += v.reason + "\n";
+  }
+  return text;
+}
+
+nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
+  nlohmann::json out{{"ok", std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.ok; })},
+                     {"binaries", nlohmann::json::array()}};
+  for (const auto& v : verdicts) {
+    nlohmann::json j{{"path", v.path},       {"role", v.role},       {"ok", v.ok},
+                     {"reason", v.reason},   {"machine", v.machine}, {"authenticode_sha256", v.sha256},
+                     {"signer", v.signer},   {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
+    j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();
+    j["os_version"] = v.os_version ? nlohmann::json(*v.os_version) : nlohmann::json();
+    out["binaries"].push_back(std::move(j));
+  }
+  return out;
+}
+
+Status verdicts_status(const std::vector<Verdict>& verdicts) {
+  size_t failed = std::count_if(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return !v.ok; });
+  if (failed == 0) return {};
+  return fail(ErrorKind::invalid_input,
+              std::to_string(failed) + " of " + std::to_string(verdicts.size()) + " EFI binaries failed verification");
+}
+
+Result<std::function<Status()>> installer_check(const std::string& ref_text, const RegistryAccess& access, const std::string& flag) {
+  if (ref_text.empty()) return std::function<Status()>();
+  auto ref = ImageRef::parse(ref_text, flag);
+  if (!ref) return fail(ref.error());
+  if (ref->digest.empty()) return fail(ErrorKind::usage, flag + " '" + ref_text + "': expected REGISTRY/REPO[:TAG]@sha256:<hex>");
+  auto credentials = credentials_for(ref->registry, access);
+  if (!credentials) return fail(credentials.error());
+  SessionOptions options{access.plain_http, access.ca_file, access.retry};
+  return std::function<Status()>([ref = *ref, credentials = *credentials, options]() -> Status {
+    auto by_digest = head_image_manifest(ref, ref.digest, credentials, options);
+    if (!by_digest) return fail(by_digest.error());
+    if (by_digest->str() != ref.digest)
+      return fail(ErrorKind::invalid_input, "registry answered " + by_digest->str() + " for " + ref.digest);
+    if (!ref.tag.empty()) {
+      auto by_tag = head_image_manifest(ref, ref.tag, credentials, options);
+      if (!by_tag) return fail(by_tag.error());
+      if (by_tag->str() != ref.digest)
+        return fail(ErrorKind::invalid_input, "tag " + ref.tag + " of " + ref.registry + "/" + ref.repository + " now points at " +
+                                                  by_tag->str() + ", not " + ref.digest);
+    }
+    return {};
+  });
+}
+
+ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config) {
+  ReleaseFacts facts;
+  facts.version = version;
+  facts.installer_ref = installer_ref;
+  if (config) {
+    facts.extensions = config->system_extensions;
+    facts.kernel_args = config->secureboot_kernel_args;
+    facts.kernel_args.insert(facts.kernel_args.end(), config->extra_kernel_args.begin(), config->extra_kernel_args.end());
+  }
+  return facts;
+}
+
+} // namespace sbpipe

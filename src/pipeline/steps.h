@@ -1,0 +1,81 @@
+#pragma once
+// The pipeline's steps as library calls, shared by the one-step commands
+// (`sbpipe push-installer`, `verify`, `finalize`: one Argo step each) and by
+// `sbpipe run`, which runs them all in one process. Each takes its inputs
+// already parsed; none prints.
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "http/retry.h"
+#include "oci/image.h"
+#include "pipeline/release_notes.h"
+#include "secureboot/plan.h"
+#include "secureboot/verify.h"
+
+namespace sbpipe {
+
+// How a step reaches a registry: credentials (flags, else env, else the
+// docker config) and transport.
+struct RegistryAccess {
+  std::string username;
+  std::optional<std::string> password_file;
+  bool plain_http = false;
+  std::string ca_file;
+  RetryPolicy retry;
+};
+
+struct InstallerPush {
+  std::vector<std::string> inputs;  // one per architecture
+  std::string ref;                  // REGISTRY/REPO:TAG
+  std::string compression = "gzip";
+  int compression_level = 0;
+  std::vector<std::string> annotations;  // KEY=VALUE
+  std::vector<std::string> mount_from;
+  int jobs = 2;
+  RegistryAccess registry;
+};
+
+struct PushedInstaller {
+  std::string name;    // REGISTRY/REPO:TAG as given
+  std::string digest;  // sha256:<hex>
+  bool changed = true;
+};
+
+// Reads and checks every input, then pushes (blobs, manifests, tags last).
+// usage errors for a bad reference, annotation or repository name.
+Result<PushedInstaller> push_installer(const InstallerPush& request);
+
+// verify's options from the certificate file (public material only: a file
+// holding a private key is refused unread) and the cmdline rules (empty:
+// the defaults). `flag` names the option in messages.
+struct VerifyRequest {
+  std::string cert_file;
+  std::vector<std::string> require_cmdline;
+  std::vector<std::string> forbid_cmdline;
+  std::string pcr_pubkey_file;
+};
+Result<VerifyOptions> verify_options(const VerifyRequest& request);
+
+// Every EFI binary found in `paths`, each with its verdict. An input holding
+// no EFI binary is an error.
+Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths, const VerifyOptions& options);
+// The report: one aligned line per binary, and the JSON form.
+std::string verdicts_text(const std::vector<Verdict>& verdicts);
+nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);
+// invalid_input "N of M EFI binaries failed verification" when any failed.
+Status verdicts_status(const std::vector<Verdict>& verdicts);
+
+// The check finalize runs before it publishes: the manifest `ref`
+// (REGISTRY/REPO[:TAG]@sha256:...) exists, and the tag still points at it.
+// An empty `ref` gives an empty function. `flag` names the option.
+Result<std::function<Status()>> installer_check(const std::string& ref, const RegistryAccess& access, const std::string& flag);
+
+// What the release notes say about a build configured by `config`.
+ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config);
+
+} // namespace sbpipe
