@@ -1,5 +1,5 @@
 // sbpipe serve [--config F] [--listen ADDR:PORT] [--webhook-secret-file F]... [--allow-repo OWNER/NAME]...
-//              [--namespace NS] [--workflow-template NAME] [--executor argo]
+//              [--namespace NS] [--workflow-template NAME] [--executor argo|local] [--state-dir D]
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -13,6 +13,8 @@
 #include "core/redact.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
+#include "pipeline/local_executor.h"
+#include "pipeline/local_run.h"
 #include "webhook/argo_submitter.h"
 #include "webhook/serve_config.h"
 
@@ -32,6 +34,7 @@ struct ServeFlags {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::string executor;
+  std::string state_dir;
   int threads = 0;
   int deadline_ms = 8000;
 };
@@ -61,7 +64,8 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
   if (!flags.tls_key_file.empty()) s.server.tls_key_file = flags.tls_key_file;
   if (!flags.executor.empty()) s.executor = flags.executor;
   if (flags.threads > 0) s.server.threads = flags.threads;
-  if (s.executor != "argo") return fail(ErrorKind::usage, "--executor '" + s.executor + "': this build runs argo");
+  if (s.executor != "argo" && s.executor != "local")
+    return fail(ErrorKind::usage, "--executor '" + s.executor + "': expected argo or local");
   if (s.server.path.empty() || s.server.path.front() != '/') return fail(ErrorKind::usage, "webhook path must start with '/'");
   for (const auto& file : s.secret_files) {
     auto secret = read_secret_file(file, "webhook secret");
@@ -75,15 +79,48 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
   return s;
 }
 
-Status run_serve(const ServeFlags& flags) {
+// The local executor runs `sbpipe run` (this very binary) with the same
+// config file, in the state directory of the config's run: section (or
+// --state-dir, or the default).
+Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
+  std::string state = flags.state_dir;
+  if (state.empty() && !flags.config.empty()) {
+    auto run = load_run_config(flags.config);
+    if (!run) return fail(run.error());
+    state = run->state_dir;
+  }
+  if (state.empty()) state = default_state_dir().string();
+  flags.state_dir = std::filesystem::absolute(state).string();
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return fail(ErrorKind::io, "cannot find this program's path: " + ec.message());
+  std::vector<std::string> command{self.string(), "run", "--state-dir", flags.state_dir};
+  if (!flags.config.empty()) command.insert(command.end(), {"--config", std::filesystem::absolute(flags.config).string()});
+  return LocalExecutor::open(LocalExecutorConfig{flags.state_dir, command});
+}
+
+Status run_serve(ServeFlags& flags) {
   auto settings = settings_from(flags);
   if (!settings) return fail(settings.error());
   auto filter = EventFilter::create(settings->filter);
   if (!filter) return fail(filter.error());
-  auto kube = load_kube_config(process_getenv);
-  if (!kube) return fail(kube.error());
-  if (settings->target.namespace_name.empty()) settings->target.namespace_name = kube->namespace_name;
-  ArgoSubmitter submitter(*kube, settings->target, std::chrono::milliseconds(flags.deadline_ms));
+  std::unique_ptr<Submitter> submitter;
+  LocalExecutor* local = nullptr;
+  std::string destination;
+  if (settings->executor == "local") {
+    auto executor = open_local_executor(flags);
+    if (!executor) return fail(executor.error());
+    local = executor->get();
+    destination = "runs on this machine (state " + flags.state_dir + ")";
+    submitter = std::move(*executor);
+  } else {
+    auto kube = load_kube_config(process_getenv);
+    if (!kube) return fail(kube.error());
+    if (settings->target.namespace_name.empty()) settings->target.namespace_name = kube->namespace_name;
+    destination = "Workflows through " + kube->source + " namespace " + settings->target.namespace_name + " template " +
+                  settings->target.workflow_template;
+    submitter = std::make_unique<ArgoSubmitter>(*kube, settings->target, std::chrono::milliseconds(flags.deadline_ms));
+  }
 
   // SIGTERM/SIGINT are taken by a thread of their own (blocked here before
   // any server thread exists, so every thread inherits the mask).
@@ -93,13 +130,13 @@ Status run_serve(const ServeFlags& flags) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto server = WebhookServer::create(settings->server, std::move(*filter), submitter);
+  auto server = WebhookServer::create(settings->server, std::move(*filter), *submitter);
   if (!server) return fail(server.error());
   auto port = (*server)->bind();
   if (!port) return fail(port.error());
-  spdlog::info("listening on {}:{}{} ({}), submitting to {} namespace {} template {}", settings->server.host, *port,
-               settings->server.path, settings->server.tls_cert_file.empty() ? "http" : "https", kube->source,
-               settings->target.namespace_name, settings->target.workflow_template);
+  spdlog::info("listening on {}:{}{} ({}); accepted releases become {}", settings->server.host, *port, settings->server.path,
+               settings->server.tls_cert_file.empty() ? "http" : "https", destination);
+  if (local) local->start();
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
@@ -109,6 +146,7 @@ Status run_serve(const ServeFlags& flags) {
   auto served = (*server)->serve();
   pthread_kill(stopper.native_handle(), SIGTERM);  // wakes the stopper if the server ended on its own
   stopper.join();
+  if (local) local->stop();  // a run in progress is stopped and stays queued
   spdlog::info("stopped");
   return served;
 }
@@ -132,7 +170,9 @@ void add_serve(CLI::App& app, CommandAction& action) {
       ->envname("SBPIPE_WORKFLOW_TEMPLATE");
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   cmd->add_option("--tls-key-file", flags->tls_key_file, "... and this key");
-  cmd->add_option("--executor", flags->executor, "argo: create Argo Workflows through the Kubernetes API");
+  cmd->add_option("--executor", flags->executor,
+                  "argo: create Argo Workflows through the Kubernetes API; local: queue `sbpipe run`s on this machine");
+  cmd->add_option("--state-dir", flags->state_dir, "local executor: the state directory (default: run.state_dir of --config)");
   cmd->add_option("--threads", flags->threads, "Request threads (default 32; each keep-alive connection holds one)")->check(CLI::Range(1, 256));
   cmd->add_option("--api-deadline-ms", flags->deadline_ms, "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
       ->capture_default_str()

@@ -22,6 +22,9 @@ struct ChildSpec {
   // Where the child's stdout and stderr go: appended to this file, or (empty)
   // its stdout to our stderr (stdout is for results) and its stderr to ours.
   std::optional<std::filesystem::path> output;
+  // In a process group of its own (its pid), so that kill(-pid) reaches
+  // what it starts too.
+  bool new_process_group = false;
 };
 
 // Starts the child and waits. Returns its exit status, or 128+N when signal

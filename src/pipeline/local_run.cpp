@@ -228,7 +228,7 @@ private:
     }
     auto pushed = push_installer(request);
     if (!pushed) return fail(pushed.error().with_context("push-installer"));
-    return record("push-installer", {{"ref", pushed->name + "@" + pushed->digest}, {"digest", pushed->digest}});
+    return record("push-installer", {{"ref", request.ref + "@" + pushed->digest}, {"digest", pushed->digest}});
   }
 
   Status pxe(const ImagerInvocation& inv) {

@@ -151,8 +151,9 @@ void FaultProxy::handle(int client) {
       fault = rule;
       break;
     }
-    m_log.push_back(method + " " + path + (fault ? " -> faulted" : " -> forwarded"));
+    m_log.push_back(method + " " + path + (fault && fault->action != FaultRule::Action::forward ? " -> faulted" : " -> forwarded"));
   }
+  if (fault && fault->on_match) fault->on_match();
 
   if (fault && fault->action == FaultRule::Action::respond) {
     // Drain a Content-Length body so the client reads our answer, not a reset.
@@ -186,7 +187,7 @@ void FaultProxy::handle(int client) {
   }
   std::string out_head = force_close(head);
   send_all(upstream, out_head.data(), out_head.size());
-  size_t budget = fault ? fault->drop_after_bytes : SIZE_MAX;
+  size_t budget = fault && fault->action == FaultRule::Action::drop_mid_body ? fault->drop_after_bytes : SIZE_MAX;
   auto forward_body = [&](const char* data, size_t n) {
     size_t take = std::min(n, budget);
     send_all(upstream, data, take);

@@ -4,9 +4,11 @@
 // connection carries one request that the rules can see. A rule matches a
 // request by method and a substring of its path, `times` times, and either
 // answers with a canned status (draining the request body first) or drops
-// the connection after forwarding part of the body. Every request is logged.
+// the connection after forwarding part of the body, or forwards it after a
+// hook ran. Every request is logged.
 
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <mutex>
 #include <string>
@@ -18,11 +20,13 @@ namespace sbpipe::test {
 struct FaultRule {
   std::string method;           // "PUT", "" for any
   std::string path_contains;    // "" for any
-  enum class Action { respond, drop_mid_body } action = Action::respond;
+  enum class Action { respond, drop_mid_body, forward } action = Action::respond;
   int status = 503;
   std::string extra_headers;    // e.g. "Retry-After: 1\r\n"
   size_t drop_after_bytes = 65536;
   int times = 1;                // -1: forever
+  // Runs when the rule matches, before the action (tests kill a client there).
+  std::function<void()> on_match;
 };
 
 class FaultProxy {

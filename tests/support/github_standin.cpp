@@ -326,9 +326,15 @@ void GitHubStandIn::Impl::routes() {
                  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
                  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
                  uint64_t size = 0;
+                 std::function<void(const std::string&)> during;
+                 {
+                   std::lock_guard lock(mutex);
+                   during = faults.during_upload;
+                 }
                  reader([&](const char* data, size_t n) {
                    out.write(data, static_cast<std::streamsize>(n));
                    EVP_DigestUpdate(ctx, data, n);
+                   if (size == 0 && during) during(name);
                    size += n;
                    return true;
                  });
@@ -345,6 +351,11 @@ void GitHubStandIn::Impl::routes() {
                    auto [r, stored] = find_asset(req.matches[1].str(), asset.id);
                    if (stored == nullptr) return not_found(res);
                    stored->size = size;
+                   if (size != std::stoull(req.get_header_value("Content-Length"))) {
+                     // The client went away mid-body: GitHub keeps the asset as "starter".
+                     log.push_back("(upload " + name + " broken off, left in state starter)");
+                     return;
+                   }
                    if (faults.upload_502 > 0) {
                      --faults.upload_502;
                      fail502 = true;  // the asset stays "starter"

@@ -22,7 +22,9 @@
 // Faults are injected through faults(): primary (403 + remaining 0) and
 // secondary (403 + retry-after) rate limits, a 502 after an upload that
 // leaves a "starter" asset, assets without digests, and a hook run after an
-// upload is stored but before it is answered (tests kill sbpipe there).
+// upload is stored but before it is answered, and one when its first bytes
+// arrive (tests kill sbpipe there); an upload broken off mid-body stays
+// "starter", as on GitHub.
 // Every request is logged as "METHOD /path" (uploads as
 // "POST upload <name>") for exact-sequence assertions.
 
@@ -67,6 +69,8 @@ struct StandInFaults {
   std::string rate_limit_match;   // only requests whose log entry starts with this ("" = any)
   int upload_502 = 0;             // next N uploads: stored as "starter", answered 502
   bool omit_digests = false;      // assets answered with "digest": null
+  // Called when the first bytes of an upload's body arrived (name).
+  std::function<void(const std::string&)> during_upload;
   // Called after an upload is stored, before it is answered (name).
   std::function<void(const std::string&)> after_upload;
 };

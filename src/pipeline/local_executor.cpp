@@ -1,0 +1,170 @@
+#include "pipeline/local_executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/file.h"
+#include "core/subprocess.h"
+
+namespace sbpipe {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+std::string utc_now() {
+  auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+Status make_private_dir(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) return fail(ErrorKind::io, dir.string() + ": cannot make private");
+  return {};
+}
+
+} // namespace
+
+Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig config) {
+  if (config.run_command.empty()) return fail(ErrorKind::usage, "local executor: no run command");
+  for (const char* sub : {"queue", "logs"})
+    if (auto st = make_private_dir(config.state_dir / sub); !st) return fail(st.error());
+  std::unique_ptr<LocalExecutor> executor(new LocalExecutor(std::move(config)));
+  std::error_code ec;
+  for (const auto& file : fs::directory_iterator(executor->m_config.state_dir / "queue", ec)) {
+    if (file.path().extension() != ".json") continue;  // temporary files of a write a crash cut short
+    auto text = read_small_file(file.path());
+    if (!text) return fail(text.error());
+    auto entry = json::parse(*text, nullptr, false);
+    if (!entry.is_object() || !entry.contains("name") || !entry.contains("tag") || !entry.contains("seq"))
+      return fail(ErrorKind::invalid_input, file.path().string() + ": damaged queue entry");
+    if (entry["state"] == "running") {
+      spdlog::info("queue: {} was cut short by a stop or crash; it runs again", entry["name"].get<std::string>());
+      entry["state"] = "queued";
+      if (auto st = executor->write_entry(entry); !st) return fail(st.error());
+    }
+    executor->m_next_seq = std::max(executor->m_next_seq, entry["seq"].get<int64_t>() + 1);
+    executor->m_entries.push_back(std::move(entry));
+  }
+  if (ec) return fail(ErrorKind::io, (executor->m_config.state_dir / "queue").string() + ": " + ec.message());
+  std::sort(executor->m_entries.begin(), executor->m_entries.end(),
+            [](const json& a, const json& b) { return a["seq"].get<int64_t>() < b["seq"].get<int64_t>(); });
+  return executor;
+}
+
+LocalExecutor::~LocalExecutor() { stop(); }
+
+fs::path LocalExecutor::entry_path(const std::string& name) const { return m_config.state_dir / "queue" / (name + ".json"); }
+
+Status LocalExecutor::write_entry(const json& entry) const {
+  return write_file_atomically(entry_path(entry["name"].get<std::string>()), entry.dump(2) + "\n", 0600);
+}
+
+Result<Submission> LocalExecutor::submit(const ReleaseRef& release, const WorkflowOrigin& origin) {
+  std::string name = workflow_name(release);
+  std::lock_guard lock(m_mutex);
+  auto it = std::find_if(m_entries.begin(), m_entries.end(), [&](const json& e) { return e["name"] == name; });
+  if (it != m_entries.end() && (*it)["state"] != "failed") return Submission{false, name};
+  json entry = it != m_entries.end() ? *it : json{{"name", name}, {"repo", release.repo}, {"tag", release.tag},
+                                                   {"release_id", release.release_id}, {"seq", m_next_seq++}, {"attempts", 0}};
+  entry["state"] = "queued";
+  entry["delivery"] = origin.delivery_id;
+  entry["action"] = origin.action;
+  entry["accepted_at"] = utc_now();
+  // On disk (flushed) before the caller answers 201.
+  if (auto st = write_entry(entry); !st) return fail(st.error().with_context("queue"));
+  if (it != m_entries.end()) *it = std::move(entry);
+  else m_entries.push_back(std::move(entry));
+  m_wake.notify_one();
+  return Submission{true, name};
+}
+
+Status LocalExecutor::ready() {
+  auto queue = m_config.state_dir / "queue";
+  if (::access(queue.c_str(), W_OK | X_OK) != 0) return fail(ErrorKind::io, queue.string() + ": not writable");
+  return {};
+}
+
+void LocalExecutor::start() {
+  std::lock_guard lock(m_mutex);
+  if (m_worker.joinable()) return;
+  m_stopping = false;
+  m_worker = std::thread([this] { work(); });
+}
+
+void LocalExecutor::stop() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+    if (pid_t child = m_child.load(); child > 0) ::kill(-child, SIGTERM);
+  }
+  m_wake.notify_all();
+  if (m_worker.joinable()) m_worker.join();
+}
+
+std::vector<json> LocalExecutor::entries() const {
+  std::lock_guard lock(m_mutex);
+  return m_entries;
+}
+
+void LocalExecutor::work() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    auto next = m_entries.end();
+    m_wake.wait(lock, [&] {
+      next = std::find_if(m_entries.begin(), m_entries.end(), [](const json& e) { return e["state"] == "queued"; });
+      return m_stopping || next != m_entries.end();
+    });
+    if (m_stopping) return;
+    json entry = *next;
+    entry["state"] = "running";
+    entry["attempts"] = entry["attempts"].get<int>() + 1;
+    entry["started_at"] = utc_now();
+    if (auto st = write_entry(entry); !st) spdlog::error("queue: {}", st.error().message());
+    *next = entry;
+    const std::string name = entry["name"];
+
+    ChildSpec child;
+    child.argv = m_config.run_command;
+    child.argv.insert(child.argv.end(), {"--tag", entry["tag"].get<std::string>(), "--repo", entry["repo"].get<std::string>(), "--wait"});
+    child.output = m_config.state_dir / "logs" / (name + ".log");
+    child.new_process_group = true;
+    lock.unlock();
+    spdlog::info("queue: running {} (attempt {}; log {})", name, entry["attempts"].get<int>(), child.output->string());
+    auto exit = run_child(child, &m_child);
+    lock.lock();
+
+    auto it = std::find_if(m_entries.begin(), m_entries.end(), [&](const json& e) { return e["name"] == name; });
+    if (m_stopping) {
+      (*it)["state"] = "queued";  // cut short by stop(): runs again on the next start
+      if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());
+      spdlog::info("queue: {} stopped; it runs again on the next start", name);
+      return;
+    }
+    (*it)["finished_at"] = utc_now();
+    if (!exit) {
+      (*it)["state"] = "failed";
+      (*it)["error"] = exit.error().message();
+    } else {
+      (*it)["state"] = *exit == 0 ? "done" : "failed";
+      (*it)["exit_code"] = *exit;
+    }
+    if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());
+    if ((*it)["state"] == "done") spdlog::info("queue: {} done", name);
+    else spdlog::error("queue: {} failed (see {}); a redelivery runs it again", name, child.output->string());
+  }
+}
+
+} // namespace sbpipe

@@ -1,0 +1,70 @@
+#pragma once
+// The local executor of `sbpipe serve --executor local`: an accepted
+// pre-release becomes a `sbpipe run` on this machine instead of an Argo
+// Workflow. The queue is a directory (STATE/queue/<name>.json, one file per
+// release, named as the Workflow would be): a delivery is written there,
+// flushed, before it is answered 201, so a restart loses nothing; a second
+// delivery of the same release finds its file and is answered "already
+// submitted". One worker thread runs the entries one at a time, oldest
+// first, each as a child `sbpipe run --wait` (its own process group, its
+// log in STATE/logs/<name>.log), so one version never runs twice at once
+// and a crashing run cannot take the receiver with it. An entry found
+// "running" at start-up was cut short by a stop or crash and runs again
+// (run resumes from its journal). A failed entry is run again when its
+// release is delivered again (GitHub's "Redeliver").
+
+#include <atomic>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "webhook/server.h"
+
+namespace sbpipe {
+
+struct LocalExecutorConfig {
+  std::filesystem::path state_dir;
+  // The run command without the release: {sbpipe, "run", "--config", F, ...};
+  // the executor appends --tag TAG --repo OWNER/NAME --wait.
+  std::vector<std::string> run_command;
+};
+
+class LocalExecutor final : public Submitter {
+public:
+  // Creates STATE/queue and STATE/logs (0700) and re-queues entries a stop
+  // or crash left "running". io/invalid_input errors name the file.
+  static Result<std::unique_ptr<LocalExecutor>> open(LocalExecutorConfig config);
+  ~LocalExecutor() override;
+
+  Result<Submission> submit(const ReleaseRef& release, const WorkflowOrigin& origin) override;
+  Status ready() override;  // the queue directory is writable
+
+  void start();  // starts the worker
+  // Stops the worker: a run in progress gets SIGTERM (its process group)
+  // and stays queued for the next start.
+  void stop();
+
+  // Every entry, oldest first (for logs and tests).
+  std::vector<nlohmann::json> entries() const;
+
+private:
+  explicit LocalExecutor(LocalExecutorConfig config) : m_config(std::move(config)) {}
+  std::filesystem::path entry_path(const std::string& name) const;
+  Status write_entry(const nlohmann::json& entry) const;
+  void work();
+
+  LocalExecutorConfig m_config;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::vector<nlohmann::json> m_entries;  // guarded by m_mutex
+  int64_t m_next_seq = 1;
+  bool m_stopping = false;
+  std::atomic<pid_t> m_child{0};
+  std::thread m_worker;
+};
+
+} // namespace sbpipe

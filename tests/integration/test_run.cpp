@@ -1,0 +1,370 @@
+// sbpipe run: the whole pipeline in one process, with the stand-in imager
+// (scripts/standin-imager), a real docker-registry and the GitHub stand-in.
+// Crash tests kill -9 the run inside each publishing window and check that
+// the re-run reaches the same final state without publishing twice.
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+
+#include <atomic>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "integration/push_helpers.h"
+#include "support/fault_proxy.h"
+#include "support/github_standin.h"
+#include "support/registry_server.h"
+#include "support/secureboot_fixtures.h"
+
+namespace sbpipe::test {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+const std::string kStandin = std::string(SBPIPE_SOURCE_DIR) + "/scripts/standin-imager";
+const std::string kRepo = "owner/talos-build";
+const std::string kTag = "v1.9.0";
+const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
+                                    "sha256sums.txt"};
+
+std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
+
+void make_keys(const fs::path& keys) {
+  fs::create_directories(keys);
+  must_run({"openssl", "genrsa", "-traditional", "-out", (keys / "uki-signing-key.pem").string(), "2048"});
+  must_run({"openssl", "req", "-x509", "-key", (keys / "uki-signing-key.pem").string(), "-out",
+            (keys / "uki-signing-cert.pem").string(), "-days", "30", "-subj", "/CN=Owner UKI"});
+}
+
+struct RunFixture {
+  TempDir dir;
+  fs::path keys = dir / "keys";
+  fs::path state = dir / "state";
+  fs::path config = dir / "sbpipe.yaml";
+  LocalRegistry registry;
+  std::unique_ptr<FaultProxy> proxy;
+  GitHubStandIn github;
+  int64_t release_id = 0;
+
+  explicit RunFixture(bool with_proxy = false, const std::string& imager_command = "") {
+    make_keys(keys);
+    if (with_proxy) proxy = std::make_unique<FaultProxy>(registry.port());
+    release_id = github.create_release(kRepo, kTag, true, false, "Notes from the build repository.");
+    std::string command = imager_command.empty() ? "[" + kStandin + ", '{args}', --keys, '{keys}']" : imager_command;
+    write_file(config, "imager:\n  image: ghcr.io/siderolabs/imager:{version}\n"
+                       "run:\n  repo: " + kRepo + "\n  state_dir: " + state.string() + "\n  keys_dir: " + keys.string() +
+                           "\n  imager_command: " + command + "\n  imager_output: '{out}'\n  installer_repository: " +
+                           registry_host() + "/owner/installer\n  plain_http: true\n  github_api: " + github.api_url() + "\n");
+  }
+
+  std::string registry_host() const { return proxy ? "127.0.0.1:" + std::to_string(proxy->port()) : registry.host(); }
+  std::string installer() const { return registry.host() + "/owner/installer:" + kTag; }
+
+  RunResult run(const std::vector<std::string>& extra = {}, std::map<std::string, std::string> env = {},
+                const std::function<void(int)>& on_start = {}) {
+    std::vector<std::string> argv{sbpipe_binary(), "run", "--tag", kTag, "--config", config.string(), "--retry-delay-ms", "20"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    env.emplace("GITHUB_TOKEN", github.token());
+    env.emplace("STANDIN_VERSION", kTag);
+    return sbpipe::test::run(argv, env, 300, on_start);
+  }
+
+  json journal() { return json::parse(read_file(state / kTag / "journal.json"))["steps"]; }
+
+  fs::path local_file(const std::string& asset) {
+    return fs::exists(state / kTag / "out" / asset) ? state / kTag / "out" / asset : state / kTag / "pxe" / asset;
+  }
+
+  // The state every successful run ends in, crashed on the way or not.
+  void check_final_state() {
+    auto steps = journal();
+    for (const char* step : {"plan", "imager:secureboot-installer-amd64", "imager:secureboot-iso-amd64", "imager:iso-amd64",
+                             "verify", "push-installer", "pxe-extract:amd64", "upload-assets", "finalize"})
+      CHECK_MESSAGE(steps.contains(step), step);
+    std::string digest = steps["push-installer"]["digest"];
+    // The registry holds the tag at the journal's digest; skopeo reads it.
+    auto inspected = run_ok({"skopeo", "inspect", "--tls-verify=false", "docker://" + installer()});
+    CHECK(json::parse(inspected)["Digest"] == digest);
+    auto manifest = json::parse(skopeo_raw(installer()));
+    CHECK(manifest["annotations"]["org.opencontainers.image.version"] == kTag);
+    // Exactly the expected assets, each the local file's content.
+    auto release = github.release(release_id);
+    std::set<std::string> names;
+    for (const auto& a : release.assets) {
+      names.insert(a.name);
+      CHECK(a.state == "uploaded");
+      if (a.name != "sha256sums.txt") CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
+    }
+    CHECK(names == kAssets);
+    std::string sums = github.content(*github.asset(release_id, "sha256sums.txt"));
+    for (const auto& name : kAssets)
+      if (name != "sha256sums.txt") CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+    // Finalized once, with the notes kept and the build section added.
+    CHECK_FALSE(release.prerelease);
+    CHECK(release.body.find("Notes from the build repository.") == 0);
+    CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer:" + kTag + "@" + digest) !=
+          std::string::npos, release.body);
+    CHECK(github.latest(kRepo) == release_id);
+  }
+
+  static std::string run_ok(const std::vector<std::string>& argv) {
+    auto r = sbpipe::test::run(argv);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return r.out;
+  }
+};
+
+int count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
+  return static_cast<int>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
+}
+
+// Uploads that completed (answered 201) per name, over a request log.
+std::map<std::string, int> completed_uploads(const std::vector<std::string>& lines) {
+  std::map<std::string, int> done;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].rfind("POST upload ", 0) != 0) continue;
+    std::string name = lines[i].substr(12);
+    bool broken = i + 1 < lines.size() && lines[i + 1].rfind("(upload " + name, 0) == 0;
+    if (!broken) ++done[name];
+  }
+  return done;
+}
+
+} // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one process; a re-run sends nothing") {
+  RunFixture f;
+  auto r = f.run();
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  f.check_final_state();
+  auto first = f.github.requests();
+  CHECK(count_prefix(first, "POST upload ") == 5);
+  CHECK(count_prefix(first, "PATCH release") == 1);
+  CHECK(count_prefix(first, "DELETE") == 0);
+  CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:v1.9.0@sha256:") != std::string::npos);
+  CHECK(r.out.find("release    ") != std::string::npos);
+  CHECK(r.err.find("verify: ") != std::string::npos);
+  CHECK(r.err.find(f.github.token()) == std::string::npos);
+
+  f.github.clear_requests();
+  auto again = f.run();
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(f.github.requests().empty());
+  CHECK(again.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
+  CHECK(again.out == r.out);
+  f.check_final_state();
+}
+
+TEST_CASE("run: an unsigned or wrongly signed UKI stops the run at verify; nothing is published") {
+  for (const std::string sign : {"none", "wrong"}) {
+    CAPTURE(sign);
+    RunFixture f;
+    auto r = f.run({}, {{"STANDIN_SIGN", sign}});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("EFI binaries failed verification") != std::string::npos);
+    CHECK(r.err.find("nothing was published") != std::string::npos);
+    CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+    CHECK(count_prefix(f.github.requests(), "PATCH") == 0);
+    CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+    CHECK(f.github.release(f.release_id).prerelease);
+    CHECK_FALSE(f.journal().contains("verify"));
+    // The same files fail again on a plain re-run; --restart builds anew.
+    CHECK(f.run().exit_code == 1);
+    auto fixed = f.run({"--restart"});
+    REQUIRE_MESSAGE(fixed.exit_code == 0, fixed.err);
+    f.check_final_state();
+  }
+}
+
+TEST_CASE("run: a second run of the same version is refused while one runs; --wait waits and finds it done") {
+  TempDir probe;
+  RunFixture f(false, "[sh, -c, 'env > " + (probe / "imager-env").string() + "; sleep 1; exec \"$0\" \"$@\"', " + kStandin +
+                          ", '{args}', --keys, '{keys}']");
+  auto first = std::async(std::launch::async, [&] { return f.run(); });
+  for (int i = 0; i < 200 && !(fs::exists(f.state / kTag / "lock") && fs::file_size(f.state / kTag / "lock") > 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  auto refused = f.run();
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("version v1.9.0 is being run by another process (pid ") != std::string::npos);
+  auto waited = f.run({"--wait"});
+  auto done = first.get();
+  REQUIRE_MESSAGE(done.exit_code == 0, done.err);
+  REQUIRE_MESSAGE(waited.exit_code == 0, waited.err);
+  CHECK(waited.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
+  CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
+  f.check_final_state();
+  // imager's environment: the run's own, without the secrets sbpipe reads.
+  auto env = read_file(probe / "imager-env");
+  CHECK(env.find("STANDIN_VERSION=v1.9.0") != std::string::npos);
+  CHECK(env.find("GITHUB_TOKEN") == std::string::npos);
+  CHECK(env.find(f.github.token()) == std::string::npos);
+}
+
+TEST_CASE("run: killed during the push, the re-run pushes again and the tag appears only once complete") {
+  RunFixture f(true);
+  std::atomic<int> pid{0};
+  FaultRule rule;
+  rule.method = "PUT";  // a blob upload (monolithic PUT after the POST), before any manifest
+  rule.path_contains = "/blobs/uploads/";
+  rule.action = FaultRule::Action::forward;
+  rule.on_match = [&] {
+    while (pid.load() == 0) std::this_thread::yield();
+    ::kill(pid.load(), SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  };
+  f.proxy->add_rule(rule);
+  auto crashed = f.run({}, {}, [&](int p) { pid = p; });
+  CHECK(crashed.exit_code == 128 + SIGKILL);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");  // no tag on a half-pushed image
+  CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+  CHECK_FALSE(f.journal().contains("push-installer"));
+
+  auto resumed = f.run();
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(resumed.err.find("imager:secureboot-installer-amd64: done in an earlier run") != std::string::npos);
+  f.check_final_state();
+  for (const auto& [name, n] : completed_uploads(f.github.requests())) CHECK_MESSAGE(n == 1, name);
+}
+
+TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, uploads it once and keeps the rest") {
+  RunFixture f;
+  std::atomic<int> pid{0};
+  f.github.with_faults([&](StandInFaults& faults) {
+    faults.during_upload = [&](const std::string& name) {
+      if (name != "metal-amd64.iso") return;
+      while (pid.load() == 0) std::this_thread::yield();
+      ::kill(pid.load(), SIGKILL);
+    };
+  });
+  auto crashed = f.run({}, {}, [&](int p) { pid = p; });
+  CHECK(crashed.exit_code == 128 + SIGKILL);
+  f.github.with_faults([](StandInFaults& faults) { faults.during_upload = nullptr; });
+  for (int i = 0; i < 100 && f.github.asset(f.release_id, "metal-amd64.iso")->state != "starter"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "starter");
+  CHECK(f.github.release(f.release_id).prerelease);
+  auto before = f.github.requests();
+
+  f.github.clear_requests();
+  auto resumed = f.run();
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  auto after = f.github.requests();
+  CHECK(count_prefix(after, "DELETE asset metal-amd64.iso") == 1);
+  CHECK(count_prefix(after, "POST upload metal-amd64.iso") == 1);
+  CHECK(count_prefix(after, "POST upload metal-amd64-secureboot.iso") == 0);  // complete before the crash: kept
+  f.check_final_state();
+  before.insert(before.end(), after.begin(), after.end());
+  for (const auto& [name, n] : completed_uploads(before)) CHECK_MESSAGE(n == 1, name);
+}
+
+TEST_CASE("run: killed between the last upload and finalize, the re-run uploads nothing and finalizes once") {
+  RunFixture f;
+  std::atomic<int> pid{0};
+  f.github.with_faults([&](StandInFaults& faults) {
+    faults.after_upload = [&](const std::string& name) {
+      if (name != "sha256sums.txt") return;
+      while (pid.load() == 0) std::this_thread::yield();
+      ::kill(pid.load(), SIGKILL);
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    };
+  });
+  auto crashed = f.run({}, {}, [&](int p) { pid = p; });
+  CHECK(crashed.exit_code == 128 + SIGKILL);
+  f.github.with_faults([](StandInFaults& faults) { faults.after_upload = nullptr; });
+  CHECK(f.github.release(f.release_id).prerelease);  // not finalized
+  CHECK_FALSE(f.journal().contains("upload-assets"));
+  auto before = f.github.requests();
+
+  f.github.clear_requests();
+  auto resumed = f.run();
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  auto after = f.github.requests();
+  CHECK(count_prefix(after, "POST upload ") == 0);
+  CHECK(count_prefix(after, "DELETE") == 0);
+  CHECK(count_prefix(after, "PATCH release") == 1);
+  f.check_final_state();
+  before.insert(before.end(), after.begin(), after.end());
+  for (const auto& [name, n] : completed_uploads(before)) CHECK_MESSAGE(n == 1, name);
+}
+
+TEST_CASE("run: provenance from --source: the tag's commit in the annotations and the notes; a missing tag is refused") {
+  RunFixture f;
+  fs::path src = f.dir / "build-repo";
+  fs::create_directories(src);
+  auto git = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"git", "-C", src.string(), "-c", "user.name=t", "-c", "user.email=t@example.invalid"});
+    return must_run(args);
+  };
+  git({"init", "-q"});
+  write_file(src / "README", "build repo\n");
+  git({"add", "README"});
+  git({"commit", "-qm", "first"});
+  git({"remote", "add", "origin", "https://x-access-token:ghs_secret123@github.com/owner/talos-build.git"});
+  auto missing = f.run({"--source", src.string()});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err.find("tag v1.9.0 does not exist in the repository") != std::string::npos);
+  CHECK(count_prefix(f.github.requests(), "POST") == 0);
+
+  git({"tag", "-a", kTag, "-m", "release"});
+  std::string commit = git({"rev-parse", kTag + "^{commit}"});
+  commit.erase(commit.find_last_not_of("\n") + 1);
+  write_file(src / "README", "changed after the tag\n");
+  auto r = f.run({"--source", src.string(), "--restart"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.err.find("the work tree differs from tag v1.9.0 (1 tracked file(s) changed since the tag)") != std::string::npos);
+  auto manifest = json::parse(skopeo_raw(f.installer()));
+  CHECK(manifest["annotations"]["org.opencontainers.image.revision"] == commit);
+  CHECK(manifest["annotations"]["org.opencontainers.image.source"] == "https://github.com/owner/talos-build");
+  auto body = f.github.release(f.release_id).body;
+  CHECK(body.find("Source: https://github.com/owner/talos-build commit `" + commit + "`") != std::string::npos);
+  CHECK(body.find("ghs_secret123") == std::string::npos);
+  CHECK(r.err.find("ghs_secret123") == std::string::npos);
+  f.check_final_state();
+}
+
+TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json marked released") {
+  RunFixture f;
+  fs::path pub = f.dir / "pub";
+  auto r = f.run({"--target", "dir:" + pub.string()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(f.github.requests().empty());  // no GitHub at all
+  auto sums = sbpipe::test::run({"sh", "-c", "cd '" + (pub / kTag).string() + "' && sha256sum -c sha256sums.txt"});
+  CHECK_MESSAGE(sums.exit_code == 0, sums.out << sums.err);
+  auto release = json::parse(read_file(pub / kTag / "release.json"));
+  CHECK(release["prerelease"] == false);
+  CHECK(release["repository"] == kRepo);
+  CHECK(release["installer"].get<std::string>().find(f.registry_host() + "/owner/installer:v1.9.0@sha256:") == 0);
+  for (const auto& name : kAssets) CHECK(fs::exists(pub / kTag / name));
+}
+
+TEST_CASE("run: configuration mistakes are refused before anything runs") {
+  RunFixture f;
+  write_file(f.dir / "bad.yaml", "run:\n  imager_command: docker run {image} --out {output}\n");
+  auto bad = sbpipe({"run", "--tag", kTag, "--config", (f.dir / "bad.yaml").string(), "--target", "dir:/tmp/x"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.err.find("unknown placeholder {output}") != std::string::npos);
+  auto no_token = sbpipe({"run", "--tag", kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}});
+  CHECK(no_token.exit_code == 2);
+  CHECK(no_token.err.find("no GitHub token") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.state / kTag));
+  // A changed imager configuration does not mix into a run that began with another.
+  auto first = f.run();
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  write_file(f.config, read_file(f.config) + "\n");
+  std::string text = read_file(f.config);
+  text.replace(text.find("imager:\n"), 8, "imager:\n  extra_kernel_args: [talos.dashboard.disabled=1]\n");
+  write_file(f.config, text);
+  auto changed = f.run();
+  CHECK(changed.exit_code == 2);
+  CHECK(changed.err.find("the imager configuration changed since this run began; run with --restart") != std::string::npos);
+}
+
+} // TEST_SUITE
+
+} // namespace sbpipe::test
