@@ -19,11 +19,11 @@ inline constexpr std::string_view kNotesEnd = "<!-- sbpipe:end -->";
 struct ReleaseFacts {
   std::string version;
   std::string installer_ref;  // REGISTRY/REPO[:TAG]@sha256:...; empty when not given
-  std::string source_commit;  // the build repository's commit (run --source); empty when unknown
-  std::string source_url;
   std::vector<std::string> extensions;
   std::vector<std::string> kernel_args;
   std::vector<std::pair<std::string, std::string>> checksums;  // name, sha256 hex
+  std::string source_commit;  // the build repository's commit (run --source); empty when unknown
+  std::string source_url;
 };
 
 // The section, markers included, ending with a newline.

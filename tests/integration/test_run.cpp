@@ -18,6 +18,7 @@
 #include "support/github_standin.h"
 #include "support/registry_server.h"
 #include "support/secureboot_fixtures.h"
+#include "webhook/signature.h"
 
 namespace sbpipe::test {
 namespace {
@@ -133,6 +134,47 @@ std::map<std::string, int> completed_uploads(const std::vector<std::string>& lin
   }
   return done;
 }
+
+// `sbpipe serve --executor local` over a RunFixture's config.
+struct LocalReceiver {
+  RunFixture& f;
+  int port = free_port();
+  std::string secret = "local-webhook-secret-42";
+  std::unique_ptr<Process> process;
+
+  explicit LocalReceiver(RunFixture& fixture) : f(fixture) {
+    write_file(f.dir / "secret", secret + "\n");
+    start();
+  }
+  void start() {
+    process = std::make_unique<Process>(
+        std::vector<std::string>{sbpipe_binary(), "serve", "--executor", "local", "--config", f.config.string(), "--listen",
+                                 "127.0.0.1:" + std::to_string(port), "--webhook-secret-file", (f.dir / "secret").string(),
+                                 "--allow-repo", kRepo},
+        f.dir / "serve.log", std::map<std::string, std::string>{{"GITHUB_TOKEN", f.github.token()}, {"STANDIN_VERSION", kTag}});
+    wait_for_port(port);
+  }
+  int deliver(const std::string& action, const std::string& delivery) {
+    std::string body = json{{"action", action},
+                            {"release", {{"id", f.release_id}, {"tag_name", kTag}, {"prerelease", true}, {"draft", false}}},
+                            {"repository", {{"full_name", kRepo}}}}
+                           .dump();
+    auto r = sbpipe::test::run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-GitHub-Event: release", "-H",
+                                "X-GitHub-Delivery: " + delivery, "-H", "X-Hub-Signature-256: " + webhook_signature(secret, body),
+                                "-H", "Content-Type: application/json", "--data-binary", body,
+                                "http://127.0.0.1:" + std::to_string(port) + "/webhook"});
+    return std::stoi(r.out);
+  }
+  fs::path entry() const { return f.state / "queue" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".json"); }
+  std::string state() const { return fs::exists(entry()) ? json::parse(read_file(entry())).value("state", "") : ""; }
+  bool wait_for(const std::string& wanted, int seconds = 120) {
+    for (int i = 0; i < seconds * 20; ++i) {
+      if (state() == wanted) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+};
 
 } // namespace
 
@@ -363,6 +405,46 @@ TEST_CASE("run: configuration mistakes are refused before anything runs") {
   auto changed = f.run();
   CHECK(changed.exit_code == 2);
   CHECK(changed.err.find("the imager configuration changed since this run began; run with --restart") != std::string::npos);
+}
+
+TEST_CASE("serve --executor local: a signed pre-release delivery is queued before 201 and runs once") {
+  RunFixture f;
+  LocalReceiver rx(f);
+  CHECK(rx.deliver("created", "d-1") == 201);
+  CHECK(fs::exists(rx.entry()));  // on disk when the answer came
+  CHECK(rx.deliver("prereleased", "d-2") == 200);
+  CHECK(rx.deliver("published", "d-3") == 200);
+  REQUIRE_MESSAGE(rx.wait_for("done"), read_file(f.dir / "serve.log"));
+  CHECK(rx.deliver("published", "d-3") == 200);  // a redelivery of a finished release starts nothing
+  f.check_final_state();
+  CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
+  auto log = read_file(f.dir / "serve.log");
+  CHECK(log.find("outcome=created status=201") != std::string::npos);
+  CHECK(log.find(rx.secret) == std::string::npos);
+  CHECK(log.find(f.github.token()) == std::string::npos);
+  auto run_log = read_file(f.state / "logs" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".log"));
+  CHECK(run_log.find("finalize: done") != std::string::npos);
+  CHECK(run_log.find(f.github.token()) == std::string::npos);
+  rx.process->stop();
+}
+
+TEST_CASE("serve --executor local: killed -9 while a run is going, the restarted receiver finishes it once") {
+  RunFixture f(false, "[sh, -c, 'sleep 2; exec \"$0\" \"$@\"', " + kStandin + ", '{args}', --keys, '{keys}']");
+  LocalReceiver rx(f);
+  CHECK(rx.deliver("created", "d-1") == 201);
+  REQUIRE(rx.wait_for("running", 20));
+  ::kill(rx.process->pid(), SIGKILL);
+  CHECK(rx.process->wait_exit(10000) == 128 + SIGKILL);
+  CHECK(rx.state() == "running");  // as the crash left it
+  rx.start();
+  // The orphaned run (its own process group) and the re-queued one never
+  // overlap: the second waits for the version's lock.
+  REQUIRE_MESSAGE(rx.wait_for("done"), read_file(f.dir / "serve.log"));
+  CHECK(json::parse(read_file(rx.entry()))["attempts"] == 2);
+  f.check_final_state();
+  CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
+  for (const auto& [name, n] : completed_uploads(f.github.requests())) CHECK_MESSAGE(n == 1, name);
+  rx.process->stop();
 }
 
 } // TEST_SUITE
