@@ -28,6 +28,7 @@ struct RunFlags {
   bool restart = false;
   bool wait = false;
   bool no_make_latest = false;
+  bool dry_run = false;
   std::string format = "text";
   GitHubFlags github;
 };
@@ -70,6 +71,12 @@ Status run_run(RunFlags& flags) {
   auto loaded = settings_from(flags);
   if (!loaded) return fail(loaded.error());
   auto& [settings, plan] = *loaded;
+  if (flags.dry_run) {
+    auto text = run_dry_text(flags.tag, settings, plan);
+    if (!text) return fail(text.error());
+    print_result_text(*text);
+    return {};
+  }
   auto dir = parse_publish_target(settings.target);
   if (!dir) return fail(dir.error());
 
@@ -110,6 +117,7 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback, in-cluster registries)");
   cmd->add_flag("--restart", flags->restart, "Forget the finished steps and build again (what was published stays)");
   cmd->add_flag("--wait", flags->wait, "Wait for another run of this version to end instead of refusing");
+  cmd->add_flag("--dry-run", flags->dry_run, "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   cmd->add_option("--format", flags->format, "Summary on stdout: text or json")->capture_default_str();
   add_github_flags(*cmd, flags->github);

@@ -69,6 +69,26 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+// imager's command line for one invocation writing into `out`. Only
+// SecureBoot outputs get the keys; the others get `no_keys`, an empty
+// directory, in their place.
+Result<std::vector<std::string>> imager_argv(const RunSettings& settings, const ImagerInvocation& inv, const fs::path& out,
+                                             const fs::path& no_keys) {
+  ImagerSlots slots{fs::absolute(inv.secureboot ? fs::path(settings.keys_dir) : no_keys).string(), fs::absolute(out).string(),
+                    inv.image, inv.args};
+  for (size_t i = 0; i + 1 < slots.args.size(); ++i)
+    if (slots.args[i] == "--output") slots.args[i + 1] = substitute(settings.imager_output, slots);
+  return expand_imager_command(settings.imager_command, slots);
+}
+
+fs::path state_root(const RunSettings& settings) {
+  return settings.state_dir.empty() ? default_state_dir() : fs::path(settings.state_dir);
+}
+
+std::string cert_path(const RunSettings& settings) {
+  return settings.cert_file.empty() ? (fs::path(settings.keys_dir) / "uki-signing-cert.pem").string() : settings.cert_file;
+}
+
 // Step names in the journal.
 std::string imager_step(const ImagerInvocation& inv) { return "imager:" + inv.name; }
 std::string pxe_step(const std::string& arch) { return "pxe-extract:" + arch; }
@@ -163,10 +183,8 @@ private:
     std::error_code ec;
     fs::remove_all(staging, ec);
     if (auto st = make_private_dir(staging); !st) return st;
-    ImagerSlots slots{fs::absolute(m_settings.keys_dir).string(), fs::absolute(staging).string(), inv.image, inv.args};
-    for (size_t i = 0; i + 1 < slots.args.size(); ++i)
-      if (slots.args[i] == "--output") slots.args[i + 1] = substitute(m_settings.imager_output, slots);
-    auto argv = expand_imager_command(m_settings.imager_command, slots);
+    if (auto st = make_private_dir(m_state.dir() / "no-keys"); !st) return st;
+    auto argv = imager_argv(m_settings, inv, staging, m_state.dir() / "no-keys");
     if (!argv) return fail(argv.error());
     spdlog::info("{}: running imager ({})", step, (*argv)[0]);
     auto exit = run_child(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
@@ -197,9 +215,7 @@ private:
     if (skip("verify")) return {};
     auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot; });
     if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
-    std::string cert = m_settings.cert_file.empty() ? (fs::path(m_settings.keys_dir) / "uki-signing-cert.pem").string()
-                                                    : m_settings.cert_file;
-    auto options = verify_options(VerifyRequest{cert, m_settings.require_cmdline, m_settings.forbid_cmdline, ""});
+    auto options = verify_options(VerifyRequest{cert_path(m_settings), m_settings.require_cmdline, m_settings.forbid_cmdline, ""});
     if (!options) return fail(options.error());
     auto verdicts = verify_inputs(paths, *options);
     if (!verdicts) return fail(verdicts.error());
@@ -408,7 +424,7 @@ fs::path default_state_dir() {
 Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
                           const RunTargets& targets) {
   if (!targets.dir && !targets.github) return fail(ErrorKind::usage, "run: no publishing target");
-  fs::path root = settings.state_dir.empty() ? default_state_dir() : fs::path(settings.state_dir);
+  fs::path root = state_root(settings);
   if (auto st = make_private_dir(root); !st) return fail(st.error());
   auto state = RunState::open(root, request.tag, request.wait);
   if (!state) return fail(state.error());
@@ -421,6 +437,27 @@ Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings
   }
   Runner runner(request, settings, plan_config, targets, *state);
   return runner.run();
+}
+
+Result<std::string> run_dry_text(const std::string& tag, const RunSettings& settings, const PlanConfig& plan_config) {
+  auto plan = make_plan(tag, plan_config, nullptr);
+  if (!plan) return fail(plan.error());
+  auto dir = parse_publish_target(settings.target);
+  if (!dir) return fail(dir.error());
+  fs::path version_dir = state_root(settings) / tag;
+  std::string out = "state    " + version_dir.string() + "\n";
+  for (const auto& inv : plan->invocations) {
+    auto argv = imager_argv(settings, inv, version_dir / ("imager-" + inv.name), version_dir / "no-keys");
+    if (!argv) return fail(argv.error());
+    out += "imager   ";
+    for (size_t i = 0; i < argv->size(); ++i) out += (i ? " " : "") + shell_quote((*argv)[i]);
+    out += "\n";
+  }
+  out += "verify   SecureBoot outputs against " + cert_path(settings) + "\n";
+  out += "push     " + (settings.installer_repository.empty() ? std::string("(no run.installer_repository)")
+                                                             : settings.installer_repository + ":" + tag) + "\n";
+  out += "publish  " + (*dir ? "dir " + (**dir / tag).string() : "GitHub release " + tag + " of " + settings.repo) + "\n";
+  return out;
 }
 
 std::string run_summary(const json& steps) {

@@ -84,6 +84,11 @@ struct RunTargets {
 Result<nlohmann::json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
                                     const RunTargets& targets);
 
+// What a run would do, without doing any of it: the state directory,
+// imager's command lines, the certificate verify uses, the installer
+// reference and the publishing target.
+Result<std::string> run_dry_text(const std::string& tag, const RunSettings& settings, const PlanConfig& plan_config);
+
 // What a finished run made, for people: installer, assets, release.
 std::string run_summary(const nlohmann::json& steps);
 
