@@ -119,6 +119,14 @@ struct RunFixture {
   }
 };
 
+// kill -9 of the run whose pid `pid` will hold, from a stand-in's hook; the
+// pause lets it die before it could read an answer.
+void kill_run(const std::atomic<int>& pid) {
+  while (pid.load() == 0) std::this_thread::yield();
+  ::kill(pid.load(), SIGKILL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+}
+
 int count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
   return static_cast<int>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
 }
@@ -255,11 +263,7 @@ TEST_CASE("run: killed during the push, the re-run pushes again and the tag appe
   rule.method = "PUT";  // a blob upload (monolithic PUT after the POST), before any manifest
   rule.path_contains = "/blobs/uploads/";
   rule.action = FaultRule::Action::forward;
-  rule.on_match = [&] {
-    while (pid.load() == 0) std::this_thread::yield();
-    ::kill(pid.load(), SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  };
+  rule.on_match = [&] { kill_run(pid); };
   f.proxy->add_rule(rule);
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
@@ -279,9 +283,7 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   std::atomic<int> pid{0};
   f.github.with_faults([&](StandInFaults& faults) {
     faults.during_upload = [&](const std::string& name) {
-      if (name != "metal-amd64.iso") return;
-      while (pid.load() == 0) std::this_thread::yield();
-      ::kill(pid.load(), SIGKILL);
+      if (name == "metal-amd64.iso") kill_run(pid);
     };
   });
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
@@ -310,10 +312,7 @@ TEST_CASE("run: killed between the last upload and finalize, the re-run uploads 
   std::atomic<int> pid{0};
   f.github.with_faults([&](StandInFaults& faults) {
     faults.after_upload = [&](const std::string& name) {
-      if (name != "sha256sums.txt") return;
-      while (pid.load() == 0) std::this_thread::yield();
-      ::kill(pid.load(), SIGKILL);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (name == "sha256sums.txt") kill_run(pid);
     };
   });
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
