@@ -127,18 +127,21 @@ void kill_run(const std::atomic<int>& pid) {
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
 }
 
+bool has_line(const std::vector<std::string>& lines, const std::string& line) {
+  return std::find(lines.begin(), lines.end(), line) != lines.end();
+}
+
 int count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
   return static_cast<int>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
 }
 
-// Uploads that completed (answered 201) per name, over a request log.
+// Uploads that completed per name, over a request log: every "POST upload
+// NAME" minus those the stand-in noted as broken off or answered 502.
 std::map<std::string, int> completed_uploads(const std::vector<std::string>& lines) {
   std::map<std::string, int> done;
-  for (size_t i = 0; i < lines.size(); ++i) {
-    if (lines[i].rfind("POST upload ", 0) != 0) continue;
-    std::string name = lines[i].substr(12);
-    bool broken = i + 1 < lines.size() && lines[i + 1].rfind("(upload " + name, 0) == 0;
-    if (!broken) ++done[name];
+  for (const auto& line : lines) {
+    if (line.rfind("POST upload ", 0) == 0) ++done[line.substr(12)];
+    if (line.rfind("(upload ", 0) == 0) --done[line.substr(8, line.find(' ', 8) - 8)];
   }
   return done;
 }
@@ -283,14 +286,17 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   std::atomic<int> pid{0};
   f.github.with_faults([&](StandInFaults& faults) {
     faults.during_upload = [&](const std::string& name) {
-      if (name == "metal-amd64.iso") kill_run(pid);
+      if (name != "metal-amd64.iso") return false;
+      kill_run(pid);
+      return true;
     };
   });
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
   f.github.with_faults([](StandInFaults& faults) { faults.during_upload = nullptr; });
-  for (int i = 0; i < 100 && f.github.asset(f.release_id, "metal-amd64.iso")->state != "starter"; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const std::string broken = "(upload metal-amd64.iso broken off, left in state starter)";
+  for (int i = 0; i < 250 && !has_line(f.github.requests(), broken); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(has_line(f.github.requests(), broken));
   CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "starter");
   CHECK(f.github.release(f.release_id).prerelease);
   auto before = f.github.requests();

@@ -326,7 +326,7 @@ void GitHubStandIn::Impl::routes() {
                  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
                  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
                  uint64_t size = 0;
-                 std::function<void(const std::string&)> during;
+                 std::function<bool(const std::string&)> during;
                  {
                    std::lock_guard lock(mutex);
                    during = faults.during_upload;
@@ -334,8 +334,11 @@ void GitHubStandIn::Impl::routes() {
                  reader([&](const char* data, size_t n) {
                    out.write(data, static_cast<std::streamsize>(n));
                    EVP_DigestUpdate(ctx, data, n);
-                   if (size == 0 && during) during(name);
                    size += n;
+                   if (during && size == n && during(name)) {  // the first bytes
+                     during = nullptr;
+                     return false;  // the connection is lost mid-body
+                   }
                    return true;
                  });
                  out.close();

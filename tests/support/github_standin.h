@@ -69,8 +69,9 @@ struct StandInFaults {
   std::string rate_limit_match;   // only requests whose log entry starts with this ("" = any)
   int upload_502 = 0;             // next N uploads: stored as "starter", answered 502
   bool omit_digests = false;      // assets answered with "digest": null
-  // Called when the first bytes of an upload's body arrived (name).
-  std::function<void(const std::string&)> during_upload;
+  // Called when the first bytes of an upload's body arrived (name); when it
+  // returns true the upload is broken off, as by a connection lost mid-body.
+  std::function<bool(const std::string&)> during_upload;
   // Called after an upload is stored, before it is answered (name).
   std::function<void(const std::string&)> after_upload;
 };
