@@ -1,6 +1,6 @@
 // The GitHub stand-in as a program (for benchmarks and manual trials):
-//   github-standin REPO TAG
-// creates a pre-release TAG in REPO, prints the API URL and the token on one
+//   github-standin REPO TAG [TAG...]
+// creates a pre-release for each TAG in REPO, prints the API URL and the token on one
 // line of stdout, and serves until SIGTERM or SIGINT.
 
 #include <csignal>
@@ -12,8 +12,8 @@
 #include "support/github_standin.h"
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: github-standin OWNER/NAME TAG\n");
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: github-standin OWNER/NAME TAG [TAG...]\n");
     return 2;
   }
   sigset_t signals;
@@ -22,7 +22,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // server threads inherit the mask
   sbpipe::test::GitHubStandIn github;
-  github.create_release(argv[1], argv[2]);
+  for (int i = 2; i < argc; ++i) github.create_release(argv[1], argv[i]);
   std::printf("%s %s\n", github.api_url().c_str(), github.token().c_str());
   std::fflush(stdout);
   int received = 0;
