@@ -59,6 +59,8 @@ Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
   if (!flags.registry_password_file.empty()) settings.registry.password_file = flags.registry_password_file;
   if (flags.plain_http) settings.registry.plain_http = true;
   if (flags.no_make_latest) settings.make_latest = false;
+  settings.registry.retry.max_attempts = flags.github.retries;  // --retries and --retry-delay-ms serve the registry too
+  settings.registry.retry.base_delay = std::chrono::milliseconds(flags.github.retry_delay_ms);
   // The GitHub flags have defaults; the config's values win over a default.
   if (flags.github.api == GitHubFlags{}.api) flags.github.api = settings.github_api;
   if (flags.github.token_file.empty()) flags.github.token_file = settings.github_token_file;

@@ -89,6 +89,13 @@ std::string cert_path(const RunSettings& settings) {
   return settings.cert_file.empty() ? (fs::path(settings.keys_dir) / "uki-signing-cert.pem").string() : settings.cert_file;
 }
 
+// Size and modification time (ns) of a file: "<size>:<mtime>".
+Result<std::string> file_stamp(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fail(ErrorKind::not_found, path.string() + ": missing");
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec);
+}
+
 // Step names in the journal.
 std::string imager_step(const ImagerInvocation& inv) { return "imager:" + inv.name; }
 std::string pxe_step(const std::string& arch) { return "pxe-extract:" + arch; }
@@ -177,7 +184,7 @@ private:
   // half-written image.
   Status imager(const ImagerInvocation& inv) {
     const auto step = imager_step(inv);
-    if (skip(step) && fs::exists(m_out / inv.output_file)) return {};
+    if (skip(step)) return {};
     if (auto st = make_private_dir(m_out); !st) return st;
     auto staging = m_state.dir() / ("imager-" + inv.name);
     std::error_code ec;
@@ -199,7 +206,9 @@ private:
     fs::rename(produced, m_out / inv.output_file, ec);
     if (ec) return fail(ErrorKind::io, (m_out / inv.output_file).string() + ": " + ec.message());
     fs::remove_all(staging, ec);
-    return record(step, {{"file", inv.output_file}, {"size", fs::file_size(m_out / inv.output_file)}});
+    auto stamp = file_stamp(m_out / inv.output_file);
+    if (!stamp) return fail(stamp.error());
+    return record(step, {{"file", inv.output_file}, {"stamp", *stamp}});
   }
 
   std::vector<std::string> outputs_where(bool (*pick)(const ImagerInvocation&)) const {
@@ -225,8 +234,23 @@ private:
     return record("verify", verdicts_json(*verdicts));
   }
 
+  // What is published must be what verify saw: every output still has the
+  // size and modification time imager's step recorded. A file replaced or
+  // removed since is refused (a re-run would otherwise publish it unverified).
+  Status check_outputs() const {
+    for (const auto& inv : m_plan.invocations) {
+      auto path = m_out / inv.output_file;
+      auto stamp = file_stamp(path);
+      if (!stamp || *stamp != m_state.output(imager_step(inv))["stamp"])
+        return fail(ErrorKind::invalid_input, path.string() + " is missing or changed since imager wrote it and verify checked it; "
+                                                              "run with --restart to build again");
+    }
+    return {};
+  }
+
   Status push() {
     if (skip("push-installer")) return {};
+    if (auto st = check_outputs(); !st) return st;
     auto inputs = outputs_where([](const ImagerInvocation& inv) { return inv.kind == "installer" && inv.secureboot; });
     if (m_settings.installer_repository.empty() || inputs.empty()) {
       spdlog::info("push-installer: {}", inputs.empty() ? "no SecureBoot installer in the plan" : "no run.installer_repository");
@@ -272,6 +296,7 @@ private:
 
   Status upload() {
     if (skip("upload-assets")) return {};
+    if (auto st = check_outputs(); !st) return st;
     auto assets = describe_files(asset_paths());
     if (!assets) return fail(assets.error());
     Result<std::vector<AssetReport>> reports = std::vector<AssetReport>{};

@@ -390,6 +390,30 @@ TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json
   for (const auto& name : kAssets) CHECK(fs::exists(pub / kTag / name));
 }
 
+TEST_CASE("run: an output replaced after verify is not published by a re-run") {
+  RunFixture f;
+  // Stop after verify: the registry refuses the push (no such host).
+  auto r = f.run({"--installer-repository", "127.0.0.1:1/owner/installer", "--retries", "1"});
+  CHECK(r.exit_code != 0);
+  REQUIRE(f.journal().contains("verify"));
+  CHECK_FALSE(f.journal().contains("push-installer"));
+  // Someone swaps the verified ISO for an unsigned one.
+  auto iso = f.state / kTag / "out" / "metal-amd64-secureboot.iso";
+  std::string bytes = read_file(iso);
+  bytes[bytes.size() / 2] ^= 0x01;
+  write_file(iso, bytes);
+  f.github.clear_requests();
+  auto again = f.run();
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("metal-amd64-secureboot.iso is missing or changed since imager wrote it and verify checked it") !=
+        std::string::npos);
+  CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+  auto rebuilt = f.run({"--restart"});
+  REQUIRE_MESSAGE(rebuilt.exit_code == 0, rebuilt.err);
+  f.check_final_state();
+}
+
 TEST_CASE("run: configuration mistakes are refused before anything runs") {
   RunFixture f;
   write_file(f.dir / "bad.yaml", "run:\n  imager_command: docker run {image} --out {output}\n");
