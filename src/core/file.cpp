@@ -126,4 +126,12 @@ Status write_file_atomically(const std::filesystem::path& path, const std::strin
   return {};
 }
 
+Status create_private_directories(const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
+  if (::chmod(dir.c_str(), 0700) != 0) return fail(ErrorKind::io, dir.string() + ": cannot make private: " + std::strerror(errno));
+  return {};
+}
+
 } // namespace sbpipe

@@ -29,4 +29,8 @@ SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0,
 Result<uint64_t> write_atomically(const std::filesystem::path& path, ByteSource& source, mode_t mode = 0644);
 Status write_file_atomically(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);
 
+// Creates `dir` (and its parents) and makes it 0700: state only this user
+// may read. io error naming the directory.
+Status create_private_directories(const std::filesystem::path& dir);
+
 } // namespace sbpipe

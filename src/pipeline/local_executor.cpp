@@ -27,20 +27,13 @@ std::string utc_now() {
   return buf;
 }
 
-Status make_private_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return fail(ErrorKind::io, dir.string() + ": cannot make private");
-  return {};
-}
 
 } // namespace
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig config) {
   if (config.run_command.empty()) return fail(ErrorKind::usage, "local executor: no run command");
   for (const char* sub : {"queue", "logs"})
-    if (auto st = make_private_dir(config.state_dir / sub); !st) return fail(st.error());
+    if (auto st = create_private_directories(config.state_dir / sub); !st) return fail(st.error());
   std::unique_ptr<LocalExecutor> executor(new LocalExecutor(std::move(config)));
   std::error_code ec;
   for (const auto& file : fs::directory_iterator(executor->m_config.state_dir / "queue", ec)) {

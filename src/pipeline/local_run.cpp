@@ -51,13 +51,6 @@ std::string substitute(std::string word, const ImagerSlots& slots) {
   return word;
 }
 
-Status make_private_dir(const fs::path& dir) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
-  ::chmod(dir.c_str(), 0700);
-  return {};
-}
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -185,12 +178,12 @@ private:
   Status imager(const ImagerInvocation& inv) {
     const auto step = imager_step(inv);
     if (skip(step)) return {};
-    if (auto st = make_private_dir(m_out); !st) return st;
+    if (auto st = create_private_directories(m_out); !st) return st;
     auto staging = m_state.dir() / ("imager-" + inv.name);
     std::error_code ec;
     fs::remove_all(staging, ec);
-    if (auto st = make_private_dir(staging); !st) return st;
-    if (auto st = make_private_dir(m_state.dir() / "no-keys"); !st) return st;
+    if (auto st = create_private_directories(staging); !st) return st;
+    if (auto st = create_private_directories(m_state.dir() / "no-keys"); !st) return st;
     auto argv = imager_argv(m_settings, inv, staging, m_state.dir() / "no-keys");
     if (!argv) return fail(argv.error());
     spdlog::info("{}: running imager ({})", step, (*argv)[0]);
@@ -274,7 +267,7 @@ private:
   Status pxe(const ImagerInvocation& inv) {
     const auto step = pxe_step(inv.arch);
     if (skip(step)) return {};
-    if (auto st = make_private_dir(m_pxe); !st) return st;
+    if (auto st = create_private_directories(m_pxe); !st) return st;
     auto files = extract_pxe_assets(m_out / inv.output_file, m_pxe, inv.arch);
     if (!files) return fail(files.error().with_context("pxe-extract"));
     json out = json::array();
@@ -450,7 +443,7 @@ Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings
                           const RunTargets& targets) {
   if (!targets.dir && !targets.github) return fail(ErrorKind::usage, "run: no publishing target");
   fs::path root = state_root(settings);
-  if (auto st = make_private_dir(root); !st) return fail(st.error());
+  if (auto st = create_private_directories(root); !st) return fail(st.error());
   auto state = RunState::open(root, request.tag, request.wait);
   if (!state) return fail(state.error());
   if (request.restart) {

@@ -112,6 +112,12 @@ struct RunFixture {
     CHECK(github.latest(kRepo) == release_id);
   }
 
+  // The re-run after a crash: it must succeed and reach the final state, and
+  // over both runs (`before` is the crashed run's request log) every asset
+  // must have been uploaded completely exactly once. Returns the re-run's
+  // requests.
+  std::vector<std::string> resume_after_crash(std::vector<std::string> before);
+
   static std::string run_ok(const std::vector<std::string>& argv) {
     auto r = sbpipe::test::run(argv);
     REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -144,6 +150,17 @@ std::map<std::string, int> completed_uploads(const std::vector<std::string>& lin
     if (line.rfind("(upload ", 0) == 0) --done[line.substr(8, line.find(' ', 8) - 8)];
   }
   return done;
+}
+
+std::vector<std::string> RunFixture::resume_after_crash(std::vector<std::string> before) {
+  github.clear_requests();
+  auto resumed = run();
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  auto after = github.requests();
+  check_final_state();
+  before.insert(before.end(), after.begin(), after.end());
+  for (const auto& [name, n] : completed_uploads(before)) CHECK_MESSAGE(n == 1, name);
+  return after;
 }
 
 // `sbpipe serve --executor local` over a RunFixture's config.
@@ -301,16 +318,10 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   CHECK(f.github.release(f.release_id).prerelease);
   auto before = f.github.requests();
 
-  f.github.clear_requests();
-  auto resumed = f.run();
-  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  auto after = f.github.requests();
+  auto after = f.resume_after_crash(before);
   CHECK(count_prefix(after, "DELETE asset metal-amd64.iso") == 1);
   CHECK(count_prefix(after, "POST upload metal-amd64.iso") == 1);
   CHECK(count_prefix(after, "POST upload metal-amd64-secureboot.iso") == 0);  // complete before the crash: kept
-  f.check_final_state();
-  before.insert(before.end(), after.begin(), after.end());
-  for (const auto& [name, n] : completed_uploads(before)) CHECK_MESSAGE(n == 1, name);
 }
 
 TEST_CASE("run: killed between the last upload and finalize, the re-run uploads nothing and finalizes once") {
@@ -328,16 +339,10 @@ TEST_CASE("run: killed between the last upload and finalize, the re-run uploads 
   CHECK_FALSE(f.journal().contains("upload-assets"));
   auto before = f.github.requests();
 
-  f.github.clear_requests();
-  auto resumed = f.run();
-  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  auto after = f.github.requests();
+  auto after = f.resume_after_crash(before);
   CHECK(count_prefix(after, "POST upload ") == 0);
   CHECK(count_prefix(after, "DELETE") == 0);
   CHECK(count_prefix(after, "PATCH release") == 1);
-  f.check_final_state();
-  before.insert(before.end(), after.begin(), after.end());
-  for (const auto& [name, n] : completed_uploads(before)) CHECK_MESSAGE(n == 1, name);
 }
 
 TEST_CASE("run: provenance from --source: the tag's commit in the annotations and the notes; a missing tag is refused") {
