@@ -29,12 +29,16 @@ struct PushFlags {
   int retries = 5;
   int retry_delay_ms = 500;
   int jobs = 2;
+  std::string arch;
 };
 
 Status run_push(const PushFlags& flags) {
   InstallerPush request{flags.inputs, flags.ref, flags.compression, flags.compression_level, flags.annotations,
                         flags.mount_from, flags.jobs, RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
   if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
+  if (!flags.arch.empty() && flags.inputs.size() != 1)
+    return fail(ErrorKind::usage, "--arch names the platform of one INPUT; with several, each image's config or layers must say");
+  request.arch = flags.arch;
   request.registry.retry.max_attempts = flags.retries;
   request.registry.retry.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
   auto pushed = push_installer(request);
@@ -62,6 +66,9 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--compression-level", flags->compression_level, "gzip 1-9 or zstd 1-19 (default: gzip 1, zstd 3)")
       ->check(CLI::Range(0, 19));
   cmd->add_option("--annotation", flags->annotations, "KEY=VALUE annotation on the pushed manifest/index (repeatable)");
+  cmd->add_option("--arch", flags->arch,
+                  "Architecture of an image whose config names none (Talos 1.8/1.9); default: from its usr/install/<arch>/")
+      ->check(CLI::IsMember({"amd64", "arm64"}));
   cmd->add_option("--mount-from", flags->mount_from, "Repository on the same registry to mount existing blobs from (repeatable)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
   cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")->capture_default_str()->check(CLI::Range(1, 100));

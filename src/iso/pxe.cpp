@@ -39,10 +39,12 @@ Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso
   auto staging = ScratchDir::create_in(out_dir, ".sbpipe-pxe");
   if (!staging) return fail(staging.error());
   std::vector<PxeFile> found;
+  bool has_uki = false;
   while (true) {
     auto member = (*walker)->next();
     if (!member) return fail(member.error());
     if (!*member) break;
+    if ((*member)->path.starts_with("EFI/Linux/")) has_uki = true;
     auto it = wanted.find((*member)->path);
     if (it == wanted.end() || !(*member)->regular) continue;
     if (std::any_of(found.begin(), found.end(), [&](const PxeFile& f) { return f.member == it->first; })) continue;
@@ -56,9 +58,14 @@ Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso
     bool have = std::any_of(found.begin(), found.end(), [&](const PxeFile& f) { return f.member == member; });
     if (!have) missing += (missing.empty() ? "" : ", ") + member;
   }
-  if (!missing.empty())
+  // Talos 1.12+ makes arm64 plain ISOs sd-boot only (siderolabs/talos
+  // pkg/imager/profile/output.go, selectBootloader), like SecureBoot ISOs.
+  if (!missing.empty() && has_uki)
     return fail(ErrorKind::invalid_input, iso.string() + ": no " + missing +
-                                              " in this ISO (the PXE assets are in the plain ISO; a SecureBoot ISO holds only the UKI)");
+                                              ": this ISO boots with systemd-boot and a UKI only (a SecureBoot ISO, or a Talos "
+                                              "1.12+ arm64 ISO); take the PXE files from imager's kernel and initramfs outputs");
+  if (!missing.empty())
+    return fail(ErrorKind::invalid_input, iso.string() + ": no " + missing + " in this ISO (the PXE assets are in the plain ISO)");
   for (const auto& file : found) {
     auto staged = staging->path() / file.path.filename();
     if (::chmod(staged.c_str(), 0644) != 0 || ::rename(staged.c_str(), file.path.c_str()) != 0)

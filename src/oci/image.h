@@ -21,6 +21,8 @@ struct Platform {
   std::string architecture;
   std::string variant;
   std::string str() const { return os + "/" + architecture + (variant.empty() ? "" : "/" + variant); }
+  // Talos 1.8 and 1.9 installers leave os and architecture empty.
+  bool known() const { return !os.empty() && !architecture.empty(); }
 };
 
 struct LocalLayer {
@@ -56,7 +58,8 @@ struct LoadOptions {
 // the path and the reason; nothing has been sent anywhere when it fails.
 Result<std::vector<LocalImage>> load_images(const std::string& input, const LoadOptions& options);
 
-// Parses the platform and rootfs.diff_ids of an image config.
+// Parses the platform (os and architecture may be empty) and rootfs.diff_ids
+// of an image config.
 Result<Platform> platform_of_config(const std::string& config, const std::string& label);
 Result<std::vector<Digest>> diff_ids_of_config(const std::string& config, const std::string& label);
 

@@ -77,8 +77,6 @@ Result<Platform> platform_of_config(const std::string& config, const std::string
   p.os = str("os");
   p.architecture = str("architecture");
   p.variant = str("variant");
-  if (p.os.empty() || p.architecture.empty())
-    return fail(ErrorKind::invalid_input, label + ": image config lacks os or architecture");
   return p;
 }
 

@@ -215,7 +215,9 @@ private:
   // certificate alone. Nothing after this runs unless it passed.
   Status verify() {
     if (skip("verify")) return {};
-    auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot; });
+    // Disk images (verify cannot look inside) are planned only when the
+    // config lists them as unverified outputs; they skip the gate.
+    auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot && inv.verified; });
     if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
     auto options = verify_options(VerifyRequest{cert_path(m_settings), m_settings.require_cmdline, m_settings.forbid_cmdline, ""});
     if (!options) return fail(options.error());

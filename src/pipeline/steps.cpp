@@ -42,6 +42,34 @@ Result<std::string> read_public_pem(const std::string& path, const std::string& 
   return text;
 }
 
+// Talos 1.8/1.9 installer configs name no os or architecture (imager builds
+// them on go-containerregistry's empty.Image): the platform comes from the
+// flag or the image's own usr/install/<arch>/, and the pushed document says
+// which.
+Status fill_platforms(std::vector<LocalImage>& images, const std::string& arch, Annotations& annotations) {
+  std::vector<std::string> notes;
+  for (auto& image : images) {
+    if (image.platform.known()) continue;
+    std::string source = "--arch";
+    std::string found = arch;
+    if (found.empty()) {
+      auto detected = installer_arch(image);
+      if (!detected) return fail(detected.error());
+      found = *detected;
+      source = "usr/install/" + found + "/";
+    }
+    image.platform.os = "linux";
+    image.platform.architecture = found;
+    notes.push_back(image.platform.str() + " from " + source + " (the image config names none)");
+  }
+  if (!notes.empty()) {
+    std::string text;
+    for (const auto& n : notes) text += (text.empty() ? "" : "; ") + n;
+    annotations["dev.sbpipe.platform"] = text;
+  }
+  return {};
+}
+
 } // namespace
 
 Result<PushedInstaller> push_installer(const InstallerPush& request) {
@@ -63,6 +91,7 @@ Result<PushedInstaller> push_installer(const InstallerPush& request) {
     if (!loaded) return fail(loaded.error());
     for (auto& image : *loaded) images.push_back(std::move(image));
   }
+  if (auto st = fill_platforms(images, request.arch, *annotations); !st) return fail(st.error());
 
   std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
   for (const auto& repo : request.mount_from) scopes.push_back("repository:" + repo + ":pull");
@@ -127,6 +156,10 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
                      {"signer", v.signer},   {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
     j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();
     j["os_version"] = v.os_version ? nlohmann::json(*v.os_version) : nlohmann::json();
+    if (!v.profiles.empty()) {
+      j["profiles"] = nlohmann::json::array();
+      for (const auto& p : v.profiles) j["profiles"].push_back({{"id", p.id}, {"cmdline", p.cmdline}});
+    }
     out["binaries"].push_back(std::move(j));
   }
   return out;

@@ -38,6 +38,9 @@ struct InstallerPush {
   std::vector<std::string> mount_from;
   int jobs = 2;
   RegistryAccess registry;
+  // For images whose config names no architecture (Talos 1.8/1.9): the
+  // architecture, else it is read from the image's usr/install/<arch>/.
+  std::string arch;
 };
 
 struct PushedInstaller {
@@ -47,7 +50,10 @@ struct PushedInstaller {
 };
 
 // Reads and checks every input, then pushes (blobs, manifests, tags last).
-// usage errors for a bad reference, annotation or repository name.
+// An image whose config names no os/architecture gets linux/<arch> (from
+// `arch` or its layers) as its platform, and the manifest or index an
+// annotation saying so. usage errors for a bad reference, annotation or
+// repository name.
 Result<PushedInstaller> push_installer(const InstallerPush& request);
 
 // verify's options from the certificate file (public material only: a file

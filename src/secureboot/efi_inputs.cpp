@@ -4,6 +4,7 @@
 #include <cctype>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "core/file.h"
 #include "iso/archive_walker.h"
@@ -57,7 +58,9 @@ private:
 };
 
 Status from_image(const std::string& input, Extractor& extractor, std::vector<EfiBinary>& out) {
-  static const std::regex k_installer_efi(R"(usr/install/[^/]+/(vmlinuz|systemd-boot)\.efi)");
+  // imager >= 1.10 building a SecureBoot installer for Talos < 1.10 names the
+  // UKI vmlinuz.efi.signed (siderolabs/talos pkg/imager/out.go, outInstaller).
+  static const std::regex k_installer_efi(R"(usr/install/[^/]+/(vmlinuz\.efi(\.signed)?|systemd-boot\.efi))");
   auto images = load_images(input, LoadOptions{});
   if (!images) return fail(images.error());
   for (const auto& image : *images) {
@@ -77,7 +80,7 @@ Status from_image(const std::string& input, Extractor& extractor, std::vector<Ef
         if (auto copied = (*walker)->copy_to(dest); !copied) return fail(copied.error());
         auto& slot = found[(*member)->path];
         if (!slot.file.empty()) fs::remove(slot.file);
-        bool uki = (*member)->path.ends_with("/vmlinuz.efi");
+        bool uki = (*member)->path.find("/vmlinuz.efi") != std::string::npos;
         slot = EfiBinary{image.label + "!" + (*member)->path, dest, uki ? ExpectedRole::uki : ExpectedRole::bootloader};
       }
     }
@@ -99,12 +102,14 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
   auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::iso9660, path.string());
   if (!walker) return fail(walker.error());
   size_t before = out.size();
+  bool efiboot_img = false;
   while (true) {
     auto member = (*walker)->next();
     if (!member) return fail(member.error());
     if (!*member) break;
     if (!(*member)->regular) continue;
     std::string name = lower((*member)->path);
+    if (name == "efiboot.img") efiboot_img = true;
     ExpectedRole role;
     if (std::regex_match(name, k_uki))
       role = ExpectedRole::uki;
@@ -120,6 +125,10 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
   }
   bool any_binary = std::any_of(out.begin() + static_cast<long>(before), out.end(),
                                 [](const EfiBinary& b) { return b.expected != ExpectedRole::signature_database; });
+  if (!any_binary && efiboot_img)
+    return fail(ErrorKind::invalid_input, path.string() +
+                                              ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
+                                              "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
   if (!any_binary)
     return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
   return {};
@@ -153,6 +162,30 @@ Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBin
 }
 
 } // namespace
+
+Result<std::string> installer_arch(const LocalImage& image) {
+  static const std::regex k_install_dir(R"(usr/install/([a-z0-9]+)/.*)");
+  std::set<std::string> found;
+  for (const auto& layer : image.layers) {
+    auto source = layer.open();
+    if (!source) return fail(source.error());
+    auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, layer.label);
+    if (!walker) return fail(walker.error());
+    while (true) {
+      auto member = (*walker)->next();
+      if (!member) return fail(member.error());
+      if (!*member) break;
+      std::smatch m;
+      if (std::regex_match((*member)->path, m, k_install_dir)) found.insert(m[1]);
+    }
+  }
+  if (found.size() == 1) return *found.begin();
+  if (found.empty())
+    return fail(ErrorKind::invalid_input, image.label + ": the image config names no architecture and no layer holds "
+                                                        "usr/install/<arch>/; pass --arch");
+  return fail(ErrorKind::invalid_input, image.label + ": the image config names no architecture and its layers hold "
+                                                      "usr/install/ for several; pass --arch");
+}
 
 Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs, const fs::path& scratch) {
   Extractor extractor(scratch);

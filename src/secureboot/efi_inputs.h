@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "oci/image.h"
 
 namespace sbpipe {
 
@@ -29,5 +30,15 @@ struct EfiBinary {
 // (a gate that checks nothing must not pass); not_found when missing.
 Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs,
                                                  const std::filesystem::path& scratch);
+
+} // namespace sbpipe
+
+namespace sbpipe {
+
+// The architecture a Talos installer image is for, from where its layers put
+// the boot files (usr/install/<arch>/, siderolabs/talos pkg/imager/out.go):
+// for images whose config names none (Talos 1.8 and 1.9). invalid_input when
+// no layer has usr/install/<arch>/ or two architectures appear.
+Result<std::string> installer_arch(const LocalImage& image);
 
 } // namespace sbpipe

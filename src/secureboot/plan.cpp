@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "secureboot/kernel_cmdline.h"
+
 namespace sbpipe {
 namespace {
 
@@ -37,19 +39,54 @@ std::string replace_version(std::string text, const std::string& version) {
 
 std::unexpected<Error> config_error(const std::string& message) { return fail(ErrorKind::config, message); }
 
-// Where imager writes each output kind (DESIGN: "Facts to build on").
+// Where imager writes each output kind: Profile.OutputPath
+// (siderolabs/talos pkg/imager/profile/profile.go); disk images are
+// zstd-compressed since 1.8 (pkg/imager/post.go, OutFormatZSTD).
 std::string output_file(const Profile& p, const std::string& arch) {
   std::string suffix = p.secureboot ? "-secureboot" : "";
   if (p.kind == "installer") return "installer-" + arch + suffix + ".tar";
   if (p.kind == "iso") return "metal-" + arch + suffix + ".iso";
-  return "metal-" + arch + suffix + ".raw.xz";
+  return "metal-" + arch + suffix + ".raw.zst";
 }
 
 Status check_kernel_args(const std::vector<std::string>& args, const char* key) {
-  for (const auto& a : args)
+  for (const auto& a : args) {
     if (a.empty() || std::any_of(a.begin(), a.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }))
       return config_error(std::string(key) + ": '" + a + "' must be one word (no spaces); give each argument separately");
+    if (auto problem = kernel_arg_problem(a); !problem.empty()) return config_error(std::string(key) + ": '" + a + "' " + problem);
+  }
   return {};
+}
+
+// imager parses a META key with strconv.ParseUint(key, 0, 8) (pkg/imager/
+// profile, META customization): 0-255, with 0x, 0o and 0b prefixes, and a
+// leading 0 meaning octal.
+bool valid_meta_key(std::string_view key) {
+  int base = 10;
+  if (key.size() > 2 && key[0] == '0' && (key[1] == 'x' || key[1] == 'X' || key[1] == 'o' || key[1] == 'O' || key[1] == 'b' || key[1] == 'B')) {
+    base = (key[1] | 0x20) == 'x' ? 16 : (key[1] | 0x20) == 'o' ? 8 : 2;
+    key.remove_prefix(2);
+  } else if (key.size() > 1 && key[0] == '0') {
+    base = 8;
+    key.remove_prefix(1);
+  }
+  if (key.empty() || key.size() > 8) return false;
+  unsigned value = 0;
+  for (char c : key) {
+    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::isxdigit(static_cast<unsigned char>(c)) ? (c | 0x20) - 'a' + 10 : 99;
+    if (d >= base) return false;
+    value = value * base + static_cast<unsigned>(d);
+  }
+  return value <= 255;
+}
+
+// (major, minor) of a Talos version "v1.10.2"; nullopt when it is none
+// (imager's quirks then assume the newest Talos).
+std::optional<std::pair<int, int>> talos_minor(const std::string& version) {
+  static const std::regex k_version(R"(v?(\d+)\.(\d+)\.(\d+)([-+].*)?)");
+  std::smatch m;
+  if (!std::regex_match(version, m, k_version)) return std::nullopt;
+  return std::pair{std::stoi(m[1]), std::stoi(m[2])};
 }
 
 // Parses an image reference of the config and pins it when asked.
@@ -82,9 +119,21 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   }
   if (auto st = check_kernel_args(config.extra_kernel_args, "extra_kernel_args"); !st) return fail(st.error());
   if (auto st = check_kernel_args(config.secureboot_kernel_args, "secureboot_kernel_args"); !st) return fail(st.error());
-  static const std::regex k_meta(R"((0x[0-9a-fA-F]{1,2}|[0-9]{1,3})=.*)");
-  for (const auto& m : config.meta)
-    if (!std::regex_match(m, k_meta)) return config_error("meta: '" + m + "' is not KEY=VALUE with a numeric key (e.g. 0xa=...)");
+  for (const auto& m : config.meta) {
+    auto eq = m.find('=');
+    if (eq == std::string::npos || !valid_meta_key(std::string_view(m).substr(0, eq)))
+      return config_error("meta: '" + m + "' is not KEY=VALUE with a key of 0-255 (e.g. 0xa=..., 10=...)");
+  }
+  for (const auto& o : config.unverified_outputs) {
+    if (std::find(config.outputs.begin(), config.outputs.end(), o) == config.outputs.end())
+      return config_error("unverified_outputs: '" + o + "' is not one of the outputs");
+    if (find_profile(o)->kind != "image")
+      return config_error("unverified_outputs: '" + o + "' can be verified; only disk images may be listed");
+  }
+  auto talos = talos_minor(config.talos_version.empty() ? version : config.talos_version);
+  if (!config.talos_version.empty() && !talos)
+    return config_error("talos_version: '" + config.talos_version + "' is not a Talos version (vX.Y.Z)");
+  bool before_1_10 = talos && *talos < std::pair{1, 10};
 
   Plan plan;
   plan.version = version;
@@ -108,9 +157,16 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
     std::vector<std::string> kernel_args;
     if (p.secureboot) kernel_args = config.secureboot_kernel_args;
     kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
-    // The same refusals as imager's profile validation.
-    if (p.kind == "installer" && !p.secureboot && !kernel_args.empty())
-      return config_error("extra_kernel_args: imager refuses kernel args for the '" + output + "' output (only SecureBoot installers carry a cmdline)");
+    // The same refusals as imager's profile validation (Profile.Validate):
+    // the plain installer carries no UKI, hence no cmdline, before 1.10.
+    if (p.kind == "installer" && !p.secureboot && !kernel_args.empty() && before_1_10)
+      return config_error("extra_kernel_args: imager refuses kernel args for the '" + output +
+                          "' output before Talos 1.10 (only SecureBoot installers carry a cmdline)");
+    bool unverified = std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) !=
+                      config.unverified_outputs.end();
+    if (p.kind == "image" && !unverified)
+      return config_error("outputs: '" + output + "' is a disk image, which verify cannot look inside, so it would be published "
+                          "unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
     if (p.kind == "installer" && !config.meta.empty())
       return config_error("meta: imager refuses META values for the '" + output + "' output");
     for (const auto& arch : config.architectures) {
@@ -122,12 +178,15 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
       inv.kind = std::string(p.kind);
       inv.image = *imager;
       inv.output_file = output_file(p, arch);
+      inv.verified = !unverified;
       inv.args = {output, "--arch", arch, "--output", "/out"};
       if (p.kind == "installer" && !base.empty()) inv.args.insert(inv.args.end(), {"--base-installer-image", base});
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
       for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
       if (p.kind != "installer")
         for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
+      if (p.secureboot && p.kind != "installer" && config.secureboot_include_well_known_certs)
+        inv.args.push_back("--secureboot-include-well-known-certs");
       plan.invocations.push_back(std::move(inv));
     }
   }
@@ -141,7 +200,7 @@ nlohmann::json invocation_list(const Plan& plan) {
   for (const auto& inv : plan.invocations)
     list.push_back({{"name", inv.name},           {"profile", inv.profile}, {"arch", inv.arch},
                     {"secureboot", inv.secureboot}, {"kind", inv.kind},       {"image", inv.image},
-                    {"args", inv.args},             {"output_file", inv.output_file}});
+                    {"args", inv.args},             {"output_file", inv.output_file}, {"verified", inv.verified}});
   return list;
 }
 

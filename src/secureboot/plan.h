@@ -22,6 +22,15 @@ struct PlanConfig {
   std::vector<std::string> extra_kernel_args;  // every output that takes kernel args
   std::vector<std::string> secureboot_kernel_args{"-lockdown", "lockdown=integrity"};
   std::vector<std::string> meta;  // KEY=VALUE for the META partition (ISO and disk images)
+  // The Talos version built, for the rules that differ between versions;
+  // empty: the release tag (a tag that is no Talos version means the newest).
+  std::string talos_version;
+  // Machines whose option ROMs are signed by Microsoft need Microsoft's
+  // certificates in db next to the owner's (--secureboot-include-well-known-certs).
+  bool secureboot_include_well_known_certs = false;
+  // Outputs verify cannot look inside (disk images) that may be published
+  // anyway, marked unverified.
+  std::vector<std::string> unverified_outputs;
 };
 
 // Parses the `imager:` section of an sbpipe YAML config. config error naming
@@ -38,6 +47,7 @@ struct ImagerInvocation {
   std::string image;  // the imager image to run
   std::vector<std::string> args;
   std::string output_file;  // what imager writes into its output directory
+  bool verified = true;     // false: published without verify looking inside (unverified_outputs)
 };
 
 struct Plan {
@@ -50,7 +60,9 @@ using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
 
 // Builds the plan. usage error for a bad version; config error for an
 // unknown output or architecture, a malformed image reference, kernel args
-// or META on an output imager refuses them for. With `resolver`, every
+// or META on an output imager refuses them for (by Talos version), a kernel
+// argument the kernel would read differently (quotes, NUL, "--"), or a disk
+// image not listed in unverified_outputs. With `resolver`, every
 // image named by tag is pinned to its digest, and any that cannot be
 // resolved fails the plan.
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);

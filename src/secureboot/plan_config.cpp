@@ -18,6 +18,10 @@ Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view lab
     if (name == "extra_kernel_args") return read_config_list(value, key, config.extra_kernel_args, label);
     if (name == "secureboot_kernel_args") return read_config_list(value, key, config.secureboot_kernel_args, label);
     if (name == "meta") return read_config_list(value, key, config.meta, label);
+    if (name == "talos_version") return read_config_string(value, key, config.talos_version, label);
+    if (name == "secureboot_include_well_known_certs")
+      return read_config_bool(value, key, config.secureboot_include_well_known_certs, label);
+    if (name == "unverified_outputs") return read_config_list(value, key, config.unverified_outputs, label);
     return config_error(label, "unknown key " + key);
   });
   if (!st) return fail(st.error());

@@ -11,14 +11,20 @@
 namespace sbpipe {
 namespace {
 
-// Appends the command-line problems of a UKI to `problems`.
-void check_cmdline(const std::string& cmdline, const VerifyOptions& options, std::vector<std::string>& problems) {
-  auto words = cmdline_words(cmdline);
-  auto has = [&](const std::string& w) { return std::find(words.begin(), words.end(), w) != words.end(); };
+// Appends the command-line problems of one UKI profile to `problems`, as
+// the kernel reads its command line (kernel_cmdline.h).
+void check_cmdline(const UkiProfile& profile, const VerifyOptions& options, std::vector<std::string>& problems) {
+  std::string where = profile.id.empty() ? "cmdline" : "profile " + profile.id + ": cmdline";
+  const auto& cmdline = profile.kernel_cmdline;
+  auto has = [&](const std::string& w) {
+    return std::any_of(cmdline.params.begin(), cmdline.params.end(), [&](const KernelParam& p) { return p.word() == w; });
+  };
   for (const auto& w : options.require_cmdline)
-    if (!has(w)) problems.push_back("cmdline lacks " + w);
+    if (!has(w)) problems.push_back(where + " lacks " + w);
   for (const auto& w : options.forbid_cmdline)
-    if (has(w)) problems.push_back("cmdline has forbidden " + w);
+    if (has(w)) problems.push_back(where + " has forbidden " + w);
+  if (cmdline.truncated_at_nul) problems.push_back(where + " has text after a NUL byte, which systemd-stub drops");
+  if (!cmdline.init_args.empty()) problems.push_back(where + " has a bare --: what follows goes to init, not the kernel");
 }
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
@@ -92,11 +98,16 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   if (role == EfiRole::uki) {
     auto uki = read_uki(**file, *image);
     if (!uki) return failed(uki.error().message());
-    v.cmdline = uki->cmdline;
+    v.cmdline = uki->profiles.front().cmdline;
     v.os_version = uki->os_version;
     v.has_pcrsig = uki->has_pcrsig;
     v.has_pcrpkey = uki->pcrpkey.has_value();
-    check_cmdline(uki->cmdline, options, problems);
+    std::vector<std::string> ids;
+    for (const auto& profile : uki->profiles) {
+      check_cmdline(profile, options, problems);
+      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline});
+      if (!profile.id.empty()) ids.push_back(profile.id);
+    }
     if (options.pcr_public_key) {
       if (!uki->pcrpkey) {
         problems.push_back("no .pcrpkey section, expected the given PCR public key");
@@ -107,6 +118,7 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
       }
     }
     if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
+    if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
     notes.push_back(std::string(".pcrsig ") + (v.has_pcrsig ? "present" : "absent"));
     notes.push_back(std::string(".pcrpkey ") + (v.has_pcrpkey ? "present" : "absent"));
   }

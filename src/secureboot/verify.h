@@ -19,6 +19,12 @@ struct VerifyOptions {
   std::optional<std::string> pcr_public_key;  // PEM
 };
 
+// One boot profile of a UKI ("" for a UKI without profiles).
+struct ProfileVerdict {
+  std::string id;
+  std::string cmdline;
+};
+
 struct Verdict {
   std::string path;
   std::string role;  // "uki", "systemd-boot", "efi"
@@ -27,7 +33,8 @@ struct Verdict {
   std::string machine;
   std::string sha256;  // Authenticode SHA-256
   std::string signer;
-  std::optional<std::string> cmdline;
+  std::optional<std::string> cmdline;  // the first profile's
+  std::vector<ProfileVerdict> profiles;  // UKIs: every boot profile, each gated
   std::optional<std::string> os_version;
   bool has_pcrsig = false;
   bool has_pcrpkey = false;

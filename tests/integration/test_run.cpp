@@ -18,6 +18,7 @@
 #include "support/github_standin.h"
 #include "support/registry_server.h"
 #include "support/secureboot_fixtures.h"
+#include "support/talos_model.h"
 #include "webhook/signature.h"
 
 namespace sbpipe::test {
@@ -26,22 +27,20 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kStandin = std::string(SBPIPE_SOURCE_DIR) + "/scripts/standin-imager";
+const std::string kStandin = k_model;
 const std::string kRepo = "owner/talos-build";
-const std::string kTag = "v1.9.0";
+// The crash tests run the newest line with random kernel bytes (what they
+// test is publishing, not booting); the main test runs every line.
+const TalosLine kNewest = model_lines().back();
 const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
                                     "sha256sums.txt"};
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
-void make_keys(const fs::path& keys) {
-  fs::create_directories(keys);
-  must_run({"openssl", "genrsa", "-traditional", "-out", (keys / "uki-signing-key.pem").string(), "2048"});
-  must_run({"openssl", "req", "-x509", "-key", (keys / "uki-signing-key.pem").string(), "-out",
-            (keys / "uki-signing-cert.pem").string(), "-days", "30", "-subj", "/CN=Owner UKI"});
-}
-
 struct RunFixture {
+  TalosLine line;
+  std::string kTag = line.version;
+  bool random_kernel;
   TempDir dir;
   fs::path keys = dir / "keys";
   fs::path state = dir / "state";
@@ -51,8 +50,10 @@ struct RunFixture {
   GitHubStandIn github;
   int64_t release_id = 0;
 
-  explicit RunFixture(bool with_proxy = false, const std::string& imager_command = "") {
-    make_keys(keys);
+  explicit RunFixture(bool with_proxy = false, const std::string& imager_command = "", const TalosLine& l = kNewest,
+                      bool random = true)
+      : line(l), random_kernel(random) {
+    make_owner_keys(keys);
     if (with_proxy) proxy = std::make_unique<FaultProxy>(registry.port());
     release_id = github.create_release(kRepo, kTag, true, false, "Notes from the build repository.");
     std::string command = imager_command.empty() ? "[" + kStandin + ", '{args}', --keys, '{keys}']" : imager_command;
@@ -70,8 +71,12 @@ struct RunFixture {
     std::vector<std::string> argv{sbpipe_binary(), "run", "--tag", kTag, "--config", config.string(), "--retry-delay-ms", "20"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     env.emplace("GITHUB_TOKEN", github.token());
-    env.emplace("STANDIN_VERSION", kTag);
+    for (const auto& [k, v] : model_env(line, model_extra())) env.emplace(k, v);
     return sbpipe::test::run(argv, env, 300, on_start);
+  }
+
+  std::map<std::string, std::string> model_extra() const {
+    return random_kernel ? std::map<std::string, std::string>{{"STANDIN_KERNEL", "random"}} : std::map<std::string, std::string>{};
   }
 
   json journal() { return json::parse(read_file(state / kTag / "journal.json"))["steps"]; }
@@ -163,6 +168,13 @@ std::vector<std::string> RunFixture::resume_after_crash(std::vector<std::string>
   return after;
 }
 
+// The receiver's run name: talos-build-<tag with dots as dashes>-<release id>.
+std::string workflow_name(const RunFixture& f) {
+  std::string tag = f.kTag;
+  std::replace(tag.begin(), tag.end(), '.', '-');
+  return "talos-build-" + tag + "-" + std::to_string(f.release_id);
+}
+
 // `sbpipe serve --executor local` over a RunFixture's config.
 struct LocalReceiver {
   RunFixture& f;
@@ -179,12 +191,16 @@ struct LocalReceiver {
         std::vector<std::string>{sbpipe_binary(), "serve", "--executor", "local", "--config", f.config.string(), "--listen",
                                  "127.0.0.1:" + std::to_string(port), "--webhook-secret-file", (f.dir / "secret").string(),
                                  "--allow-repo", kRepo},
-        f.dir / "serve.log", std::map<std::string, std::string>{{"GITHUB_TOKEN", f.github.token()}, {"STANDIN_VERSION", kTag}});
+        f.dir / "serve.log", [&] {
+          auto env = model_env(f.line, f.model_extra());
+          env.emplace("GITHUB_TOKEN", f.github.token());
+          return env;
+        }());
     wait_for_port(port);
   }
   int deliver(const std::string& action, const std::string& delivery) {
     std::string body = json{{"action", action},
-                            {"release", {{"id", f.release_id}, {"tag_name", kTag}, {"prerelease", true}, {"draft", false}}},
+                            {"release", {{"id", f.release_id}, {"tag_name", f.kTag}, {"prerelease", true}, {"draft", false}}},
                             {"repository", {{"full_name", kRepo}}}}
                            .dump();
     auto r = sbpipe::test::run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-GitHub-Event: release", "-H",
@@ -193,7 +209,7 @@ struct LocalReceiver {
                                 "http://127.0.0.1:" + std::to_string(port) + "/webhook"});
     return std::stoi(r.out);
   }
-  fs::path entry() const { return f.state / "queue" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".json"); }
+  fs::path entry() const { return f.state / "queue" / (workflow_name(f) + ".json"); }
   std::string state() const { return fs::exists(entry()) ? json::parse(read_file(entry())).value("state", "") : ""; }
   bool wait_for(const std::string& wanted, int seconds = 120) {
     for (int i = 0; i < seconds * 20; ++i) {
@@ -209,7 +225,11 @@ struct LocalReceiver {
 TEST_SUITE("integration") {
 
 TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one process; a re-run sends nothing") {
-  RunFixture f;
+  const TalosLine* line = nullptr;
+  for (const auto& l : model_lines())
+    SUBCASE(("Talos " + l.line).c_str()) line = &l;
+  REQUIRE(line != nullptr);
+  RunFixture f(false, "", *line, false);
   auto r = f.run();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
@@ -217,7 +237,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   CHECK(count_prefix(first, "POST upload ") == 5);
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
-  CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:v1.9.0@sha256:") != std::string::npos);
+  CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
   CHECK(r.out.find("release    ") != std::string::npos);
   CHECK(r.err.find("verify: ") != std::string::npos);
   CHECK(r.err.find(f.github.token()) == std::string::npos);
@@ -241,7 +261,7 @@ TEST_CASE("run: an unsigned or wrongly signed UKI stops the run at verify; nothi
     CHECK(r.err.find("nothing was published") != std::string::npos);
     CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
     CHECK(count_prefix(f.github.requests(), "PATCH") == 0);
-    CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+    CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");
     CHECK(f.github.release(f.release_id).prerelease);
     CHECK_FALSE(f.journal().contains("verify"));
     // The same files fail again on a plain re-run; --restart builds anew.
@@ -257,11 +277,11 @@ TEST_CASE("run: a second run of the same version is refused while one runs; --wa
   RunFixture f(false, "[sh, -c, 'env > " + (probe / "imager-env").string() + "; sleep 1; exec \"$0\" \"$@\"', " + kStandin +
                           ", '{args}', --keys, '{keys}']");
   auto first = std::async(std::launch::async, [&] { return f.run(); });
-  for (int i = 0; i < 200 && !(fs::exists(f.state / kTag / "lock") && fs::file_size(f.state / kTag / "lock") > 0); ++i)
+  for (int i = 0; i < 200 && !(fs::exists(f.state / f.kTag / "lock") && fs::file_size(f.state / f.kTag / "lock") > 0); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   auto refused = f.run();
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("version v1.9.0 is being run by another process (pid ") != std::string::npos);
+  CHECK(refused.err.find("version " + f.kTag + " is being run by another process (pid ") != std::string::npos);
   auto waited = f.run({"--wait"});
   auto done = first.get();
   REQUIRE_MESSAGE(done.exit_code == 0, done.err);
@@ -271,7 +291,7 @@ TEST_CASE("run: a second run of the same version is refused while one runs; --wa
   f.check_final_state();
   // imager's environment: the run's own, without the secrets sbpipe reads.
   auto env = read_file(probe / "imager-env");
-  CHECK(env.find("STANDIN_VERSION=v1.9.0") != std::string::npos);
+  CHECK(env.find("STANDIN_VERSION=" + f.kTag) != std::string::npos);
   CHECK(env.find("GITHUB_TOKEN") == std::string::npos);
   CHECK(env.find(f.github.token()) == std::string::npos);
 }
@@ -287,7 +307,7 @@ TEST_CASE("run: killed during the push, the re-run pushes again and the tag appe
   f.proxy->add_rule(rule);
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
-  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");  // no tag on a half-pushed image
+  CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");  // no tag on a half-pushed image
   CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
   CHECK_FALSE(f.journal().contains("push-installer"));
 
@@ -360,16 +380,16 @@ TEST_CASE("run: provenance from --source: the tag's commit in the annotations an
   git({"remote", "add", "origin", "https://x-access-token:ghs_secret123@github.com/owner/talos-build.git"});
   auto missing = f.run({"--source", src.string()});
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err.find("tag v1.9.0 does not exist in the repository") != std::string::npos);
+  CHECK(missing.err.find("tag " + f.kTag + " does not exist in the repository") != std::string::npos);
   CHECK(count_prefix(f.github.requests(), "POST") == 0);
 
-  git({"tag", "-a", kTag, "-m", "release"});
-  std::string commit = git({"rev-parse", kTag + "^{commit}"});
+  git({"tag", "-a", f.kTag, "-m", "release"});
+  std::string commit = git({"rev-parse", f.kTag + "^{commit}"});
   commit.erase(commit.find_last_not_of("\n") + 1);
   write_file(src / "README", "changed after the tag\n");
   auto r = f.run({"--source", src.string(), "--restart"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(r.err.find("the work tree differs from tag v1.9.0 (1 tracked file(s) changed since the tag)") != std::string::npos);
+  CHECK(r.err.find("the work tree differs from tag " + f.kTag + " (1 tracked file(s) changed since the tag)") != std::string::npos);
   auto manifest = json::parse(skopeo_raw(f.installer()));
   CHECK(manifest["annotations"]["org.opencontainers.image.revision"] == commit);
   CHECK(manifest["annotations"]["org.opencontainers.image.source"] == "https://github.com/owner/talos-build");
@@ -386,13 +406,13 @@ TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json
   auto r = f.run({"--target", "dir:" + pub.string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(f.github.requests().empty());  // no GitHub at all
-  auto sums = sbpipe::test::run({"sh", "-c", "cd '" + (pub / kTag).string() + "' && sha256sum -c sha256sums.txt"});
+  auto sums = sbpipe::test::run({"sh", "-c", "cd '" + (pub / f.kTag).string() + "' && sha256sum -c sha256sums.txt"});
   CHECK_MESSAGE(sums.exit_code == 0, sums.out << sums.err);
-  auto release = json::parse(read_file(pub / kTag / "release.json"));
+  auto release = json::parse(read_file(pub / f.kTag / "release.json"));
   CHECK(release["prerelease"] == false);
   CHECK(release["repository"] == kRepo);
-  CHECK(release["installer"].get<std::string>().find(f.registry_host() + "/owner/installer:v1.9.0@sha256:") == 0);
-  for (const auto& name : kAssets) CHECK(fs::exists(pub / kTag / name));
+  CHECK(release["installer"].get<std::string>().find(f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") == 0);
+  for (const auto& name : kAssets) CHECK(fs::exists(pub / f.kTag / name));
 }
 
 TEST_CASE("run: an output replaced after verify is not published by a re-run") {
@@ -403,7 +423,7 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   REQUIRE(f.journal().contains("verify"));
   CHECK_FALSE(f.journal().contains("push-installer"));
   // Someone swaps the verified ISO for an unsigned one.
-  auto iso = f.state / kTag / "out" / "metal-amd64-secureboot.iso";
+  auto iso = f.state / f.kTag / "out" / "metal-amd64-secureboot.iso";
   std::string bytes = read_file(iso);
   bytes[bytes.size() / 2] ^= 0x01;
   write_file(iso, bytes);
@@ -413,7 +433,7 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   CHECK(again.err.find("metal-amd64-secureboot.iso is missing or changed since imager wrote it and verify checked it") !=
         std::string::npos);
   CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
-  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+  CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");
   auto rebuilt = f.run({"--restart"});
   REQUIRE_MESSAGE(rebuilt.exit_code == 0, rebuilt.err);
   f.check_final_state();
@@ -422,13 +442,13 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
 TEST_CASE("run: configuration mistakes are refused before anything runs") {
   RunFixture f;
   write_file(f.dir / "bad.yaml", "run:\n  imager_command: docker run {image} --out {output}\n");
-  auto bad = sbpipe({"run", "--tag", kTag, "--config", (f.dir / "bad.yaml").string(), "--target", "dir:/tmp/x"});
+  auto bad = sbpipe({"run", "--tag", f.kTag, "--config", (f.dir / "bad.yaml").string(), "--target", "dir:/tmp/x"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("unknown placeholder {output}") != std::string::npos);
-  auto no_token = sbpipe({"run", "--tag", kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}});
+  auto no_token = sbpipe({"run", "--tag", f.kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}});
   CHECK(no_token.exit_code == 2);
   CHECK(no_token.err.find("no GitHub token") != std::string::npos);
-  CHECK_FALSE(fs::exists(f.state / kTag));
+  CHECK_FALSE(fs::exists(f.state / f.kTag));
   // A changed imager configuration does not mix into a run that began with another.
   auto first = f.run();
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
@@ -456,7 +476,7 @@ TEST_CASE("serve --executor local: a signed pre-release delivery is queued befor
   CHECK(log.find("outcome=created status=201") != std::string::npos);
   CHECK(log.find(rx.secret) == std::string::npos);
   CHECK(log.find(f.github.token()) == std::string::npos);
-  auto run_log = read_file(f.state / "logs" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".log"));
+  auto run_log = read_file(f.state / "logs" / (workflow_name(f) + ".log"));
   CHECK(run_log.find("finalize: done") != std::string::npos);
   CHECK(run_log.find(f.github.token()) == std::string::npos);
   rx.process->stop();

@@ -1,7 +1,8 @@
-// The stand-in imager (scripts/standin-imager) against its contract: it
-// accepts the command lines `sbpipe plan` writes, and what it writes passes
-// the same steps a real imager's output goes through (verify, pxe-extract,
-// push-installer); unsigned or wrongly signed output is stopped by verify.
+// What imager really writes, per Talos line (the model in scripts/talos_model/,
+// built from siderolabs/talos's source), through the steps a real build's
+// outputs go through: verify, push-installer (docker-registry, read back with
+// skopeo) and pxe-extract. Nothing imager writes by default is refused;
+// every boot profile is gated.
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -9,74 +10,170 @@
 #include "integration/push_helpers.h"
 #include "support/registry_server.h"
 #include "support/secureboot_fixtures.h"
+#include "support/talos_model.h"
 
 namespace sbpipe::test {
 namespace {
 
-const std::string kStandin = std::string(SBPIPE_SOURCE_DIR) + "/scripts/standin-imager";
+using nlohmann::json;
 
-struct StandinRun {
+// The default plan's outputs for one line, built once per line.
+struct LineBuild {
+  TalosLine line;
   TempDir dir;
   fs::path keys = dir / "keys";
   fs::path out = dir / "out";
 
-  StandinRun() {
-    fs::create_directories(keys);
-    must_run({"openssl", "genrsa", "-traditional", "-out", (keys / "uki-signing-key.pem").string(), "2048"});
-    must_run({"openssl", "req", "-x509", "-key", (keys / "uki-signing-key.pem").string(), "-out",
-              (keys / "uki-signing-cert.pem").string(), "-days", "30", "-subj", "/CN=Owner UKI"});
-  }
-
-  // Runs every invocation of the default plan through the stand-in.
-  void build(const std::string& sign = "good") {
-    auto plan = sbpipe({"plan", "--version", "v1.9.0", "--format", "argo"});
-    REQUIRE(plan.exit_code == 0);
-    for (const auto& inv : nlohmann::json::parse(plan.out)) {
-      std::vector<std::string> argv{kStandin};
-      for (const auto& a : inv["args"]) argv.push_back(a.get<std::string>() == "/out" ? out.string() : a.get<std::string>());
-      argv.insert(argv.end(), {"--keys", keys.string()});
-      auto r = run(argv, {{"STANDIN_VERSION", "v1.9.0"}, {"STANDIN_SIGN", sign}});
+  explicit LineBuild(const TalosLine& l, const std::map<std::string, std::string>& env = {}) : line(l) {
+    make_owner_keys(keys);
+    auto plan = sbpipe({"plan", "--version", line.version, "--format", "argo"});
+    REQUIRE_MESSAGE(plan.exit_code == 0, plan.err);
+    for (const auto& inv : json::parse(plan.out)) {
+      std::vector<std::string> args;
+      for (const auto& a : inv["args"]) args.push_back(a.get<std::string>());
+      // plan writes "--output /out"; the model is told its own directory last.
+      auto r = try_model(args, out, keys, line, env);
       REQUIRE_MESSAGE(r.exit_code == 0, inv["name"].get<std::string>() << ": " << r.err);
-      CHECK(fs::exists(out / inv["output_file"].get<std::string>()));
+      REQUIRE(fs::exists(out / inv["output_file"].get<std::string>()));
     }
   }
-
-  RunResult verify() {
-    return sbpipe({"verify", (out / "installer-amd64-secureboot.tar").string(), (out / "metal-amd64-secureboot.iso").string(),
-                   "--cert", (keys / "uki-signing-cert.pem").string()});
-  }
+  fs::path cert() const { return keys / "uki-signing-cert.pem"; }
+  fs::path installer() const { return out / "installer-amd64-secureboot.tar"; }
+  fs::path sb_iso() const { return out / "metal-amd64-secureboot.iso"; }
+  fs::path plain_iso() const { return out / "metal-amd64.iso"; }
 };
+
+std::string config_of(const std::string& image) {
+  return must_run({"skopeo", "inspect", "--tls-verify=false", "--config", "--raw", "docker://" + image});
+}
 
 } // namespace
 
 TEST_SUITE("integration") {
 
-TEST_CASE("stand-in imager: plan's command lines in, outputs that pass verify, pxe-extract and push-installer out") {
-  StandinRun s;
-  s.build();
-  auto verified = s.verify();
-  CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
-  CHECK(verified.out.find("EFI/Linux/Talos-v1.9.0.efi") != std::string::npos);
-  CHECK(verified.out.find("usr/install/amd64/vmlinuz.efi") != std::string::npos);
-
-  auto pxe = sbpipe({"pxe-extract", (s.out / "metal-amd64.iso").string(), "--out", (s.dir / "pxe").string()});
-  CHECK_MESSAGE(pxe.exit_code == 0, pxe.err);
-  CHECK(fs::file_size(s.dir / "pxe" / "vmlinuz-amd64") == 4u << 20);
-
+TEST_CASE("Talos lines: the default outputs of every line pass verify, push-installer and pxe-extract") {
   LocalRegistry registry;
-  auto pushed = push({(s.out / "installer-amd64-secureboot.tar").string()}, registry.host() + "/owner/installer:v1.9.0");
-  REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
-  auto raw = skopeo_raw(registry.host() + "/owner/installer:v1.9.0");
-  CHECK(raw.find("application/vnd.oci.image.manifest.v1+json") != std::string::npos);
+  for (const auto& line : model_lines()) {
+    SUBCASE(("Talos " + line.line).c_str()) {
+      LineBuild b(line);
+      auto verified = sbpipe({"verify", b.installer().string(), b.sb_iso().string(), "--cert", b.cert().string()});
+      CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
+      CHECK(verified.out.find("EFI/Linux/Talos-" + line.version + ".efi") != std::string::npos);
+      CHECK(verified.out.find("VERSION=" + line.version) != std::string::npos);  // from .osrel VERSION_ID
+      if (line.line == "1.9") {
+        CHECK(verified.out.find("profiles") == std::string::npos);
+      } else {
+        CHECK(verified.out.find("profiles main reset-maintenance") != std::string::npos);  // the installer's UKI
+        CHECK(verified.out.find("profiles main reset,") != std::string::npos);             // the ISO's
+      }
+      auto json_report = json::parse(sbpipe({"verify", "--format", "json", b.sb_iso().string(), "--cert", b.cert().string()}).out);
+      for (const auto& bin : json_report["binaries"])
+        if (bin["role"] == "uki" && line.line != "1.9") {
+          REQUIRE(bin["profiles"].size() == 2);
+          CHECK(bin["profiles"][1]["cmdline"].get<std::string>().ends_with("lockdown=integrity talos.experimental.wipe=system"));
+        }
+
+      std::string ref = registry.host() + "/owner/installer:" + line.version;
+      auto pushed = push({b.installer().string()}, ref);
+      REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
+      auto manifest = json::parse(skopeo_raw(ref));
+      CHECK(manifest["mediaType"] == "application/vnd.oci.image.manifest.v1+json");
+      auto config = json::parse(config_of(ref));
+      if (line.line == "1.9") {
+        // imager 1.9 leaves the platform empty; sbpipe keeps the config as
+        // imager wrote it and says where it took the platform from.
+        CHECK(config["architecture"] == "");
+        CHECK(manifest["annotations"]["dev.sbpipe.platform"] == "linux/amd64 from usr/install/amd64/ (the image config names none)");
+      } else {
+        CHECK(config["architecture"] == "amd64");
+        CHECK_FALSE(manifest.contains("annotations"));
+      }
+      CHECK(config["rootfs"]["type"] == (line.line == "1.11" ? "" : "layers"));
+
+      auto pxe = sbpipe({"pxe-extract", b.plain_iso().string(), "--out", (b.dir / "pxe").string()});
+      CHECK_MESSAGE(pxe.exit_code == 0, pxe.err);
+      // The ISO's own kernel and initramfs, as xorriso extracts them.
+      must_run({"xorriso", "-osirrox", "on", "-indev", b.plain_iso().string(), "-extract", "/boot", (b.dir / "boot").string()});
+      CHECK(read_file(b.dir / "pxe" / "vmlinuz-amd64") == read_file(b.dir / "boot" / "vmlinuz"));
+      CHECK(read_file(b.dir / "pxe" / "initramfs-amd64.xz") == read_file(b.dir / "boot" / "initramfs.xz"));
+    }
+  }
 }
 
-TEST_CASE("stand-in imager: unsigned or wrongly signed output is stopped by verify") {
-  for (const std::string mode : {"none", "wrong"}) {
-    StandinRun s;
-    s.build(mode);
-    auto verified = s.verify();
-    CHECK_MESSAGE(verified.exit_code == 1, mode);
-    CHECK(verified.out.find("FAIL") != std::string::npos);
+TEST_CASE("Talos lines: a 1.9 installer pushed as one of two architectures gets its platform from its layers") {
+  const TalosLine& l19 = model_lines()[0];
+  TempDir dir;
+  make_owner_keys(dir / "keys");
+  for (const char* arch : {"amd64", "arm64"}) {
+    std::vector<std::string> args{"secureboot-installer", "--arch", arch};
+    args.insert(args.end(), k_lockdown_args.begin(), k_lockdown_args.end());
+    run_model(args, dir / arch, dir / "keys", l19);
+  }
+  LocalRegistry registry;
+  std::string ref = registry.host() + "/owner/installer:v1.9.0";
+  auto pushed = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()}, ref);
+  REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
+  auto index = json::parse(skopeo_raw(ref));
+  REQUIRE(index["manifests"].size() == 2);
+  CHECK(index["manifests"][0]["platform"]["architecture"] == "amd64");
+  CHECK(index["manifests"][1]["platform"]["architecture"] == "arm64");
+  CHECK(index["annotations"]["dev.sbpipe.platform"] ==
+        "linux/amd64 from usr/install/amd64/ (the image config names none); linux/arm64 from usr/install/arm64/ (the image config names none)");
+  auto verified = sbpipe({"verify", (dir / "arm64" / "installer-arm64-secureboot.tar").string(), "--cert", (dir / "keys" / "uki-signing-cert.pem").string()});
+  CHECK_MESSAGE(verified.exit_code == 0, verified.out);
+  auto two = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string()}, ref + "-x", {"--arch", "arm64"});
+  CHECK(two.exit_code == 0);  // --arch is taken for a config that names none
+  auto refused = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()},
+                      ref, {"--arch", "arm64"});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("--arch names the platform of one INPUT") != std::string::npos);
+}
+
+TEST_CASE("Talos lines: every boot profile is gated, and what imager writes in odd cases is named") {
+  const TalosLine& l111 = model_lines()[1];
+  TempDir dir;
+  make_owner_keys(dir / "keys");
+  auto cert = (dir / "keys" / "uki-signing-cert.pem").string();
+  std::vector<std::string> iso{"secureboot-iso"};
+  iso.insert(iso.end(), k_lockdown_args.begin(), k_lockdown_args.end());
+
+  SUBCASE("a 1.11 UKI whose reset profile says lockdown=confidentiality fails, naming the profile") {
+    run_model(iso, dir / "out", dir / "keys", l111, {{"STANDIN_EXTRA_PROFILE_ARGS", "lockdown=confidentiality"}});
+    auto r = sbpipe({"verify", (dir / "out" / "metal-amd64-secureboot.iso").string(), "--cert", cert});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("FAIL  profile reset: cmdline has forbidden lockdown=confidentiality") != std::string::npos);
+    CHECK(r.out.find("profile main") == std::string::npos);  // the main profile passed
+  }
+  SUBCASE("imager 1.11 building a 1.9 SecureBoot installer names the UKI vmlinuz.efi.signed") {
+    std::vector<std::string> args{"secureboot-installer"};
+    args.insert(args.end(), k_lockdown_args.begin(), k_lockdown_args.end());
+    run_model(args, dir / "out", dir / "keys", TalosLine{"1.11", "v1.9.3"});
+    auto r = sbpipe({"verify", (dir / "out" / "installer-amd64-secureboot.tar").string(), "--cert", cert});
+    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+    CHECK(r.out.find("usr/install/amd64/vmlinuz.efi.signed  uki") != std::string::npos);
+  }
+  SUBCASE("a Talos 1.8.0-1.8.2 SecureBoot ISO (EFI files only in efiboot.img) names the cause and the fix") {
+    run_model(iso, dir / "out", dir / "keys", TalosLine{"1.9", "v1.8.1"});
+    auto r = sbpipe({"verify", (dir / "out" / "metal-amd64-secureboot.iso").string(), "--cert", cert});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot ISOs (fixed in 1.8.3); "
+                     "build with Talos 1.8.3 or later") != std::string::npos);
+  }
+  SUBCASE("an arm64 1.13 plain ISO boots with sd-boot only: pxe-extract says where the PXE files are") {
+    run_model({"iso", "--arch", "arm64"}, dir / "out", dir / "keys", model_lines()[2]);
+    auto r = sbpipe({"pxe-extract", (dir / "out" / "metal-arm64.iso").string(), "--out", (dir / "pxe").string(), "--arch", "arm64"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("this ISO boots with systemd-boot and a UKI only (a SecureBoot ISO, or a Talos 1.12+ arm64 ISO); take the PXE "
+                     "files from imager's kernel and initramfs outputs") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir / "pxe" / "vmlinuz-arm64"));
+  }
+  SUBCASE("unsigned or wrongly signed output is stopped by verify") {
+    for (const std::string mode : {"none", "wrong"}) {
+      run_model(iso, dir / mode, dir / "keys", l111, {{"STANDIN_SIGN", mode}});
+      auto r = sbpipe({"verify", (dir / mode / "metal-amd64-secureboot.iso").string(), "--cert", cert});
+      CHECK_MESSAGE(r.exit_code == 1, mode);
+      CHECK(r.out.find("FAIL") != std::string::npos);
+    }
   }
 }
 

@@ -373,7 +373,7 @@ TEST_CASE("plan: defaults, overrides and imager's refusals") {
     CHECK(refused(c).find("imager refuses META values") != std::string::npos);
     c = {};
     c.meta = {"name=x"};
-    CHECK(refused(c).find("numeric key") != std::string::npos);
+    CHECK(refused(c) == "meta: 'name=x' is not KEY=VALUE with a key of 0-255 (e.g. 0xa=..., 10=...)");
     c = {};
     c.extra_kernel_args = {"a b"};
     CHECK(refused(c).find("must be one word") != std::string::npos);
@@ -399,6 +399,99 @@ TEST_CASE("plan: defaults, overrides and imager's refusals") {
   }
 }
 
+TEST_CASE("plan: the rules that differ between Talos versions") {
+  auto planned = [](PlanConfig c, const std::string& version) {
+    auto p = make_plan(version, c, nullptr);
+    return p ? std::string("(planned)") : p.error().message();
+  };
+  PlanConfig c;
+  c.outputs = {"installer"};
+  c.extra_kernel_args = {"console=ttyS0"};
+  SUBCASE("kernel args on the plain installer: refused before 1.10, taken from 1.10 (it carries a UKI)") {
+    CHECK(planned(c, "v1.9.6") == "extra_kernel_args: imager refuses kernel args for the 'installer' output before Talos 1.10 "
+                                  "(only SecureBoot installers carry a cmdline)");
+    CHECK(planned(c, "v1.10.0") == "(planned)");
+    CHECK(planned(c, "v1.13.2") == "(planned)");
+    CHECK(planned(c, "custom-build") == "(planned)");  // no Talos version: the newest rules, as imager's quirks
+    c.talos_version = "v1.9.0";
+    CHECK(planned(c, "custom-build").starts_with("extra_kernel_args: imager refuses"));
+    c.talos_version = "nine";
+    CHECK(planned(c, "custom-build") == "talos_version: 'nine' is not a Talos version (vX.Y.Z)");
+  }
+  SUBCASE("META keys as strconv.ParseUint(key, 0, 8) reads them") {
+    PlanConfig m;
+    m.outputs = {"iso"};
+    for (const char* ok : {"0=x", "10=x", "255=x", "0xa=x", "0XFF=x", "0o17=x", "0b101=x", "010=x", "0377=x"}) {
+      m.meta = {ok};
+      CHECK_MESSAGE(planned(m, "v1.9.0") == "(planned)", ok);
+    }
+    for (const char* bad : {"256=x", "08=x", "0400=x", "0x100=x", "0b2=x", "0x=x", "-1=x", "=x", "a=x", "10"}) {
+      m.meta = {bad};
+      CHECK_MESSAGE(planned(m, "v1.9.0").starts_with("meta: '"), bad);
+    }
+  }
+  SUBCASE("disk images are .raw.zst and must be listed as unverified to be planned") {
+    PlanConfig d;
+    d.outputs = {"secureboot-iso", "secureboot-metal"};
+    CHECK(planned(d, "v1.11.0") == "outputs: 'secureboot-metal' is a disk image, which verify cannot look inside, so it would be "
+                                   "published unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
+    d.unverified_outputs = {"secureboot-iso"};
+    CHECK(planned(d, "v1.11.0") == "unverified_outputs: 'secureboot-iso' can be verified; only disk images may be listed");
+    d.unverified_outputs = {"metal"};
+    CHECK(planned(d, "v1.11.0") == "unverified_outputs: 'metal' is not one of the outputs");
+    d.unverified_outputs = {"secureboot-metal"};
+    auto p = make_plan("v1.11.0", d, nullptr);
+    REQUIRE(p.has_value());
+    CHECK(p->invocations[1].output_file == "metal-amd64-secureboot.raw.zst");
+    CHECK_FALSE(p->invocations[1].verified);
+    CHECK(p->invocations[0].verified);
+  }
+  SUBCASE("Microsoft's certificates in db on request, for SecureBoot ISOs and disk images") {
+    PlanConfig w;
+    w.secureboot_include_well_known_certs = true;
+    auto p = make_plan("v1.11.0", w, nullptr);
+    REQUIRE(p.has_value());
+    auto has_flag = [](const ImagerInvocation& inv) {
+      return std::find(inv.args.begin(), inv.args.end(), "--secureboot-include-well-known-certs") != inv.args.end();
+    };
+    CHECK_FALSE(has_flag(p->invocations[0]));  // secureboot-installer: no enrolment files in it
+    CHECK(has_flag(p->invocations[1]));        // secureboot-iso
+    CHECK_FALSE(has_flag(p->invocations[2]));  // iso
+  }
+  SUBCASE("kernel args the kernel would read differently are refused") {
+    PlanConfig k;
+    k.extra_kernel_args = {"\"lockdown=confidentiality\""};
+    CHECK(planned(k, "v1.11.0") == "extra_kernel_args: '\"lockdown=confidentiality\"' holds a double quote, which the kernel "
+                                   "strips (so it reads another value)");
+    k.extra_kernel_args = {"--"};
+    CHECK(planned(k, "v1.11.0") == "extra_kernel_args: '--' is \"--\", after which every argument goes to init, not the kernel");
+    k.extra_kernel_args = {std::string("a\0b", 3)};
+    CHECK(planned(k, "v1.11.0").ends_with("holds a NUL byte, where the kernel command line ends"));
+  }
+}
+
+TEST_CASE("kernel cmdline: read as systemd-stub and the kernel read it") {
+  auto words = [](std::string_view text) {
+    std::vector<std::string> out;
+    for (const auto& p : parse_kernel_cmdline(text).params) out.push_back(p.word());
+    return out;
+  };
+  CHECK(words("talos.platform=metal  console=tty0\tslab_nomerge") ==
+        std::vector<std::string>{"talos.platform=metal", "console=tty0", "slab_nomerge"});
+  CHECK(words("a lockdown=\"confidentiality\"") == std::vector<std::string>{"a", "lockdown=confidentiality"});
+  CHECK(words("\"lockdown=confidentiality\" b") == std::vector<std::string>{"lockdown=confidentiality", "b"});
+  CHECK(words("x=\"a b\" c") == std::vector<std::string>{"x=a b", "c"});
+  auto nul = parse_kernel_cmdline(std::string_view("talos.platform=metal\0 lockdown=integrity", 41));
+  CHECK(nul.truncated_at_nul);
+  CHECK(nul.params.size() == 1);
+  CHECK_FALSE(parse_kernel_cmdline(std::string_view("a=b\0\0", 5)).truncated_at_nul);  // trailing NULs are padding
+  auto dashes = parse_kernel_cmdline("talos.platform=metal -- lockdown=integrity");
+  CHECK(dashes.params.size() == 1);
+  CHECK(dashes.init_args == std::vector<std::string>{"lockdown=integrity"});
+  CHECK(words("a=") == std::vector<std::string>{"a="});
+  CHECK(kernel_arg_problem("-lockdown").empty());
+}
+
 TEST_CASE("plan config: YAML errors name the file and key") {
   auto ok = parse_plan_config("imager:\n  outputs: [iso]\n  architectures: [arm64]\nother_section: {x: 1}\n", "f.yaml");
   REQUIRE(ok.has_value());
@@ -415,7 +508,7 @@ TEST_CASE("plan shell: words are quoted for sh") {
   CHECK(shell_quote("it's") == "'it'\\''s'");
   CHECK(shell_quote("") == "''");
   Plan p;
-  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, "iso", "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso"});
+  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, "iso", "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso", true});
   std::string text = plan_shell(p, ShellOptions{"podman", "/srv/my out", ""});
   CHECK(text.find("podman run --rm -t -v '/srv/my out:/out' img:1 iso --extra-kernel-arg 'x=$(reboot)'") != std::string::npos);
   CHECK(text.find("/secureboot") == std::string::npos);  // no keys for a plain ISO

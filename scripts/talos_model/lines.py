@@ -1,0 +1,116 @@
+"""What differs between Talos lines, as facts from siderolabs/talos.
+
+Two things decide what imager writes: the imager's own code (its line: 1.9, 1.11 or 1.13 here)
+and the Talos version it builds (the profile version; imager's "quirks" are keyed by it). The
+facts below cite the file each comes from; tags checked: v1.9.0 (3cb25ceb3f3f), v1.11.0 and
+v1.13.0 (b9e9c6579633). pkg/machinery/imager/quirks/quirks.go is "quirks.go" below.
+"""
+
+import re
+from dataclasses import dataclass
+
+# The imager code lines this model imitates, and the version each builds by default.
+LINES = {"1.9": "v1.9.0", "1.11": "v1.11.0", "1.13": "v1.13.0"}
+NEWEST = "1.13"
+
+
+def parse_version(version):
+    """(major, minor, patch) of "v1.11.2" or "1.11.2-rc.1"; None when it does not parse
+    (quirks.go then assumes the newest Talos)."""
+    m = re.fullmatch(r"v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?", version)
+    return tuple(int(x) for x in m.groups()) if m else None
+
+
+def line_of(version):
+    """The model line that imager of `version` belongs to."""
+    v = parse_version(version)
+    if v is None or v >= (1, 13, 0):
+        return "1.13"
+    if v >= (1, 10, 0):
+        return "1.11"
+    return "1.9"
+
+
+@dataclass(frozen=True)
+class Imager:
+    """The imager code line (`line`) building Talos `version`."""
+
+    line: str
+    version: str
+
+    def _at_least(self, minor, none_means=True):
+        v = parse_version(self.version)
+        if v is None:
+            return none_means
+        return v >= (1, minor, 0)
+
+    # --- quirks of the version being built (quirks.go) ---
+    @property
+    def uki_profiles(self):  # SupportsUKIProfiles, >= 1.10 (and only imager code that has profiles)
+        return self.line != "1.9" and self._at_least(10)
+
+    @property
+    def sdboot_for_uefi(self):  # UseSDBootForUEFI, >= 1.10; unparsable means false
+        return self._at_least(10, none_means=False)
+
+    @property
+    def selinux(self):  # SupportsSELinux, >= 1.10
+        return self._at_least(10)
+
+    @property
+    def ima(self):  # SupportsIMA, <= 1.10.99; unparsable means false
+        v = parse_version(self.version)
+        return v is not None and v < (1, 11, 0)
+
+    @property
+    def module_sig_enforce(self):  # SupportsDisablingModuleSignatureVerification, >= 1.12
+        return self._at_least(12)
+
+    @property
+    def proc_mem_never(self):  # ProcMemOverrideNever, >= 1.13
+        return self._at_least(13)
+
+    @property
+    def iso_bootloader_choice(self):  # ISOSupportsSettingBootloader, >= 1.12 (imager 1.12+ code)
+        return self.line == "1.13" and self._at_least(12)
+
+    # --- the imager's own code ---
+    @property
+    def native_assembler(self):
+        """1.10+ assembles UKIs in Go (internal/pkg/uki/internal/pe/native.go); 1.9 runs objcopy
+        (internal/pkg/secureboot/uki/assemble.go)."""
+        return self.line != "1.9"
+
+    @property
+    def signs_linux_section(self):
+        """1.9 puts the kernel Authenticode-signed into .linux (internal/pkg/secureboot/uki/
+        generate.go, generateKernel); 1.10-1.13 sign into a shadowed variable, so .linux is the
+        unsigned kernel (internal/pkg/uki/generate.go)."""
+        return self.line == "1.9"
+
+    @property
+    def config_platform(self):
+        """The installer's image config (pkg/imager/out.go, outInstaller): 1.9 builds on
+        empty.Image and sets no architecture/os; 1.10-1.12 set them in a fresh ConfigFile with an
+        empty rootfs.type; 1.13 starts from empty.Image's ConfigFile (rootfs.type "layers")."""
+        return {"1.9": "none", "1.11": "no-rootfs-type", "1.13": "oci"}[self.line]
+
+    @property
+    def signed_uki_suffix(self):
+        """imager >= 1.10 building a SecureBoot installer for a version < 1.10 names the UKI
+        vmlinuz.efi.signed (pkg/imager/out.go, outInstaller)."""
+        return self.line != "1.9" and not self.sdboot_for_uefi
+
+    @property
+    def has_uki_outputs(self):  # metal-uki / secureboot-metal-uki profiles (pkg/imager/profile/default.go, 1.10+)
+        return self.line != "1.9"
+
+    def plain_iso_layout(self, arch):
+        """grub (1.8/1.9, or any version < 1.10), hybrid (GRUB + unsigned sd-boot), or sd-boot
+        only (arm64 from 1.12): pkg/imager/out.go outISO, pkg/imager/profile/output.go
+        selectBootloader."""
+        if not self.sdboot_for_uefi or self.line == "1.9":
+            return "grub"
+        if self.iso_bootloader_choice and arch == "arm64":
+            return "sdboot"
+        return "hybrid"
