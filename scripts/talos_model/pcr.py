@@ -88,3 +88,31 @@ def pcrsig_json(line, sections, key_pem_path):
             banks.append({"pcrs": [UKI_PCR], "pkfp": pkfp, "pol": pol.hex(), "sig": base64.b64encode(sig).decode()})
         data[alg] = banks
     return json.dumps(data, separators=(",", ":")).encode()
+
+
+def uki_sections(path):
+    """{name: content} of a profile-less UKI's measured sections, as loaded (VirtualSize bytes)."""
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    from talos_model.pe import PeFile
+
+    pe = PeFile(open(path, "rb").read())
+    out = {}
+    for s in pe.sections:
+        if s.name in ORDERED_SECTIONS["1.13"]:
+            if s.name in out:
+                raise SystemExit(f"{path}: two {s.name} sections")
+            data = pe.data[s.raw_offset:s.raw_offset + min(s.raw_size, s.virtual_size)]
+            out[s.name] = data + bytes(s.virtual_size - len(data))
+    return out
+
+
+if __name__ == "__main__":
+    # pcr.py sign-uki UKI KEY: the .pcrsig Talos would write for a UKI without profiles (test fixtures).
+    import sys
+
+    if len(sys.argv) != 4 or sys.argv[1] != "sign-uki":
+        raise SystemExit("usage: pcr.py sign-uki UKI PCR-SIGNING-KEY")
+    sys.stdout.write(pcrsig_json("1.13", uki_sections(sys.argv[2]), sys.argv[3]).decode())

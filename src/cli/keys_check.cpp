@@ -16,11 +16,12 @@ struct KeysFlags {
   std::string dir;
   int warn_days = 60;
   std::string format = "text";
+  std::string write_public;
 };
 
 Status run_keys_check(const KeysFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
-  auto rows = check_key_set(flags.dir, KeysCheckOptions{flags.warn_days, real_clock().wall_now()});
+  auto rows = check_key_set(flags.dir, KeysCheckOptions{flags.warn_days, real_clock().wall_now(), flags.write_public});
   size_t failed = 0, warned = 0;
   for (const auto& r : rows) {
     failed += r.level == CheckLevel::fail ? 1 : 0;
@@ -57,6 +58,8 @@ void add_keys_check(CLI::App& app, CommandAction& action) {
   CLI::App* cmd = keys->add_subcommand("check", "Check the signing-key set a workflow mounts at /secureboot (prints no key material)");
   cmd->add_option("DIR", flags->dir, "Directory with uki-signing-key.pem, uki-signing-cert.pem, pcr-signing-key.pem [, PK/KEK/db.auth]")
       ->required();
+  cmd->add_option("--write-public", flags->write_public,
+                  "Also write pcr-signing-key.pub.pem (the PCR key's public half, for verify --pcr-pubkey) into this directory");
   cmd->add_option("--warn-days", flags->warn_days, "Warn when the UKI certificate expires within this many days")
       ->capture_default_str()
       ->check(CLI::Range(0, 36500));

@@ -82,6 +82,30 @@ std::string cert_path(const RunSettings& settings) {
   return settings.cert_file.empty() ? (fs::path(settings.keys_dir) / "uki-signing-cert.pem").string() : settings.cert_file;
 }
 
+std::string pcr_public_path(const RunSettings& settings) {
+  return settings.pcr_public_key.empty() ? (fs::path(settings.keys_dir) / "pcr-signing-key.pub.pem").string()
+                                         : settings.pcr_public_key;
+}
+
+// What verify will need, checked before imager runs for minutes: the UKI
+// certificate and the PCR public key nodes are sealed to (both public; the
+// private keys are imager's alone).
+Status check_verify_inputs(const RunSettings& settings) {
+  std::error_code ec;
+  if (!fs::is_regular_file(cert_path(settings), ec))
+    return fail(ErrorKind::config, (settings.cert_file.empty() ? "run.keys_dir: " : "run.cert_file: ") + cert_path(settings) +
+                                       ": missing (the UKI signing certificate verify checks signatures against)");
+  if (!fs::is_regular_file(pcr_public_path(settings), ec)) {
+    if (!settings.pcr_public_key.empty())
+      return fail(ErrorKind::config, "run.pcr_public_key: " + settings.pcr_public_key + ": missing");
+    return fail(ErrorKind::config, "run.keys_dir: " + pcr_public_path(settings) +
+                                       ": missing; verify checks every UKI against the PCR public key your nodes are sealed "
+                                       "to, and never reads the private key: write it once with `sbpipe keys check " +
+                                       settings.keys_dir + " --write-public " + settings.keys_dir + "`, or set run.pcr_public_key");
+  }
+  return {};
+}
+
 // Size and modification time (ns) of a file: "<size>:<mtime>".
 Result<std::string> file_stamp(const fs::path& path) {
   struct stat st {};
@@ -101,6 +125,8 @@ public:
         m_out(state.dir() / "out"), m_pxe(state.dir() / "pxe") {}
 
   Result<json> run() {
+    if (!m_state.done("verify"))
+      if (auto st = check_verify_inputs(m_settings); !st) return fail(st.error());
     if (auto st = plan(); !st) return fail(st.error());
     if (auto st = check_release(); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
@@ -219,7 +245,8 @@ private:
     // config lists them as unverified outputs; they skip the gate.
     auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot && inv.verified; });
     if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
-    auto options = verify_options(VerifyRequest{cert_path(m_settings), m_settings.require_cmdline, m_settings.forbid_cmdline, ""});
+    auto options = verify_options(
+        VerifyRequest{cert_path(m_settings), m_settings.require_cmdline, m_settings.forbid_cmdline, pcr_public_path(m_settings)});
     if (!options) return fail(options.error());
     auto verdicts = verify_inputs(paths, *options);
     if (!verdicts) return fail(verdicts.error());
@@ -394,6 +421,7 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
     if (name == "state_dir") return read_config_string(value, key, s.state_dir, label);
     if (name == "keys_dir") return read_config_string(value, key, s.keys_dir, label);
     if (name == "cert_file") return read_config_string(value, key, s.cert_file, label);
+    if (name == "pcr_public_key") return read_config_string(value, key, s.pcr_public_key, label);
     if (name == "imager_output") return read_config_string(value, key, s.imager_output, label);
     if (name == "installer_repository") return read_config_string(value, key, s.installer_repository, label);
     if (name == "source_dir") return read_config_string(value, key, s.source_dir, label);
@@ -473,7 +501,7 @@ Result<std::string> run_dry_text(const std::string& tag, const RunSettings& sett
     for (size_t i = 0; i < argv->size(); ++i) out += (i ? " " : "") + shell_quote((*argv)[i]);
     out += "\n";
   }
-  out += "verify   SecureBoot outputs against " + cert_path(settings) + "\n";
+  out += "verify   SecureBoot outputs against " + cert_path(settings) + " and the PCR key " + pcr_public_path(settings) + "\n";
   out += "push     " + (settings.installer_repository.empty() ? std::string("(no run.installer_repository)")
                                                              : settings.installer_repository + ":" + tag) + "\n";
   out += "publish  " + (*dir ? "dir " + (**dir / tag).string() : "GitHub release " + tag + " of " + settings.repo) + "\n";

@@ -29,6 +29,9 @@ struct RunSettings {
   std::string state_dir;        // empty: default_state_dir()
   std::string keys_dir = "/etc/sbpipe/secureboot";  // given to imager only, as {keys}
   std::string cert_file;        // empty: <keys_dir>/uki-signing-cert.pem (public; verify reads only this)
+  // The PCR public key nodes are sealed to (verify --pcr-pubkey); empty:
+  // <keys_dir>/pcr-signing-key.pub.pem, as `keys check --write-public` writes it.
+  std::string pcr_public_key;
   // imager's command line: words with {keys} {out} {image} in them, and a
   // word {args} that becomes imager's arguments from the plan.
   std::vector<std::string> imager_command{"docker", "run", "--rm", "-v", "{keys}:/secureboot:ro", "-v", "{out}:/out",

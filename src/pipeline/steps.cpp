@@ -158,7 +158,14 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
     j["os_version"] = v.os_version ? nlohmann::json(*v.os_version) : nlohmann::json();
     if (!v.profiles.empty()) {
       j["profiles"] = nlohmann::json::array();
-      for (const auto& p : v.profiles) j["profiles"].push_back({{"id", p.id}, {"cmdline", p.cmdline}});
+      for (const auto& p : v.profiles) {
+        nlohmann::json predicted = nlohmann::json::object();
+        for (const auto& b : p.pcr11.predicted)
+          predicted[b.bank] = {{"enter-initrd", b.enter_initrd}, {"leave-initrd", b.leave_initrd}, {"enter-machined", b.enter_machined}};
+        j["profiles"].push_back({{"id", p.id},
+                                 {"cmdline", p.cmdline},
+                                 {"pcr11", {{"ok", p.pcr11.ok}, {"problems", p.pcr11.problems}, {"banks", p.pcr11.banks}, {"predicted", predicted}}}});
+      }
     }
     out["binaries"].push_back(std::move(j));
   }

@@ -19,8 +19,13 @@ namespace fs = std::filesystem;
 constexpr const char* k_uki_key = "uki-signing-key.pem";
 constexpr const char* k_uki_cert = "uki-signing-cert.pem";
 constexpr const char* k_pcr_key = "pcr-signing-key.pem";
+constexpr const char* k_pcr_public = "pcr-signing-key.pub.pem";
 constexpr int k_min_bits = 2048;
 constexpr int k_recommended_uki_bits = 4096;
+// A node loads the PCR key into its TPM (TPM2_LoadExternal) at every unseal
+// (siderolabs/talos internal/pkg/secureboot/tpm2/unseal.go); many TPMs take
+// only RSA-2048 there, and `talosctl gen secureboot pcr` makes 2048.
+constexpr int k_pcr_bits = 2048;
 
 // Never prompts: an encrypted key fails instead of waiting on a terminal.
 int no_passphrase(char*, int, int, void*) { return -1; }
@@ -38,7 +43,8 @@ private:
 
 // Checks a private key file: the PEM form imager accepts (PKCS#1 RSA), its
 // size and its permissions. Returns the key when it parses.
-ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits, Checks& checks) {
+// `exact_bits` (0: none) is the only size accepted.
+ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits, Checks& checks, int exact_bits = 0) {
   std::string name = path.filename().string();
   auto text = read_small_file(path, 64 * 1024);
   if (!text) {
@@ -83,7 +89,11 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
     checks.add(name, "format", CheckLevel::ok, "PKCS#1 RSA");
 
   int bits = EVP_PKEY_get_bits(key.get());
-  if (bits < k_min_bits)
+  if (exact_bits != 0 && bits != exact_bits)
+    checks.add(name, "size", CheckLevel::fail,
+               std::to_string(bits) + " bits; a PCR key must be RSA-" + std::to_string(exact_bits) +
+                   ": nodes load it into the TPM at every unseal, and many TPMs take only RSA-2048 there");
+  else if (bits < k_min_bits)
     checks.add(name, "size", CheckLevel::fail, std::to_string(bits) + " bits; at least 2048 needed");
   else if (bits < recommended_bits)
     checks.add(name, "size", CheckLevel::warn, std::to_string(bits) + " bits; " + std::to_string(recommended_bits) + " recommended");
@@ -97,6 +107,22 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
     checks.add(name, "permissions", CheckLevel::warn, std::string("mode ") + mode + "; readable by others (0400 or 0600 expected)");
   }
   return key;
+}
+
+// Writes the public half of the PCR key, for verify steps that must not
+// see the private one (the key nodes are sealed to; verify --pcr-pubkey).
+void write_pcr_public(EVP_PKEY* key, const fs::path& dir, Checks& checks) {
+  auto path = dir / k_pcr_public;
+  if (key == nullptr) {
+    checks.add(k_pcr_public, "written", CheckLevel::fail, "not written: " + std::string(k_pcr_key) + " did not parse");
+    return;
+  }
+  ossl::Ptr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PUBKEY(bio.get(), key);
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  auto st = write_file_atomically(path, std::string(data, static_cast<size_t>(len)));
+  checks.add(k_pcr_public, "written", st ? CheckLevel::ok : CheckLevel::fail, st ? path.string() : st.error().message());
 }
 
 // Parses the UKI certificate and checks its dates. Returns its DER when it parses.
@@ -208,8 +234,9 @@ std::vector<KeyCheck> check_key_set(const fs::path& dir, const KeysCheckOptions&
     checks.add(k_uki_key, "matches certificate", matches ? CheckLevel::ok : CheckLevel::fail,
                matches ? "yes" : "no; the key does not belong to uki-signing-cert.pem");
   }
-  check_private_key(dir / k_pcr_key, k_min_bits, checks);
+  auto pcr_key = check_private_key(dir / k_pcr_key, k_min_bits, checks, k_pcr_bits);
   check_enrolment(dir, uki_cert, checks);
+  if (!options.write_public.empty()) write_pcr_public(pcr_key.get(), options.write_public, checks);
   return checks.take();
 }
 

@@ -24,6 +24,9 @@ struct KeyCheck {
 struct KeysCheckOptions {
   int warn_days = 60;
   std::chrono::system_clock::time_point now;
+  // When set, pcr-signing-key.pub.pem (the PCR key's public half) is written
+  // there, as one more row.
+  std::filesystem::path write_public;
 };
 
 // Runs every check on the set in `dir`. Never fails as a whole: a missing or

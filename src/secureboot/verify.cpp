@@ -4,6 +4,7 @@
 
 #include "core/file.h"
 #include "secureboot/authenticode.h"
+#include "secureboot/pcr_policy.h"
 #include "secureboot/siglist.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
@@ -103,9 +104,16 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
     v.has_pcrsig = uki->has_pcrsig;
     v.has_pcrpkey = uki->pcrpkey.has_value();
     std::vector<std::string> ids;
+    SectionDigests digests(**file);
+    bool policies_ok = true;
     for (const auto& profile : uki->profiles) {
       check_cmdline(profile, options, problems);
-      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline});
+      auto policy = check_pcr_policy(**file, profile, uki->pcrpkey, digests);
+      if (!policy) return failed(policy.error().message());
+      std::string where = profile.id.empty() ? "pcr11 policy: " : "profile " + profile.id + ": pcr11 policy: ";
+      for (const auto& p : policy->problems) problems.push_back(where + p);
+      policies_ok = policies_ok && policy->ok;
+      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline, std::move(*policy)});
       if (!profile.id.empty()) ids.push_back(profile.id);
     }
     if (options.pcr_public_key) {
@@ -114,13 +122,14 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
       } else {
         auto same = same_public_key(*uki->pcrpkey, *options.pcr_public_key);
         if (!same) problems.push_back(".pcrpkey: " + same.error().message());
-        else if (!*same) problems.push_back(".pcrpkey is not the given PCR public key");
+        else if (!*same)
+          problems.push_back(".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
+                             "them with this build");
       }
     }
     if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
     if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
-    notes.push_back(std::string(".pcrsig ") + (v.has_pcrsig ? "present" : "absent"));
-    notes.push_back(std::string(".pcrpkey ") + (v.has_pcrpkey ? "present" : "absent"));
+    if (policies_ok) notes.push_back("pcr11 policy ok");
   }
   if (!problems.empty()) return failed(join(problems, "; "));
   v.ok = true;

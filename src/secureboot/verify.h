@@ -1,14 +1,17 @@
 #pragma once
 // The SecureBoot gate: one verdict per EFI binary. A binary passes when its
 // Authenticode signature chains to the trusted certificate and, for a UKI,
-// its command line has every required word and none of the forbidden ones
-// (and, when asked, its .pcrpkey is the given PCR public key).
+// in every boot profile its command line has every required word and none
+// of the forbidden ones and its signed PCR 11 policy is the one the boot
+// will produce, by the UKI's own PCR key (pcr_policy.h); and, when asked,
+// its .pcrpkey is the given PCR public key.
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "secureboot/efi_inputs.h"
+#include "secureboot/pcr_policy.h"
 
 namespace sbpipe {
 
@@ -23,6 +26,7 @@ struct VerifyOptions {
 struct ProfileVerdict {
   std::string id;
   std::string cmdline;
+  PolicyVerdict pcr11;  // the signed PCR 11 policy, with the predicted values
 };
 
 struct Verdict {

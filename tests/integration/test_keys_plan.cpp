@@ -79,6 +79,16 @@ TEST_CASE("keys check: a talosctl-like key set passes and prints no key material
   CHECK(doc["checks"].size() > 6);
 }
 
+TEST_CASE("keys check --write-public: the PCR key's public half, for verify steps that see no private key") {
+  TempDir out;
+  auto r = keys_check(good_keys().dir.path(), {"--write-public", out.path().string()});
+  CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+  CHECK(r.out.find("pcr-signing-key.pub.pem  written") != std::string::npos);
+  auto want = must_run({"openssl", "rsa", "-in", (good_keys().dir / "pcr-signing-key.pem").string(), "-pubout"});
+  CHECK(read_file(out / "pcr-signing-key.pub.pem") == want);
+  check_no_key_material(good_keys().dir.path(), read_file(out / "pcr-signing-key.pub.pem"));
+}
+
 TEST_CASE("keys check: each broken key set fails with the reason") {
   TempDir tmp;
   fs::path dir = copy_of_good(tmp);
@@ -112,6 +122,13 @@ TEST_CASE("keys check: each broken key set fails with the reason") {
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("pcr-signing-key.pem") != std::string::npos);
     CHECK(r.out.find("missing") != std::string::npos);
+  }
+  SUBCASE("a PCR key that is not RSA-2048: nodes load it into their TPM") {
+    must_run({"openssl", "genrsa", "-traditional", "-out", (dir / "pcr-signing-key.pem").string(), "3072"});
+    auto r = keys_check(dir);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("size                 FAIL    3072 bits; a PCR key must be RSA-2048: nodes load it into the "
+                     "TPM at every unseal, and many TPMs take only RSA-2048 there") != std::string::npos);
   }
   SUBCASE("encrypted key: fails without prompting") {
     must_run({"openssl", "rsa", "-in", uki_key.string(), "-aes256", "-passout", "pass:secret", "-out", (dir / "enc.pem").string()});

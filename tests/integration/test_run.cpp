@@ -439,6 +439,19 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   f.check_final_state();
 }
 
+TEST_CASE("run: without the PCR public key nodes are sealed to, nothing is built") {
+  RunFixture f;
+  fs::remove(f.keys / "pcr-signing-key.pub.pem");
+  auto r = f.run();
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("run.keys_dir: " + (f.keys / "pcr-signing-key.pub.pem").string() +
+                   ": missing; verify checks every UKI against the PCR public key your nodes are sealed to, and never reads the "
+                   "private key: write it once with `sbpipe keys check " + f.keys.string() + " --write-public " + f.keys.string() +
+                   "`, or set run.pcr_public_key") != std::string::npos);
+  CHECK_FALSE(fs::exists(f.state / f.kTag / "out"));  // imager never ran
+  CHECK(f.github.requests().empty());
+}
+
 TEST_CASE("run: configuration mistakes are refused before anything runs") {
   RunFixture f;
   write_file(f.dir / "bad.yaml", "run:\n  imager_command: docker run {image} --out {output}\n");

@@ -26,12 +26,9 @@ struct Signed {
   Signed() {
     uki_keys = make_key_pair(tmp.path(), "uki", "Test UKI Signing");
     other_keys = make_key_pair(tmp.path(), "other", "Somebody Else");
-    pcr_key = tmp / "pcr-signing-key.pem";
-    pcr_pub = tmp / "pcr-pub.pem";
-    must_run({"openssl", "genrsa", "-traditional", "-out", pcr_key.string(), "2048"});
-    must_run({"openssl", "rsa", "-in", pcr_key.string(), "-pubout", "-out", pcr_pub.string()});
+    pcr_key = default_pcr_key();
+    pcr_pub = public_half(pcr_key);
     UkiSpec spec;
-    spec.pcr_public_key = pcr_pub;
     uki_unsigned = tmp / "uki-unsigned.efi";
     build_uki(uki_unsigned, spec, tmp / "uki-build");
     uki = tmp / "vmlinuz.efi";
@@ -93,7 +90,7 @@ TEST_CASE("verify: a UKI and systemd-boot signed by the UKI key pass, as sbverif
   CHECK(r.out.find("uki") != std::string::npos);
   CHECK(r.out.find("systemd-boot") != std::string::npos);
   CHECK(r.out.find("VERSION=v1.9.0") != std::string::npos);
-  CHECK(r.out.find(".pcrsig present") != std::string::npos);
+  CHECK(r.out.find("pcr11 policy ok") != std::string::npos);
 
   auto j = verify({f.uki.string(), f.sdboot.string()}, f.uki_keys.cert, {"--format", "json"});
   REQUIRE(j.exit_code == 0);
@@ -201,6 +198,72 @@ TEST_CASE("verify: every bad binary fails with its reason, and sbverify agrees o
     auto r = verify({f.uki.string()}, f.uki_keys.cert, {"--pcr-pubkey", other_pub.string()});
     CHECK(r.exit_code == 1);
     CHECK(r.out.find(".pcrpkey is not the given PCR public key") != std::string::npos);
+  }
+}
+
+// The .pcrsig section of a UKI file, as objcopy dumps it (not sbpipe).
+std::string dump_pcrsig(const fs::path& uki, const fs::path& dir) {
+  fs::path out = dir / (uki.filename().string() + ".pcrsig");
+  must_run({"objcopy", "--dump-section", ".pcrsig=" + out.string(), uki.string(), (dir / "discard.efi").string()});
+  return read_file(out);
+}
+
+TEST_CASE("verify: the signed PCR 11 policy must be the one this UKI boots with, by its own PCR key") {
+  auto& f = fixture();
+  auto check = [&](const std::string& name, const UkiSpec& spec) {
+    auto uki = f.signed_uki(name, spec);
+    auto r = verify({uki.string()}, f.uki_keys.cert);
+    CHECK_MESSAGE(r.exit_code == 1, name << ": " << r.out);
+    return r.out;
+  };
+  SUBCASE("a .pcrsig from another build (another cmdline) is stale") {
+    UkiSpec other;
+    other.cmdline = "talos.platform=metal console=ttyS0 lockdown=integrity talos.dashboard.disabled=1";
+    auto donor = f.signed_uki("donor", other);
+    UkiSpec spec;
+    spec.pcrsig = dump_pcrsig(donor, f.tmp.path());
+    auto out = check("stale", spec);
+    CHECK(out.find("pcr11 policy: sha256: the signed policy is not this UKI's (a stale .pcrsig, or sections changed after signing)") !=
+          std::string::npos);
+  }
+  SUBCASE("signed by another PCR key than .pcrpkey") {
+    auto other_key = f.tmp / "other-pcr.pem";
+    if (!fs::exists(other_key)) must_run({"openssl", "genrsa", "-traditional", "-out", other_key.string(), "2048"});
+    UkiSpec spec;
+    spec.pcrsig_key = other_key;
+    auto out = check("otherkey", spec);
+    CHECK(out.find("sha256: pkfp is not the fingerprint of .pcrpkey (signed with another PCR key)") != std::string::npos);
+    CHECK(out.find("sha256: the signature does not verify under .pcrpkey") != std::string::npos);
+  }
+  SUBCASE("a damaged signature, a missing sha256 bank, no .pcrsig") {
+    auto good = nlohmann::json::parse(dump_pcrsig(f.uki, f.tmp.path()));
+    auto damaged = good;
+    std::string sig = damaged["sha256"][0]["sig"];
+    sig[10] = sig[10] == 'A' ? 'B' : 'A';
+    damaged["sha256"][0]["sig"] = sig;
+    UkiSpec spec;
+    spec.pcrsig = damaged.dump();
+    CHECK(check("badsig", spec).find("sha256: the signature does not verify under .pcrpkey") != std::string::npos);
+    auto no_sha256 = good;
+    no_sha256.erase("sha256");
+    spec.pcrsig = no_sha256.dump();
+    CHECK(check("nobank", spec).find("sha256: missing bank (nodes unseal with the sha256 bank)") != std::string::npos);
+    UkiSpec none;
+    none.pcr_policy = false;
+    CHECK(check("nopcr", none).find("pcr11 policy: no .pcrsig: a node sealed to a PCR key cannot unseal its disk with this UKI") !=
+          std::string::npos);
+  }
+  SUBCASE("a .cmdline changed after signing") {
+    // The same bytes but one, patched into the unsigned UKI before sbsign.
+    std::string data = read_file(f.uki_unsigned);
+    auto at = data.find("console=ttyS0");
+    REQUIRE(at != std::string::npos);
+    data[at + 12] = '1';
+    write_file(f.tmp / "edited-unsigned.efi", data);
+    sbsign(f.tmp / "edited-unsigned.efi", f.tmp / "edited.efi", f.uki_keys);
+    auto r = verify({(f.tmp / "edited.efi").string()}, f.uki_keys.cert);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("the signed policy is not this UKI's") != std::string::npos);
   }
 }
 

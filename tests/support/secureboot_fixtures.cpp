@@ -37,6 +37,27 @@ KeyPair make_issued_pair(const fs::path& dir, const std::string& name, const std
   return p;
 }
 
+const fs::path& default_pcr_key() {
+  static TempDir dir;
+  static const fs::path key = [] {
+    fs::path k = dir / "pcr-signing-key.pem";
+    must_run({"openssl", "genrsa", "-traditional", "-out", k.string(), "2048"});
+    return k;
+  }();
+  return key;
+}
+
+fs::path public_half(const fs::path& key) {
+  fs::path pub = key.string() + ".pub";
+  if (!fs::exists(pub)) must_run({"openssl", "rsa", "-in", key.string(), "-pubout", "-out", pub.string()});
+  return pub;
+}
+
+std::string model_pcrsig(const fs::path& uki, const fs::path& pcr_key) {
+  return must_run({"/usr/bin/python3", std::string(SBPIPE_SOURCE_DIR) + "/scripts/talos_model/pcr.py", "sign-uki", uki.string(),
+                   pcr_key.string()});
+}
+
 void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch) {
   fs::create_directories(scratch);
   write_file(scratch / "osrel", "NAME=\"Talos\"\nID=talos\nVERSION_ID=" + spec.version + "\nVERSION=\"" + spec.version + "\"\n");
@@ -46,15 +67,19 @@ void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch
   std::vector<std::string> argv{"objcopy",
                                 "--add-section", ".osrel=" + (scratch / "osrel").string(), "--change-section-vma", ".osrel=0x20000",
                                 "--add-section", ".cmdline=" + (scratch / "cmdline").string(), "--change-section-vma", ".cmdline=0x30000"};
-  if (!spec.pcr_public_key.empty()) {
-    write_file(scratch / "pcrsig", "{\"sha256\":[{\"pcrs\":[11],\"pkfp\":\"00\",\"pol\":\"00\",\"sig\":\"00\"}]}");
-    argv.insert(argv.end(), {"--add-section", ".pcrpkey=" + spec.pcr_public_key.string(), "--change-section-vma", ".pcrpkey=0x40000",
-                             "--add-section", ".pcrsig=" + (scratch / "pcrsig").string(), "--change-section-vma", ".pcrsig=0x50000"});
-  }
+  fs::path pcr_key = spec.pcr_key.empty() ? default_pcr_key() : spec.pcr_key;
+  if (spec.pcr_policy)
+    argv.insert(argv.end(), {"--add-section", ".pcrpkey=" + public_half(pcr_key).string(), "--change-section-vma", ".pcrpkey=0x40000"});
+  fs::path without_sig = spec.pcr_policy ? scratch / "uki-without-pcrsig.efi" : out;
   argv.insert(argv.end(), {"--add-section", ".linux=" + (scratch / "linux").string(), "--change-section-vma", ".linux=0x2000000",
                            "--add-section", ".initrd=" + (scratch / "initrd").string(), "--change-section-vma", ".initrd=0x3000000",
-                           k_stub.string(), out.string()});
+                           k_stub.string(), without_sig.string()});
   must_run(argv);
+  if (!spec.pcr_policy) return;
+  // .pcrsig is not measured, so adding it leaves the policy it signs intact.
+  write_file(scratch / "pcrsig", spec.pcrsig ? *spec.pcrsig : model_pcrsig(without_sig, spec.pcrsig_key.empty() ? pcr_key : spec.pcrsig_key));
+  must_run({"objcopy", "--add-section", ".pcrsig=" + (scratch / "pcrsig").string(), "--change-section-vma", ".pcrsig=0x4000000",
+            without_sig.string(), out.string()});
 }
 
 void sbsign(const fs::path& in, const fs::path& out, const KeyPair& keys) {

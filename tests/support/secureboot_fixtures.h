@@ -5,6 +5,7 @@
 // by xorriso, and enrolment files by efitools. Nothing here is committed.
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,28 @@ KeyPair make_issued_pair(const fs::path& dir, const std::string& name, const std
 struct UkiSpec {
   std::string cmdline = "talos.platform=metal console=ttyS0 lockdown=integrity";
   std::string version = "v1.9.0";
-  fs::path pcr_public_key;  // empty: no .pcrpkey/.pcrsig
+  // The PCR signing key (PKCS#1 PEM) for .pcrpkey and .pcrsig; empty: one
+  // test key shared by the whole test run (default_pcr_key()).
+  fs::path pcr_key;
+  bool pcr_policy = true;  // false: no .pcrpkey and no .pcrsig
+  fs::path pcrsig_key;     // signs .pcrsig instead of pcr_key (another PCR key)
+  std::optional<std::string> pcrsig;  // .pcrsig as given (a stale or edited one)
   size_t kernel_bytes = 400000;
   size_t initrd_bytes = 300000;
 };
-// An unsigned UKI at `out`.
+// An unsigned UKI at `out`; with `pcr_policy`, its `.pcrpkey` and a `.pcrsig`
+// computed by the Talos model (scripts/talos_model/pcr.py, the way Talos
+// computes it), not by sbpipe.
 void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch);
+
+// The PCR signing key test UKIs use unless they name another (made once).
+const fs::path& default_pcr_key();
+
+// The PEM public half of a PCR signing key, written beside it (`<key>.pub`).
+fs::path public_half(const fs::path& key);
+
+// The `.pcrsig` the Talos model computes for a profile-less UKI file.
+std::string model_pcrsig(const fs::path& uki, const fs::path& pcr_key);
 
 // sbsign `in` into `out` with the pair.
 void sbsign(const fs::path& in, const fs::path& out, const KeyPair& keys);

@@ -17,6 +17,8 @@ void make_owner_keys(const fs::path& dir, const std::string& cn) {
   must_run({"openssl", "req", "-x509", "-key", (dir / "uki-signing-key.pem").string(), "-out", (dir / "uki-signing-cert.pem").string(),
             "-days", "30", "-subj", "/O=" + cn});
   must_run({"openssl", "genrsa", "-traditional", "-out", (dir / "pcr-signing-key.pem").string(), "2048"});
+  // What `sbpipe keys check --write-public` writes beside them.
+  must_run({"openssl", "rsa", "-in", (dir / "pcr-signing-key.pem").string(), "-pubout", "-out", (dir / "pcr-signing-key.pub.pem").string()});
 }
 
 std::map<std::string, std::string> model_env(const TalosLine& line, std::map<std::string, std::string> extra) {

@@ -27,7 +27,7 @@ const std::vector<TalosLine>& model_lines();
 
 // uki-signing-key.pem / uki-signing-cert.pem / pcr-signing-key.pem in `dir`
 // (PKCS#1 RSA, as talosctl gen secureboot writes them; 2048-bit UKI key to
-// keep the tests quick).
+// keep the tests quick), and pcr-signing-key.pub.pem beside them.
 void make_owner_keys(const fs::path& dir, const std::string& cn = "Owner UKI");
 
 // The model's environment for a line, plus `extra`.
