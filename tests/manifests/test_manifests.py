@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """The manifests test (ctest `manifests`): the shipped manifests pass
 check_manifests.py, and each kind of mistake it exists to catch, planted in a
-copy, makes it fail with the expected message.
+copy, makes it fail with the expected message. Among them, the mistakes the
+first shipped manifests made on a real cluster: the Sensor's header filter,
+its float release id, the ServiceAccount it lacked, the root imager without
+runAsNonRoot: false, retries that never fired, images by tag.
 
 usage: test_manifests.py SBPIPE_BINARY MANIFESTS_DIR SCHEMAS_DIR
 """
@@ -15,21 +18,79 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CHECK = os.path.join(HERE, "check_manifests.py")
 
 # (file, text to replace, replacement, expected message fragment)
+T = "argo/talos-secureboot-build.yaml"
+S = "overlays/argo-events/sensor.yaml"
+R = "overlays/receiver/sbpipe-webhook.yaml"
 MUTATIONS = [
-    ("argo/talos-secureboot-build.yaml", "  podGC:\n", "  bogusField: 1\n  podGC:\n", "Additional properties are not allowed ('bogusField'"),
-    ("argo/talos-secureboot-build.yaml", "              - {key: uki-signing-cert.pem, path: uki-signing-cert.pem}\n", "",
-     "only imager may, others get the certificate alone"),
-    ("argo/sbpipe-webhook.yaml", "image: ghcr.io/OWNER/sbpipe:0.1.0", "image: ghcr.io/OWNER/sbpipe:latest", "has no pinned tag"),
-    ("argo/talos-secureboot-build.yaml", "          - --digest-file\n", "          - --digest-fil\n", "sbpipe rejects push-installer"),
-    ("argo/sbpipe-webhook.yaml", "verbs: [create, get, list, watch]", "verbs: [create, get, list, watch, delete]",
-     "the receiver's Role allows more than"),
-    ("secrets/sbpipe-registry.yaml", "kind: OnePasswordItem", "kind: OnePasswordThing", "unknown kind onepassword.com/v1/OnePasswordThing"),
-    ("argo/talos-secureboot-build.yaml", "secureboot_kernel_args: [-lockdown, lockdown=integrity]",
-     "secureboot_kernel_args: [lockdown=integrity, -lockdown]", "lack -lockdown then lockdown=integrity"),
-    ("argo/talos-secureboot-build.yaml", "          readOnlyRootFilesystem: true\n", "", "sbpipe must run non-root, read-only"),
-    ("argo/sbpipe-webhook.yaml", "          resources:\n            requests: {cpu: 20m, memory: 24Mi}\n            limits: {cpu: 500m, memory: 128Mi}\n",
+    # schemas and kustomize
+    (T, "  podGC:\n", "  bogusField: 1\n  podGC:\n", "Additional properties are not allowed ('bogusField'"),
+    ("secrets/sbpipe-registry.yaml", "kind: OnePasswordItem", "kind: OnePasswordThing",
+     "unknown kind onepassword.com/v1/OnePasswordThing"),
+    ("secrets/kustomization.yaml", "  - sbpipe-registry.yaml\n", "", "secrets/sbpipe-registry.yaml: not used by any kustomization"),
+    # the Sensor: the header filter as first shipped, the float release id, no retries, no dedupe
+    (S, "path: body.X-GitHub-Event", "path: headers.X-Github-Event", "the filter drops the 'created' delivery"),
+    (S, "                  {{- $name -}}\n                  {{- end -}}", "                  {{- $name -}}-{{ .Input.body.release.id }}\n                  {{- end -}}",
+     "is not a valid name (the API answers 422)"),
+    (S, "{{- $id := .Input.body.release.id | int64 -}}", "{{- $id := .Input.body.release.id -}}",
+     "differs from sbpipe serve's 'talos-build-v1-9-0-123456789'"),
+    (S, "                dataKey: body.release.id\n", "                dataTemplate: '{{ .Input.body.release.id }}'\n",
+     "release-id parameter is '1.23456789e+08'"),
+    (S, "^(created|prereleased|published)$", "^(created|prereleased|published|released)$",
+     "the filter accepts the release action 'released'"),
+    (S, "(printf \"%s-%s-%d\" (splitList \"/\" $repo | last) $tag $id | lower)",
+     "(printf \"%s-%s-%d-%s\" (splitList \"/\" $repo | last) $tag $id .Input.body.action | lower)",
+     "make different Workflow names"),
+    (S, "      retryStrategy:\n        steps: 4\n", "      rateLimit:\n        requestsPerUnit: 4\n",
+     "the trigger has no retryStrategy"),
+    (S, "serviceAccountName: talos-build-sensor", "serviceAccountName: sbpipe-webhook",
+     "ServiceAccount sbpipe-webhook is not in the overlay"),
+    ("overlays/argo-events/kustomization.yaml", "  - eventsource.yaml\n", "",
+     "EventSource talos-build-github is not in the overlay"),
+    # Pod Security
+    (T, "          runAsNonRoot: false\n", "", "imager runs as root but does not set runAsNonRoot: false"),
+    (T, "SETUID, SYS_CHROOT]", "SETUID, SYS_CHROOT, SYS_ADMIN]", "not Pod Security baseline: Capabilities"),
+    ("overlays/argo-events/eventsource.yaml", "        allowPrivilegeEscalation: false\n", "",
+     "EventSource talos-build-github: not Pod Security restricted: Privilege Escalation"),
+    (S, "      seccompProfile:\n        type: RuntimeDefault\n    container:", "    container:",
+     "Sensor talos-build: not Pod Security restricted: Seccomp"),
+    ("argo/namespace.yaml", "enforce: baseline", "enforce: restricted", "pod-security.kubernetes.io/enforce is not baseline"),
+    # images and parameters
+    ("images/kustomization.yaml", "    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
+     "    newTag: 0.1.0\n", "is not pinned by digest"),
+    (T, "      - name: release-id         # the GitHub release id, on every pod as a label\n        value: \"\"\n",
+     "      - name: release-id\n        value: \"\"\n      - name: sbpipe-image\n        value: ghcr.io/owner/sbpipe:1\n",
+     "Workflow parameter 'sbpipe-image' names an image"),
+    (T, "args: [plan, --version, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo, --pin-digests]",
+     "args: [plan, --version, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo]",
+     "plan does not pin the imager image"),
+    # keys
+    (T, "              - {key: uki-signing-cert.pem, path: uki-signing-cert.pem}\n", "",
+     "only SecureBoot imager pods may, others get the certificate alone"),
+    (T, "          - --pcr-pubkey\n          - /pcr/pcr-signing-key.pub.pem\n", "", "verify does not check the PCR public key"),
+    # the plan drives every step
+    (T, "            when: \"{{item.secureboot}} == true\"\n        - - name: push-installer",
+     "            when: \"{{item.arch}} == amd64\"\n        - - name: push-installer",
+     "verify checks ['/work/out/installer-amd64-secureboot.tar', '/work/out/metal-amd64-secureboot.iso', '/work/out/metal-amd64.iso']"),
+    (T, "{#.kind == 'installer' && #.secureboot}", "{#.kind == 'installer' && #.secureboot && #.arch == 'amd64'}",
+     "push-installer runs"),
+    (T, "{#.kind == 'iso'}), {'/work/out/' + #.output_file})", "{#.kind == 'iso' && #.arch == 'amd64'}), {'/work/out/' + #.output_file})",
+     "upload-assets publishes"),
+    (T, "          - --digest-file\n", "          - --digest-fil\n", "sbpipe rejects push-installer"),
+    # retries
+    (T, "        expression: \"asInt(lastRetry.exitCode) == 1\"   # 1 = failed (network); 2 = usage: not retried\n",
+     "        expression: \"asInt(lastRetry.exitCode) >= 1\"\n", "retry expression is True for exit 2"),
+    (T, "      retryStrategy: &sbpipe-retry\n        limit: \"3\"\n        retryPolicy: OnFailure\n",
+     "      retryStrategy: &sbpipe-retry\n        limit: \"3\"\n        retryPolicy: OnError\n",
+     "retryPolicy OnError does not retry a failed main container"),
+    (T, "      activeDeadlineSeconds: 1800\n      retryStrategy: &imager-retry\n", "      retryStrategy: &imager-retry\n",
+     "imager has no activeDeadlineSeconds"),
+    # receiver
+    (R, "verbs: [create, get, list, watch]", "verbs: [create, get, list, watch, delete]", "the receiver's Role allows more than"),
+    (R, "          resources:\n            requests: {cpu: 20m, memory: 24Mi}\n            limits: {cpu: 500m, memory: 128Mi}\n",
      "", "resources need requests and limits"),
-    ("kustomization.yaml", "  - secrets/sbpipe-registry.yaml\n", "", "secrets/sbpipe-registry.yaml: not listed in kustomization.yaml"),
+    (R, "            timeoutSeconds: 3\n", "", "livenessProbe has the default 1 s timeout"),
+    (R, "              - {key: secret, path: secret}\n", "              - {key: secret, path: secret}\n        - name: extra\n          secret:\n            secretName: nowhere\n",
+     "Secret nowhere is not in the overlay"),
 ]
 
 

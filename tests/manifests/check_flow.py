@@ -1,0 +1,129 @@
+"""The WorkflowTemplate run on paper (template_run.py) for the plan of the
+shipped ConfigMap and for the same config with arm64 added: every output of
+the plan is built by the right imager template (keys only for SecureBoot),
+every SecureBoot output is verified, every installer pushed (one index), every
+ISO and its PXE files published, nothing consumed that no step made; and every
+sbpipe command line, as the container will run it, passes the real parser
+(`sbpipe --validate-only ...`). The plan comes from the real `sbpipe plan
+--format argo` on the shipped config.
+"""
+import json
+import subprocess
+import tempfile
+
+import yaml
+
+import exprlang
+import template_run
+
+DIGEST = "sha256:" + "ab" * 32
+
+
+def plan_for(sbpipe, config_text, extra, where, p):
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
+        f.write(config_text)
+        f.flush()
+        r = subprocess.run([sbpipe, "plan", "--version", "v1.9.0", "--config", f.name, "--format", "argo"] + extra,
+                           capture_output=True, text=True)
+    if r.returncode != 0:
+        p(where, f"sbpipe plan refuses the config: {r.stderr.strip()}")
+        return None
+    return r.stdout.strip()
+
+
+def check_lockdown(where, plan, p):
+    for inv in plan:
+        if not inv["secureboot"]:
+            continue
+        args = inv["args"]
+        values = [args[k + 1] for k in range(len(args) - 1) if args[k] == "--extra-kernel-arg"]
+        if "-lockdown" not in values or "lockdown=integrity" not in values or \
+                values.index("-lockdown") > values.index("lockdown=integrity"):
+            p(where, f"{inv['name']}: kernel args {values} lack -lockdown then lockdown=integrity")
+
+
+def validate_argv(where, argv, sbpipe, p):
+    r = subprocess.run([sbpipe, "--validate-only"] + argv[1:], capture_output=True, text=True)
+    if r.returncode != 0:
+        p(where, f"sbpipe rejects {' '.join(argv[1:])}: {r.stderr.strip()}")
+
+
+def check(overlay, docs, sbpipe, problem):
+    def p(where, text):
+        problem(f"{overlay} {where}", text)
+
+    configs = [d for d in docs if d.get("kind") == "ConfigMap" and "sbpipe.yaml" in d.get("data", {})]
+    templates = [d for d in docs if d.get("kind") == "WorkflowTemplate"]
+    for d in docs:
+        if d.get("kind") == "Deployment":
+            for c in d["spec"]["template"]["spec"]["containers"]:
+                if (c.get("command") or [""])[0].endswith("/sbpipe"):
+                    validate_argv(f"Deployment {d['metadata']['name']}", c["command"] + c.get("args", []), sbpipe, p)
+    for cm in configs:
+        text = cm["data"]["sbpipe.yaml"]
+        for label, extra in (("shipped plan", []), ("amd64+arm64 plan", ["--arch", "amd64", "--arch", "arm64"])):
+            where = f"ConfigMap {cm['metadata']['name']} {label}"
+            result = plan_for(sbpipe, text, extra, where, p)
+            if result is None:
+                continue
+            plan = json.loads(result)
+            check_lockdown(where, plan, p)
+            for wt in templates:
+                run_template(f"WorkflowTemplate {wt['metadata']['name']} ({label})", wt, plan, result, sbpipe, p)
+
+
+def run_template(where, wt, plan, result, sbpipe, p):
+    sample = {
+        "workflow.parameters.version": "v1.9.0",
+        "workflow.parameters.repo": "owner/talos-build",
+        "workflow.parameters.release-id": "123456789",
+        "workflow.name": "talos-build-v1-9-0-123456789",
+        "results": {"plan": result},
+        "outputs.push-installer.digest": DIGEST,
+    }
+    try:
+        pods = template_run.run(wt, sample)
+    except (template_run.RunError, exprlang.ExprError, json.JSONDecodeError) as e:
+        p(where, f"cannot run the steps: {e}")
+        return
+    by = {}
+    for pod in pods:
+        by.setdefault(pod.template, []).append(pod)
+    signed = sorted(x.item["name"] for x in by.get("imager-signed", []))
+    unsigned = sorted(x.item["name"] for x in by.get("imager-unsigned", []))
+    if signed != sorted(i["name"] for i in plan if i["secureboot"]):
+        p(where, f"SecureBoot outputs built with the keys: {signed}")
+    if unsigned != sorted(i["name"] for i in plan if not i["secureboot"]):
+        p(where, f"outputs built without the keys: {unsigned}")
+    for x in by.get("imager-signed", []) + by.get("imager-unsigned", []):
+        if x.argv[1:] != x.item["args"] or x.inputs.get("image") != x.item["image"]:
+            p(where, f"{x.item['name']}: imager runs {x.argv} with {x.inputs.get('image')}, not the plan's item")
+    made = {"/work/out/" + i["output_file"] for i in plan}
+    verified = sorted(x.argv[2] for x in by.get("verify", []))
+    want = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"])
+    if verified != want:
+        p(where, f"verify checks {verified}, the SecureBoot outputs are {want}")
+    pushes = by.get("push-installer", [])
+    installers = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"] and i["kind"] == "installer")
+    if len(pushes) != 1 or sorted(a for a in pushes[0].argv if a.startswith("/work/out/")) != installers:
+        p(where, f"push-installer runs {[x.argv for x in pushes]}, the installers are {installers}")
+    plain_isos = [i for i in plan if i["kind"] == "iso" and not i["secureboot"]]
+    extracts = sorted((x.argv[2], x.argv[x.argv.index("--arch") + 1]) for x in by.get("pxe-extract", []))
+    if extracts != sorted(("/work/out/" + i["output_file"], i["arch"]) for i in plain_isos):
+        p(where, f"pxe-extract runs on {extracts}")
+    for i in plain_isos:
+        made |= {f"/work/pxe/vmlinuz-{i['arch']}", f"/work/pxe/initramfs-{i['arch']}.xz"}
+    uploads = by.get("upload-assets", [])
+    want_assets = sorted(["/work/out/" + i["output_file"] for i in plan if i["kind"] == "iso"] +
+                         [f"/work/pxe/{n}" for i in plain_isos for n in (f"vmlinuz-{i['arch']}", f"initramfs-{i['arch']}.xz")])
+    got_assets = sorted(a for a in uploads[0].argv if a.startswith("/work/")) if len(uploads) == 1 else None
+    if got_assets != want_assets:
+        p(where, f"upload-assets publishes {got_assets}, the plan makes {want_assets}")
+    if len(by.get("finalize", [])) != 1:
+        p(where, "finalize does not run once")
+    for x in pods:
+        for a in x.argv:
+            if a.startswith(("/work/out/", "/work/pxe/")) and a not in made:
+                p(where, f"{x.template} reads {a}, which no step makes")
+        if x.argv and x.argv[0].endswith("/sbpipe"):
+            validate_argv(f"{where} {x.template}", x.argv, sbpipe, p)
