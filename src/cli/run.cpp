@@ -27,6 +27,7 @@ struct RunFlags {
   bool plain_http = false;
   bool restart = false;
   bool wait = false;
+  bool allow_key_rotation = false;
   bool no_make_latest = false;
   bool dry_run = false;
   std::string format = "text";
@@ -93,7 +94,7 @@ Status run_run(RunFlags& flags) {
     targets.github = github->api.get();
     targets.github_policy = github->policy;
   }
-  auto steps = run_pipeline(RunRequest{flags.tag, flags.restart, flags.wait}, settings, plan, targets);
+  auto steps = run_pipeline(RunRequest{flags.tag, flags.restart, flags.wait, flags.allow_key_rotation}, settings, plan, targets);
   if (!steps) return fail(steps.error());
   if (flags.format == "json") print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
   else print_result_text(run_summary(*steps));
@@ -119,6 +120,9 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback, in-cluster registries)");
   cmd->add_flag("--restart", flags->restart, "Forget the finished steps and build again (what was published stays)");
   cmd->add_flag("--wait", flags->wait, "Wait for another run of this version to end instead of refusing");
+  cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
+                "Publish a build whose PCR key or UKI signer differs from the previous release's (an intended rotation: "
+                "re-seal TPM-encrypted disks or keep a recovery key first); the release notes say so");
   cmd->add_flag("--dry-run", flags->dry_run, "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   cmd->add_option("--format", flags->format, "Summary on stdout: text or json")->capture_default_str();

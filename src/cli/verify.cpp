@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "pipeline/continuity.h"
 #include "pipeline/steps.h"
 
 namespace sbpipe {
@@ -17,7 +18,35 @@ struct VerifyFlags {
   std::vector<std::string> forbid_cmdline;
   std::string pcr_pubkey;
   std::string format = "text";
+  std::string previous_ref;
+  bool allow_key_rotation = false;
+  bool plain_http = false;
+  std::string ca_file;
+  std::string username;
+  std::string password_file;
 };
+
+// The version of the build, from its UKIs' .osrel.
+std::string build_version(const std::vector<Verdict>& verdicts) {
+  for (const auto& v : verdicts)
+    if (v.os_version) return *v.os_version;
+  return "";
+}
+
+// One report line for continuity.
+Verdict continuity_line(const ContinuityReport& report, const std::string& previous_ref, bool allowed) {
+  Verdict line;
+  line.role = "continuity";
+  line.path = report.previous.empty() ? previous_ref : report.previous;
+  line.ok = report.ok() || allowed;
+  if (report.first_release) line.reason = "no earlier release to compare with (first release)";
+  else if (report.ok()) line.reason = "same PCR key and UKI signing certificate as the previous release";
+  else {
+    for (const auto& c : report.changes) line.reason += (line.reason.empty() ? "" : "; ") + c;
+    line.reason += allowed ? " (allowed: --allow-key-rotation)" : "; " + rotation_advice();
+  }
+  return line;
+}
 
 Status run_verify(const VerifyFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
@@ -25,6 +54,13 @@ Status run_verify(const VerifyFlags& flags) {
   if (!options) return fail(options.error());
   auto verdicts = verify_inputs(flags.paths, *options);
   if (!verdicts) return fail(verdicts.error());
+  if (!flags.previous_ref.empty()) {
+    RegistryAccess access{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}};
+    if (!flags.password_file.empty()) access.password_file = flags.password_file;
+    auto report = check_continuity(*verdicts, ContinuityRequest{flags.previous_ref, build_version(*verdicts), access});
+    if (!report) return fail(report.error().with_context("--previous-ref"));
+    verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
+  }
   if (flags.format == "json") {
     print_result_line(verdicts_json(*verdicts).dump());
   } else {
@@ -45,6 +81,15 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_option("--forbid-cmdline", flags->forbid_cmdline,
                   "Word no UKI cmdline may hold (repeatable; replaces the default lockdown=confidentiality)");
   cmd->add_option("--pcr-pubkey", flags->pcr_pubkey, "PEM public key that every UKI's .pcrpkey must be");
+  cmd->add_option("--previous-ref", flags->previous_ref,
+                  "The previous release's installer (REGISTRY/REPO[:TAG][@DIGEST]; without a tag, the highest version below "
+                  "this build's): its PCR key and UKI signer must be this build's");
+  cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
+                "Report a changed PCR key or UKI signer instead of failing (an intended rotation)");
+  cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP to the --previous-ref registry");
+  cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the --previous-ref registry");
+  cmd->add_option("--username", flags->username, "Registry user name for --previous-ref (with --password-file)");
+  cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
   cmd->add_option("--format", flags->format, "text or json")->capture_default_str();
   cmd->callback([flags, &action] { action = [flags] { return run_verify(*flags); }; });
 }

@@ -18,7 +18,8 @@ public:
   virtual ~RandomAccess() = default;
   virtual uint64_t size() const = 0;
   // Fills `buffer` whole from `offset`. invalid_input when the range runs
-  // past size() (a truncated file); io on read errors.
+  // past size() (a truncated file); io on read errors. Safe to call from
+  // several threads at once (positioned reads, no shared cursor).
   virtual Status read_at(uint64_t offset, std::span<char> buffer) const = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/sha256.h"
 #include "http/url.h"
 #include "oci/manifest.h"
 
@@ -230,6 +231,64 @@ Status Registry::put_manifest(const std::string& reference, const std::string& m
                                             ", but sbpipe sent " + expected.str());
     return {};
   }
+}
+
+Result<std::optional<FetchedManifest>> Registry::get_manifest(const std::string& reference) {
+  HttpRequest request;
+  request.url = url("/manifests/" + reference);
+  request.headers.emplace_back("Accept", manifest_accept_header());
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  if (response->status == 404) return std::optional<FetchedManifest>();
+  if (response->status != 200) return fail(status_error(*response, "GET manifest " + reference));
+  FetchedManifest m{response->header("Content-Type").value_or(""), response->body, Digest::of(response->body)};
+  if (auto asked = Digest::parse(reference); asked && *asked != m.digest)
+    return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": manifest " + reference + " has content " + m.digest.str());
+  return std::optional<FetchedManifest>(std::move(m));
+}
+
+Status Registry::get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink) {
+  Sha256 hash;
+  HttpRequest request;
+  request.url = url("/blobs/" + digest.str());
+  request.follow_redirects = true;
+  request.on_body = [&](std::span<const char> chunk) -> Status {
+    hash.update(chunk);
+    return sink(chunk);
+  };
+  auto response = call(request, Retry::no);
+  if (!response) return fail(response.error().with_context("GET blob " + digest.short_str()));
+  if (response->status != 200) return fail(status_error(*response, "GET blob " + digest.short_str()));
+  if (std::string got = "sha256:" + hash.finish_hex(); got != digest.str())
+    return fail(ErrorKind::invalid_input, "registry " + m_endpoint.display() + ": blob " + digest.short_str() + " has content " + got);
+  return {};
+}
+
+Result<std::vector<std::string>> Registry::list_tags() {
+  std::vector<std::string> tags;
+  std::string next = url("/tags/list?n=1000");
+  for (int page = 0; page < 100 && !next.empty(); ++page) {
+    HttpRequest request;
+    request.url = next;
+    auto response = call(request, Retry::yes);
+    if (!response) return fail(response.error());
+    if (response->status == 404) return tags;  // no such repository yet
+    if (response->status != 200) return fail(status_error(*response, "GET tags/list"));
+    auto j = nlohmann::json::parse(response->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+      return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": tags/list is not a JSON object");
+    if (j.contains("tags") && j["tags"].is_array())
+      for (const auto& t : j["tags"])
+        if (t.is_string()) tags.push_back(t.get<std::string>());
+    // Distribution pages with a Link header: <path?n=..&last=..>; rel="next".
+    next.clear();
+    if (auto link = response->header("Link")) {
+      auto open = link->find('<'), close = link->find('>');
+      if (open != std::string::npos && close != std::string::npos && close > open)
+        next = resolve_url(request.url, link->substr(open + 1, close - open - 1));
+    }
+  }
+  return tags;
 }
 
 } // namespace sbpipe

@@ -31,6 +31,12 @@ struct ManifestHead {
   std::string media_type;
 };
 
+struct FetchedManifest {
+  std::string media_type;
+  std::string body;
+  Digest digest;  // of body (checked against the registry's Docker-Content-Digest)
+};
+
 struct RegistryCounters {
   int blob_heads = 0;
   int blob_uploads = 0;
@@ -68,6 +74,18 @@ public:
 
   // PUT of a manifest; checks the registry's Docker-Content-Digest.
   Status put_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
+
+  // GET of a manifest or index by tag or digest (4 MiB at most); nullopt on
+  // 404. permanent when a digest reference and the body disagree.
+  Result<std::optional<FetchedManifest>> get_manifest(const std::string& reference);
+
+  // GET of a blob, streamed into `sink` and checked against `digest` as it
+  // streams (a mismatch fails after the last byte). Follows the registry's
+  // redirect to its storage. Not retried: `sink` has seen the bytes.
+  Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink);
+
+  // The repository's tags (GET /tags/list, every page).
+  Result<std::vector<std::string>> list_tags();
 
   const RegistryCounters& counters() const { return m_counters; }
   const RegistryEndpoint& endpoint() const { return m_endpoint; }

@@ -12,6 +12,7 @@
 #include "github/finalize.h"
 #include "github/publish.h"
 #include "iso/pxe.h"
+#include "pipeline/continuity.h"
 #include "pipeline/dir_target.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_state.h"
@@ -253,7 +254,37 @@ private:
     for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
     if (auto st = verdicts_status(*verdicts); !st)
       return fail(st.error().with_context("verify: nothing was published; fix the build, then run again with --restart"));
-    return record("verify", verdicts_json(*verdicts));
+    auto continuity = check_previous_release(*verdicts);
+    if (!continuity) return fail(continuity.error());
+    json out = verdicts_json(*verdicts);
+    out["continuity"] = *continuity;
+    return record("verify", out);
+  }
+
+  // Nodes that run the previous release must boot this build and unseal
+  // their disks: same PCR key, same UKI signer (continuity.h).
+  Result<json> check_previous_release(const std::vector<Verdict>& verdicts) {
+    std::string previous = m_settings.previous_ref.empty() ? m_settings.installer_repository : m_settings.previous_ref;
+    if (previous.empty()) {
+      spdlog::warn("continuity: no run.installer_repository or run.previous_ref: the previous release's PCR key and signer "
+                   "are not compared");
+      return json{{"checked", false}};
+    }
+    auto report = check_continuity(verdicts, ContinuityRequest{previous, m_request.tag, m_settings.registry});
+    if (!report) return fail(report.error().with_context("continuity with the previous release"));
+    if (report->first_release) {
+      spdlog::info("continuity: no earlier release in {} (first release)", previous);
+      return json{{"checked", true}, {"first_release", true}};
+    }
+    for (const auto& c : report->changes) spdlog::warn("continuity: {}", c);
+    if (!report->ok() && !m_request.allow_key_rotation) {
+      std::string what;
+      for (const auto& c : report->changes) what += (what.empty() ? "" : "; ") + c;
+      return fail(ErrorKind::invalid_input, "continuity with " + report->previous + ": " + what + "; nothing was published; " +
+                                                rotation_advice());
+    }
+    if (report->ok()) spdlog::info("continuity: same PCR key and UKI signer as {}", report->previous);
+    return json{{"checked", true}, {"previous", report->previous}, {"rotation", report->changes}};
   }
 
   // What is published must be what verify saw: every output still has the
@@ -341,6 +372,10 @@ private:
     auto check = installer_check(installer, m_settings.registry, "installer reference");
     if (!check) return fail(check.error());
     ReleaseFacts facts = release_facts(m_request.tag, installer, &m_plan_config);
+    const auto& continuity = m_state.output("verify").value("continuity", json::object());
+    for (const auto& change : continuity.value("rotation", json::array()))
+      facts.notices.push_back("key rotation (allowed with --allow-key-rotation): " + change.get<std::string>() +
+                              "; re-seal TPM-encrypted disks or keep a recovery key before upgrading");
     if (m_provenance.is_object()) {
       facts.source_commit = m_provenance["commit"].get<std::string>();
       facts.source_url = m_provenance["url"].get<std::string>();
@@ -424,6 +459,7 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
     if (name == "pcr_public_key") return read_config_string(value, key, s.pcr_public_key, label);
     if (name == "imager_output") return read_config_string(value, key, s.imager_output, label);
     if (name == "installer_repository") return read_config_string(value, key, s.installer_repository, label);
+    if (name == "previous_ref") return read_config_string(value, key, s.previous_ref, label);
     if (name == "source_dir") return read_config_string(value, key, s.source_dir, label);
     if (name == "make_latest") return read_config_bool(value, key, s.make_latest, label);
     if (name == "registry_username") return read_config_string(value, key, s.registry.username, label);

@@ -41,6 +41,9 @@ struct RunSettings {
   // run directly.
   std::string imager_output = "/out";
   std::string installer_repository;  // REGISTRY/REPO; the tag is the version; empty: no push
+  // The previous release's installer, for continuity (continuity.h); empty:
+  // installer_repository's highest version below this one.
+  std::string previous_ref;
   std::string source_dir;            // checkout of the build repository (provenance)
   bool make_latest = true;
   RegistryAccess registry;
@@ -74,6 +77,7 @@ struct RunRequest {
   std::string tag;       // the version
   bool restart = false;  // forget the journal and build again (published things are kept)
   bool wait = false;     // wait for another run of this version instead of refusing
+  bool allow_key_rotation = false;  // a changed PCR key or UKI signer is published, with a notice
 };
 
 // Where run publishes: a directory, or a GitHub release through `github`.

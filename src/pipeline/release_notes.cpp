@@ -24,6 +24,7 @@ std::string notes_section(const ReleaseFacts& facts) {
     out += "- Source: " + (facts.source_url.empty() ? "" : facts.source_url + " ") + "commit `" + facts.source_commit + "`\n";
   out += "- System extensions: " + code_list(facts.extensions) + "\n";
   out += "- Extra kernel arguments: " + code_list(facts.kernel_args) + "\n";
+  for (const auto& notice : facts.notices) out += "- **Before upgrading:** " + notice + "\n";
   if (!facts.checksums.empty()) {
     out += "\n| asset | sha256 |\n|---|---|\n";
     for (const auto& [name, hex] : facts.checksums) out += "| `" + name + "` | `" + hex + "` |\n";

@@ -24,6 +24,8 @@ struct ReleaseFacts {
   std::vector<std::pair<std::string, std::string>> checksums;  // name, sha256 hex
   std::string source_commit;  // the build repository's commit (run --source); empty when unknown
   std::string source_url;
+  // Things a node owner must know before upgrading (an allowed key rotation).
+  std::vector<std::string> notices;
 };
 
 // The section, markers included, ending with a newline.

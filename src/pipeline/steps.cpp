@@ -26,12 +26,6 @@ Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
   return out;
 }
 
-Result<Credentials> credentials_for(const std::string& registry, const RegistryAccess& access) {
-  CredentialSources sources{access.username, std::nullopt, process_getenv};
-  if (access.password_file) sources.password_file = *access.password_file;
-  return resolve_credentials(registry, sources);
-}
-
 // A PEM file meant to hold public material only; one holding a private key
 // is refused unparsed: verify never handles private keys.
 Result<std::string> read_public_pem(const std::string& path, const std::string& flag) {
@@ -72,6 +66,12 @@ Status fill_platforms(std::vector<LocalImage>& images, const std::string& arch, 
 
 } // namespace
 
+Result<Credentials> registry_credentials(const std::string& registry, const RegistryAccess& access) {
+  CredentialSources sources{access.username, std::nullopt, process_getenv};
+  if (access.password_file) sources.password_file = *access.password_file;
+  return resolve_credentials(registry, sources);
+}
+
 Result<PushedInstaller> push_installer(const InstallerPush& request) {
   auto target = Reference::parse(request.ref);
   if (!target) return fail(target.error());
@@ -81,7 +81,7 @@ Result<PushedInstaller> push_installer(const InstallerPush& request) {
   if (!annotations) return fail(annotations.error());
   for (const auto& repo : request.mount_from)
     if (!is_valid_repository(repo)) return fail(ErrorKind::usage, "--mount-from '" + repo + "': not a repository name");
-  auto credentials = credentials_for(target->registry, request.registry);
+  auto credentials = registry_credentials(target->registry, request.registry);
   if (!credentials) return fail(credentials.error());
 
   // Every input is read and checked before anything is sent.
@@ -184,7 +184,7 @@ Result<std::function<Status()>> installer_check(const std::string& ref_text, con
   auto ref = ImageRef::parse(ref_text, flag);
   if (!ref) return fail(ref.error());
   if (ref->digest.empty()) return fail(ErrorKind::usage, flag + " '" + ref_text + "': expected REGISTRY/REPO[:TAG]@sha256:<hex>");
-  auto credentials = credentials_for(ref->registry, access);
+  auto credentials = registry_credentials(ref->registry, access);
   if (!credentials) return fail(credentials.error());
   SessionOptions options{access.plain_http, access.ca_file, access.retry};
   return std::function<Status()>([ref = *ref, credentials = *credentials, options]() -> Status {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "http/retry.h"
+#include "oci/credentials.h"
 #include "oci/image.h"
 #include "pipeline/release_notes.h"
 #include "secureboot/plan.h"
@@ -28,6 +29,10 @@ struct RegistryAccess {
   std::string ca_file;
   RetryPolicy retry;
 };
+
+// The registry credentials for `registry`: flags, else environment, else
+// the docker config.
+Result<Credentials> registry_credentials(const std::string& registry, const RegistryAccess& access);
 
 struct InstallerPush {
   std::vector<std::string> inputs;  // one per architecture

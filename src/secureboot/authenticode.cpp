@@ -122,6 +122,10 @@ SignatureCheck check_one(const RandomAccess& file, const PeImage& image, std::st
   if (signer != nullptr) {
     check.signer_subject = oneline(X509_get_subject_name(signer));
     check.signer_issuer = oneline(X509_get_issuer_name(signer));
+    unsigned char* encoded = nullptr;
+    int len = i2d_X509(signer, &encoded);
+    if (len > 0) check.signer_der.assign(reinterpret_cast<char*>(encoded), static_cast<size_t>(len));
+    OPENSSL_free(encoded);
   }
 
   if (*computed != signed_digest) {

@@ -17,6 +17,7 @@ struct SignatureCheck {
   std::string digest_algorithm;  // "sha256", ...
   std::string signer_subject;    // empty when no signer was found
   std::string signer_issuer;
+  std::string signer_der;        // the signer's certificate, DER
   std::string problem;           // empty when this signature passes
   bool ok() const { return problem.empty(); }
 };

@@ -112,36 +112,55 @@ void check_bank(const std::string& bank, const nlohmann::json& entries, const st
 
 } // namespace
 
-Result<std::string> SectionDigests::of(const PeSection& section, const std::string& bank) {
-  auto& cached = m_digests[&section];
-  if (cached.empty()) {
-    // One read of the section for every bank.
+Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const std::vector<std::string>& banks) {
+  std::string buffer(k_chunk, '\0');
+  for (const PeSection* section : sections) {
     std::vector<ossl::Ptr<EVP_MD_CTX>> ctxs;
-    for (const auto& b : k_pcr_banks) {
+    for (const auto& b : banks) {
       ctxs.emplace_back(EVP_MD_CTX_new());
       EVP_DigestInit_ex(ctxs.back().get(), md_of(b), nullptr);
     }
-    uint64_t stored = std::min<uint64_t>(section.virtual_size, section.raw_size);
-    std::string buffer(k_chunk, '\0');
-    for (uint64_t done = 0; done < section.virtual_size;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(k_chunk, section.virtual_size - done));
+    uint64_t stored = std::min<uint64_t>(section->virtual_size, section->raw_size);
+    for (uint64_t done = 0; done < section->virtual_size;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(k_chunk, section->virtual_size - done));
       if (done >= stored) {
         std::fill(buffer.begin(), buffer.begin() + static_cast<long>(n), '\0');  // loaded as zeros past the raw data
       } else {
         n = static_cast<size_t>(std::min<uint64_t>(n, stored - done));
-        if (auto st = m_file.read_at(section.raw_offset + done, std::span<char>(buffer.data(), n)); !st) return fail(st.error());
+        if (auto st = m_file.read_at(section->raw_offset + done, std::span<char>(buffer.data(), n)); !st) return st;
       }
       for (auto& ctx : ctxs) EVP_DigestUpdate(ctx.get(), buffer.data(), n);
       done += n;
     }
-    for (size_t i = 0; i < k_pcr_banks.size(); ++i) {
+    std::lock_guard lock(m_mutex);
+    for (size_t i = 0; i < banks.size(); ++i) {
       unsigned char out[EVP_MAX_MD_SIZE];
       unsigned int len = 0;
       EVP_DigestFinal_ex(ctxs[i].get(), out, &len);
-      cached[k_pcr_banks[i]] = std::string(reinterpret_cast<const char*>(out), len);
+      m_digests[section][banks[i]] = std::string(reinterpret_cast<const char*>(out), len);
     }
   }
-  return cached.at(bank);
+  return {};
+}
+
+Result<std::string> SectionDigests::of(const PeSection& section, const std::string& bank) {
+  {
+    std::lock_guard lock(m_mutex);
+    auto it = m_digests.find(&section);
+    if (it != m_digests.end() && it->second.contains(bank)) return it->second.at(bank);
+  }
+  if (auto st = fill({&section}, {bank}); !st) return fail(st.error());
+  std::lock_guard lock(m_mutex);
+  return m_digests[&section].at(bank);
+}
+
+std::vector<const PeSection*> measured_sections(const UkiInfo& uki) {
+  std::vector<const PeSection*> out;
+  for (const auto& profile : uki.profiles)
+    for (const auto& name : k_measured_sections)
+      if (const PeSection* s = profile.section(name); s != nullptr && std::find(out.begin(), out.end(), s) == out.end())
+        out.push_back(s);
+  return out;
 }
 
 Result<std::vector<PcrPrediction>> predict_pcr11(const UkiProfile& profile, SectionDigests& digests) {

@@ -16,6 +16,7 @@
 // enter-machined signed (internal/pkg/secureboot/secureboot.go).
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,17 +44,25 @@ struct PolicyVerdict {
 };
 
 // Content digests of sections, by bank, so several profiles sharing a
-// section (the kernel, the initrd) read it once. Not thread-safe.
+// section (the kernel, the initrd) read it once. fill() may run on several
+// threads at once, each for other banks (verify hashes banks beside the
+// Authenticode digest); of() computes what fill() did not.
 class SectionDigests {
 public:
   explicit SectionDigests(const RandomAccess& file) : m_file(file) {}
   // H_bank(content) of `section`, raw bytes. io/invalid_input when unreadable.
   Result<std::string> of(const PeSection& section, const std::string& bank);
+  // Computes `banks` for every section of `sections`, one read per section.
+  Status fill(const std::vector<const PeSection*>& sections, const std::vector<std::string>& banks);
 
 private:
   const RandomAccess& m_file;
+  std::mutex m_mutex;
   std::map<const PeSection*, std::map<std::string, std::string>> m_digests;
 };
+
+// The sections a UKI's profiles measure (each once), for SectionDigests::fill.
+std::vector<const PeSection*> measured_sections(const UkiInfo& uki);
 
 // PCR 11 as the stub and Talos extend it for `profile`.
 Result<std::vector<PcrPrediction>> predict_pcr11(const UkiProfile& profile, SectionDigests& digests);

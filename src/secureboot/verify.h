@@ -37,6 +37,8 @@ struct Verdict {
   std::string machine;
   std::string sha256;  // Authenticode SHA-256
   std::string signer;
+  std::string signer_der;  // the passing signature's signer certificate
+  std::optional<std::string> pcrpkey;  // UKIs: the PEM of .pcrpkey
   std::optional<std::string> cmdline;  // the first profile's
   std::vector<ProfileVerdict> profiles;  // UKIs: every boot profile, each gated
   std::optional<std::string> os_version;

@@ -439,6 +439,66 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   f.check_final_state();
 }
 
+// A second version run in the same state directory, registry and GitHub
+// repository as the fixture's first, with the keys in `keys`.
+RunResult run_next(RunFixture& f, const std::string& tag, const fs::path& keys, std::vector<std::string> extra = {}) {
+  std::string config = read_file(f.config);
+  config.replace(config.find("keys_dir: " + f.keys.string()), 10 + f.keys.string().size(), "keys_dir: " + keys.string());
+  write_file(f.dir / (tag + ".yaml"), config);
+  std::vector<std::string> argv{sbpipe_binary(), "run", "--tag", tag, "--config", (f.dir / (tag + ".yaml")).string(), "--retry-delay-ms", "20"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  auto env = model_env(TalosLine{f.line.line, tag}, f.model_extra());
+  env.emplace("GITHUB_TOKEN", f.github.token());
+  return sbpipe::test::run(argv, env, 300);
+}
+
+TEST_CASE("run: a build whose PCR key or UKI signer differs from the previous release's is refused; --allow-key-rotation publishes it") {
+  RunFixture f;
+  auto first = f.run();
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(first.err.find("continuity: no earlier release in " + f.registry_host() + "/owner/installer (first release)") != std::string::npos);
+
+  SUBCASE("the same keys: continuous") {
+    f.github.create_release(kRepo, "v1.13.1", true, false, "next");
+    auto next = run_next(f, "v1.13.1", f.keys);
+    REQUIRE_MESSAGE(next.exit_code == 0, next.err);
+    CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") !=
+          std::string::npos);
+  }
+  SUBCASE("a rotated PCR key") {
+    fs::path rotated = f.dir / "rotated";
+    fs::create_directories(rotated);
+    for (const char* name : {"uki-signing-key.pem", "uki-signing-cert.pem"}) fs::copy_file(f.keys / name, rotated / name);
+    must_run({"openssl", "genrsa", "-traditional", "-out", (rotated / "pcr-signing-key.pem").string(), "2048"});
+    must_run({"openssl", "rsa", "-in", (rotated / "pcr-signing-key.pem").string(), "-pubout", "-out", (rotated / "pcr-signing-key.pub.pem").string()});
+    int64_t id = f.github.create_release(kRepo, "v1.13.1", true, false, "next");
+    f.github.clear_requests();
+    auto refused = run_next(f, "v1.13.1", rotated);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
+    CHECK(refused.err.find("amd64: the PCR signing key changed (") != std::string::npos);
+    CHECK(refused.err.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
+                           "nothing was published; if the change is intended") != std::string::npos);
+    CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+    CHECK(manifest_status(f.registry.host(), "owner/installer", "v1.13.1") == "404");
+    auto allowed = run_next(f, "v1.13.1", rotated, {"--allow-key-rotation"});
+    REQUIRE_MESSAGE(allowed.exit_code == 0, allowed.err);
+    CHECK(f.github.release(id).body.find("**Before upgrading:** key rotation (allowed with --allow-key-rotation): amd64: the PCR signing "
+                                         "key changed") != std::string::npos);
+  }
+  SUBCASE("a new UKI signing certificate") {
+    fs::path rotated = f.dir / "newcert";
+    make_owner_keys(rotated, "New Owner UKI");
+    fs::copy_file(f.keys / "pcr-signing-key.pem", rotated / "pcr-signing-key.pem", fs::copy_options::overwrite_existing);
+    fs::copy_file(f.keys / "pcr-signing-key.pub.pem", rotated / "pcr-signing-key.pub.pem", fs::copy_options::overwrite_existing);
+    f.github.create_release(kRepo, "v1.13.1", true, false, "next");
+    auto refused = run_next(f, "v1.13.1", rotated);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.err.find("amd64: the UKI signing certificate changed (/O=Owner UKI in ") != std::string::npos);
+    CHECK(refused.err.find("PCR 7 changes, so nodes sealed to it cannot unseal their disks") != std::string::npos);
+  }
+}
+
 TEST_CASE("run: without the PCR public key nodes are sealed to, nothing is built") {
   RunFixture f;
   fs::remove(f.keys / "pcr-signing-key.pub.pem");

@@ -1,0 +1,221 @@
+#include "pipeline/continuity.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <regex>
+
+#include "core/file.h"
+#include "core/temp_dir.h"
+#include "iso/archive_walker.h"
+#include "oci/manifest.h"
+#include "oci/session.h"
+#include "secureboot/authenticode.h"
+#include "secureboot/pcr_policy.h"
+#include "secureboot/uki.h"
+#include "secureboot/x509.h"
+
+namespace sbpipe {
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+namespace {
+
+// What a node's unseal depends on, for one architecture's UKI.
+struct Facts {
+  std::string arch;
+  std::optional<std::string> pcrpkey;
+  std::string signer_der;
+  std::string signer_subject;
+};
+
+std::string arch_of_machine(const std::string& machine) { return machine == "aa64" ? "arm64" : machine == "x64" ? "amd64" : machine; }
+
+// (major, minor, patch, is_release) of a version tag; nullopt when it is none.
+std::optional<std::tuple<int, int, int, int>> version_key(const std::string& tag) {
+  static const std::regex k_version(R"(v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?)");
+  std::smatch m;
+  if (!std::regex_match(tag, m, k_version)) return std::nullopt;
+  return std::tuple{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3]), m[4].matched ? 0 : 1};
+}
+
+// The highest version tag below `version`.
+std::optional<std::string> previous_tag(const std::vector<std::string>& tags, const std::string& version) {
+  auto current = version_key(version);
+  std::optional<std::string> best;
+  for (const auto& t : tags) {
+    auto k = version_key(t);
+    if (!k || (current && *k >= *current) || t == version) continue;
+    if (!best || *k > *version_key(*best)) best = t;
+  }
+  return best;
+}
+
+Facts facts_of_uki(const fs::path& path, const std::string& arch) {
+  Facts f;
+  f.arch = arch;
+  auto file = open_random_access(path);
+  if (!file) return f;
+  auto image = parse_pe(**file);
+  if (!image) return f;
+  if (auto uki = read_uki(**file, *image)) f.pcrpkey = uki->pcrpkey;
+  if (auto report = check_authenticode(**file, *image, {}); report && !report->signatures.empty()) {
+    f.signer_der = report->signatures.front().signer_der;
+    f.signer_subject = report->signatures.front().signer_subject;
+  }
+  return f;
+}
+
+class PreviousInstaller {
+public:
+  PreviousInstaller(Registry& registry, const fs::path& scratch) : m_registry(registry), m_scratch(scratch) {}
+
+  // The UKI facts of every architecture the manifest (or index) at `reference` holds.
+  Result<std::vector<Facts>> facts(const std::string& reference) {
+    auto top = m_registry.get_manifest(reference);
+    if (!top) return fail(top.error());
+    if (!*top) return fail(ErrorKind::not_found, "no manifest " + reference);
+    m_digest = (*top)->digest.str();
+    auto doc = json::parse((*top)->body, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object()) return fail(ErrorKind::invalid_input, reference + ": the manifest is not JSON");
+    std::vector<Facts> out;
+    if (doc.contains("manifests")) {
+      for (const auto& d : doc["manifests"]) {
+        std::string arch = d.contains("platform") ? d["platform"].value("architecture", "") : "";
+        if (!d.is_object() || !d.contains("digest") || !d["digest"].is_string())
+          return fail(ErrorKind::invalid_input, reference + ": an index entry has no digest");
+        auto one = m_registry.get_manifest(d["digest"].get<std::string>());
+        if (!one) return fail(one.error());
+        if (!*one) return fail(ErrorKind::not_found, reference + ": an index entry is missing");
+        auto f = facts_of_image(json::parse((**one).body, nullptr, false), arch);
+        if (!f) return fail(f.error());
+        out.push_back(*f);
+      }
+    } else {
+      auto f = facts_of_image(doc, "");
+      if (!f) return fail(f.error());
+      out.push_back(*f);
+    }
+    return out;
+  }
+  const std::string& digest() const { return m_digest; }
+
+private:
+  // The UKI of one image: the last layer holding usr/install/<arch>/vmlinuz.efi wins.
+  Result<Facts> facts_of_image(const json& manifest, std::string arch) {
+    static const std::regex k_uki(R"(usr/install/([^/]+)/vmlinuz\.efi(\.signed)?)");
+    if (!manifest.is_object() || !manifest.contains("layers") || !manifest["layers"].is_array())
+      return fail(ErrorKind::invalid_input, "the previous installer's manifest has no layers");
+    const auto& layers = manifest["layers"];
+    for (size_t i = layers.size(); i-- > 0;) {
+      auto digest = Digest::parse(layers[i].value("digest", ""));
+      if (!digest) return fail(digest.error());
+      fs::path blob = m_scratch / ("layer-" + std::to_string(++m_count));
+      {
+        std::ofstream out(blob, std::ios::binary);
+        auto st = m_registry.get_blob(*digest, [&](std::span<const char> chunk) -> Status {
+          out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+          if (!out) return fail(ErrorKind::io, blob.string() + ": cannot write");
+          return {};
+        });
+        if (!st) return fail(st.error());
+      }
+      auto source = file_opener(blob)();
+      if (!source) return fail(source.error());
+      auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, "previous installer layer " + digest->short_str());
+      if (!walker) return fail(walker.error());
+      while (true) {
+        auto member = (*walker)->next();
+        if (!member) return fail(member.error());
+        if (!*member) break;
+        std::smatch m;
+        if (!(*member)->regular || !std::regex_match((*member)->path, m, k_uki)) continue;
+        fs::path uki = m_scratch / ("uki-" + std::to_string(m_count) + ".efi");
+        if (auto copied = (*walker)->copy_to(uki); !copied) return fail(copied.error());
+        return facts_of_uki(uki, arch.empty() ? std::string(m[1]) : arch);
+      }
+      fs::remove(blob);
+    }
+    return fail(ErrorKind::invalid_input, "the previous installer holds no usr/install/<arch>/vmlinuz.efi");
+  }
+
+  Registry& m_registry;
+  fs::path m_scratch;
+  std::string m_digest;
+  int m_count = 0;
+};
+
+std::string fingerprint_or(const std::optional<std::string>& pem) {
+  if (!pem) return "(none)";
+  auto f = pcr_key_fingerprint(*pem);
+  return f ? f->substr(0, 16) : "(unreadable)";
+}
+
+} // namespace
+
+std::string rotation_advice() {
+  return "if the change is intended, first give every TPM-sealed node a way back in (re-seal its disk to the new key after "
+         "upgrading, or add a recovery key slot), then run again with --allow-key-rotation, which records the rotation in "
+         "the release notes";
+}
+
+Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) {
+  ContinuityReport report;
+  std::vector<Facts> current;
+  for (const auto& v : verdicts)
+    if (v.role == "uki" && v.ok) current.push_back(Facts{arch_of_machine(v.machine), v.pcrpkey, v.signer_der, v.signer});
+  if (current.empty()) return report;
+
+  auto ref = ImageRef::parse(request.previous_ref, "--previous-ref");
+  bool pick_tag = false;
+  if (!ref) {
+    ref = ImageRef::parse(request.previous_ref + ":latest", "--previous-ref");
+    if (!ref) return fail(ErrorKind::usage, "--previous-ref '" + request.previous_ref + "': expected REGISTRY/REPO[:TAG][@sha256:...]");
+    ref->tag.clear();
+    pick_tag = true;
+  }
+  auto credentials = registry_credentials(ref->registry, request.registry);
+  if (!credentials) return fail(credentials.error());
+  SessionOptions options{request.registry.plain_http, request.registry.ca_file, request.registry.retry};
+  auto session = open_registry_session(ref->api_host(), ref->repository, *credentials, {"repository:" + ref->repository + ":pull"},
+                                       options);
+  if (!session) return fail(session.error());
+  Registry& registry = *session->registry;
+  if (pick_tag) {
+    auto tags = registry.list_tags();
+    if (!tags) return fail(tags.error().with_context("previous release"));
+    auto tag = previous_tag(*tags, request.version);
+    if (!tag) {
+      report.first_release = true;
+      return report;
+    }
+    ref->tag = *tag;
+  }
+  auto scratch = ScratchDir::create("sbpipe-continuity");
+  if (!scratch) return fail(scratch.error());
+  PreviousInstaller previous(registry, scratch->path());
+  auto before = previous.facts(ref->digest.empty() ? ref->tag : ref->digest);
+  if (!before) return fail(before.error().with_context("previous release " + ref->str()));
+  report.previous = ref->registry + "/" + ref->repository + (ref->tag.empty() ? "" : ":" + ref->tag) + "@" + previous.digest();
+
+  for (const auto& now : current) {
+    const Facts* was = nullptr;
+    for (const auto& b : *before)
+      if (b.arch == now.arch || before->size() == 1) was = &b;
+    if (was == nullptr) continue;  // a new architecture: no node runs it yet
+    bool same_key = now.pcrpkey && was->pcrpkey && same_public_key(*now.pcrpkey, *was->pcrpkey).value_or(false);
+    if (!same_key)
+      report.changes.push_back(now.arch + ": the PCR signing key changed (" + fingerprint_or(was->pcrpkey) + " in " + report.previous +
+                               ", " + fingerprint_or(now.pcrpkey) + " now): nodes whose disks are sealed to the previous key "
+                               "cannot unseal STATE and EPHEMERAL after upgrading");
+    if (now.signer_der != was->signer_der)
+      report.changes.push_back(now.arch + ": the UKI signing certificate changed (" + was->signer_subject + " in " + report.previous +
+                               ", " + now.signer_subject + " now): PCR 7 changes, so nodes sealed to it cannot unseal their "
+                               "disks, and nodes whose db lacks the new certificate refuse to boot it");
+  }
+  return report;
+}
+
+} // namespace sbpipe
