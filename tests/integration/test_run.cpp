@@ -30,7 +30,9 @@ const std::string kStandin = std::string(SBPIPE_SOURCE_DIR) + "/scripts/standin-
 const std::string kRepo = "owner/talos-build";
 const std::string kTag = "v1.9.0";
 const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
-                                    "sha256sums.txt"};
+                                    "sha256sum.txt", "sha512sum.txt"};
+
+bool is_sums(const std::string& name) { return name == "sha256sum.txt" || name == "sha512sum.txt"; }
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
@@ -98,12 +100,16 @@ struct RunFixture {
     for (const auto& a : release.assets) {
       names.insert(a.name);
       CHECK(a.state == "uploaded");
-      if (a.name != "sha256sums.txt") CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
+      if (!is_sums(a.name)) CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
     }
     CHECK(names == kAssets);
-    std::string sums = github.content(*github.asset(release_id, "sha256sums.txt"));
-    for (const auto& name : kAssets)
-      if (name != "sha256sums.txt") CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+    std::string sums = github.content(*github.asset(release_id, "sha256sum.txt"));
+    std::string sums512 = github.content(*github.asset(release_id, "sha512sum.txt"));
+    for (const auto& name : kAssets) {
+      if (is_sums(name)) continue;
+      CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+      CHECK(sums512.find(name + "\n") != std::string::npos);
+    }
     // Finalized once, with the notes kept and the build section added.
     CHECK_FALSE(release.prerelease);
     CHECK(release.body.find("Notes from the build repository.") == 0);
@@ -214,7 +220,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
   auto first = f.github.requests();
-  CHECK(count_prefix(first, "POST upload ") == 5);
+  CHECK(count_prefix(first, "POST upload ") == 6);
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
   CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:v1.9.0@sha256:") != std::string::npos);
@@ -311,10 +317,10 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
   f.github.with_faults([](StandInFaults& faults) { faults.during_upload = nullptr; });
-  const std::string broken = "(upload metal-amd64.iso broken off, left in state starter)";
+  const std::string broken = "(upload metal-amd64.iso broken off, left in state open)";
   for (int i = 0; i < 250 && !has_line(f.github.requests(), broken); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(has_line(f.github.requests(), broken));
-  CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "starter");
+  CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "open");
   CHECK(f.github.release(f.release_id).prerelease);
   auto before = f.github.requests();
 
@@ -329,7 +335,7 @@ TEST_CASE("run: killed between the last upload and finalize, the re-run uploads 
   std::atomic<int> pid{0};
   f.github.with_faults([&](StandInFaults& faults) {
     faults.after_upload = [&](const std::string& name) {
-      if (name == "sha256sums.txt") kill_run(pid);
+      if (name == "sha256sum.txt") kill_run(pid);
     };
   });
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
@@ -380,13 +386,14 @@ TEST_CASE("run: provenance from --source: the tag's commit in the annotations an
   f.check_final_state();
 }
 
-TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json marked released") {
+TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt and release.json marked released") {
   RunFixture f;
   fs::path pub = f.dir / "pub";
   auto r = f.run({"--target", "dir:" + pub.string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(f.github.requests().empty());  // no GitHub at all
-  auto sums = sbpipe::test::run({"sh", "-c", "cd '" + (pub / kTag).string() + "' && sha256sum -c sha256sums.txt"});
+  auto sums = sbpipe::test::run(
+      {"sh", "-c", "cd '" + (pub / kTag).string() + "' && sha256sum -c sha256sum.txt && sha512sum -c sha512sum.txt"});
   CHECK_MESSAGE(sums.exit_code == 0, sums.out << sums.err);
   auto release = json::parse(read_file(pub / kTag / "release.json"));
   CHECK(release["prerelease"] == false);
