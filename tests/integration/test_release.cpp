@@ -7,7 +7,6 @@
 #include <signal.h>
 
 #include <atomic>
-#include <sstream>
 #include <thread>
 
 #include "integration/push_helpers.h"
@@ -22,14 +21,6 @@ namespace {
 
 const std::string kRepo = "owner/talos-build";
 const std::string kTag = "v1.9.0";
-
-// The names a checksum file lists, in its order.
-Strings listed_names(const std::string& text) {
-  Strings names;
-  std::istringstream lines(text);
-  for (std::string line; std::getline(lines, line);) names.push_back(line.substr(line.find("  ") + 2));
-  return names;
-}
 
 struct ReleaseFixture {
   GitHubStandIn github;

@@ -188,9 +188,10 @@ struct LocalReceiver {
         f.dir / "serve.log", std::map<std::string, std::string>{{"GITHUB_TOKEN", f.github.token()}, {"STANDIN_VERSION", kTag}});
     wait_for_port(port);
   }
-  int deliver(const std::string& action, const std::string& delivery) {
+  int deliver(const std::string& action, const std::string& delivery) { return deliver(action, delivery, kTag, f.release_id, false); }
+  int deliver(const std::string& action, const std::string& delivery, const std::string& tag, int64_t id, bool draft) {
     std::string body = json{{"action", action},
-                            {"release", {{"id", f.release_id}, {"tag_name", kTag}, {"prerelease", true}, {"draft", false}}},
+                            {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", true}, {"draft", draft}}},
                             {"repository", {{"full_name", kRepo}}}}
                            .dump();
     auto r = sbpipe::test::run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-GitHub-Event: release", "-H",
@@ -199,11 +200,18 @@ struct LocalReceiver {
                                 "http://127.0.0.1:" + std::to_string(port) + "/webhook"});
     return std::stoi(r.out);
   }
-  fs::path entry() const { return f.state / "queue" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".json"); }
-  std::string state() const { return fs::exists(entry()) ? json::parse(read_file(entry())).value("state", "") : ""; }
-  bool wait_for(const std::string& wanted, int seconds = 120) {
+  fs::path entry() const { return entry_of("v1-9-0", f.release_id); }
+  fs::path entry_of(const std::string& dashed_tag, int64_t id) const {
+    return f.state / "queue" / ("talos-build-" + dashed_tag + "-" + std::to_string(id) + ".json");
+  }
+  std::string state() const { return state_of(entry()); }
+  static std::string state_of(const fs::path& entry) {
+    return fs::exists(entry) ? json::parse(read_file(entry)).value("state", "") : "";
+  }
+  bool wait_for(const std::string& wanted, int seconds = 120) { return wait_for(entry(), wanted, seconds); }
+  bool wait_for(const fs::path& entry, const std::string& wanted, int seconds = 120) {
     for (int i = 0; i < seconds * 20; ++i) {
-      if (state() == wanted) return true;
+      if (state_of(entry) == wanted) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -486,6 +494,93 @@ TEST_CASE("serve --executor local: killed -9 while a run is going, the restarted
   CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
   for (const auto& [name, n] : completed_uploads(f.github.requests())) CHECK_MESSAGE(n == 1, name);
   rx.process->stop();
+}
+
+TEST_CASE("serve --executor local: unpublished while queued and while running: nothing is published, and the run says why") {
+  RunFixture f(false, "[sh, -c, 'sleep 3; exec \"$0\" \"$@\"', " + kStandin + ", '{args}', --keys, '{keys}']");
+  int64_t second = f.github.create_release(kRepo, "v1.9.1");
+  LocalReceiver rx(f);
+  CHECK(rx.deliver("created", "d-1") == 201);
+  REQUIRE(rx.wait_for("running", 20));
+  CHECK(rx.deliver("created", "d-2", "v1.9.1", second, false) == 201);
+  auto queued = rx.entry_of("v1-9-1", second);
+  CHECK(LocalReceiver::state_of(queued) == "queued");
+
+  // The owner unpublishes both: the queued one never runs, the running one is stopped.
+  f.github.set_draft(second, true);
+  CHECK(rx.deliver("unpublished", "d-3", "v1.9.1", second, true) == 200);
+  CHECK(LocalReceiver::state_of(queued) == "withdrawn");
+  f.github.set_draft(f.release_id, true);
+  CHECK(rx.deliver("unpublished", "d-4", kTag, f.release_id, true) == 200);
+  REQUIRE_MESSAGE(rx.wait_for("withdrawn", 30), read_file(f.dir / "serve.log"));
+  CHECK(rx.deliver("unpublished", "d-5", kTag, f.release_id, true) == 202);  // nothing left to stop
+
+  CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+  CHECK(count_prefix(f.github.requests(), "PATCH") == 0);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+  CHECK(f.github.release(f.release_id).draft);
+  auto run_log = read_file(f.state / "logs" / ("talos-build-v1-9-0-" + std::to_string(f.release_id) + ".log"));
+  CHECK(run_log.find("sbpipe serve: the release was unpublished (delivery d-4); the run was stopped before publishing more") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(f.state / "logs" / ("talos-build-v1-9-1-" + std::to_string(second) + ".log")));
+  CHECK(json::parse(read_file(queued))["attempts"] == 0);
+  CHECK(json::parse(read_file(queued))["withdrawn"]["action"] == "unpublished");
+  auto serve_log = read_file(f.dir / "serve.log");
+  CHECK(serve_log.find("outcome=withdrawn status=200") != std::string::npos);
+
+  // Published again by the owner: a new delivery runs it to the end.
+  f.github.set_draft(f.release_id, false);
+  CHECK(rx.deliver("published", "d-6") == 201);
+  REQUIRE_MESSAGE(rx.wait_for("done"), read_file(f.dir / "serve.log"));
+  f.check_final_state();
+  CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
+  CHECK(LocalReceiver::state_of(queued) == "withdrawn");  // the other stays withdrawn
+  rx.process->stop();
+}
+
+TEST_CASE("run: the journal pins the release; unpublished or replaced since the run began, nothing more is published") {
+  RunFixture f;
+  // Stop after verify: the registry refuses the push (no such host).
+  auto first = f.run({"--installer-repository", "127.0.0.1:1/owner/installer", "--retries", "1", "--release-id",
+                      std::to_string(f.release_id), "--release-state", "prerelease"});
+  CHECK(first.exit_code != 0);
+  REQUIRE(f.journal().contains("release"));
+  CHECK(f.journal()["release"] == json{{"id", f.release_id}, {"state", "prerelease"}});
+  f.github.set_draft(f.release_id, true);
+  f.github.clear_requests();
+  auto unpublished = f.run();
+  CHECK(unpublished.exit_code == 1);
+  CHECK(unpublished.err.find("release v1.9.0 of owner/talos-build was unpublished (it is a draft now; the run started from a "
+                             "pre-release)") != std::string::npos);
+  CHECK(count_prefix(f.github.requests(), "POST") == 0);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", kTag) == "404");
+
+  // The release deleted and made again under the same tag: another id, refused.
+  f.github.delete_release(f.release_id);
+  int64_t again = f.github.create_release(kRepo, kTag);
+  auto replaced = f.run();
+  CHECK(replaced.exit_code == 1);
+  CHECK(replaced.err.find("is release id " + std::to_string(again) + " now, but this run began for id " + std::to_string(f.release_id) +
+                          "; run with --restart") != std::string::npos);
+  CHECK(f.github.release(again).assets.empty());
+}
+
+TEST_CASE("run --release-id: of two drafts with one tag, only the one given is filled and published") {
+  RunFixture f;
+  f.github.delete_release(f.release_id);
+  int64_t a = f.github.create_release(kRepo, kTag, true, true, "Notes from the build repository.");
+  int64_t b = f.github.create_release(kRepo, kTag, true, true, "Draft B.");
+  auto by_tag = f.run();
+  CHECK(by_tag.exit_code == 1);
+  CHECK(by_tag.err.find("2 draft releases carry this tag") != std::string::npos);
+  f.release_id = a;
+  auto r = f.run({"--release-id", std::to_string(a), "--release-state", "draft"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_FALSE(f.github.release(a).draft);
+  f.check_final_state();
+  CHECK(f.github.release(b).draft);
+  CHECK(f.github.release(b).assets.empty());
+  CHECK(f.github.release(b).body == "Draft B.");
 }
 
 } // TEST_SUITE
