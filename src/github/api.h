@@ -8,14 +8,15 @@
 // with back-off and a bound on both tries and waiting. Asset uploads are the
 // exception: a failed upload can leave a half-made asset behind, so only
 // rate limits (which GitHub answers before creating anything) are retried
-// here; the caller recovers from the rest (see assets.h).
+// here; the caller recovers from the rest (see github_target.h).
 //
 // The token goes to the API host and, for uploads, only to the upload host
 // GitHub itself names for it: the API's host (GitHub Enterprise Server
 // serves uploads at https://HOST/api/uploads), or "uploads.X" for an API at
 // "api.X" (uploads.github.com for api.github.com; uploads.SUBDOMAIN.ghe.com
 // for api.SUBDOMAIN.ghe.com, google/go-github#3985). An upload_url on any
-// other host, or on http:// for an https:// API, is refused unsent.
+// other host, or on http:// for an https:// API, is refused unsent. Ports are
+// not compared (a loopback stand-in, or a proxy in front of GHES, may use two).
 //
 // References: docs.github.com/en/rest/releases/releases and
 // /releases/assets (upload_url, states, digest), /using-the-rest-api/
