@@ -1,13 +1,14 @@
 // sbpipe run --tag TAG [--config F] [--target github|dir:PATH] [--repo OWNER/NAME] [--source DIR]
-//            [--state-dir D] [--restart] [--wait]
+//            [--release-id ID] [--release-state S] [--state-dir D] [--restart] [--wait]
 
 #include <CLI/CLI.hpp>
 
 #include "cli/app.h"
 #include "cli/github_flags.h"
 #include "cli/output.h"
-#include "pipeline/dir_target.h"
+#include "cli/release_target.h"
 #include "pipeline/local_run.h"
+#include "release/dir_target.h"
 
 namespace sbpipe {
 namespace {
@@ -32,6 +33,7 @@ struct RunFlags {
   bool dry_run = false;
   std::string format = "text";
   GitHubFlags github;
+  ReleaseFlags pin;  // --release-id, --release-state
 };
 
 // The config file's `imager:` and `run:` sections, then the flags over them.
@@ -80,21 +82,16 @@ Status run_run(RunFlags& flags) {
     print_result_text(*text);
     return {};
   }
+  ReleaseFlags release{settings.repo, flags.tag, settings.target, flags.pin.release_id, flags.pin.release_state};
   auto dir = parse_publish_target(settings.target);
   if (!dir) return fail(dir.error());
-
-  RunTargets targets;
-  targets.dir = *dir;
-  std::optional<GitHubConnection> github;
-  if (!targets.dir) {
-    if (settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
-    auto connected = connect_github(flags.github);  // a missing token fails before any build
-    if (!connected) return fail(connected.error());
-    github = std::move(*connected);
-    targets.github = github->api.get();
-    targets.github_policy = github->policy;
-  }
-  auto steps = run_pipeline(RunRequest{flags.tag, flags.restart, flags.wait, flags.allow_key_rotation}, settings, plan, targets);
+  if (!*dir && settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
+  // A missing token fails before any build.
+  auto opened = open_release_target(release, flags.github, DirReleaseId::ignore);
+  if (!opened) return fail(opened.error());
+  RunTargets targets{opened->target.get()};
+  RunRequest request{flags.tag, flags.restart, flags.wait, opened->pin.started_as, flags.allow_key_rotation};
+  auto steps = run_pipeline(request, settings, plan, targets);
   if (!steps) return fail(steps.error());
   if (flags.format == "json") print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
   else print_result_text(run_summary(*steps));
@@ -110,6 +107,7 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_option("--config", flags->config, "sbpipe YAML config: its imager: and run: sections")->envname("SBPIPE_CONFIG");
   cmd->add_option("--target", flags->target, "github (default), or dir:PATH to publish into PATH/<tag>/");
   cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME holding the release");
+  add_release_pin_flags(*cmd, flags->pin);
   cmd->add_option("--source", flags->source, "Checkout of the build repository: the tag's commit is recorded as provenance");
   cmd->add_option("--state-dir", flags->state_dir, "Where each version's journal, lock and outputs live");
   cmd->add_option("--keys-dir", flags->keys_dir, "The signing keys, given to imager only (as {keys})");

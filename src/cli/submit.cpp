@@ -1,4 +1,4 @@
-// sbpipe submit --repo OWNER/NAME --tag TAG [--dry-run] [--wait]
+// sbpipe submit --repo OWNER/NAME --tag TAG [--release-id ID] [--dry-run] [--wait]
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
@@ -19,6 +19,7 @@ namespace {
 struct SubmitFlags {
   std::string repo;
   std::string tag;
+  int64_t release_id = 0;
   bool dry_run = false;
   bool wait = false;
   bool force = false;
@@ -71,12 +72,18 @@ Status run_submit(const SubmitFlags& flags) {
 
   auto github = connect_github(flags.github);
   if (!github) return fail(github.error());
-  auto release = github->api->find_release(*repo, flags.tag);
+  // Resolved once, here: the Workflow's steps then work on exactly this
+  // release (--release-id), in the state it has now (--release-state).
+  auto release = flags.release_id != 0 ? github->api->get_release(*repo, flags.release_id) : github->api->find_release(*repo, flags.tag);
   if (!release) return fail(release.error());
+  if (release->tag_name != flags.tag)
+    return fail(ErrorKind::usage, "release id " + std::to_string(release->id) + " of " + repo->str() + " has tag '" +
+                                      release->tag_name + "', not " + flags.tag);
   if (release->is_full_release() && !flags.force)
     return fail(ErrorKind::permanent, "release " + flags.tag + " of " + repo->str() +
                                           " is a full release already; --force to run the pipeline for it anyway");
-  auto workflow = make_workflow(ReleaseRef{repo->str(), flags.tag, release->id}, target, WorkflowOrigin{"", "submit"}, true);
+  std::string state = release->draft ? "draft" : release->prerelease ? "prerelease" : "";
+  auto workflow = make_workflow(ReleaseRef{repo->str(), flags.tag, release->id, state}, target, WorkflowOrigin{"", "submit"}, true);
   if (flags.dry_run) {
     print_result_line(workflow.dump(2));
     return {};
@@ -99,6 +106,8 @@ void add_submit(CLI::App& app, CommandAction& action) {
   CLI::App* cmd = app.add_subcommand("submit", "Start a pipeline run for a release by hand (a re-run)");
   cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME")->required();
   cmd->add_option("--tag", flags->tag, "The release's tag")->required();
+  cmd->add_option("--release-id", flags->release_id, "GitHub's id of the release, when several drafts carry the tag")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--dry-run", flags->dry_run, "Print the Workflow JSON instead of creating it");
   cmd->add_flag("--wait", flags->wait, "Follow the Workflow until it ends; exit 0 only when it Succeeded");
   cmd->add_flag("--force", flags->force, "Also run for a release that is no longer a pre-release");

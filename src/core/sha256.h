@@ -1,5 +1,6 @@
 #pragma once
-// Incremental SHA-256 (OpenSSL underneath). Not thread-safe; one per stream.
+// Incremental SHA-256 and SHA-512 (OpenSSL underneath). Not thread-safe; one
+// object per stream.
 
 #include <memory>
 #include <span>
@@ -8,14 +9,16 @@
 
 namespace sbpipe {
 
-class Sha256 {
+enum class HashAlgorithm { sha256, sha512 };
+
+template <HashAlgorithm A> class Hash {
 public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-  Sha256(Sha256&&) noexcept;
-  Sha256& operator=(Sha256&&) noexcept;
+  Hash();
+  ~Hash();
+  Hash(const Hash&) = delete;
+  Hash& operator=(const Hash&) = delete;
+  Hash(Hash&&) noexcept;
+  Hash& operator=(Hash&&) noexcept;
 
   void update(std::span<const char> data);
   void update(std::string_view data) { update(std::span<const char>(data.data(), data.size())); }
@@ -28,5 +31,11 @@ private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };
+
+using Sha256 = Hash<HashAlgorithm::sha256>;
+using Sha512 = Hash<HashAlgorithm::sha512>;  // sha512sum.txt of a release
+
+extern template class Hash<HashAlgorithm::sha256>;
+extern template class Hash<HashAlgorithm::sha512>;
 
 } // namespace sbpipe

@@ -42,6 +42,31 @@ std::optional<long long> integer_header(const HttpResponse& response, std::strin
   return n;
 }
 
+struct Origin {
+  std::string scheme;
+  std::string host;  // lowercase, without port or user information
+};
+
+// Scheme and host of an absolute URL ("" when it has none).
+Origin split_origin(std::string_view url) {
+  Origin out;
+  auto colon = url.find("://");
+  if (colon == std::string_view::npos) return out;
+  out.scheme = std::string(url.substr(0, colon));
+  std::string_view rest = url.substr(colon + 3);
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  if (auto at = rest.rfind('@'); at != std::string_view::npos) rest = rest.substr(at + 1);
+  if (rest.starts_with("[")) {
+    rest = rest.substr(0, rest.find(']') + 1);
+  } else if (auto port = rest.find(':'); port != std::string_view::npos) {
+    rest = rest.substr(0, port);
+  }
+  out.host = std::string(rest);
+  std::transform(out.host.begin(), out.host.end(), out.host.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.scheme.begin(), out.scheme.end(), out.scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
 } // namespace
 
 Result<RepoName> RepoName::parse(std::string_view text, std::string_view what) {
@@ -90,6 +115,18 @@ GitHubApi::GitHubApi(HttpClient& http, Clock& clock, std::string token, GitHubOp
 
 std::string GitHubApi::repo_url(const RepoName& repo, const std::string& path) const {
   return m_options.api_base + "/repos/" + repo.owner + "/" + repo.name + path;
+}
+
+Status GitHubApi::check_upload_host(const std::string& upload_url) const {
+  auto api = split_origin(m_options.api_base);
+  auto upload = split_origin(upload_url);
+  bool same_host = upload.host == api.host;
+  bool uploads_host = api.host.starts_with("api.") && upload.host == "uploads." + api.host.substr(4);
+  bool no_downgrade = upload.scheme == api.scheme || upload.scheme == "https";
+  if (!upload.host.empty() && (same_host || uploads_host) && no_downgrade) return {};
+  return fail(ErrorKind::permanent, "GitHub answered an upload_url on " + (upload.host.empty() ? upload_url : upload.scheme + "://" + upload.host) +
+                                        ", which is neither the API host " + api.host + " nor its uploads host; "
+                                        "refusing to send the token there (is --github-api right?)");
 }
 
 Error GitHubApi::status_error(const HttpResponse& response, const std::string& what) const {
@@ -216,17 +253,40 @@ Result<Release> GitHubApi::find_release(const RepoName& repo, const std::string&
   if (published) return parse_release(*published);
   if (published.error().kind() != ErrorKind::not_found) return fail(published.error());
   // Drafts have no tag yet as far as releases/tags is concerned: list them.
+  // Several drafts may carry the same tag; guessing would publish the wrong one.
+  std::vector<Release> drafts;
   for (int page = 1; page <= kMaxPages; ++page) {
     std::string url = repo_url(repo, "/releases?per_page=" + std::to_string(kPageSize) + "&page=" + std::to_string(page));
     auto listed = call_json("GET", url, "list releases of " + repo.str(), nullptr, {200});
     if (!listed) return fail(listed.error());
     if (!listed->is_array()) return fail(ErrorKind::permanent, "GitHub: list releases of " + repo.str() + ": not an array");
     for (const auto& item : *listed) {
-      if (string_field(item, "tag_name") == tag) return parse_release(item);
+      if (string_field(item, "tag_name") != tag) continue;
+      auto release = parse_release(item);
+      if (!release) return fail(release.error());
+      drafts.push_back(std::move(*release));
     }
     if (listed->size() < kPageSize) break;
   }
-  return fail(ErrorKind::not_found, "GitHub: " + what + ": no such release (neither published nor draft)");
+  if (drafts.empty()) return fail(ErrorKind::not_found, "GitHub: " + what + ": no such release (neither published nor draft)");
+  if (drafts.size() > 1) {
+    std::string ids;
+    for (const auto& d : drafts) ids += (ids.empty() ? "" : ", ") + std::to_string(d.id);
+    return fail(ErrorKind::conflict, "GitHub: " + what + ": " + std::to_string(drafts.size()) +
+                                         " draft releases carry this tag (ids " + ids + "); pass --release-id to pick one");
+  }
+  return std::move(drafts.front());
+}
+
+Result<Release> GitHubApi::get_release(const RepoName& repo, int64_t release_id) {
+  std::string what = "release id " + std::to_string(release_id) + " of " + repo.str();
+  auto found = call_json("GET", repo_url(repo, "/releases/" + std::to_string(release_id)), what, nullptr, {200});
+  if (!found) {
+    if (found.error().kind() == ErrorKind::not_found)
+      return fail(ErrorKind::not_found, "GitHub: " + what + ": no such release (deleted?)");
+    return fail(found.error());
+  }
+  return parse_release(*found);
 }
 
 Result<std::vector<ReleaseAsset>> GitHubApi::list_assets(const RepoName& repo, int64_t release_id) {
@@ -251,6 +311,7 @@ Result<ReleaseAsset> GitHubApi::upload_asset(const Release& release, const std::
                                              const std::string& content_type, uint64_t size, const SourceOpener& open) {
   std::string base = release.upload_url.substr(0, release.upload_url.find('{'));
   if (base.empty()) return fail(ErrorKind::permanent, "GitHub: release " + release.tag_name + " has no upload_url");
+  if (auto st = check_upload_host(base); !st) return fail(st.error());
   HttpRequest request;
   request.method = "POST";
   request.url = add_query(base, "name", name);

@@ -8,7 +8,15 @@
 // with back-off and a bound on both tries and waiting. Asset uploads are the
 // exception: a failed upload can leave a half-made asset behind, so only
 // rate limits (which GitHub answers before creating anything) are retried
-// here; the caller recovers from the rest (see assets.h).
+// here; the caller recovers from the rest (see github_target.h).
+//
+// The token goes to the API host and, for uploads, only to the upload host
+// GitHub itself names for it: the API's host (GitHub Enterprise Server
+// serves uploads at https://HOST/api/uploads), or "uploads.X" for an API at
+// "api.X" (uploads.github.com for api.github.com; uploads.SUBDOMAIN.ghe.com
+// for api.SUBDOMAIN.ghe.com, google/go-github#3985). An upload_url on any
+// other host, or on http:// for an https:// API, is refused unsent. Ports are
+// not compared (a loopback stand-in, or a proxy in front of GHES, may use two).
 //
 // References: docs.github.com/en/rest/releases/releases and
 // /releases/assets (upload_url, states, digest), /using-the-rest-api/
@@ -74,8 +82,14 @@ public:
   GitHubApi(HttpClient& http, Clock& clock, std::string token, GitHubOptions options);
 
   // The release with this tag: a published one through releases/tags/{tag},
-  // else a draft found by listing releases. not_found when neither exists.
+  // else a draft found by listing releases. not_found when neither exists;
+  // conflict when several drafts carry the tag (GitHub allows that), naming
+  // their ids: pick one with get_release.
   Result<Release> find_release(const RepoName& repo, const std::string& tag);
+
+  // The release with this id (GET releases/{id}; drafts too, for a token
+  // with push access). not_found when there is none (deleted).
+  Result<Release> get_release(const RepoName& repo, int64_t release_id);
 
   // Every asset of a release (all pages).
   Result<std::vector<ReleaseAsset>> list_assets(const RepoName& repo, int64_t release_id);
@@ -83,7 +97,8 @@ public:
   // POST to the release's upload_url (template stripped) with ?name=, a
   // Content-Length and the body streamed from `open`. The answer is the
   // created asset. 422 (a duplicate name, an immutable release) is a
-  // permanent error whose message carries GitHub's error code.
+  // permanent error whose message carries GitHub's error code. An upload_url
+  // on a host the token must not go to is a permanent error, sent nothing.
   Result<ReleaseAsset> upload_asset(const Release& release, const std::string& name, const std::string& content_type,
                                     uint64_t size, const SourceOpener& open);
 
@@ -112,6 +127,7 @@ private:
   std::optional<std::chrono::milliseconds> rate_limit_wait(const HttpResponse& response, Error& why);
   Error status_error(const HttpResponse& response, const std::string& what) const;
   std::string repo_url(const RepoName& repo, const std::string& path) const;
+  Status check_upload_host(const std::string& upload_url) const;
 
   HttpClient& m_http;
   Clock& m_clock;

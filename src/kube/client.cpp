@@ -33,7 +33,8 @@ Error KubeClient::status_error(const HttpResponse& response, const std::string& 
   return Error(kind, "Kubernetes API " + m_config.server + ": " + what + ": HTTP " + std::to_string(s) + detail);
 }
 
-Result<HttpResponse> KubeClient::call(const std::string& method, const std::string& path, const nlohmann::json* body) {
+Result<HttpResponse> KubeClient::call(const std::string& method, const std::string& path, const nlohmann::json* body,
+                                      const std::string& content_type) {
   HttpRequest request;
   request.method = method;
   request.url = m_config.server + path;
@@ -46,7 +47,7 @@ Result<HttpResponse> KubeClient::call(const std::string& method, const std::stri
   std::unique_ptr<MemorySource> source;
   if (body != nullptr) {
     std::string text = body->dump();
-    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("Content-Type", content_type);
     request.body_size = text.size();
     source = std::make_unique<MemorySource>(std::move(text));
     request.body = source.get();
@@ -78,6 +79,30 @@ Result<nlohmann::json> KubeClient::get_workflow(const std::string& namespace_nam
   auto body = nlohmann::json::parse(response->body, nullptr, false);
   if (!body.is_object()) return fail(ErrorKind::permanent, "Kubernetes API: Workflow " + name + ": not a JSON object");
   return body;
+}
+
+Result<std::vector<nlohmann::json>> KubeClient::list_workflows(const std::string& namespace_name, const std::string& label_selector) {
+  auto response = call("GET", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) +
+                                  "/workflows?labelSelector=" + percent_encode(label_selector),
+                       nullptr);
+  if (!response) return fail(response.error());
+  if (response->status != 200) return fail(status_error(*response, "list Workflows"));
+  auto body = nlohmann::json::parse(response->body, nullptr, false);
+  if (!body.is_object() || !body.contains("items") || !body["items"].is_array())
+    return fail(ErrorKind::permanent, "Kubernetes API: list Workflows: not a WorkflowList");
+  return body["items"].get<std::vector<nlohmann::json>>();
+}
+
+Status KubeClient::stop_workflow(const std::string& namespace_name, const std::string& name,
+                                 const std::map<std::string, std::string>& annotations) {
+  nlohmann::json patch = {{"spec", {{"shutdown", "Stop"}}}};
+  for (const auto& [key, value] : annotations) patch["metadata"]["annotations"][key] = value;
+  auto response = call("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows/" +
+                                    percent_encode(name),
+                       &patch, "application/merge-patch+json");
+  if (!response) return fail(response.error());
+  if (response->status != 200) return fail(status_error(*response, "stop Workflow " + name));
+  return {};
 }
 
 Status KubeClient::check_can_create_workflows(const std::string& namespace_name) {

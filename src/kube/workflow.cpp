@@ -45,6 +45,10 @@ std::string label_value(std::string_view text) {
   return out.substr(first);
 }
 
+std::string release_selector(const ReleaseRef& release) {
+  return "sbpipe.dev/release-id=" + std::to_string(release.release_id) + ",sbpipe.dev/repo=" + label_value(release.repo);
+}
+
 nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& target, const WorkflowOrigin& origin,
                              bool generate_name) {
   std::string name = workflow_name(release);
@@ -67,16 +71,14 @@ nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& ta
   } else {
     metadata["name"] = name;
   }
+  auto parameters = nlohmann::json::array({{{"name", target.version_parameter}, {"value", release.tag}},
+                                           {{"name", target.repo_parameter}, {"value", release.repo}},
+                                           {{"name", target.release_id_parameter}, {"value", std::to_string(release.release_id)}}});
+  if (!release.state.empty()) parameters.push_back({{"name", target.release_state_parameter}, {"value", release.state}});
   return {{"apiVersion", "argoproj.io/v1alpha1"},
           {"kind", "Workflow"},
           {"metadata", metadata},
-          {"spec",
-           {{"workflowTemplateRef", {{"name", target.workflow_template}}},
-            {"arguments",
-             {{"parameters",
-               nlohmann::json::array({{{"name", target.version_parameter}, {"value", release.tag}},
-                                      {{"name", target.repo_parameter}, {"value", release.repo}},
-                                      {{"name", target.release_id_parameter}, {"value", std::to_string(release.release_id)}}})}}}}}};
+          {"spec", {{"workflowTemplateRef", {{"name", target.workflow_template}}}, {"arguments", {{"parameters", parameters}}}}}};
 }
 
 } // namespace sbpipe

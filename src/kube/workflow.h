@@ -17,12 +17,16 @@ struct WorkflowTarget {
   std::string version_parameter = "version";
   std::string repo_parameter = "repo";
   std::string release_id_parameter = "release-id";
+  std::string release_state_parameter = "release-state";
 };
 
 struct ReleaseRef {
   std::string repo;  // OWNER/NAME
   std::string tag;
   int64_t release_id = 0;
+  // "prerelease" or "draft": what the release was when the run was started
+  // (the steps refuse one that changed since); "" when not to be pinned.
+  std::string state;
 };
 
 // Lowercase, [a-z0-9-], starting and ending with a letter or digit, at most
@@ -39,8 +43,14 @@ struct WorkflowOrigin {
   std::string action;       // the event's action, or "submit"
 };
 
+// The label selector of every Workflow started for `release` (fixed or
+// generated names): "sbpipe.dev/release-id=ID,sbpipe.dev/repo=OWNER.NAME".
+std::string release_selector(const ReleaseRef& release);
+
 // The Workflow. With `generate_name`, metadata.generateName is the derived
 // name plus "-r" (the API appends a random suffix) instead of a fixed name.
+// Its parameters: version, repo, release-id, and release-state when the
+// release's state is known.
 nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& target, const WorkflowOrigin& origin,
                              bool generate_name = false);
 

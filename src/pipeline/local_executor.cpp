@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 
 #include "core/file.h"
 #include "core/subprocess.h"
@@ -28,6 +29,19 @@ std::string utc_now() {
 }
 
 
+bool same_release(const json& entry, const ReleaseRef& release) {
+  auto lower = [](std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+    return s;
+  };
+  return entry.value("release_id", int64_t{0}) == release.release_id && lower(entry.value("repo", "")) == lower(release.repo);
+}
+
+std::string withdrawn_text(const json& entry) {
+  const json& w = entry["withdrawn"];
+  return "the release was " + w.value("action", std::string("withdrawn")) + " (delivery " + w.value("delivery", std::string("-")) + ")";
+}
+
 } // namespace
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig config) {
@@ -43,7 +57,11 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig c
     auto entry = json::parse(*text, nullptr, false);
     if (!entry.is_object() || !entry.contains("name") || !entry.contains("tag") || !entry.contains("seq"))
       return fail(ErrorKind::invalid_input, file.path().string() + ": damaged queue entry");
-    if (entry["state"] == "running") {
+    if (entry["state"] == "running" && entry.contains("withdrawn")) {
+      spdlog::info("queue: {} was being stopped ({}); it stays withdrawn", entry["name"].get<std::string>(), withdrawn_text(entry));
+      entry["state"] = "withdrawn";
+      if (auto st = executor->write_entry(entry); !st) return fail(st.error());
+    } else if (entry["state"] == "running") {
       spdlog::info("queue: {} was cut short by a stop or crash; it runs again", entry["name"].get<std::string>());
       entry["state"] = "queued";
       if (auto st = executor->write_entry(entry); !st) return fail(st.error());
@@ -69,10 +87,12 @@ Result<Submission> LocalExecutor::submit(const ReleaseRef& release, const Workfl
   std::string name = workflow_name(release);
   std::lock_guard lock(m_mutex);
   auto it = std::find_if(m_entries.begin(), m_entries.end(), [&](const json& e) { return e["name"] == name; });
-  if (it != m_entries.end() && (*it)["state"] != "failed") return Submission{false, name};
+  if (it != m_entries.end() && (*it)["state"] != "failed" && (*it)["state"] != "withdrawn") return Submission{false, name};
   json entry = it != m_entries.end() ? *it : json{{"name", name}, {"repo", release.repo}, {"tag", release.tag},
                                                    {"release_id", release.release_id}, {"seq", m_next_seq++}, {"attempts", 0}};
   entry["state"] = "queued";
+  entry.erase("withdrawn");
+  if (!release.state.empty()) entry["release_state"] = release.state;
   entry["delivery"] = origin.delivery_id;
   entry["action"] = origin.action;
   entry["accepted_at"] = utc_now();
@@ -82,6 +102,27 @@ Result<Submission> LocalExecutor::submit(const ReleaseRef& release, const Workfl
   else m_entries.push_back(std::move(entry));
   m_wake.notify_one();
   return Submission{true, name};
+}
+
+Result<Withdrawal> LocalExecutor::withdraw(const ReleaseRef& release, const WorkflowOrigin& origin) {
+  std::lock_guard lock(m_mutex);
+  Withdrawal out;
+  for (auto& entry : m_entries) {
+    if (!same_release(entry, release) || (entry["state"] != "queued" && entry["state"] != "running")) continue;
+    entry["withdrawn"] = {{"action", origin.action}, {"delivery", origin.delivery_id}, {"at", utc_now()}};
+    const std::string name = entry["name"];
+    if (entry["state"] == "queued") entry["state"] = "withdrawn";
+    // On disk before the answer, so that a crash cannot run it again.
+    if (auto st = write_entry(entry); !st) return fail(st.error().with_context("queue"));
+    if (entry["state"] == "running" && m_running == name) {
+      if (pid_t child = m_child.load(); child > 0) ::kill(-child, SIGTERM);
+      spdlog::info("queue: {}: {}; stopping the run before it publishes more", name, withdrawn_text(entry));
+    } else {
+      spdlog::info("queue: {}: {}; taken off the queue", name, withdrawn_text(entry));
+    }
+    out.stopped.push_back(name);
+  }
+  return out;
 }
 
 Status LocalExecutor::ready() {
@@ -132,14 +173,32 @@ void LocalExecutor::work() {
     ChildSpec child;
     child.argv = m_config.run_command;
     child.argv.insert(child.argv.end(), {"--tag", entry["tag"].get<std::string>(), "--repo", entry["repo"].get<std::string>(), "--wait"});
+    if (entry.value("release_id", int64_t{0}) > 0)
+      child.argv.insert(child.argv.end(), {"--release-id", std::to_string(entry["release_id"].get<int64_t>())});
+    if (entry.contains("release_state")) child.argv.insert(child.argv.end(), {"--release-state", entry["release_state"].get<std::string>()});
     child.output = m_config.state_dir / "logs" / (name + ".log");
     child.new_process_group = true;
+    m_running = name;
     lock.unlock();
     spdlog::info("queue: running {} (attempt {}; log {})", name, entry["attempts"].get<int>(), child.output->string());
     auto exit = run_child(child, &m_child);
     lock.lock();
+    m_running.clear();
 
     auto it = std::find_if(m_entries.begin(), m_entries.end(), [&](const json& e) { return e["name"] == name; });
+    if (it->contains("withdrawn")) {
+      // Stopped for a withdrawal (or finished just before it arrived).
+      bool finished = exit && *exit == 0;
+      (*it)["state"] = finished ? "done" : "withdrawn";
+      (*it)["finished_at"] = utc_now();
+      if (!finished) {
+        std::ofstream log(*child.output, std::ios::app);
+        log << "sbpipe serve: " << withdrawn_text(*it) << "; the run was stopped before publishing more\n";
+      }
+      if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());
+      spdlog::info("queue: {} {}", name, finished ? "done" : "withdrawn: " + withdrawn_text(*it));
+      continue;
+    }
     if (m_stopping) {
       (*it)["state"] = "queued";  // cut short by stop(): runs again on the next start
       if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());

@@ -12,6 +12,15 @@
 // "running" at start-up was cut short by a stop or crash and runs again
 // (run resumes from its journal). A failed entry is run again when its
 // release is delivered again (GitHub's "Redeliver").
+//
+// A withdrawal (the release was unpublished or deleted) takes a queued entry
+// off the queue, and stops a running one (SIGTERM to its process group)
+// before it publishes more; either way the entry ends "withdrawn" with the
+// reason, which the run's log also says, and a restart does not run it
+// again. A later start delivery (published again) queues it anew. The child
+// `sbpipe run` gets --release-id and --release-state from the delivery, so
+// a run that gets past the stop still refuses to publish a release that
+// changed.
 
 #include <atomic>
 #include <condition_variable>
@@ -29,7 +38,8 @@ namespace sbpipe {
 struct LocalExecutorConfig {
   std::filesystem::path state_dir;
   // The run command without the release: {sbpipe, "run", "--config", F, ...};
-  // the executor appends --tag TAG --repo OWNER/NAME --wait.
+  // the executor appends --tag TAG --repo OWNER/NAME --wait, and
+  // --release-id ID --release-state S when the delivery named them.
   std::vector<std::string> run_command;
 };
 
@@ -41,6 +51,7 @@ public:
   ~LocalExecutor() override;
 
   Result<Submission> submit(const ReleaseRef& release, const WorkflowOrigin& origin) override;
+  Result<Withdrawal> withdraw(const ReleaseRef& release, const WorkflowOrigin& origin) override;
   Status ready() override;  // the queue directory is writable
 
   void start();  // starts the worker
@@ -63,6 +74,7 @@ private:
   std::vector<nlohmann::json> m_entries;  // guarded by m_mutex
   int64_t m_next_seq = 1;
   bool m_stopping = false;
+  std::string m_running;  // the entry whose run is in progress; guarded by m_mutex
   std::atomic<pid_t> m_child{0};
   std::thread m_worker;
 };

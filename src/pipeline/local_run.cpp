@@ -9,13 +9,13 @@
 #include "core/config_file.h"
 #include "core/file.h"
 #include "core/subprocess.h"
-#include "github/finalize.h"
-#include "github/publish.h"
 #include "iso/pxe.h"
 #include "pipeline/continuity.h"
-#include "pipeline/dir_target.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_state.h"
+#include "release/dir_target.h"
+#include "release/finalize.h"
+#include "release/publish.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
@@ -133,6 +133,8 @@ public:
     for (const auto& inv : m_plan.invocations)
       if (auto st = imager(inv); !st) return fail(st.error());
     if (auto st = verify(); !st) return fail(st.error());
+    if (!m_state.done("push-installer"))  // the release may have changed while imager ran
+      if (auto st = check_release(); !st) return fail(st.error());
     if (auto st = push(); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
       if (inv.kind == "iso" && !inv.secureboot)
@@ -185,18 +187,34 @@ private:
     return record("plan", {{"plan", planned}, {"provenance", provenance}});
   }
 
-  // A GitHub release must exist and still be a pre-release (or draft)
-  // before minutes of building start; a finished run needs no look.
+  // The release must exist and still be what the run was started for
+  // (release.h's pin), and not be a full release, before minutes of
+  // building start and again before anything is published; a finished run
+  // needs no look.
   Status check_release() {
-    if (m_targets.dir || !m_targets.github || m_state.done("finalize")) return {};
-    auto repo = RepoName::parse(m_settings.repo, "run.repo");
-    if (!repo) return fail(repo.error());
-    auto release = m_targets.github->find_release(*repo, m_request.tag);
-    if (!release) return fail(release.error());
-    if (release->is_full_release() && !m_state.done("upload-assets"))
-      return fail(ErrorKind::invalid_input, "release " + m_request.tag + " of " + repo->str() +
-                                                " is already a full release; run publishes pre-releases and drafts only");
-    return {};
+    if (m_state.done("finalize")) return {};
+    const std::string what = m_targets.release->what();
+    auto info = m_targets.release->open(OpenFor::publish);
+    if (!info) return fail(info.error());
+    const json& recorded = m_state.output("release");
+    if (recorded.is_object() && recorded.contains("id") && info->id && recorded["id"] != *info->id)
+      return fail(ErrorKind::invalid_input, what + " is release id " + std::to_string(*info->id) + " now, but this run began for id " +
+                                                recorded["id"].dump() + "; run with --restart to build for the new one");
+    std::optional<ReleaseState> started = m_request.release_state;
+    if (!started && recorded.is_object() && recorded.contains("state")) {
+      auto parsed = parse_release_state(recorded["state"].get<std::string>(), "journal release.state");
+      if (parsed) started = *parsed;
+    }
+    if (!started && info->state != ReleaseState::released) started = info->state;
+    m_pin = ReleasePin{m_request.tag, started};
+    if (auto st = check_pin(*info, m_pin, what); !st) return fail(st.error());
+    if (info->state == ReleaseState::released && !m_state.done("upload-assets"))
+      return fail(ErrorKind::invalid_input, what + " is already a full release; run publishes pre-releases and drafts only");
+    if (recorded.is_object()) return {};
+    json entry = json::object();
+    if (info->id) entry["id"] = *info->id;
+    if (started) entry["state"] = *started == ReleaseState::draft ? "draft" : "prerelease";
+    return m_state.record("release", entry);
   }
 
   // imager writes into a fresh staging directory; its output file is
@@ -352,15 +370,7 @@ private:
     if (auto st = check_outputs(); !st) return st;
     auto assets = describe_files(asset_paths());
     if (!assets) return fail(assets.error());
-    Result<std::vector<AssetReport>> reports = std::vector<AssetReport>{};
-    if (m_targets.dir) {
-      reports = publish_to_directory(*m_targets.dir, m_request.tag, *assets, DirPublishOptions{false, m_settings.repo});
-    } else {
-      auto repo = RepoName::parse(m_settings.repo, "run.repo");
-      if (!repo) return fail(repo.error());
-      reports = publish_release_assets(*m_targets.github, real_clock(), *repo, m_request.tag, *assets,
-                                       PublishOptions{false, m_targets.github_policy});
-    }
+    auto reports = publish_release(*m_targets.release, *assets, PublishRequest{m_pin, AllowPublished::no});
     if (!reports) return fail(reports.error().with_context("upload-assets"));
     for (const auto& line : split_lines(report_table(*reports))) spdlog::info("upload-assets: {}", line);
     return record("upload-assets", {{"assets", report_json(*reports)}});
@@ -369,8 +379,6 @@ private:
   Status finalize() {
     if (skip("finalize")) return {};
     std::string installer = m_state.output("push-installer").value("ref", "");
-    auto check = installer_check(installer, m_settings.registry, "installer reference");
-    if (!check) return fail(check.error());
     ReleaseFacts facts = release_facts(m_request.tag, installer, &m_plan_config);
     const auto& continuity = m_state.output("verify").value("continuity", json::object());
     for (const auto& change : continuity.value("rotation", json::array()))
@@ -380,21 +388,11 @@ private:
       facts.source_commit = m_provenance["commit"].get<std::string>();
       facts.source_url = m_provenance["url"].get<std::string>();
     }
-    json out;
-    if (m_targets.dir) {
-      if (*check)
-        if (auto st = (*check)(); !st) return fail(st.error().with_context("finalize: installer check failed; release left as it was"));
-      auto result = finalize_directory(*m_targets.dir, m_request.tag, facts);
-      if (!result) return fail(result.error().with_context("finalize"));
-      out = {{"release", result->release_json.string()}, {"changed", result->changed}};
-    } else {
-      auto repo = RepoName::parse(m_settings.repo, "run.repo");
-      if (!repo) return fail(repo.error());
-      auto result = finalize_release(*m_targets.github, *repo, m_request.tag, FinalizeOptions{m_settings.make_latest, facts, *check});
-      if (!result) return fail(result.error().with_context("finalize"));
-      out = {{"release", result->release.html_url}, {"changed", result->changed}};
-    }
-    return record("finalize", out);
+    FinalizeRequest request{m_pin, m_settings.make_latest ? MakeLatest::yes : MakeLatest::no, facts,
+                            [this](const std::string& ref) { return check_installer(ref, m_settings.registry); }};
+    auto result = finalize_release(*m_targets.release, request);
+    if (!result) return fail(result.error().with_context("finalize"));
+    return record("finalize", {{"release", result->release.location}, {"changed", result->changed}});
   }
 
   const RunRequest& m_request;
@@ -406,6 +404,7 @@ private:
   fs::path m_pxe;
   Plan m_plan;
   json m_provenance;
+  ReleasePin m_pin;
 };
 
 } // namespace
@@ -507,7 +506,7 @@ fs::path default_state_dir() {
 
 Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
                           const RunTargets& targets) {
-  if (!targets.dir && !targets.github) return fail(ErrorKind::usage, "run: no publishing target");
+  if (!targets.release) return fail(ErrorKind::usage, "run: no publishing target");
   fs::path root = state_root(settings);
   if (auto st = create_private_directories(root); !st) return fail(st.error());
   auto state = RunState::open(root, request.tag, request.wait);

@@ -16,8 +16,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "github/api.h"
 #include "pipeline/steps.h"
+#include "release/target.h"
 #include "secureboot/plan.h"
 
 namespace sbpipe {
@@ -77,14 +77,19 @@ struct RunRequest {
   std::string tag;       // the version
   bool restart = false;  // forget the journal and build again (published things are kept)
   bool wait = false;     // wait for another run of this version instead of refusing
+  // The state the release had when the run was started (serve knows it from
+  // the webhook); unset: the state found by the first look at the release.
+  std::optional<ReleaseState> release_state;
   bool allow_key_rotation = false;  // a changed PCR key or UKI signer is published, with a notice
 };
 
-// Where run publishes: a directory, or a GitHub release through `github`.
+// Where run publishes: a GitHub release or a directory. The first look at
+// the release (before imager) records its id and state in the journal
+// (step "release"); every later look, before the push and in upload-assets
+// and finalize, refuses a release that changed since: another id behind the
+// tag, another tag, unpublished, deleted.
 struct RunTargets {
-  std::optional<std::filesystem::path> dir;
-  GitHubApi* github = nullptr;
-  RetryPolicy github_policy;
+  ReleaseTarget* release = nullptr;
 };
 
 // Runs (or resumes) the pipeline; returns the journal's steps.

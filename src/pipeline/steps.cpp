@@ -179,28 +179,32 @@ Status verdicts_status(const std::vector<Verdict>& verdicts) {
               std::to_string(failed) + " of " + std::to_string(verdicts.size()) + " EFI binaries failed verification");
 }
 
-Result<std::function<Status()>> installer_check(const std::string& ref_text, const RegistryAccess& access, const std::string& flag) {
-  if (ref_text.empty()) return std::function<Status()>();
+Status check_installer_ref(const std::string& ref_text, const std::string& flag) {
   auto ref = ImageRef::parse(ref_text, flag);
   if (!ref) return fail(ref.error());
   if (ref->digest.empty()) return fail(ErrorKind::usage, flag + " '" + ref_text + "': expected REGISTRY/REPO[:TAG]@sha256:<hex>");
+  return {};
+}
+
+Status check_installer(const std::string& ref_text, const RegistryAccess& access) {
+  auto ref = ImageRef::parse(ref_text, "installer reference");
+  if (!ref) return fail(ErrorKind::invalid_input, ref.error().message());
+  if (ref->digest.empty()) return fail(ErrorKind::invalid_input, "installer reference '" + ref_text + "' names no digest");
   auto credentials = registry_credentials(ref->registry, access);
   if (!credentials) return fail(credentials.error());
   SessionOptions options{access.plain_http, access.ca_file, access.retry};
-  return std::function<Status()>([ref = *ref, credentials = *credentials, options]() -> Status {
-    auto by_digest = head_image_manifest(ref, ref.digest, credentials, options);
-    if (!by_digest) return fail(by_digest.error());
-    if (by_digest->str() != ref.digest)
-      return fail(ErrorKind::invalid_input, "registry answered " + by_digest->str() + " for " + ref.digest);
-    if (!ref.tag.empty()) {
-      auto by_tag = head_image_manifest(ref, ref.tag, credentials, options);
-      if (!by_tag) return fail(by_tag.error());
-      if (by_tag->str() != ref.digest)
-        return fail(ErrorKind::invalid_input, "tag " + ref.tag + " of " + ref.registry + "/" + ref.repository + " now points at " +
-                                                  by_tag->str() + ", not " + ref.digest);
-    }
-    return {};
-  });
+  auto by_digest = head_image_manifest(*ref, ref->digest, *credentials, options);
+  if (!by_digest) return fail(by_digest.error());
+  if (by_digest->str() != ref->digest)
+    return fail(ErrorKind::invalid_input, "registry answered " + by_digest->str() + " for " + ref->digest);
+  if (!ref->tag.empty()) {
+    auto by_tag = head_image_manifest(*ref, ref->tag, *credentials, options);
+    if (!by_tag) return fail(by_tag.error());
+    if (by_tag->str() != ref->digest)
+      return fail(ErrorKind::invalid_input, "tag " + ref->tag + " of " + ref->registry + "/" + ref->repository + " now points at " +
+                                                by_tag->str() + ", not " + ref->digest);
+  }
+  return {};
 }
 
 ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config) {

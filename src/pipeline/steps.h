@@ -14,7 +14,7 @@
 #include "http/retry.h"
 #include "oci/credentials.h"
 #include "oci/image.h"
-#include "pipeline/release_notes.h"
+#include "release/release_notes.h"
 #include "secureboot/plan.h"
 #include "secureboot/verify.h"
 
@@ -63,7 +63,7 @@ Result<PushedInstaller> push_installer(const InstallerPush& request);
 
 // verify's options from the certificate file (public material only: a file
 // holding a private key is refused unread) and the cmdline rules (empty:
-// the defaults). `flag` names the option in messages.
+// the defaults).
 struct VerifyRequest {
   std::string cert_file;
   std::vector<std::string> require_cmdline;
@@ -81,10 +81,13 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);
 // invalid_input "N of M EFI binaries failed verification" when any failed.
 Status verdicts_status(const std::vector<Verdict>& verdicts);
 
+// usage error naming `flag` unless `ref` is REGISTRY/REPO[:TAG]@sha256:<hex>.
+Status check_installer_ref(const std::string& ref, const std::string& flag);
+
 // The check finalize runs before it publishes: the manifest `ref`
 // (REGISTRY/REPO[:TAG]@sha256:...) exists, and the tag still points at it.
-// An empty `ref` gives an empty function. `flag` names the option.
-Result<std::function<Status()>> installer_check(const std::string& ref, const RegistryAccess& access, const std::string& flag);
+// invalid_input when it does not; the registry's errors otherwise.
+Status check_installer(const std::string& ref, const RegistryAccess& access);
 
 // What the release notes say about a build configured by `config`.
 ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config);

@@ -112,6 +112,14 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
     d.reason = "repository " + d.release.repo + " is not allowed";
     return d;
   }
+  if (d.action == "unpublished" || d.action == "deleted") {
+    if (!std::regex_match(d.release.tag, m_pattern)) {
+      d.reason = "tag " + d.release.tag + " does not match " + m_config.tag_pattern;
+      return d;
+    }
+    d.withdraw = true;
+    return d;
+  }
   if (m_config.trigger == Trigger::draft) {
     if (d.action != "created" || !draft) {
       d.reason = "trigger is draft: only 'created' drafts start a run (action " + d.action + (draft ? ", draft" : ", not a draft") + ")";
@@ -136,6 +144,7 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
     return d;
   }
   d.accepted = true;
+  d.release.state = draft ? "draft" : "prerelease";
   return d;
 }
 

@@ -1,10 +1,12 @@
 #pragma once
-// Which GitHub deliveries start a pipeline run. A non-draft pre-release
-// fires `created`, `prereleased` and `published`: all three (and every
-// redelivery) are accepted here and become the same Workflow name, so the
-// Kubernetes API keeps exactly one. With `trigger: draft` (repositories
-// with immutable releases) a `created` draft is accepted instead, and
-// finalize publishes it.
+// Which GitHub deliveries start a pipeline run, and which withdraw one. A
+// non-draft pre-release fires `created`, `prereleased` and `published`: all
+// three (and every redelivery) are accepted here and become the same
+// Workflow name, so the Kubernetes API keeps exactly one. With `trigger:
+// draft` (repositories with immutable releases) a `created` draft is
+// accepted instead, and finalize publishes it. `unpublished` (the owner
+// turned it back into a draft) and `deleted` of a release in scope withdraw
+// whatever run is queued or running for it, in either mode.
 
 #include <cstdint>
 #include <regex>
@@ -25,10 +27,11 @@ struct EventFilterConfig {
 };
 
 struct EventDecision {
-  bool accepted = false;
-  std::string reason;  // why it was ignored (empty when accepted)
+  bool accepted = false;  // start a run
+  bool withdraw = false;  // stop the runs of this release (unpublished, deleted)
+  std::string reason;     // why it was ignored (empty when accepted or withdrawn)
   std::string action;
-  ReleaseRef release;  // filled as far as the payload allowed
+  ReleaseRef release;  // filled as far as the payload allowed; state "draft"/"prerelease" when accepted
 };
 
 class EventFilter {

@@ -65,6 +65,7 @@ Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view
             if (pname == "version") r = read_config_string(p.second, pkey, s.target.version_parameter, label);
             else if (pname == "repo") r = read_config_string(p.second, pkey, s.target.repo_parameter, label);
             else if (pname == "release_id") r = read_config_string(p.second, pkey, s.target.release_id_parameter, label);
+            else if (pname == "release_state") r = read_config_string(p.second, pkey, s.target.release_state_parameter, label);
             else return config_error(label, "unknown key " + pkey);
             if (!r) return r;
           }

@@ -16,7 +16,7 @@
 //     kubernetes:
 //       namespace: argo
 //       workflow_template: talos-secureboot-build
-//       parameters: {version: version, repo: repo, release_id: release-id}
+//       parameters: {version: version, repo: repo, release_id: release-id, release_state: release-state}
 
 #include <filesystem>
 #include <string>

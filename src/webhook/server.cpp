@@ -104,6 +104,18 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
     action = decision->action;
     repo = decision->release.repo;
     tag = decision->release.tag;
+    if (decision->withdraw) {
+      auto withdrawn = impl.submitter.withdraw(decision->release, WorkflowOrigin{delivery, action});
+      if (!withdrawn) {
+        outcome = "failed";
+        spdlog::warn("delivery={} withdrawal failed: {}", delivery, withdrawn.error().message());
+        return done(503, {{"status", "failed"}, {"error", redact(withdrawn.error().message())}});
+      }
+      outcome = withdrawn->stopped.empty() ? "ignored" : "withdrawn";
+      if (withdrawn->stopped.empty())
+        return done(202, {{"status", "ignored"}, {"reason", "no queued or running run of release " + tag}});
+      return done(200, {{"status", "withdrawn"}, {"stopped", withdrawn->stopped}});
+    }
     if (!decision->accepted) {
       outcome = "ignored";
       return done(202, {{"status", "ignored"}, {"reason", decision->reason}});

@@ -6,6 +6,9 @@
 //                 Workflow's name, 200 "already submitted" on 409, 503 when
 //                 the submission failed (GitHub shows the delivery as failed
 //                 and it can be redelivered). Bodies over the limit: 413.
+//                 A withdrawal (unpublished, deleted) stops the release's
+//                 runs: 200 naming them, 202 when none was queued or
+//                 running, 503 when stopping failed.
 //   GET /healthz  the process is alive.
 //   GET /readyz   the submitter can submit (Kubernetes API reachable and
 //                 permitted).
@@ -30,11 +33,18 @@ struct Submission {
   std::string name;
 };
 
+struct Withdrawal {
+  std::vector<std::string> stopped;  // the runs stopped or taken off the queue; empty: none was queued or running
+};
+
 // Where accepted releases go. Implementations are thread-safe.
 class Submitter {
 public:
   virtual ~Submitter() = default;
   virtual Result<Submission> submit(const ReleaseRef& release, const WorkflowOrigin& origin) = 0;
+  // Stops every queued or running run of `release` (matched by repository
+  // and release id) before it publishes; origin.action says why.
+  virtual Result<Withdrawal> withdraw(const ReleaseRef& release, const WorkflowOrigin& origin) = 0;
   virtual Status ready() = 0;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End to end: scripts/demo, the README's first command, with the binary
 # under test (setup and build skipped). The demo checks its own results
-# (registry digest = the run's, skopeo reads it, sha256sums.txt holds,
+# (registry digest = the run's, skopeo reads it, sha256sum.txt and sha512sum.txt hold,
 # release.json released with the digest, the ISO verifies); this test also
 # checks what it printed, that every process it started is gone, and that
 # it left no files. Usage: test_demo.sh SOURCE_DIR SBPIPE_BINARY

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@ namespace sbpipe::test {
 inline RunResult sbpipe(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
   args.insert(args.begin(), sbpipe_binary());
   return run(args, env);
+}
+
+// The names a checksum file (sha256sum format) lists, in its order.
+inline std::vector<std::string> listed_names(const std::string& text) {
+  std::vector<std::string> names;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) names.push_back(line.substr(line.find("  ") + 2));
+  return names;
 }
 
 // Pushes with fast retries (tests should not wait for real back-off).

@@ -64,14 +64,18 @@ struct ReleaseFixture {
     CHECK(asset->state == "uploaded");
     CHECK(github.content(*asset) == read_file(file));
   }
-  // sha256sum -c of the published sha256sums.txt over the local files.
-  void check_sums_with_coreutils() {
-    auto sums = github.asset(release_id, "sha256sums.txt");
-    REQUIRE(sums);
-    write_file(dir / "files" / "published-sha256sums.txt", github.content(*sums));
-    auto r = run({"sh", "-c", "cd '" + (dir / "files").string() + "' && sha256sum -c published-sha256sums.txt"});
-    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
-    CHECK(r.out.find("vmlinuz-amd64: OK") != std::string::npos);
+  // sha256sum -c and sha512sum -c of the published checksum files over the
+  // local files; both list exactly `names`.
+  void check_sums_with_coreutils(const Strings& names = {"initramfs-amd64.xz", "metal-amd64-secureboot.iso", "vmlinuz-amd64"}) {
+    for (const std::string tool : {"sha256sum", "sha512sum"}) {
+      auto sums = github.asset(release_id, tool + ".txt");
+      REQUIRE_MESSAGE(sums, tool);
+      std::string text = github.content(*sums);
+      write_file(dir / "files" / ("published-" + tool + ".txt"), text);
+      auto r = run({"sh", "-c", "cd '" + (dir / "files").string() + "' && " + tool + " -c published-" + tool + ".txt"});
+      CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+      CHECK(listed_names(text) == names);
+    }
   }
 };
 
@@ -86,8 +90,12 @@ Strings concat(Strings a, const Strings& b) {
   return a;
 }
 
-const Strings kAllUploads = uploads_of({"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha256sums.txt"});
+const Strings kAllUploads =
+    uploads_of({"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"});
 const Strings kLookup{"GET tags/" + kTag, "GET assets"};
+// The lookup once checksum files are published: both are read.
+const Strings kListed = concat(kLookup, {"GET asset sha256sum.txt download", "GET storage", "GET asset sha512sum.txt download",
+                                         "GET storage"});
 
 Strings replace_of(const std::string& name) {
   return {"POST upload sbpipe-tmp-" + name, "DELETE asset " + name, "PATCH asset sbpipe-tmp-" + name + " -> " + name};
@@ -105,7 +113,7 @@ TEST_CASE("upload-assets: fresh upload, then an unchanged re-run uploads nothing
   for (const auto& file : f.files) f.check_published(file);
   f.check_sums_with_coreutils();
   CHECK(r.out.find("metal-amd64-secureboot.iso  uploaded") != std::string::npos);
-  CHECK(r.out.find("4 uploaded, 0 replaced, 0 unchanged") != std::string::npos);
+  CHECK(r.out.find("5 uploaded, 0 replaced, 0 unchanged") != std::string::npos);
   auto iso = f.github.asset(f.release_id, "metal-amd64-secureboot.iso");
   CHECK(iso->content_type == "application/x-iso9660-image");
   CHECK(f.github.leaked_authorizations() == 0);
@@ -113,11 +121,12 @@ TEST_CASE("upload-assets: fresh upload, then an unchanged re-run uploads nothing
   f.github.clear_requests();
   auto again = f.upload({"--format", "json"});
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
-  CHECK(f.github.requests() == kLookup);  // zero uploads
+  CHECK(f.github.requests() == kListed);  // zero uploads
   auto report = nlohmann::json::parse(again.out);
-  REQUIRE(report.size() == 4);
+  REQUIRE(report.size() == 5);
   for (const auto& item : report) CHECK(item["result"] == "unchanged");
-  CHECK(report[3]["name"] == "sha256sums.txt");
+  CHECK(report[3]["name"] == "sha512sum.txt");
+  CHECK(report[4]["name"] == "sha256sum.txt");
 }
 
 TEST_CASE("upload-assets: a changed file is uploaded under a temporary name, then swapped") {
@@ -128,9 +137,9 @@ TEST_CASE("upload-assets: a changed file is uploaded under a temporary name, the
   f.github.clear_requests();
   auto r = f.upload();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(f.github.requests() == concat(concat(kLookup, replace_of("vmlinuz-amd64")), replace_of("sha256sums.txt")));
-  CHECK(r.out.find("1 replaced") == std::string::npos);
-  CHECK(r.out.find("0 uploaded, 2 replaced, 2 unchanged") != std::string::npos);
+  CHECK(f.github.requests() ==
+        concat(concat(concat(kListed, replace_of("vmlinuz-amd64")), replace_of("sha512sum.txt")), replace_of("sha256sum.txt")));
+  CHECK(r.out.find("0 uploaded, 3 replaced, 2 unchanged") != std::string::npos);
   f.check_published(f.files[1]);
   CHECK(f.github.asset(f.release_id, "vmlinuz-amd64")->id != old_id);
   CHECK_FALSE(f.github.asset(f.release_id, "sbpipe-tmp-vmlinuz-amd64"));
@@ -154,7 +163,7 @@ TEST_CASE("upload-assets: killed between 'upload new' and 'delete old', a re-run
   f.github.clear_requests();
   auto crashed = f.upload({}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
-  CHECK(f.github.requests() == concat(kLookup, {"POST upload sbpipe-tmp-vmlinuz-amd64"}));
+  CHECK(f.github.requests() == concat(kListed, {"POST upload sbpipe-tmp-vmlinuz-amd64"}));
   // The old asset is still in place under its name, the new one beside it.
   REQUIRE(f.github.asset(f.release_id, "vmlinuz-amd64"));
   CHECK(f.github.content(*f.github.asset(f.release_id, "vmlinuz-amd64")) == old_content);
@@ -164,8 +173,10 @@ TEST_CASE("upload-assets: killed between 'upload new' and 'delete old', a re-run
   f.github.clear_requests();
   auto resumed = f.upload();
   REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  CHECK(f.github.requests() == concat(concat(kLookup, {"DELETE asset vmlinuz-amd64", "PATCH asset sbpipe-tmp-vmlinuz-amd64 -> vmlinuz-amd64"}),
-                                      replace_of("sha256sums.txt")));
+  CHECK(f.github.requests() ==
+        concat(concat(concat(kListed, {"DELETE asset vmlinuz-amd64", "PATCH asset sbpipe-tmp-vmlinuz-amd64 -> vmlinuz-amd64"}),
+                      replace_of("sha512sum.txt")),
+               replace_of("sha256sum.txt")));
   f.check_published(f.files[1]);
   f.check_sums_with_coreutils();
   CHECK(resumed.err.find("a complete upload from an earlier run is in place") != std::string::npos);
@@ -182,10 +193,10 @@ TEST_CASE("upload-assets: a 502 that leaves a starter asset is cleaned up and re
                                       "POST upload metal-amd64-secureboot.iso",
                                       "(upload metal-amd64-secureboot.iso answered 502, left in state starter)", "GET assets",
                                       "DELETE asset metal-amd64-secureboot.iso", "POST upload metal-amd64-secureboot.iso"});
-  expected = concat(expected, uploads_of({"vmlinuz-amd64", "initramfs-amd64.xz", "sha256sums.txt"}));
+  expected = concat(expected, uploads_of({"vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"}));
   CHECK(f.github.requests() == expected);
   for (const auto& file : f.files) f.check_published(file);
-  CHECK(f.github.release(f.release_id).assets.size() == 4);
+  CHECK(f.github.release(f.release_id).assets.size() == 5);
 }
 
 TEST_CASE("upload-assets: primary and secondary rate limits are waited out; a limit past --max-rate-limit-wait fails") {
@@ -200,7 +211,7 @@ TEST_CASE("upload-assets: primary and secondary rate limits are waited out; a li
   CHECK(f.github.requests() ==
         concat(concat(kLookup, {"POST upload metal-amd64-secureboot.iso", "POST upload vmlinuz-amd64 -> 403 rate limit",
                                 "POST upload vmlinuz-amd64 -> 403 secondary", "POST upload vmlinuz-amd64"}),
-               uploads_of({"initramfs-amd64.xz", "sha256sums.txt"})));
+               uploads_of({"initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"})));
   CHECK(r.err.find("GitHub rate limit exhausted") != std::string::npos);
   CHECK(r.err.find("GitHub secondary rate limit (retry-after 1)") != std::string::npos);
   for (const auto& file : f.files) f.check_published(file);
@@ -220,14 +231,14 @@ TEST_CASE("upload-assets: an asset without a digest is compared by downloading i
   f.github.clear_requests();
   auto r = f.upload();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  Strings expected = kLookup;
-  for (const auto* name : {"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha256sums.txt"}) {
+  Strings expected = kListed;
+  for (const auto* name : {"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"}) {
     expected.push_back(std::string("GET asset ") + name + " download");
     expected.push_back("GET storage");
   }
   CHECK(f.github.requests() == expected);
   CHECK(f.github.leaked_authorizations() == 0);
-  CHECK(r.out.find("0 uploaded, 0 replaced, 4 unchanged") != std::string::npos);
+  CHECK(r.out.find("0 uploaded, 0 replaced, 5 unchanged") != std::string::npos);
 }
 
 TEST_CASE("upload-assets refuses before sending anything: a full release, a file over 2 GiB, no token, bad names") {
@@ -295,7 +306,7 @@ TEST_CASE("finalize: a missing asset stops it with the release left as it was") 
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("release v1.9.0 of owner/talos-build is not complete: vmlinuz-amd64 is missing; release left as it was") !=
         std::string::npos);
-  CHECK(f.github.requests() == concat(kLookup, {"GET asset sha256sums.txt download", "GET storage"}));
+  CHECK(f.github.requests() == kListed);
   auto release = f.github.release(f.release_id);
   CHECK(release.prerelease);
   CHECK(release.body == "Built by CI from abc123.");
@@ -309,8 +320,7 @@ TEST_CASE("finalize: flips the pre-release once, keeps the notes and adds the sb
   auto r = f.finalize({"--config", (f.dir / "sbpipe.yaml").string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.out == "released v1.9.0 https://github.invalid/owner/talos-build/releases/tag/v1.9.0\n");
-  CHECK(f.github.requests() ==
-        concat(kLookup, {"GET asset sha256sums.txt download", "GET storage", "PATCH release body make_latest prerelease"}));
+  CHECK(f.github.requests() == concat(kListed, {"PATCH release body make_latest prerelease"}));
   auto release = f.github.release(f.release_id);
   CHECK_FALSE(release.prerelease);
   CHECK(f.github.latest(kRepo) == f.release_id);
@@ -322,7 +332,7 @@ TEST_CASE("finalize: flips the pre-release once, keeps the notes and adds the sb
   f.github.clear_requests();
   auto again = f.finalize({"--config", (f.dir / "sbpipe.yaml").string(), "--format", "json"});
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
-  CHECK(f.github.requests() == concat(kLookup, {"GET asset sha256sums.txt download", "GET storage"}));
+  CHECK(f.github.requests() == kListed);
   CHECK(nlohmann::json::parse(again.out)["changed"] == false);
   CHECK(f.github.release(f.release_id).body == release.body);
 }
@@ -381,9 +391,19 @@ TEST_CASE("finalize --installer-ref checks the manifest in a real registry") {
   auto body = f.github.release(f.release_id).body;
   CHECK(body.find("- Installer: `" + ref + "`") != std::string::npos);
   CHECK(body.find("talosctl upgrade --image " + ref) != std::string::npos);
+
+  // Run again without --installer-ref (here with a config that changes the
+  // notes): the installer line stays, and is checked again.
+  write_file(f.dir / "sbpipe.yaml", "imager:\n  extra_kernel_args: [console=ttyS0]\n");
+  auto again = f.finalize({"--config", (f.dir / "sbpipe.yaml").string(), "--plain-http"});
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  body = f.github.release(f.release_id).body;
+  CHECK(body.find("- Installer: `" + ref + "`") != std::string::npos);
+  CHECK(body.find("console=ttyS0") != std::string::npos);
+  CHECK(again.err.find("keeping the installer its notes name: " + ref) != std::string::npos);
 }
 
-TEST_CASE("--target dir: publishes files, sha256sums.txt and release.json atomically; finalize marks it released") {
+TEST_CASE("--target dir: publishes files, sha256sum.txt, sha512sum.txt and release.json atomically; finalize marks it released") {
   TempDir dir;
   std::vector<std::string> files;
   for (const auto* name : {"vmlinuz-amd64", "initramfs-amd64.xz"}) {
@@ -397,18 +417,18 @@ TEST_CASE("--target dir: publishes files, sha256sums.txt and release.json atomic
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto out = root / kTag;
   CHECK(read_file(out / "vmlinuz-amd64") == read_file(dir / "vmlinuz-amd64"));
-  auto check = run({"sh", "-c", "cd '" + out.string() + "' && sha256sum -c sha256sums.txt"});
+  auto check = run({"sh", "-c", "cd '" + out.string() + "' && sha256sum -c sha256sum.txt && sha512sum -c sha512sum.txt"});
   CHECK_MESSAGE(check.exit_code == 0, check.out << check.err);
   auto release = nlohmann::json::parse(read_file(out / "release.json"));
   CHECK(release["prerelease"] == true);
-  CHECK(release["assets"].size() == 3);
+  CHECK(release["assets"].size() == 2);
   Strings names;
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
-  CHECK(names == Strings{"initramfs-amd64.xz", "release.json", "sha256sums.txt", "vmlinuz-amd64"});  // no temp files
+  CHECK(names == Strings{"initramfs-amd64.xz", "release.json", "sha256sum.txt", "sha512sum.txt", "vmlinuz-amd64"});  // no temp files
 
   auto again = sbpipe(args);
-  CHECK(again.out.find("0 uploaded, 0 replaced, 3 unchanged") != std::string::npos);
+  CHECK(again.out.find("0 uploaded, 0 replaced, 4 unchanged") != std::string::npos);
 
   // A file damaged after publishing stops finalize.
   auto good = read_file(out / "vmlinuz-amd64");
@@ -430,9 +450,9 @@ TEST_CASE("--target dir: publishes files, sha256sums.txt and release.json atomic
 
   auto refused = sbpipe(args);
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("says the release is already published") != std::string::npos);
+  CHECK(refused.err.find(out.string() + " is already a full release; refusing to change its assets (--allow-published)") !=
+        std::string::npos);
 }
-
 }
 
 } // namespace sbpipe::test

@@ -33,7 +33,9 @@ const std::string kRepo = "owner/talos-build";
 // test is publishing, not booting); the main test runs every line.
 const TalosLine kNewest = model_lines().back();
 const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
-                                    "sha256sums.txt"};
+                                    "sha256sum.txt", "sha512sum.txt"};
+
+bool is_sums(const std::string& name) { return name == "sha256sum.txt" || name == "sha512sum.txt"; }
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
@@ -103,12 +105,16 @@ struct RunFixture {
     for (const auto& a : release.assets) {
       names.insert(a.name);
       CHECK(a.state == "uploaded");
-      if (a.name != "sha256sums.txt") CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
+      if (!is_sums(a.name)) CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
     }
     CHECK(names == kAssets);
-    std::string sums = github.content(*github.asset(release_id, "sha256sums.txt"));
-    for (const auto& name : kAssets)
-      if (name != "sha256sums.txt") CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+    std::string sums = github.content(*github.asset(release_id, "sha256sum.txt"));
+    std::string sums512 = github.content(*github.asset(release_id, "sha512sum.txt"));
+    for (const auto& name : kAssets) {
+      if (is_sums(name)) continue;
+      CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+      CHECK(sums512.find(name + "\n") != std::string::npos);
+    }
     // Finalized once, with the notes kept and the build section added.
     CHECK_FALSE(release.prerelease);
     CHECK(release.body.find("Notes from the build repository.") == 0);
@@ -198,9 +204,10 @@ struct LocalReceiver {
         }());
     wait_for_port(port);
   }
-  int deliver(const std::string& action, const std::string& delivery) {
+  int deliver(const std::string& action, const std::string& delivery) { return deliver(action, delivery, f.kTag, f.release_id, false); }
+  int deliver(const std::string& action, const std::string& delivery, const std::string& tag, int64_t id, bool draft) {
     std::string body = json{{"action", action},
-                            {"release", {{"id", f.release_id}, {"tag_name", f.kTag}, {"prerelease", true}, {"draft", false}}},
+                            {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", true}, {"draft", draft}}},
                             {"repository", {{"full_name", kRepo}}}}
                            .dump();
     auto r = sbpipe::test::run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-GitHub-Event: release", "-H",
@@ -210,10 +217,17 @@ struct LocalReceiver {
     return std::stoi(r.out);
   }
   fs::path entry() const { return f.state / "queue" / (workflow_name(f) + ".json"); }
-  std::string state() const { return fs::exists(entry()) ? json::parse(read_file(entry())).value("state", "") : ""; }
-  bool wait_for(const std::string& wanted, int seconds = 120) {
+  fs::path entry_of(const std::string& dashed_tag, int64_t id) const {
+    return f.state / "queue" / ("talos-build-" + dashed_tag + "-" + std::to_string(id) + ".json");
+  }
+  std::string state() const { return state_of(entry()); }
+  static std::string state_of(const fs::path& entry) {
+    return fs::exists(entry) ? json::parse(read_file(entry)).value("state", "") : "";
+  }
+  bool wait_for(const std::string& wanted, int seconds = 120) { return wait_for(entry(), wanted, seconds); }
+  bool wait_for(const fs::path& entry, const std::string& wanted, int seconds = 120) {
     for (int i = 0; i < seconds * 20; ++i) {
-      if (state() == wanted) return true;
+      if (state_of(entry) == wanted) return true;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     return false;
@@ -234,7 +248,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
   auto first = f.github.requests();
-  CHECK(count_prefix(first, "POST upload ") == 5);
+  CHECK(count_prefix(first, "POST upload ") == 6);
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
   CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
@@ -331,10 +345,10 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
   CHECK(crashed.exit_code == 128 + SIGKILL);
   f.github.with_faults([](StandInFaults& faults) { faults.during_upload = nullptr; });
-  const std::string broken = "(upload metal-amd64.iso broken off, left in state starter)";
+  const std::string broken = "(upload metal-amd64.iso broken off, left in state open)";
   for (int i = 0; i < 250 && !has_line(f.github.requests(), broken); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(has_line(f.github.requests(), broken));
-  CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "starter");
+  CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "open");
   CHECK(f.github.release(f.release_id).prerelease);
   auto before = f.github.requests();
 
@@ -349,7 +363,7 @@ TEST_CASE("run: killed between the last upload and finalize, the re-run uploads 
   std::atomic<int> pid{0};
   f.github.with_faults([&](StandInFaults& faults) {
     faults.after_upload = [&](const std::string& name) {
-      if (name == "sha256sums.txt") kill_run(pid);
+      if (name == "sha256sum.txt") kill_run(pid);
     };
   });
   auto crashed = f.run({}, {}, [&](int p) { pid = p; });
@@ -400,13 +414,14 @@ TEST_CASE("run: provenance from --source: the tag's commit in the annotations an
   f.check_final_state();
 }
 
-TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json marked released") {
+TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt and release.json marked released") {
   RunFixture f;
   fs::path pub = f.dir / "pub";
   auto r = f.run({"--target", "dir:" + pub.string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   CHECK(f.github.requests().empty());  // no GitHub at all
-  auto sums = sbpipe::test::run({"sh", "-c", "cd '" + (pub / f.kTag).string() + "' && sha256sum -c sha256sums.txt"});
+  auto sums = sbpipe::test::run(
+      {"sh", "-c", "cd '" + (pub / f.kTag).string() + "' && sha256sum -c sha256sum.txt && sha512sum -c sha512sum.txt"});
   CHECK_MESSAGE(sums.exit_code == 0, sums.out << sums.err);
   auto release = json::parse(read_file(pub / f.kTag / "release.json"));
   CHECK(release["prerelease"] == false);
@@ -416,9 +431,16 @@ TEST_CASE("run: the dir: target publishes files, sha256sums.txt and release.json
 }
 
 TEST_CASE("run: an output replaced after verify is not published by a re-run") {
-  RunFixture f;
-  // Stop after verify: the registry refuses the push (no such host).
-  auto r = f.run({"--installer-repository", "127.0.0.1:1/owner/installer", "--retries", "1"});
+  RunFixture f(true);
+  // Stop after verify: the registry refuses every blob upload (the
+  // continuity look at its tags before that still works).
+  FaultRule refuse;
+  refuse.method = "POST";
+  refuse.path_contains = "/blobs/uploads/";
+  refuse.status = 400;
+  refuse.times = -1;
+  f.proxy->add_rule(refuse);
+  auto r = f.run({"--retries", "1"});
   CHECK(r.exit_code != 0);
   REQUIRE(f.journal().contains("verify"));
   CHECK_FALSE(f.journal().contains("push-installer"));
@@ -427,6 +449,7 @@ TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   std::string bytes = read_file(iso);
   bytes[bytes.size() / 2] ^= 0x01;
   write_file(iso, bytes);
+  f.proxy->clear_rules();
   f.github.clear_requests();
   auto again = f.run();
   CHECK(again.exit_code == 1);
@@ -572,6 +595,93 @@ TEST_CASE("serve --executor local: killed -9 while a run is going, the restarted
   CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
   for (const auto& [name, n] : completed_uploads(f.github.requests())) CHECK_MESSAGE(n == 1, name);
   rx.process->stop();
+}
+
+TEST_CASE("serve --executor local: unpublished while queued and while running: nothing is published, and the run says why") {
+  RunFixture f(false, "[sh, -c, 'sleep 3; exec \"$0\" \"$@\"', " + kStandin + ", '{args}', --keys, '{keys}']");
+  int64_t second = f.github.create_release(kRepo, "v1.9.1");
+  LocalReceiver rx(f);
+  CHECK(rx.deliver("created", "d-1") == 201);
+  REQUIRE(rx.wait_for("running", 20));
+  CHECK(rx.deliver("created", "d-2", "v1.9.1", second, false) == 201);
+  auto queued = rx.entry_of("v1-9-1", second);
+  CHECK(LocalReceiver::state_of(queued) == "queued");
+
+  // The owner unpublishes both: the queued one never runs, the running one is stopped.
+  f.github.set_draft(second, true);
+  CHECK(rx.deliver("unpublished", "d-3", "v1.9.1", second, true) == 200);
+  CHECK(LocalReceiver::state_of(queued) == "withdrawn");
+  f.github.set_draft(f.release_id, true);
+  CHECK(rx.deliver("unpublished", "d-4", f.kTag, f.release_id, true) == 200);
+  REQUIRE_MESSAGE(rx.wait_for("withdrawn", 30), read_file(f.dir / "serve.log"));
+  CHECK(rx.deliver("unpublished", "d-5", f.kTag, f.release_id, true) == 202);  // nothing left to stop
+
+  CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
+  CHECK(count_prefix(f.github.requests(), "PATCH") == 0);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");
+  CHECK(f.github.release(f.release_id).draft);
+  auto run_log = read_file(f.state / "logs" / (workflow_name(f) + ".log"));
+  CHECK(run_log.find("sbpipe serve: the release was unpublished (delivery d-4); the run was stopped before publishing more") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(f.state / "logs" / ("talos-build-v1-9-1-" + std::to_string(second) + ".log")));
+  CHECK(json::parse(read_file(queued))["attempts"] == 0);
+  CHECK(json::parse(read_file(queued))["withdrawn"]["action"] == "unpublished");
+  auto serve_log = read_file(f.dir / "serve.log");
+  CHECK(serve_log.find("outcome=withdrawn status=200") != std::string::npos);
+
+  // Published again by the owner: a new delivery runs it to the end.
+  f.github.set_draft(f.release_id, false);
+  CHECK(rx.deliver("published", "d-6") == 201);
+  REQUIRE_MESSAGE(rx.wait_for("done"), read_file(f.dir / "serve.log"));
+  f.check_final_state();
+  CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
+  CHECK(LocalReceiver::state_of(queued) == "withdrawn");  // the other stays withdrawn
+  rx.process->stop();
+}
+
+TEST_CASE("run: the journal pins the release; unpublished or replaced since the run began, nothing more is published") {
+  RunFixture f;
+  // Stop after verify: the registry refuses the push (no such host).
+  auto first = f.run({"--installer-repository", "127.0.0.1:1/owner/installer", "--retries", "1", "--release-id",
+                      std::to_string(f.release_id), "--release-state", "prerelease"});
+  CHECK(first.exit_code != 0);
+  REQUIRE(f.journal().contains("release"));
+  CHECK(f.journal()["release"] == json{{"id", f.release_id}, {"state", "prerelease"}});
+  f.github.set_draft(f.release_id, true);
+  f.github.clear_requests();
+  auto unpublished = f.run();
+  CHECK(unpublished.exit_code == 1);
+  CHECK(unpublished.err.find("release " + f.kTag + " of owner/talos-build was unpublished (it is a draft now; the run started from a "
+                             "pre-release)") != std::string::npos);
+  CHECK(count_prefix(f.github.requests(), "POST") == 0);
+  CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");
+
+  // The release deleted and made again under the same tag: another id, refused.
+  f.github.delete_release(f.release_id);
+  int64_t again = f.github.create_release(kRepo, f.kTag);
+  auto replaced = f.run();
+  CHECK(replaced.exit_code == 1);
+  CHECK(replaced.err.find("is release id " + std::to_string(again) + " now, but this run began for id " + std::to_string(f.release_id) +
+                          "; run with --restart") != std::string::npos);
+  CHECK(f.github.release(again).assets.empty());
+}
+
+TEST_CASE("run --release-id: of two drafts with one tag, only the one given is filled and published") {
+  RunFixture f;
+  f.github.delete_release(f.release_id);
+  int64_t a = f.github.create_release(kRepo, f.kTag, true, true, "Notes from the build repository.");
+  int64_t b = f.github.create_release(kRepo, f.kTag, true, true, "Draft B.");
+  auto by_tag = f.run();
+  CHECK(by_tag.exit_code == 1);
+  CHECK(by_tag.err.find("2 draft releases carry this tag") != std::string::npos);
+  f.release_id = a;
+  auto r = f.run({"--release-id", std::to_string(a), "--release-state", "draft"});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK_FALSE(f.github.release(a).draft);
+  f.check_final_state();
+  CHECK(f.github.release(b).draft);
+  CHECK(f.github.release(b).assets.empty());
+  CHECK(f.github.release(b).body == "Draft B.");
 }
 
 } // TEST_SUITE

@@ -97,7 +97,7 @@ TEST_CASE("serve: created, prereleased and published of one pre-release start ex
   CHECK(wf["spec"]["workflowTemplateRef"]["name"] == "talos-secureboot-build");
   CHECK(wf["spec"]["arguments"]["parameters"] ==
         json::array({{{"name", "version"}, {"value", "v1.9.0"}}, {{"name", "repo"}, {"value", kRepo}},
-                     {{"name", "release-id"}, {"value", "4242"}}}));
+                     {{"name", "release-id"}, {"value", "4242"}}, {{"name", "release-state"}, {"value", "prerelease"}}}));
   CHECK(wf["metadata"]["annotations"]["sbpipe.dev/delivery"] == "d-1");
   CHECK(wf["metadata"]["annotations"]["sbpipe.dev/action"] == "created");
 
@@ -233,6 +233,48 @@ TEST_CASE("serve: SIGTERM during a request still answers it, then the process ex
   CHECK(rx.log().find("finishing requests in flight") != std::string::npos);
 }
 
+TEST_CASE("serve: unpublished or deleted stops every unfinished Workflow of that release (spec.shutdown Stop), nothing else") {
+  Receiver rx;
+  GitHubStandIn github;
+  int64_t id = github.create_release(kRepo, "v1.9.0");
+  int64_t other = github.create_release(kRepo, "v1.9.1");
+  // One Workflow from the webhook, one re-run from submit (generated name), one of another release.
+  REQUIRE(rx.deliver("release", release_payload("created", "v1.9.0", true, false, kRepo, id))->status == 201);
+  REQUIRE(rx.deliver("release", release_payload("created", "v1.9.1", true, false, kRepo, other))->status == 201);
+  auto submitted = sbpipe({"submit", "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url()},
+                          {{"KUBECONFIG", (rx.dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}, {"GITHUB_TOKEN", github.token()}});
+  REQUIRE_MESSAGE(submitted.exit_code == 0, submitted.err);
+  std::string rerun = submitted.out.substr(0, submitted.out.find('\n'));
+  std::string fixed = "talos-build-v1-9-0-" + std::to_string(id);
+
+  auto stopped = rx.deliver("release", release_payload("unpublished", "v1.9.0", true, true, kRepo, id), "d-9");
+  REQUIRE(stopped);
+  CHECK(stopped->status == 200);
+  CHECK(body_of(stopped)["status"] == "withdrawn");
+  auto names = body_of(stopped)["stopped"].get<std::vector<std::string>>();
+  std::sort(names.begin(), names.end());
+  CHECK(names == std::vector<std::string>{fixed, rerun});
+  for (const auto& wf : rx.kube.workflows()) {
+    std::string name = wf["metadata"]["name"];
+    bool ours = name == fixed || name == rerun;
+    CHECK_MESSAGE(wf["spec"].contains("shutdown") == ours, name);
+    if (!ours) continue;
+    CHECK(wf["spec"]["shutdown"] == "Stop");
+    CHECK(wf["metadata"]["annotations"]["sbpipe.dev/withdrawn"] == "unpublished");
+    CHECK(wf["metadata"]["annotations"]["sbpipe.dev/withdrawn-delivery"] == "d-9");
+  }
+  // Already stopping: nothing more to do.
+  auto again = rx.deliver("release", release_payload("deleted", "v1.9.0", true, true, kRepo, id), "d-10");
+  CHECK(again->status == 202);
+  CHECK(body_of(again)["reason"] == "no queued or running run of release v1.9.0");
+  // A finished Workflow is left alone.
+  rx.kube.set_phase("talos-build-v1-9-1-" + std::to_string(other), "Succeeded");
+  CHECK(rx.deliver("release", release_payload("deleted", "v1.9.1", true, false, kRepo, other), "d-11")->status == 202);
+  CHECK(rx.kube.count("PATCH /apis/argoproj.io/v1alpha1/namespaces/argo/workflows/") == 2);
+  CHECK(rx.log().find("delivery=d-9 event=release action=unpublished repo=owner/talos-build tag=v1.9.0 outcome=withdrawn status=200") !=
+        std::string::npos);
+}
+
 TEST_CASE("serve: trigger draft (immutable releases) starts from a created draft") {
   Receiver rx({"--trigger", "draft"});
   CHECK(rx.deliver("release", release_payload("created", "v1.9.0", false, true))->status == 201);
@@ -326,6 +368,7 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
   auto printed = json::parse(dry.out);
   CHECK(printed["metadata"]["generateName"] == "talos-build-v1-9-0-" + std::to_string(id) + "-r");
+  CHECK(printed["spec"]["arguments"]["parameters"][3] == json{{"name", "release-state"}, {"value", "prerelease"}});
   CHECK(schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", printed) == "");
   CHECK(kube.workflows().empty());
 
@@ -340,6 +383,18 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   CHECK(full.exit_code == 1);
   CHECK(full.err.find("is a full release already; --force") != std::string::npos);
   CHECK(with({"--tag", "v9.9.9"}).exit_code == 1);
+  // Two drafts with one tag: refused by tag, resolved by --release-id.
+  auto draft_a = github.create_release(kRepo, "v2.0.0", true, true);
+  github.create_release(kRepo, "v2.0.0", true, true);
+  auto ambiguous = with({"--tag", "v2.0.0", "--dry-run"});
+  CHECK(ambiguous.exit_code == 1);
+  CHECK(ambiguous.err.find("2 draft releases carry this tag") != std::string::npos);
+  auto picked = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--dry-run"});
+  REQUIRE_MESSAGE(picked.exit_code == 0, picked.err);
+  auto picked_wf = json::parse(picked.out);
+  CHECK(picked_wf["spec"]["arguments"]["parameters"][2]["value"] == std::to_string(draft_a));
+  CHECK(picked_wf["spec"]["arguments"]["parameters"][3]["value"] == "draft");
+  CHECK(with({"--tag", "v1.9.0", "--release-id", std::to_string(draft_a), "--dry-run"}).exit_code == 2);
 
   auto waited = with({"--tag", "v1.9.0", "--wait", "--poll-interval", "1"});
   CHECK_MESSAGE(waited.exit_code == 0, waited.err);

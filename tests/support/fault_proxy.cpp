@@ -108,6 +108,11 @@ void FaultProxy::add_rule(FaultRule rule) {
   m_rules.push_back(std::move(rule));
 }
 
+void FaultProxy::clear_rules() {
+  std::lock_guard lock(m_mutex);
+  m_rules.clear();
+}
+
 std::vector<std::string> FaultProxy::log() {
   std::lock_guard lock(m_mutex);
   return m_log;

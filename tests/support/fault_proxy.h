@@ -35,6 +35,7 @@ public:
   ~FaultProxy();
   int port() const { return m_port; }
   void add_rule(FaultRule rule);
+  void clear_rules();
   // "METHOD /path -> forwarded|faulted" lines, in arrival order.
   std::vector<std::string> log();
   int count(const std::string& method, const std::string& path_contains);

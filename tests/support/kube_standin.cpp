@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "support/process.h"
 
@@ -124,6 +125,62 @@ struct KubeStandIn::Impl {
       send(res, 200, it->second);
     });
 
+    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!admit(req, res)) return;
+      std::vector<std::tuple<std::string, std::string, bool>> terms;  // key, value, equal
+      std::string selector = req.get_param_value("labelSelector");
+      for (size_t start = 0; start < selector.size();) {
+        size_t end = selector.find(',', start);
+        std::string term = selector.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        start = end == std::string::npos ? selector.size() : end + 1;
+        size_t op = term.find_first_of("!=");
+        if (op == std::string::npos || op == 0)
+          return send(res, 400, status_object(400, "BadRequest", "unable to parse requirement: " + term));
+        bool equal = term[op] == '=';
+        size_t value_at = term.find_first_not_of("!=", op);
+        terms.emplace_back(term.substr(0, op), value_at == std::string::npos ? "" : term.substr(value_at), equal);
+      }
+      std::lock_guard lock(mutex);
+      json items = json::array();
+      for (const auto& [name, wf] : workflows[req.matches[1].str()]) {
+        const json& labels = wf["metadata"].contains("labels") ? wf["metadata"]["labels"] : json::object();
+        bool match = true;
+        for (const auto& [key, value, equal] : terms) {
+          bool has = labels.contains(key) && labels[key] == value;
+          match = match && (equal ? has : !has);
+        }
+        if (match) items.push_back(wf);
+      }
+      send(res, 200, {{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "WorkflowList"},
+                      {"metadata", {{"resourceVersion", std::to_string(next_version)}}}, {"items", items}});
+    });
+
+    server->Patch(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+      if (!admit(req, res)) return;
+      std::string type = req.get_header_value("Content-Type");
+      if (type != "application/merge-patch+json")
+        return send(res, 415, status_object(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                                                                          "media types include: application/merge-patch+json"));
+      auto patch = json::parse(req.body, nullptr, false);
+      if (patch.is_discarded()) return send(res, 400, status_object(400, "BadRequest", "the body is not JSON"));
+      json patched;
+      {
+        std::lock_guard lock(mutex);
+        auto& ns = workflows[req.matches[1].str()];
+        auto it = ns.find(req.matches[2].str());
+        if (it == ns.end())
+          return send(res, 404, status_object(404, "NotFound", "workflows.argoproj.io \"" + req.matches[2].str() + "\" not found"));
+        patched = it->second;
+      }
+      patched.merge_patch(patch);
+      std::string violations = schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", patched);
+      if (!violations.empty()) return send(res, 422, status_object(422, "Invalid", "Workflow.argoproj.io is invalid: " + violations));
+      std::lock_guard lock(mutex);
+      patched["metadata"]["resourceVersion"] = std::to_string(next_version++);
+      workflows[req.matches[1].str()][req.matches[2].str()] = patched;
+      send(res, 200, patched);
+    });
+
     server->Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", [this](const httplib::Request& req, httplib::Response& res) {
       if (!admit(req, res)) return;
       auto body = json::parse(req.body, nullptr, false);
@@ -190,6 +247,11 @@ std::vector<json> KubeStandIn::workflows(const std::string& namespace_name) {
   std::vector<json> out;
   for (const auto& [name, wf] : m_impl->workflows[namespace_name]) out.push_back(wf);
   return out;
+}
+
+void KubeStandIn::set_phase(const std::string& name, const std::string& phase, const std::string& namespace_name) {
+  std::lock_guard lock(m_impl->mutex);
+  m_impl->workflows.at(namespace_name).at(name)["status"]["phase"] = phase;
 }
 
 std::vector<std::string> KubeStandIn::requests() {

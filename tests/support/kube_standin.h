@@ -10,6 +10,13 @@
 //     characters; → 201 with the stored object (uid, resourceVersion);
 //   - GET .../workflows/{name} → 200 or 404 NotFound; each GET moves a
 //     Workflow one phase along (Pending → Running → final_phase);
+//   - GET .../workflows?labelSelector=k=v,k2!=v2 → a WorkflowList of the
+//     matching ones (equality-based selectors, kubernetes.io/docs/concepts/
+//     overview/working-with-objects/labels/#label-selectors);
+//   - PATCH .../workflows/{name} with Content-Type
+//     application/merge-patch+json → the RFC 7386 merge, validated against
+//     the schema again, 200 with the result; other patch types get 415
+//     (the stand-in implements only the one sbpipe sends);
 //   - POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews →
 //     201 with status.allowed.
 // Errors are Status objects as the real API sends them. Faults: answer
@@ -57,6 +64,8 @@ public:
   std::string kubeconfig_x509(const std::string& ca_pem, const std::string& cert_pem, const std::string& key_pem) const;
 
   std::vector<nlohmann::json> workflows(const std::string& namespace_name = "argo");
+  // Sets a stored Workflow's status.phase (as the Argo controller would).
+  void set_phase(const std::string& name, const std::string& phase, const std::string& namespace_name = "argo");
   // "METHOD path -> status" per request, in order.
   std::vector<std::string> requests();
   int count(const std::string& prefix);

@@ -1,13 +1,15 @@
-// Unit tests of the release-publishing logic: asset names, sha256sums.txt,
-// release notes, and the GitHub client's retry and rate-limit handling
-// against a scripted HTTP fake and a clock that does not sleep.
+// Unit tests of the release-publishing logic: asset names, the checksum
+// files, release notes, and the GitHub client's retry and rate-limit
+// handling against a scripted HTTP fake and a clock that does not sleep.
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/sha256.h"
 #include "github/api.h"
-#include "pipeline/assets.h"
-#include "pipeline/release_notes.h"
+#include "release/assets.h"
+#include "release/checksums.h"
+#include "release/release_notes.h"
 #include "pipeline/run_state.h"
 #include "support/process.h"
 #include "unit/fakes.h"
@@ -36,62 +38,44 @@ TEST_CASE("content types follow the extension") {
   CHECK(content_type_for("vmlinuz-amd64") == "application/octet-stream");
 }
 
-TEST_CASE("sha256sums.txt is written sorted in sha256sum's format and read back") {
-  std::vector<LocalAsset> assets(2);
-  assets[0].name = "zeta.iso";
-  assets[0].sha256 = std::string(64, 'b');
-  assets[1].name = "alpha.xz";
-  assets[1].sha256 = std::string(64, 'a');
-  std::string text = sha256sums_text(assets);
+TEST_CASE("checksum files are written sorted in sha256sum's format and read back") {
+  ChecksumList list{{"zeta.iso", std::string(64, 'b')}, {"alpha.xz", std::string(64, 'a')}};
+  std::string text = format_checksums(list);
   CHECK(text == std::string(64, 'a') + "  alpha.xz\n" + std::string(64, 'b') + "  zeta.iso\n");
-  auto parsed = parse_sha256sums(text, "sums");
+  auto parsed = parse_checksums(text, DigestKind::sha256, "sums");
   REQUIRE(parsed);
-  REQUIRE(parsed->size() == 2);
-  CHECK((*parsed)[0] == std::make_pair(std::string("alpha.xz"), std::string(64, 'a')));
-
-  auto generated = checksums_asset(assets);
-  CHECK(generated.name == "sha256sums.txt");
+  CHECK(*parsed == list);
+  auto generated = checksum_asset(k_sha256_sums, list);
+  CHECK(generated.name == "sha256sum.txt");
   CHECK(generated.size == text.size());
+  CHECK(generated.sha256 == Sha256::hex_of(text));
+  ChecksumList long_list{{"a", std::string(128, 'c')}};
+  CHECK(parse_checksums(format_checksums(long_list), DigestKind::sha512, "s")->at("a") == std::string(128, 'c'));
+  for (const char* name : {"sha256sum.txt", "sha512sum.txt", "sha256sums.txt"}) CHECK(is_checksum_file(name));
+  CHECK_FALSE(is_checksum_file("sha1sum.txt"));
 }
 
-TEST_CASE("sha256sums parsing: binary mode and upper case accepted; bad lines named by number") {
-  auto binary = parse_sha256sums(std::string(64, 'A') + " *x.iso\r\n\n", "f");
+TEST_CASE("checksum parsing: binary mode and upper case accepted; bad lines named by number") {
+  auto binary = parse_checksums(std::string(64, 'A') + " *x.iso\r\n\n", DigestKind::sha256, "f");
   REQUIRE(binary);
-  CHECK((*binary)[0].second == std::string(64, 'a'));
-  auto short_line = parse_sha256sums(std::string(64, 'a') + "  a\nnot a line\n", "sums.txt");
+  CHECK(binary->at("x.iso") == std::string(64, 'a'));
+  auto short_line = parse_checksums(std::string(64, 'a') + "  a\nnot a line\n", DigestKind::sha256, "sums.txt");
   REQUIRE_FALSE(short_line);
   CHECK(short_line.error().message() == "sums.txt line 2: expected '<sha256>  <name>'");
-  auto not_hex = parse_sha256sums(std::string(63, 'a') + "g  x\n", "s");
+  auto not_hex = parse_checksums(std::string(63, 'a') + "g  x\n", DigestKind::sha256, "s");
   CHECK(not_hex.error().message() == "s line 1: not a sha256 hex digest");
-  auto twice = parse_sha256sums(std::string(64, 'a') + "  x\n" + std::string(64, 'b') + "  x\n", "s");
+  auto twice = parse_checksums(std::string(64, 'a') + "  x\n" + std::string(64, 'b') + "  x\n", DigestKind::sha256, "s");
   CHECK(twice.error().message() == "s line 2: 'x' is listed twice");
-}
-
-TEST_CASE("listed assets: every problem is named in one error") {
-  std::vector<std::pair<std::string, std::string>> listed{{"a", std::string(64, 'a')},
-                                                          {"b", std::string(64, 'b')},
-                                                          {"c", std::string(64, 'c')}};
-  auto published = [](const std::string& name) -> Result<std::string> {
-    if (name == "a") return std::string(64, 'a');
-    if (name == "b") return fail(ErrorKind::not_found, "b is missing");
-    return std::string(64, 'd');
-  };
-  auto st = check_listed_assets(listed, published, "release v1");
-  REQUIRE_FALSE(st);
-  CHECK(st.error().kind() == ErrorKind::invalid_input);
-  CHECK(st.error().message() ==
-        "release v1 is not complete: b is missing; c has sha256 dddddddddddddddd..., sha256sums.txt says cccccccccccccccc...; "
-        "release left as it was");
-  auto io = check_listed_assets(listed, [](const std::string&) -> Result<std::string> { return fail(ErrorKind::transient, "down"); }, "r");
-  CHECK(io.error().kind() == ErrorKind::transient);
+  auto sha256_as_512 = parse_checksums(std::string(64, 'a') + "  x\n", DigestKind::sha512, "s");
+  CHECK(sha256_as_512.error().message() == "s line 1: expected '<sha512>  <name>'");
 }
 
 TEST_CASE("release notes: the sbpipe section is appended once and then replaced in place") {
   ReleaseFacts facts{"v1.9.0", "ghcr.io/me/installer:v1.9.0@sha256:" + std::string(64, 'e'), {"ghcr.io/siderolabs/gvisor:1"},
                      {"lockdown=integrity"}, {{"a.iso", std::string(64, 'a')}}};
   std::string section = notes_section(facts);
-  CHECK(section.starts_with(kNotesBegin));
-  CHECK(section.ends_with(std::string(kNotesEnd) + "\n"));
+  CHECK(section.starts_with(k_notes_begin));
+  CHECK(section.ends_with(std::string(k_notes_end) + "\n"));
   CHECK(section.find("talosctl upgrade --image ghcr.io/me/installer:v1.9.0@sha256:") != std::string::npos);
   CHECK(section.find("| `a.iso` | `" + std::string(64, 'a') + "` |") != std::string::npos);
 
@@ -106,7 +90,7 @@ TEST_CASE("release notes: the sbpipe section is appended once and then replaced 
   CHECK(replaced.ends_with("\nFooter by a person.\n"));
   CHECK(merge_notes("", section) == section);
   // A begin marker whose end was deleted by hand: the section runs to the end.
-  CHECK(merge_notes("top\n" + std::string(kNotesBegin) + "\nstale", section) == "top\n" + section);
+  CHECK(merge_notes("top\n" + std::string(k_notes_begin) + "\nstale", section) == "top\n" + section);
 }
 
 namespace {
@@ -233,6 +217,69 @@ TEST_CASE("GitHubApi: 422 already_exists is a conflict; other 422s are permanent
   CHECK(immutable.error().message() == "GitHub: upload a: HTTP 422: Cannot upload assets to an immutable release.");
 }
 
+TEST_CASE("GitHubApi: a release by id (drafts too); a deleted one is not_found naming the id") {
+  ApiFixture f;
+  f.http.reply(200, {}, release_body(true));
+  f.http.reply(404, {}, R"({"message":"Not Found"})");
+  auto api = f.api();
+  auto found = api.get_release(RepoName{"o", "r"}, 7);
+  REQUIRE(found);
+  CHECK(found->draft);
+  CHECK(f.http.requests[0].url == "https://api.example/repos/o/r/releases/7");
+  auto gone = api.get_release(RepoName{"o", "r"}, 8);
+  REQUIRE_FALSE(gone);
+  CHECK(gone.error().kind() == ErrorKind::not_found);
+  CHECK(gone.error().message() == "GitHub: release id 8 of o/r: no such release (deleted?)");
+}
+
+TEST_CASE("GitHubApi: several drafts with one tag are refused by tag, naming their ids") {
+  ApiFixture f;
+  f.http.reply(404, {}, R"({"message":"Not Found"})");
+  auto other = nlohmann::json::parse(release_body(true));
+  other["id"] = 9;
+  f.http.reply(200, {}, "[" + other.dump() + "," + release_body(true) + "]");
+  auto api = f.api();
+  auto found = api.find_release(RepoName{"o", "r"}, "v1");
+  REQUIRE_FALSE(found);
+  CHECK(found.error().kind() == ErrorKind::conflict);
+  CHECK(found.error().message() == "GitHub: release v1 of o/r: 2 draft releases carry this tag (ids 9, 7); pass --release-id to pick one");
+}
+
+TEST_CASE("GitHubApi: the token goes only to GitHub's own upload host; any other upload_url is refused unsent (F18)") {
+  struct Case {
+    std::string api, upload;
+    bool allowed;
+  };
+  std::vector<Case> cases{
+      {"https://api.github.com", "https://uploads.github.com/repos/o/r/releases/7/assets{?name,label}", true},
+      {"https://api.octo.ghe.com", "https://uploads.octo.ghe.com/repos/o/r/releases/7/assets{?name,label}", true},
+      {"https://ghe.example/api/v3", "https://ghe.example/api/uploads/repos/o/r/releases/7/assets{?name,label}", true},
+      {"http://127.0.0.1:8080", "http://127.0.0.1:8081/repos/o/r/releases/7/assets{?name,label}", true},  // ports are not compared
+      {"https://api.github.com", "https://uploads.evil.example/repos/o/r/releases/7/assets", false},
+      {"https://api.github.com", "https://api.github.com.evil.example/x/assets", false},
+      {"https://api.github.com", "http://uploads.github.com/x/assets", false},  // no downgrade to plain HTTP
+      {"https://ghe.example/api/v3", "https://user@other.example/x/assets", false},
+      {"https://api.github.com", "not a url", false},
+  };
+  for (const auto& c : cases) {
+    CAPTURE(c.upload);
+    ApiFixture f;
+    f.options.api_base = c.api;
+    f.http.reply(201, {}, R"({"id":1,"name":"a","state":"uploaded","size":1})");
+    auto api = f.api();
+    Release release;
+    release.tag_name = "v1";
+    release.upload_url = c.upload;
+    auto uploaded = api.upload_asset(release, "a", "text/plain", 1, memory_opener("a"));
+    CHECK(uploaded.has_value() == c.allowed);
+    CHECK(f.http.requests.size() == (c.allowed ? 1u : 0u));
+    if (!c.allowed) {
+      CHECK(uploaded.error().kind() == ErrorKind::permanent);
+      CHECK(uploaded.error().message().find("refusing to send the token there") != std::string::npos);
+    }
+  }
+}
+
 TEST_CASE("RepoName parsing") {
   CHECK(RepoName::parse("siderolabs/talos")->str() == "siderolabs/talos");
   for (const char* bad : {"talos", "a/b/c", "/b", "a/", "a b/c", "../x"})
@@ -244,7 +291,7 @@ TEST_CASE("RepoName parsing") {
 TEST_SUITE("unit") {
 
 TEST_CASE("open_hashing: the sha256 is known at the last byte; a file that changed is an error") {
-  LocalAsset asset{"a.txt", 5, "", "text/plain", "a.txt", memory_opener("hello")};
+  LocalAsset asset{"a.txt", 5, "", "", "text/plain", "a.txt", memory_opener("hello")};
   auto source = open_hashing(asset);
   REQUIRE(source);
   char buffer[2];
@@ -257,8 +304,9 @@ TEST_CASE("open_hashing: the sha256 is known at the last byte; a file that chang
   }
   CHECK(seen == "hello");  // finished without needing an end-of-stream read
   CHECK(asset.sha256 == "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824");
+  CHECK(asset.sha512 == Sha512::hex_of("hello"));
 
-  LocalAsset grown{"b", 3, "", "", "b.bin", memory_opener("abcd")};
+  LocalAsset grown{"b", 3, "", "", "", "b.bin", memory_opener("abcd")};
   auto longer = open_hashing(grown);
   std::string all;
   auto st = drain(**longer, [&](std::span<const char> c) -> Status {
@@ -268,13 +316,13 @@ TEST_CASE("open_hashing: the sha256 is known at the last byte; a file that chang
   REQUIRE_FALSE(st);
   CHECK(st.error().message() == "b.bin: changed while being published");
 
-  LocalAsset known{"c", 5, std::string(64, '0'), "", "c.bin", memory_opener("hello")};
+  LocalAsset known{"c", 5, std::string(64, '0'), "", "", "c.bin", memory_opener("hello")};
   auto other = open_hashing(known);
   auto st2 = drain(**other, [](std::span<const char>) -> Status { return {}; });
   CHECK_FALSE(st2);
 }
 
-TEST_CASE("describe_files checks names and sizes without reading, and refuses duplicates and sha256sums.txt") {
+TEST_CASE("describe_files checks names and sizes without reading, and refuses duplicates and the checksum files") {
   TempDir dir;
   write_file(dir / "a.iso", "aaaa");
   fs::create_directories(dir / "sub");
@@ -287,6 +335,9 @@ TEST_CASE("describe_files checks names and sizes without reading, and refuses du
   CHECK(describe_files({dir / "a.iso", dir / "sub" / "a.iso"}).error().message().find("another file has the same name 'a.iso'") !=
         std::string::npos);
   CHECK(describe_files({dir / "sha256sums.txt"}).error().kind() == ErrorKind::usage);
+  write_file(dir / "sha512sum.txt", "x");
+  CHECK(describe_files({dir / "sha512sum.txt"}).error().message() ==
+        (dir / "sha512sum.txt").string() + ": sha512sum.txt is written by sbpipe; do not pass one");
   CHECK(describe_files({dir / "a.iso"}, 4).error().message() == (dir / "a.iso").string() + ": 4 B is over the 4 B limit of a release asset");
   CHECK(describe_files({dir / "sub"}).error().message() == (dir / "sub").string() + ": not a regular file");
   CHECK(describe_files({dir / "none"}).error().kind() == ErrorKind::not_found);

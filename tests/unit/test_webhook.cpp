@@ -83,6 +83,31 @@ TEST_CASE("event filter: the three actions of a pre-release are accepted; everyt
         "release event without repository.full_name, release.tag_name or release.id");
 }
 
+TEST_CASE("event filter: unpublished and deleted withdraw the release's runs, in either trigger mode") {
+  for (auto trigger : {Trigger::prerelease, Trigger::draft}) {
+    auto filter = make_filter(trigger);
+    for (const char* action : {"unpublished", "deleted"}) {
+      CAPTURE(action);
+      auto d = filter.decide("release", release_event(action, "owner/talos-build", "v1.9.0", true, true, 77));
+      REQUIRE(d);
+      CHECK(d->withdraw);
+      CHECK_FALSE(d->accepted);
+      CHECK(d->reason.empty());
+      CHECK(d->release.release_id == 77);
+    }
+    auto other = filter.decide("release", release_event("deleted", "other/repo", "v1.9.0", true, false));
+    CHECK_FALSE(other->withdraw);
+    CHECK(other->reason == "repository other/repo is not allowed");
+    auto nightly = filter.decide("release", release_event("unpublished", "owner/talos-build", "nightly", true, true));
+    CHECK_FALSE(nightly->withdraw);
+  }
+  // An accepted delivery carries the state the run starts from.
+  CHECK(make_filter().decide("release", release_event("published", "owner/talos-build", "v1.9.0", true, false))->release.state ==
+        "prerelease");
+  CHECK(make_filter(Trigger::draft).decide("release", release_event("created", "owner/talos-build", "v1.9.0", false, true))->release.state ==
+        "draft");
+}
+
 TEST_CASE("event filter: trigger draft takes created drafts only") {
   auto filter = make_filter(Trigger::draft);
   CHECK(filter.decide("release", release_event("created", "owner/talos-build", "v1.9.0", false, true))->accepted);
@@ -123,6 +148,10 @@ TEST_CASE("the Workflow object: template reference, parameters, labels, annotati
   CHECK(wf["metadata"]["annotations"]["sbpipe.dev/delivery"] == "d-1");
   CHECK(wf["spec"]["workflowTemplateRef"]["name"] == "talos-secureboot-build");
   CHECK(wf["spec"]["arguments"]["parameters"][2] == json{{"name", "rid"}, {"value", "42"}});
+  CHECK(wf["spec"]["arguments"]["parameters"].size() == 3);  // no state known: not pinned
+  auto pinned = make_workflow({"owner/talos-build", "v1.9.0", 42, "prerelease"}, target, {"d-1", "published"});
+  CHECK(pinned["spec"]["arguments"]["parameters"][3] == json{{"name", "release-state"}, {"value", "prerelease"}});
+  CHECK(release_selector({"owner/talos-build", "v1.9.0", 42}) == "sbpipe.dev/release-id=42,sbpipe.dev/repo=owner.talos-build");
   auto rerun = make_workflow({"owner/talos-build", "v1.9.0", 42}, target, {"", "submit"}, true);
   CHECK_FALSE(rerun["metadata"].contains("name"));
   CHECK(rerun["metadata"]["generateName"] == "talos-build-v1-9-0-42-r");

@@ -13,8 +13,8 @@
 
 namespace sbpipe {
 
-inline constexpr std::string_view kNotesBegin = "<!-- sbpipe:begin (written by sbpipe finalize; edits between these markers are replaced) -->";
-inline constexpr std::string_view kNotesEnd = "<!-- sbpipe:end -->";
+inline constexpr std::string_view k_notes_begin = "<!-- sbpipe:begin (written by sbpipe finalize; edits between these markers are replaced) -->";
+inline constexpr std::string_view k_notes_end = "<!-- sbpipe:end -->";
 
 struct ReleaseFacts {
   std::string version;
@@ -30,6 +30,11 @@ struct ReleaseFacts {
 
 // The section, markers included, ending with a newline.
 std::string notes_section(const ReleaseFacts& facts);
+
+// The installer reference the sbpipe section of `body` names ("- Installer:
+// `REF`"), or "" when there is no section or no such line. finalize run
+// again without --installer-ref keeps it.
+std::string installer_in_notes(std::string_view body);
 
 // `body` with its sbpipe section replaced by `section`, or with `section`
 // appended (after a blank line) when it has none. A begin marker without an

@@ -1,4 +1,4 @@
-#include "pipeline/release_notes.h"
+#include "release/release_notes.h"
 
 namespace sbpipe {
 namespace {
@@ -13,7 +13,7 @@ std::string code_list(const std::vector<std::string>& items) {
 } // namespace
 
 std::string notes_section(const ReleaseFacts& facts) {
-  std::string out(kNotesBegin);
+  std::string out(k_notes_begin);
   out += "\n### SecureBoot build\n\n";
   out += "- Version: `" + facts.version + "`\n";
   if (!facts.installer_ref.empty()) {
@@ -29,13 +29,27 @@ std::string notes_section(const ReleaseFacts& facts) {
     out += "\n| asset | sha256 |\n|---|---|\n";
     for (const auto& [name, hex] : facts.checksums) out += "| `" + name + "` | `" + hex + "` |\n";
   }
-  out += kNotesEnd;
+  out += k_notes_end;
   out += "\n";
   return out;
 }
 
+std::string installer_in_notes(std::string_view body) {
+  auto begin = body.find(k_notes_begin);
+  if (begin == std::string_view::npos) return "";
+  auto end = body.find(k_notes_end, begin);
+  std::string_view section = body.substr(begin, end == std::string_view::npos ? std::string_view::npos : end - begin);
+  constexpr std::string_view k_line = "\n- Installer: `";
+  auto at = section.find(k_line);
+  if (at == std::string_view::npos) return "";
+  auto ref = section.substr(at + k_line.size());
+  auto close = ref.find('`');
+  if (close == std::string_view::npos || ref.substr(0, close).find('\n') != std::string_view::npos) return "";
+  return std::string(ref.substr(0, close));
+}
+
 std::string merge_notes(std::string_view body, std::string_view section) {
-  auto begin = body.find(kNotesBegin);
+  auto begin = body.find(k_notes_begin);
   if (begin == std::string_view::npos) {
     std::string out(body);
     while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) out.pop_back();
@@ -43,8 +57,8 @@ std::string merge_notes(std::string_view body, std::string_view section) {
     out += section;
     return out;
   }
-  auto end = body.find(kNotesEnd, begin);
-  size_t after = end == std::string_view::npos ? body.size() : end + kNotesEnd.size();
+  auto end = body.find(k_notes_end, begin);
+  size_t after = end == std::string_view::npos ? body.size() : end + k_notes_end.size();
   if (after < body.size() && body[after] == '\n') ++after;
   std::string out(body.substr(0, begin));
   out += section;
