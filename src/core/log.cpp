@@ -11,6 +11,27 @@
 #include "core/redact.h"
 
 namespace sbpipe {
+
+std::string escape_controls(std::string_view text) {
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else {
+      out += "\\x";
+      out.push_back(k_hex[c >> 4]);
+      out.push_back(k_hex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // Writes each record to stderr after redaction, as text or JSON.
@@ -32,7 +53,7 @@ protected:
     } else {
       line = "sbpipe: ";
       if (msg.level != spdlog::level::info) line += std::string(level.data(), level.size()) + ": ";
-      line += text + "\n";
+      line += escape_controls(text) + "\n";
     }
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
