@@ -10,6 +10,7 @@
 
 #include "cli/app.h"
 #include "core/file.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
@@ -37,6 +38,7 @@ struct ServeFlags {
   std::string state_dir;
   int threads = 0;
   int max_connections = 0;
+  int io_threads = 0;
   int request_timeout_ms = 0;
   int idle_timeout_ms = 0;
   int deadline_ms = 8000;
@@ -68,6 +70,7 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
   if (!flags.executor.empty()) s.executor = flags.executor;
   if (flags.threads > 0) s.server.threads = flags.threads;
   if (flags.max_connections > 0) s.server.max_connections = flags.max_connections;
+  if (flags.io_threads > 0) s.server.io_threads = flags.io_threads;
   if (flags.request_timeout_ms > 0) s.server.request_timeout = std::chrono::milliseconds(flags.request_timeout_ms);
   if (flags.idle_timeout_ms > 0) s.server.idle_timeout = std::chrono::milliseconds(flags.idle_timeout_ms);
   if (s.executor != "argo" && s.executor != "local")
@@ -106,6 +109,8 @@ Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
 }
 
 Status run_serve(ServeFlags& flags) {
+  // A log line per delivery from the I/O threads: written by a thread of its own.
+  AsyncLogging async_logging;
   auto settings = settings_from(flags);
   if (!settings) return fail(settings.error());
   auto filter = EventFilter::create(settings->filter);
@@ -185,6 +190,7 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--max-connections", flags->max_connections,
                   "Open connections at most (default 1024); beyond it the oldest idle or slow one is closed")
       ->check(CLI::Range(8, 65536));
+  cmd->add_option("--io-threads", flags->io_threads, "Threads serving connections (default: one per core)")->check(CLI::Range(1, 64));
   cmd->add_option("--request-timeout-ms", flags->request_timeout_ms,
                   "Time a client has to send a whole request, header and body (default 10000)")
       ->check(CLI::Range(100, 600000));

@@ -1,12 +1,15 @@
 #include "core/log.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/async.h>
+#include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <thread>
 
 #include "core/redact.h"
 
@@ -34,10 +37,20 @@ std::string escape_controls(std::string_view text) {
 
 namespace {
 
-// Writes each record to stderr after redaction, as text or JSON.
-class RedactingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+// Writes each record to stderr after redaction, as text or JSON. The sink
+// takes no lock around a record (null_mutex): it uses no formatter state, so
+// redaction and formatting run in parallel on the threads that log, and only
+// the write itself is serialized. Buffered (AsyncLogging), records are
+// collected and written by flush_() or once 64 KiB are pending: one write
+// per batch instead of one per line.
+class RedactingStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
 public:
   explicit RedactingStderrSink(LogFormat format) : m_format(format) {}
+  void set_buffered(bool buffered) {
+    std::lock_guard lock(m_write);
+    write_pending();
+    m_buffered = buffered;
+  }
 
 protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
@@ -55,12 +68,27 @@ protected:
       if (msg.level != spdlog::level::info) line += std::string(level.data(), level.size()) + ": ";
       line += escape_controls(text) + "\n";
     }
-    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::lock_guard lock(m_write);
+    m_pending += line;
+    if (!m_buffered || m_pending.size() >= 64 * 1024) write_pending();
   }
-  void flush_() override { std::fflush(stderr); }
+  void flush_() override {
+    std::lock_guard lock(m_write);
+    write_pending();
+  }
 
 private:
+  void write_pending() {  // REQUIRES: m_write held
+    if (m_pending.empty()) return;
+    std::fwrite(m_pending.data(), 1, m_pending.size(), stderr);
+    std::fflush(stderr);
+    m_pending.clear();
+  }
+
   LogFormat m_format;
+  std::mutex m_write;
+  std::string m_pending;  // guarded by m_write
+  bool m_buffered = false;
 };
 
 } // namespace
@@ -80,6 +108,39 @@ Status setup_logging(LogFormat format, std::string_view level) {
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
   return {};
+}
+
+AsyncLogging::AsyncLogging() : m_previous(spdlog::default_logger()) {
+  m_pool = std::make_shared<spdlog::details::thread_pool>(8192, 1);
+  auto logger = std::make_shared<spdlog::async_logger>("sbpipe", m_previous->sinks().begin(), m_previous->sinks().end(), m_pool,
+                                                       spdlog::async_overflow_policy::block);
+  logger->set_level(m_previous->level());
+  // Warnings and errors are written at once; info lines within 100 ms.
+  logger->flush_on(spdlog::level::warn);
+  for (auto& sink : logger->sinks())
+    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_buffered(true);
+  spdlog::set_default_logger(logger);
+  m_flusher = std::thread([this, logger] {
+    std::unique_lock lock(m_mutex);
+    while (!m_stopping) {
+      m_wake.wait_for(lock, std::chrono::milliseconds(100));
+      logger->flush();
+    }
+  });
+}
+
+AsyncLogging::~AsyncLogging() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stopping = true;
+  }
+  m_wake.notify_all();
+  m_flusher.join();
+  spdlog::set_default_logger(m_previous);
+  // The pool's destructor writes the queued records, then joins its thread.
+  m_pool.reset();
+  for (auto& sink : m_previous->sinks())
+    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_buffered(false);
 }
 
 } // namespace sbpipe

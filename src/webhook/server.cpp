@@ -170,6 +170,7 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
   limits.request_timeout = impl.config.request_timeout;
   limits.idle_timeout = impl.config.idle_timeout;
   limits.blocking_threads = impl.config.threads;
+  limits.io_threads = impl.config.io_threads;
   std::string webhook_path = impl.config.path;
   auto on_refused = [&metrics, webhook_path](const Refusal& r) {
     if (r.path != webhook_path) return spdlog::debug("refused {} {}: HTTP {} {}", r.method, r.path, r.status, r.reason);

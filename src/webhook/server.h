@@ -56,6 +56,7 @@ struct ServerConfig {
   size_t max_body = 25u << 20;
   int threads = 32;             // blocking threads: submissions and /readyz
   int max_connections = 1024;   // see ListenerLimits
+  int io_threads = 0;           // 0: one per core
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds idle_timeout{5000};
 };
