@@ -109,8 +109,6 @@ Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
 }
 
 Status run_serve(ServeFlags& flags) {
-  // A log line per delivery from the I/O threads: written by a thread of its own.
-  AsyncLogging async_logging;
   auto settings = settings_from(flags);
   if (!settings) return fail(settings.error());
   auto filter = EventFilter::create(settings->filter);
@@ -140,6 +138,9 @@ Status run_serve(ServeFlags& flags) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A log line per delivery from the I/O threads: written by a thread of
+  // its own (started here, after the mask, like every other thread).
+  AsyncLogging async_logging;
 
   auto server = WebhookServer::create(settings->server, std::move(*filter), *submitter);
   if (!server) return fail(server.error());

@@ -40,16 +40,18 @@ namespace {
 // Writes each record to stderr after redaction, as text or JSON. The sink
 // takes no lock around a record (null_mutex): it uses no formatter state, so
 // redaction and formatting run in parallel on the threads that log, and only
-// the write itself is serialized. Buffered (AsyncLogging), records are
-// collected and written by flush_() or once 64 KiB are pending: one write
-// per batch instead of one per line.
+// the write itself is serialized. Batched (AsyncLogging: only its writer
+// thread calls the sink), a record is written together with the ones before
+// it once no further record is queued, or 64 KiB are pending: one write per
+// burst instead of one per line, and no delay when the log is quiet.
 class RedactingStderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
 public:
   explicit RedactingStderrSink(LogFormat format) : m_format(format) {}
-  void set_buffered(bool buffered) {
+  // `queue`: the writer thread's queue (batching on), or nullptr (off).
+  void set_batching(spdlog::details::thread_pool* queue) {
     std::lock_guard lock(m_write);
     write_pending();
-    m_buffered = buffered;
+    m_queue = queue;
   }
 
 protected:
@@ -70,7 +72,7 @@ protected:
     }
     std::lock_guard lock(m_write);
     m_pending += line;
-    if (!m_buffered || m_pending.size() >= 64 * 1024) write_pending();
+    if (m_queue == nullptr || m_queue->queue_size() == 0 || m_pending.size() >= 64 * 1024) write_pending();
   }
   void flush_() override {
     std::lock_guard lock(m_write);
@@ -88,7 +90,7 @@ private:
   LogFormat m_format;
   std::mutex m_write;
   std::string m_pending;  // guarded by m_write
-  bool m_buffered = false;
+  spdlog::details::thread_pool* m_queue = nullptr;  // guarded by m_write
 };
 
 } // namespace
@@ -115,32 +117,20 @@ AsyncLogging::AsyncLogging() : m_previous(spdlog::default_logger()) {
   auto logger = std::make_shared<spdlog::async_logger>("sbpipe", m_previous->sinks().begin(), m_previous->sinks().end(), m_pool,
                                                        spdlog::async_overflow_policy::block);
   logger->set_level(m_previous->level());
-  // Warnings and errors are written at once; info lines within 100 ms.
-  logger->flush_on(spdlog::level::warn);
+  // No flush messages: the sink writes whenever the queue runs empty, and the
+  // destructor writes the rest.
+  logger->flush_on(spdlog::level::off);
   for (auto& sink : logger->sinks())
-    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_buffered(true);
+    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_batching(m_pool.get());
   spdlog::set_default_logger(logger);
-  m_flusher = std::thread([this, logger] {
-    std::unique_lock lock(m_mutex);
-    while (!m_stopping) {
-      m_wake.wait_for(lock, std::chrono::milliseconds(100));
-      logger->flush();
-    }
-  });
 }
 
 AsyncLogging::~AsyncLogging() {
-  {
-    std::lock_guard lock(m_mutex);
-    m_stopping = true;
-  }
-  m_wake.notify_all();
-  m_flusher.join();
   spdlog::set_default_logger(m_previous);
   // The pool's destructor writes the queued records, then joins its thread.
   m_pool.reset();
   for (auto& sink : m_previous->sinks())
-    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_buffered(false);
+    if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_batching(nullptr);
 }
 
 } // namespace sbpipe

@@ -6,12 +6,9 @@
 // are written escaped, so that a value from outside (a header) cannot forge
 // or recolour log lines. JSON records escape them by JSON's rules.
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include "core/error.h"
 
@@ -38,11 +35,11 @@ Status setup_logging(LogFormat format, std::string_view level);
 
 // While it lives, the default logger hands its records to one writer thread
 // (same sink, level and redaction, same order): the threads that log only
-// queue a record, and the writer batches them: warnings and errors are
-// written at once, info and debug lines within 100 ms (a kill -9 can lose
-// that much). For `serve`, whose I/O threads log a line per delivery and
-// would otherwise spend most of their time in write(). When the queue is
-// full, loggers wait (nothing is dropped). The destructor writes what is
+// queue a record, and the writer writes a burst of records at once when no
+// further one is queued (a kill -9 can lose what is still queued). For
+// `serve`, whose I/O threads log a line per delivery and would otherwise
+// spend much of their time in write(). When the queue is full, loggers wait
+// (nothing is dropped). The destructor writes what is
 // queued and restores the previous logger. Create and destroy it on one thread,
 // while no other thread is starting to log through a logger it replaced.
 class AsyncLogging {
@@ -55,10 +52,6 @@ public:
 private:
   std::shared_ptr<spdlog::logger> m_previous;
   std::shared_ptr<spdlog::details::thread_pool> m_pool;
-  std::mutex m_mutex;
-  std::condition_variable m_wake;
-  bool m_stopping = false;  // guarded by m_mutex
-  std::thread m_flusher;
 };
 
 } // namespace sbpipe

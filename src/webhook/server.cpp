@@ -117,11 +117,13 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
                     }});
   routes.push_back({"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
                       auto d = std::make_shared<Delivery>();
+                      // Counted and logged before the answer leaves: a client
+                      // that reads /metrics next sees its delivery.
                       auto done = [d, &metrics, reply](int status, const nlohmann::json& body) {
-                        reply(json_response(status, body));
                         metrics.observe_latency(std::chrono::duration<double>(Steady::now() - d->start).count());
                         metrics.count_delivery(d->event, d->action, d->outcome);
                         log_delivery(*d, status);
+                        reply(json_response(status, body));
                       };
                       // The signature first: nothing else reads the body, and
                       // no header of an unverified request is trusted, not
