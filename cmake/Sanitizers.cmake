@@ -1,6 +1,8 @@
 add_library(sbpipe_sanitizers INTERFACE)
 if(SBPIPE_SANITIZE)
+  # -O1 as AddressSanitizer's documentation advises: the suite runs several times faster than at
+  # -O0 (CI runs it under the sanitizers), and the reports keep their stack traces.
   target_compile_options(sbpipe_sanitizers INTERFACE
-    -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+    -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
   target_link_options(sbpipe_sanitizers INTERFACE -fsanitize=address,undefined)
 endif()

@@ -164,7 +164,11 @@ TEST_CASE("F5: a chunked body is refused with 413 while it is read, before the s
   CHECK(status_line(answer) == "HTTP/1.1 413 Payload Too Large");
   CHECK(answer.find("body larger than 26214400 bytes") != std::string::npos);
   CHECK(sent_mib < 64);
+#if !defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed memory in quarantine (256 MiB by default), so the receiver's
+  // footprint is bounded only in normal builds; the bound on what it read above holds in both.
   CHECK(server.peak_rss_kib() < 120 * 1024);
+#endif
   CHECK(server.log_with("outcome=too_large status=413").find("outcome=too_large status=413") != std::string::npos);
 }
 

@@ -7,7 +7,9 @@ sbpipe command line, as the container will run it, passes the real parser
 (`sbpipe --validate-only ...`). The plan comes from the real `sbpipe plan
 --format argo` on the shipped config.
 """
+import hashlib
 import json
+import os
 import subprocess
 import tempfile
 
@@ -19,12 +21,34 @@ import template_run
 DIGEST = "sha256:" + "ab" * 32
 
 
-def plan_for(sbpipe, config_text, extra, where, p):
+def run_sbpipe(sbpipe, args, config_text=None):
+    """Runs sbpipe with ARGS (and CONFIG_TEXT as the file of `--config {config}`).
+    test_manifests.py runs this check once per planted mistake, mostly with the same command
+    lines: with $SBPIPE_CHECK_CACHE set, an answer is kept there, keyed by the binary (path,
+    size, mtime), the arguments and the config text, so each distinct command runs once."""
+    cache = os.environ.get("SBPIPE_CHECK_CACHE")
+    path = None
+    if cache:
+        st = os.stat(sbpipe)
+        key = json.dumps([sbpipe, st.st_size, st.st_mtime_ns, args, config_text])
+        path = os.path.join(cache, hashlib.sha256(key.encode()).hexdigest() + ".json")
+        if os.path.exists(path):
+            with open(path) as f:
+                return subprocess.CompletedProcess(args, **json.load(f))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
-        f.write(config_text)
-        f.flush()
-        r = subprocess.run([sbpipe, "plan", "--version", "v1.9.0", "--config", f.name, "--format", "argo"] + extra,
-                           capture_output=True, text=True)
+        if config_text is not None:
+            f.write(config_text)
+            f.flush()
+        r = subprocess.run([sbpipe] + [f.name if a == "{config}" else a for a in args], capture_output=True, text=True)
+    if path:
+        with open(path + ".tmp", "w") as f:
+            json.dump({"returncode": r.returncode, "stdout": r.stdout, "stderr": r.stderr}, f)
+        os.replace(path + ".tmp", path)
+    return r
+
+
+def plan_for(sbpipe, config_text, extra, where, p):
+    r = run_sbpipe(sbpipe, ["plan", "--version", "v1.9.0", "--config", "{config}", "--format", "argo"] + extra, config_text)
     if r.returncode != 0:
         p(where, f"sbpipe plan refuses the config: {r.stderr.strip()}")
         return None
@@ -43,7 +67,7 @@ def check_lockdown(where, plan, p):
 
 
 def validate_argv(where, argv, sbpipe, p):
-    r = subprocess.run([sbpipe, "--validate-only"] + argv[1:], capture_output=True, text=True)
+    r = run_sbpipe(sbpipe, ["--validate-only"] + argv[1:])
     if r.returncode != 0:
         p(where, f"sbpipe rejects {' '.join(argv[1:])}: {r.stderr.strip()}")
 

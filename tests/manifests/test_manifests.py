@@ -104,6 +104,8 @@ def run_check(sbpipe, manifests, schemas):
 def main():
     sbpipe, manifests, schemas = sys.argv[1:4]
     failures = []
+    cache = tempfile.TemporaryDirectory()
+    os.environ["SBPIPE_CHECK_CACHE"] = cache.name
     clean = run_check(sbpipe, manifests, schemas)
     print(clean.stdout.strip())
     if clean.returncode != 0:
