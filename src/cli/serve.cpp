@@ -10,6 +10,7 @@
 
 #include "cli/app.h"
 #include "core/file.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
@@ -36,6 +37,10 @@ struct ServeFlags {
   std::string executor;
   std::string state_dir;
   int threads = 0;
+  int max_connections = 0;
+  int io_threads = 0;
+  int request_timeout_ms = 0;
+  int idle_timeout_ms = 0;
   int deadline_ms = 8000;
 };
 
@@ -64,6 +69,10 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
   if (!flags.tls_key_file.empty()) s.server.tls_key_file = flags.tls_key_file;
   if (!flags.executor.empty()) s.executor = flags.executor;
   if (flags.threads > 0) s.server.threads = flags.threads;
+  if (flags.max_connections > 0) s.server.max_connections = flags.max_connections;
+  if (flags.io_threads > 0) s.server.io_threads = flags.io_threads;
+  if (flags.request_timeout_ms > 0) s.server.request_timeout = std::chrono::milliseconds(flags.request_timeout_ms);
+  if (flags.idle_timeout_ms > 0) s.server.idle_timeout = std::chrono::milliseconds(flags.idle_timeout_ms);
   if (s.executor != "argo" && s.executor != "local")
     return fail(ErrorKind::usage, "--executor '" + s.executor + "': expected argo or local");
   if (s.server.path.empty() || s.server.path.front() != '/') return fail(ErrorKind::usage, "webhook path must start with '/'");
@@ -129,13 +138,17 @@ Status run_serve(ServeFlags& flags) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A log line per delivery from the I/O threads: written by a thread of
+  // its own (started here, after the mask, like every other thread).
+  AsyncLogging async_logging;
 
   auto server = WebhookServer::create(settings->server, std::move(*filter), *submitter);
   if (!server) return fail(server.error());
   auto port = (*server)->bind();
   if (!port) return fail(port.error());
-  spdlog::info("listening on {}:{}{} ({}); accepted releases become {}", settings->server.host, *port, settings->server.path,
-               settings->server.tls_cert_file.empty() ? "http" : "https", destination);
+  spdlog::info("listening on {}:{}{} ({}, at most {} connections); accepted releases become {}", settings->server.host, *port,
+               settings->server.path, settings->server.tls_cert_file.empty() ? "http" : "https", (*server)->max_connections(),
+               destination);
   if (local) local->start();
   std::thread stopper([&] {
     int received = 0;
@@ -173,7 +186,17 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--executor", flags->executor,
                   "argo: create Argo Workflows through the Kubernetes API; local: queue `sbpipe run`s on this machine");
   cmd->add_option("--state-dir", flags->state_dir, "local executor: the state directory (default: run.state_dir of --config)");
-  cmd->add_option("--threads", flags->threads, "Request threads (default 32; each keep-alive connection holds one)")->check(CLI::Range(1, 256));
+  cmd->add_option("--threads", flags->threads, "Threads for Kubernetes API calls: submissions and /readyz (default 32)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--max-connections", flags->max_connections,
+                  "Open connections at most (default 1024); beyond it the oldest idle or slow one is closed")
+      ->check(CLI::Range(8, 65536));
+  cmd->add_option("--io-threads", flags->io_threads, "Threads serving connections (default: one per core)")->check(CLI::Range(1, 64));
+  cmd->add_option("--request-timeout-ms", flags->request_timeout_ms,
+                  "Time a client has to send a whole request, header and body (default 10000)")
+      ->check(CLI::Range(100, 600000));
+  cmd->add_option("--idle-timeout-ms", flags->idle_timeout_ms, "Keep-alive: time to the next request (default 5000)")
+      ->check(CLI::Range(100, 600000));
   cmd->add_option("--api-deadline-ms", flags->deadline_ms, "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
       ->capture_default_str()
       ->check(CLI::Range(100, 9000));

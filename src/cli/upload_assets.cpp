@@ -25,8 +25,9 @@ Status run_upload(const UploadFlags& flags) {
   // A missing token or a bad flag fails before minutes of hashing.
   auto opened = open_release_target(flags.release, flags.github, DirReleaseId::refuse);
   if (!opened) return fail(opened.error());
-  std::vector<std::filesystem::path> paths(flags.files.begin(), flags.files.end());
-  auto assets = describe_files(paths);
+  std::vector<NamedFile> files;
+  for (const auto& f : flags.files) files.push_back(parse_named_file(f));
+  auto assets = describe_files(files);
   if (!assets) return fail(assets.error());
   PublishRequest request{opened->pin, flags.allow_published ? AllowPublished::yes : AllowPublished::no};
   auto reports = publish_release(*opened->target, *assets, request);
@@ -45,7 +46,7 @@ void add_upload_assets(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<UploadFlags>();
   CLI::App* cmd = app.add_subcommand("upload-assets",
                                      "Publish files as assets of a release, with sha256sum.txt and sha512sum.txt over all its assets");
-  cmd->add_option("FILE", flags->files, "Files to publish; the asset name is the file name")->required();
+  cmd->add_option("FILE", flags->files, "Files to publish; the asset name is the file name, or NAME with FILE=NAME")->required();
   cmd->add_option("--repo", flags->release.repo, "GitHub repository OWNER/NAME (optional with a dir: target)");
   cmd->add_option("--tag", flags->release.tag, "The release's tag")->required();
   cmd->add_option("--target", flags->release.target, "github, or dir:PATH to publish into PATH/<tag>/ instead")->capture_default_str();

@@ -1,6 +1,18 @@
 #include "core/config_file.h"
 
 namespace sbpipe {
+namespace {
+
+// YAML allows any node as a mapping key (`? [imager, x] : 1`); sbpipe's
+// keys are plain names, and as<std::string>() would throw on the others.
+Result<std::string> key_name(const YAML::Node& key, std::string_view label, std::string_view where) {
+  if (!key.IsScalar())
+    return config_error(label, std::string(where) + " has a key that is not a plain name (a " +
+                                   (key.IsSequence() ? "list" : key.IsMap() ? "mapping" : "null") + ")");
+  return key.as<std::string>();
+}
+
+} // namespace
 
 std::unexpected<Error> config_error(std::string_view label, const std::string& message) {
   return fail(ErrorKind::config, std::string(label) + ": " + message);
@@ -17,12 +29,16 @@ Status visit_config_section(std::string_view yaml, std::string_view label, std::
   if (root.IsNull()) return {};
   if (!root.IsMap()) return config_error(label, "the top level must be a mapping");
   for (const auto& entry : root) {
-    if (entry.first.as<std::string>() != section) continue;
+    auto name = key_name(entry.first, label, "the top level");
+    if (!name) return fail(name.error());
+    if (*name != section) continue;
     const YAML::Node& fields = entry.second;
     if (fields.IsNull()) continue;
     if (!fields.IsMap()) return config_error(label, std::string(section) + " must be a mapping");
     for (const auto& field : fields) {
-      if (auto st = visit(field.first.as<std::string>(), field.second); !st) return st;
+      auto field_name = key_name(field.first, label, section);
+      if (!field_name) return fail(field_name.error());
+      if (auto st = visit(*field_name, field.second); !st) return st;
     }
   }
   return {};

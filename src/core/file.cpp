@@ -41,15 +41,55 @@ private:
   uint64_t m_left;
 };
 
+const char* file_type_name(mode_t mode) {
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISDIR(mode)) return "a directory";
+  return "not a plain file";
+}
+
 } // namespace
 
-Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+// O_NONBLOCK keeps open() itself from waiting for a writer when the path is
+// a FIFO (F15); fstat on the opened descriptor (not stat on the name)
+// decides, so a file swapped in between cannot slip through.
+Result<int> open_regular_file(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
     auto kind = errno == ENOENT ? ErrorKind::not_found : ErrorKind::io;
     return fail(kind, path.string() + ": " + errno_text());
   }
-  FileSource source(fd, 0, UINT64_MAX);
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    auto text = errno_text();
+    ::close(fd);
+    return fail(ErrorKind::io, path.string() + ": " + text);
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail(ErrorKind::invalid_input, path.string() + ": not a regular file (" + file_type_name(st.st_mode) + ")");
+  }
+  // Regular files never block; clear the flag so reads behave as usual.
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+  return fd;
+}
+
+namespace {
+
+// "PATH: reason" → "reason" (the callers name the path themselves).
+std::string reason_after_path(const std::string& message, const std::filesystem::path& path) {
+  std::string prefix = path.string() + ": ";
+  return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
+}
+
+} // namespace
+
+Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes) {
+  auto fd = open_regular_file(path);
+  if (!fd) return fail(fd.error());
+  FileSource source(*fd, 0, UINT64_MAX);
   auto data = read_all(source, max_bytes);
   if (!data) return fail(data.error().with_context(path.string()));
   return data;
@@ -57,8 +97,12 @@ Result<std::string> read_small_file(const std::filesystem::path& path, size_t ma
 
 Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what) {
   auto data = read_small_file(path, 64 * 1024);
-  if (!data) return fail(ErrorKind::config, std::string(what) + " file " + path.string() + ": cannot read (" +
-                                                (data.error().kind() == ErrorKind::not_found ? "no such file" : "unreadable") + ")");
+  if (!data) {
+    std::string reason = data.error().kind() == ErrorKind::not_found ? "no such file"
+                         : data.error().kind() == ErrorKind::io  ? "unreadable"
+                                                                  : reason_after_path(data.error().message(), path);
+    return fail(ErrorKind::config, std::string(what) + " file " + path.string() + ": cannot read (" + reason + ")");
+  }
   std::string value = std::move(*data);
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   if (value.empty()) return fail(ErrorKind::config, std::string(what) + " file " + path.string() + " is empty");
@@ -68,9 +112,9 @@ Result<std::string> read_secret_file(const std::filesystem::path& path, std::str
 
 SourceOpener file_opener(std::filesystem::path path, uint64_t offset, uint64_t length) {
   return [path = std::move(path), offset, length]() -> Result<std::unique_ptr<ByteSource>> {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io, path.string() + ": " + errno_text());
-    return std::make_unique<FileSource>(fd, offset, length);
+    auto fd = open_regular_file(path);
+    if (!fd) return fail(fd.error());
+    return std::make_unique<FileSource>(*fd, offset, length);
   };
 }
 

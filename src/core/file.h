@@ -10,15 +10,25 @@
 
 namespace sbpipe {
 
+// Opens a regular file for reading (O_CLOEXEC): a read-only descriptor the
+// caller closes. not_found when missing; invalid_input "PATH: not a regular
+// file (a FIFO)" for FIFOs, devices (/dev/zero never ends), sockets and
+// directories, refused without blocking; io on other errors.
+Result<int> open_regular_file(const std::filesystem::path& path);
+
 // Reads a whole file of at most max_bytes. not_found when it does not exist,
-// invalid_input when it is larger, io on other errors.
+// invalid_input when it is larger or not a regular file (a FIFO, a device, a
+// directory: refused without blocking, "PATH: not a regular file (a FIFO)"),
+// io on other errors.
 Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes = 1 << 20);
 
 // Reads a secret from a file (trailing newlines stripped) and registers it
-// for redaction. config error when unreadable or empty.
+// for redaction. config error when unreadable, not a regular file, too large
+// or empty; the message names `what`, the path and the reason.
 Result<std::string> read_secret_file(const std::filesystem::path& path, std::string_view what);
 
-// Opens a streaming source over [offset, offset + length) of a file.
+// Opens a streaming source over [offset, offset + length) of a regular file
+// (anything else: invalid_input, as read_small_file).
 SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0,
                          uint64_t length = UINT64_MAX);
 

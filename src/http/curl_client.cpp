@@ -39,7 +39,11 @@ size_t on_write(char* data, size_t size, size_t count, void* user) {
     return n;
   }
   if (t->response->body.size() + n > t->request->max_response_body) {
-    t->response_error = Error(ErrorKind::permanent, "response body larger than " +
+    // Name the request: "response body too large" alone does not say which
+    // server misbehaved (F17).
+    const std::string& url = t->request->url;
+    t->response_error = Error(ErrorKind::permanent, t->request->method + " " + url.substr(0, url.find('?')) + ": HTTP " +
+                                                        std::to_string(t->response->status) + " response body larger than " +
                                                         std::to_string(t->request->max_response_body) + " bytes");
     return 0;
   }
@@ -127,6 +131,9 @@ public:
     if (request.follow_redirects) {
       curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
       curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+      // An HTTPS request is never redirected to plain HTTP. (curl itself drops
+      // our Authorization header when a redirect leaves the host.)
+      curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, request.url.starts_with("https://") ? "https" : "http,https");
     }
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &t);

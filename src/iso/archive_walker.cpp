@@ -71,7 +71,23 @@ Result<std::optional<ArchiveMember>> ArchiveWalker::next() {
   const char* name = archive_entry_pathname(entry);
   member.path = normalize_member_name(name ? name : "");
   member.size = static_cast<uint64_t>(archive_entry_size(entry));
-  member.regular = archive_entry_filetype(entry) == AE_IFREG;
+  // A tar hardlink reports the type of its target (often AE_IFREG, size 0):
+  // libarchive tells it by archive_entry_hardlink.
+  if (const char* target = archive_entry_hardlink(entry)) {
+    member.kind = MemberKind::hardlink;
+    member.link_target = normalize_member_name(target);
+  } else {
+    switch (archive_entry_filetype(entry)) {
+      case AE_IFREG: member.kind = MemberKind::regular; break;
+      case AE_IFDIR: member.kind = MemberKind::directory; break;
+      case AE_IFLNK:
+        member.kind = MemberKind::symlink;
+        if (const char* t = archive_entry_symlink(entry)) member.link_target = t;
+        break;
+      default: member.kind = MemberKind::other; break;
+    }
+  }
+  member.regular = member.kind == MemberKind::regular;
   return std::optional<ArchiveMember>(std::move(member));
 }
 

@@ -17,10 +17,14 @@ namespace sbpipe {
 
 enum class ArchiveFormat { iso9660, tar };
 
+enum class MemberKind { regular, directory, symlink, hardlink, other };
+
 struct ArchiveMember {
   std::string path;  // normalised: no leading "./" or "/"
   uint64_t size = 0;
-  bool regular = false;
+  bool regular = false;  // kind == regular
+  MemberKind kind = MemberKind::other;
+  std::string link_target;  // symlinks and hardlinks: what they name
 };
 
 class ArchiveWalker {

@@ -1,6 +1,7 @@
 #include "oci/auth.h"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -131,11 +132,22 @@ Status Authenticator::fetch_token() {
   request.url = url;
   request.follow_redirects = true;
   request.max_response_body = 256 * 1024;
-  if (m_credentials.present())
+  std::string where = "token service " + url_origin(m_challenge.params["realm"]);
+  auto realm = parse_url_origin(m_challenge.params["realm"]);
+  if (!realm) return fail(ErrorKind::auth, "Bearer realm is not an http(s) URL");
+  if (m_credentials.present()) {
+    // The login goes to whatever host the registry names as its realm; it
+    // must at least not cross the network in the clear.
+    if (realm->scheme != "https" && !is_loopback_host(realm->host))
+      return fail(ErrorKind::auth, where + " is plain HTTP on a host other than loopback; sbpipe sends the registry login "
+                                           "only over HTTPS (or to 127.0.0.1/localhost)");
     request.headers.emplace_back("Authorization", "Basic " + base64_encode(m_credentials.username + ":" + m_credentials.password));
+    spdlog::debug("{}: sending the registry login (Basic) to get a token", where);
+  } else {
+    spdlog::debug("{}: asking for an anonymous token", where);
+  }
   ++m_token_requests;
   auto response = m_http.send(request);
-  std::string where = "token service " + url_origin(m_challenge.params["realm"]);
   if (!response) return fail(response.error().with_context(where));
   if (response->status == 401 || response->status == 403)
     return fail(ErrorKind::auth, where + ": credentials refused (HTTP " + std::to_string(response->status) + ")");

@@ -1,7 +1,9 @@
 #pragma once
 // Registry authorization: anonymous, Basic, and the Bearer token challenge of
 // the distribution token spec (realm/service/scope; `token` or
-// `access_token`; a missing `expires_in` means 60 s).
+// `access_token`; a missing `expires_in` means 60 s). The login (Basic) is
+// sent to the token realm only over HTTPS or to a loopback host; a plain-HTTP
+// realm elsewhere is an auth error (anonymous token requests are allowed).
 //
 // Not thread-safe: one Authenticator per registry client.
 

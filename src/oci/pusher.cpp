@@ -46,6 +46,13 @@ private:
   Result<Descriptor> ensure_layer(Registry& registry, const LocalLayer& layer);
   Result<Descriptor> try_layer(Registry& registry, const LocalLayer& layer);
   Status ensure_config(const LocalImage& image);
+  // TAG-<arch>[-variant] of each image of a multi-arch push (none for one image).
+  Result<std::vector<std::string>> arch_tags_of(const std::vector<LocalImage>& images) const;
+  // PUTs each arch tag, after TAG names the index. With OnlyStale::yes an arch
+  // tag that already names its manifest (HEAD) is left alone.
+  enum class OnlyStale { yes, no };
+  Status move_arch_tags(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                        const std::vector<std::string>& arch_tags, OnlyStale only_stale);
   Result<bool> present_or_mounted(Registry& registry, const Digest& digest);
   // Every layer of every image, on up to options.jobs sessions at once.
   Result<std::vector<std::vector<Descriptor>>> ensure_all_layers(const std::vector<LocalImage>& images);
@@ -211,6 +218,33 @@ Status Pusher::ensure_config(const LocalImage& image) {
   });
 }
 
+Result<std::vector<std::string>> Pusher::arch_tags_of(const std::vector<LocalImage>& images) const {
+  std::vector<std::string> tags;
+  if (images.size() < 2) return tags;
+  for (const auto& image : images) {
+    const auto& p = image.platform;
+    tags.push_back(m_options.target.tag + "-" + p.architecture + (p.variant.empty() ? "" : "-" + p.variant));
+    if (tags.back().size() > 128) return fail(ErrorKind::usage, "tag " + tags.back() + " is longer than 128 characters");
+  }
+  return tags;
+}
+
+Status Pusher::move_arch_tags(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                              const std::vector<std::string>& arch_tags, OnlyStale only_stale) {
+  for (size_t i = 0; i < arch_tags.size(); ++i) {
+    if (only_stale == OnlyStale::yes) {
+      auto current = m_registry.head_manifest(arch_tags[i]);
+      if (!current) return fail(current.error());
+      if (*current && (*current)->digest == Digest::of(manifests[i])) continue;
+    }
+    if (auto st = m_registry.put_manifest(arch_tags[i], media_of(images[i]), manifests[i]); !st)
+      return fail(st.error().with_context(m_options.target.str() + " names the new index, but its arch tag " + arch_tags[i] +
+                                          " did not move (run again to move it)"));
+    spdlog::info("tagged {} as {}", arch_tags[i], Digest::of(manifests[i]).str());
+  }
+  return {};
+}
+
 Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
   if (images.empty()) return fail(ErrorKind::invalid_input, "no image to push");
   if (images.size() > 1) {
@@ -220,6 +254,8 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
         return fail(ErrorKind::invalid_input, image.label + ": a second image for platform " + image.platform.str());
   }
   const std::string& tag = m_options.target.tag;
+  auto arch_tags = arch_tags_of(images);
+  if (!arch_tags) return fail(arch_tags.error());
   if (auto st = m_registry.ping(); !st) return fail(st.error());
 
   // Unchanged? When every descriptor is known from names, one HEAD tells.
@@ -245,6 +281,8 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
     auto current = m_registry.head_manifest(tag);
     if (!current) return fail(current.error());
     if (*current && (*current)->digest == want) {
+      // An earlier run may have failed between TAG and its arch tags.
+      if (auto st = move_arch_tags(images, manifests, *arch_tags, OnlyStale::yes); !st) return fail(st.error());
       spdlog::info("{} already names {}: nothing to push", m_options.target.str(), want.str());
       return PushResult{want, false, 0};
     }
@@ -265,18 +303,18 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
   std::string media;
   auto top = top_document(images, manifests, media);
   if (!top) return fail(top.error());
+  // Tags move last and in this order: the per-arch manifests by digest, the
+  // index under TAG, and only then TAG-<arch>. A failure before TAG moves no
+  // tag at all; a failure after it leaves arch tags on the previous images of
+  // a TAG that is already complete, never on images whose index failed (F11),
+  // and a re-run moves them.
   if (images.size() > 1) {
     for (size_t i = 0; i < images.size(); ++i)
       if (auto st = m_registry.put_manifest(Digest::of(manifests[i]).str(), media_of(images[i]), manifests[i]); !st)
         return fail(st.error());
-    for (size_t i = 0; i < images.size(); ++i) {
-      const auto& p = images[i].platform;
-      std::string arch_tag = tag + "-" + p.architecture + (p.variant.empty() ? "" : "-" + p.variant);
-      if (arch_tag.size() > 128) return fail(ErrorKind::usage, "tag " + arch_tag + " is longer than 128 characters");
-      if (auto st = m_registry.put_manifest(arch_tag, media_of(images[i]), manifests[i]); !st) return fail(st.error());
-    }
   }
   if (auto st = m_registry.put_manifest(tag, media, *top); !st) return fail(st.error());
+  if (auto st = move_arch_tags(images, manifests, *arch_tags, OnlyStale::no); !st) return fail(st.error());
   Digest digest = Digest::of(*top);
   spdlog::info("tagged {} as {}", m_options.target.str(), digest.str());
   return PushResult{digest, true, m_present.load()};

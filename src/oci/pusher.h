@@ -10,7 +10,10 @@
 // - a failed blob is retried from its HEAD, with back-off and jitter (or
 //   Retry-After), up to RetryPolicy::max_attempts;
 // - manifests are PUT only after every blob is confirmed, tags last: the
-//   per-image manifests by digest, then TAG-<arch> tags, then TAG.
+//   per-image manifests by digest, then TAG, then the TAG-<arch> tags, so
+//   that no arch tag ever names an image whose index failed. When TAG is
+//   unchanged, stale arch tags (an earlier run that stopped after TAG) are
+//   moved, at one HEAD per arch.
 
 #include <functional>
 #include <memory>

@@ -45,13 +45,29 @@ Error Registry::status_error(const HttpResponse& response, const std::string& wh
 Result<HttpResponse> Registry::call(HttpRequest request, Retry retry) {
   int auth_rounds = 0;
   for (int attempt = 1;; ++attempt) {
-    auto authorization = m_auth.header();
-    if (!authorization) return fail(authorization.error().with_context("registry " + m_endpoint.display()));
+    // Credentials go only to the registry's own origin (scheme, host and
+    // port). Upload Locations may name another host (a storage backend, or a
+    // hostile registry): those get the request without them, as
+    // go-containerregistry and the distribution client do.
+    bool own_origin = same_origin(request.url, m_endpoint.base_url);
     HttpRequest sent = request;
-    if (!authorization->empty()) sent.headers.emplace_back("Authorization", *authorization);
+    if (own_origin) {
+      auto authorization = m_auth.header();
+      if (!authorization) return fail(authorization.error().with_context("registry " + m_endpoint.display()));
+      if (!authorization->empty()) sent.headers.emplace_back("Authorization", *authorization);
+      spdlog::debug("registry {}: {} to {} with {} authorization", m_endpoint.display(), request.method, url_origin(request.url),
+                    authorization->empty() ? "no" : authorization->substr(0, authorization->find(' ')));
+    } else {
+      spdlog::debug("registry {}: {} to {} (another origin) without credentials", m_endpoint.display(), request.method,
+                    url_origin(request.url));
+    }
     auto response = m_http.send(sent);
 
     std::optional<std::chrono::milliseconds> wait;
+    if (response && response->status == 401 && !own_origin)
+      return fail(ErrorKind::auth, "registry " + m_endpoint.display() + ": " + request.method + " " + url_origin(request.url) +
+                                       " (another origin than the registry) asked for credentials; they are sent only to " +
+                                       url_origin(m_endpoint.base_url));
     if (response && response->status == 401 && auth_rounds++ < 2) {
       if (auto st = m_auth.on_unauthorized(*response); !st)
         return fail(st.error().with_context("registry " + m_endpoint.display()));
@@ -109,7 +125,19 @@ Result<std::string> Registry::start_upload(const std::string& query) {
   auto location = response->header("Location");
   if (!location || location->empty())
     return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": upload started without a Location");
-  return resolve_url(request.url, *location);
+  return upload_location(request.url, *location);
+}
+
+Result<std::string> Registry::upload_location(const std::string& base, const std::string& location) const {
+  std::string resolved = resolve_url(base, location);
+  auto origin = parse_url_origin(resolved);
+  if (!origin) return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": upload Location is not an http(s) URL");
+  // An HTTPS registry that hands out a plain-HTTP upload URL would have the
+  // image sent in the clear; refuse rather than downgrade.
+  if (origin->scheme != "https" && url_origin(m_endpoint.base_url).starts_with("https://"))
+    return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": upload Location " + url_origin(resolved) +
+                                          " is plain HTTP while the registry is HTTPS; refusing to send the image unencrypted");
+  return resolved;
 }
 
 void Registry::cancel_upload(const std::string& location) {
@@ -169,7 +197,14 @@ Status Registry::upload_blob_streamed(ByteSource& body, const std::function<Dige
     return fail(status_error(*response, "PATCH blob upload"));
   }
   std::string next = *location;
-  if (auto loc = response->header("Location"); loc && !loc->empty()) next = resolve_url(*location, *loc);
+  if (auto loc = response->header("Location"); loc && !loc->empty()) {
+    auto resolved = upload_location(*location, *loc);
+    if (!resolved) {
+      cancel_upload(*location);
+      return fail(resolved.error());
+    }
+    next = *resolved;
+  }
   Digest digest = digest_after();
   HttpRequest put;
   put.method = "PUT";

@@ -4,6 +4,10 @@
 // connection errors, 408, 429 (honouring Retry-After) and 5xx; blob uploads
 // are not, because a failed upload restarts from its HEAD (see pusher.h).
 // A 401 is answered by the Authenticator, once per request.
+// Authorization is sent only to the endpoint's own origin (scheme, host,
+// port); requests to another origin (an upload Location elsewhere) carry
+// none, and a 401 from there is an auth error. An HTTPS registry's
+// plain-HTTP upload Location is refused.
 //
 // Not thread-safe: one Registry per thread.
 
@@ -94,6 +98,9 @@ private:
   enum class Retry { yes, no };
   Result<HttpResponse> call(HttpRequest request, Retry retry);
   Result<std::string> start_upload(const std::string& query = "");
+  // A Location resolved against `base`; permanent error for a non-HTTP(S)
+  // URL, or a plain-HTTP one from an HTTPS registry.
+  Result<std::string> upload_location(const std::string& base, const std::string& location) const;
   void cancel_upload(const std::string& location);
   Error status_error(const HttpResponse& response, const std::string& what) const;
   std::string url(const std::string& path) const;

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/stream.h"
@@ -16,7 +17,7 @@ struct TarEntry {
   std::string name;
   uint64_t size = 0;
   std::string link_target;  // for links: the normalised name they point at
-  int ordinal = 1;          // 1 for the first member of this name, 2 for a repeat...
+  int ordinal = 1;          // 1 for the first member of this name (of any type), 2 for a repeat...
 };
 
 class TarArchive {
@@ -28,6 +29,7 @@ public:
   const std::filesystem::path& path() const { return m_path; }
   const std::vector<TarEntry>& entries() const { return m_entries; }
   // The regular-file entry for `name`, following links; nullptr if none.
+  // The last member of a name wins, as on extraction. O(1) per link hop.
   const TarEntry* find(std::string_view name) const;
   // A re-openable stream over a member's bytes. The member must exist.
   SourceOpener opener(const TarEntry& entry) const;
@@ -37,6 +39,7 @@ public:
 private:
   std::filesystem::path m_path;
   std::vector<TarEntry> m_entries;
+  std::unordered_map<std::string, size_t> m_last_by_name;  // index into m_entries
 };
 
 std::string normalize_member_name(std::string_view name);

@@ -9,7 +9,6 @@
 #include "core/config_file.h"
 #include "core/file.h"
 #include "core/subprocess.h"
-#include "iso/pxe.h"
 #include "pipeline/continuity.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_state.h"
@@ -116,14 +115,13 @@ Result<std::string> file_stamp(const fs::path& path) {
 
 // Step names in the journal.
 std::string imager_step(const ImagerInvocation& inv) { return "imager:" + inv.name; }
-std::string pxe_step(const std::string& arch) { return "pxe-extract:" + arch; }
 
 class Runner {
 public:
   Runner(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config, const RunTargets& targets,
          RunState& state)
       : m_request(request), m_settings(settings), m_plan_config(plan_config), m_targets(targets), m_state(state),
-        m_out(state.dir() / "out"), m_pxe(state.dir() / "pxe") {}
+        m_out(state.dir() / "out") {}
 
   Result<json> run() {
     if (!m_state.done("verify"))
@@ -136,9 +134,6 @@ public:
     if (!m_state.done("push-installer"))  // the release may have changed while imager ran
       if (auto st = check_release(); !st) return fail(st.error());
     if (auto st = push(); !st) return fail(st.error());
-    for (const auto& inv : m_plan.invocations)
-      if (inv.kind == "iso" && !inv.secureboot)
-        if (auto st = pxe(inv); !st) return fail(st.error());
     if (auto st = upload(); !st) return fail(st.error());
     if (auto st = finalize(); !st) return fail(st.error());
     return m_state.journal()["steps"];
@@ -342,33 +337,19 @@ private:
     return record("push-installer", {{"ref", request.ref + "@" + pushed->digest}, {"digest", pushed->digest}});
   }
 
-  Status pxe(const ImagerInvocation& inv) {
-    const auto step = pxe_step(inv.arch);
-    if (skip(step)) return {};
-    if (auto st = create_private_directories(m_pxe); !st) return st;
-    auto files = extract_pxe_assets(m_out / inv.output_file, m_pxe, inv.arch);
-    if (!files) return fail(files.error().with_context("pxe-extract"));
-    json out = json::array();
-    for (const auto& f : *files) out.push_back(f.path.filename().string());
-    return record(step, {{"files", out}});
-  }
-
-  // Every output but the installers (those go to the registry), and the
-  // PXE files.
-  std::vector<fs::path> asset_paths() const {
-    std::vector<fs::path> paths;
+  // Every output but the installers (those go to the registry), under its
+  // release asset name (imager's kernel-<arch> is published as vmlinuz-<arch>).
+  std::vector<NamedFile> asset_files() const {
+    std::vector<NamedFile> files;
     for (const auto& inv : m_plan.invocations)
-      if (inv.kind != "installer") paths.push_back(m_out / inv.output_file);
-    for (const auto& inv : m_plan.invocations)
-      if (inv.kind == "iso" && !inv.secureboot)
-        for (const auto& name : m_state.output(pxe_step(inv.arch))["files"]) paths.push_back(m_pxe / name.get<std::string>());
-    return paths;
+      if (!inv.asset_name.empty()) files.push_back(NamedFile{m_out / inv.output_file, inv.asset_name});
+    return files;
   }
 
   Status upload() {
     if (skip("upload-assets")) return {};
     if (auto st = check_outputs(); !st) return st;
-    auto assets = describe_files(asset_paths());
+    auto assets = describe_files(asset_files());
     if (!assets) return fail(assets.error());
     auto reports = publish_release(*m_targets.release, *assets, PublishRequest{m_pin, AllowPublished::no});
     if (!reports) return fail(reports.error().with_context("upload-assets"));
@@ -401,7 +382,6 @@ private:
   const RunTargets& m_targets;
   RunState& m_state;
   fs::path m_out;
-  fs::path m_pxe;
   Plan m_plan;
   json m_provenance;
   ReleasePin m_pin;
@@ -516,7 +496,6 @@ Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings
     if (auto st = state->reset(); !st) return fail(st.error());
     std::error_code ec;
     fs::remove_all(state->dir() / "out", ec);
-    fs::remove_all(state->dir() / "pxe", ec);
   }
   Runner runner(request, settings, plan_config, targets, *state);
   return runner.run();

@@ -2,7 +2,8 @@
 // `sbpipe run`: the whole pipeline on one machine, without Argo, with the
 // same step code the Argo steps run:
 //   plan → imager (each output, through a command template) → verify (the
-//   gate) → push-installer → pxe-extract → upload-assets → finalize.
+//   gate, with continuity to the previous release) → push-installer →
+//   upload-assets (every non-installer output, PXE files included) → finalize.
 // Each finished step is recorded with its outputs in the version's journal
 // (run_state.h) before the next starts, so a re-run skips what is done and
 // resumes what is not; every step is idempotent, so the step a crash cut

@@ -71,16 +71,29 @@ Result<Digests> hash_source(ByteSource& source) {
 }
 
 Result<std::vector<LocalAsset>> describe_files(const std::vector<std::filesystem::path>& paths, uint64_t max_size) {
+  std::vector<NamedFile> files;
+  for (const auto& p : paths) files.push_back(NamedFile{p, ""});
+  return describe_files(files, max_size);
+}
+
+NamedFile parse_named_file(const std::string& argument) {
+  std::error_code ec;
+  auto eq = argument.rfind('=');
+  if (eq == std::string::npos || std::filesystem::exists(argument, ec)) return NamedFile{argument, ""};
+  return NamedFile{argument.substr(0, eq), argument.substr(eq + 1)};
+}
+
+Result<std::vector<LocalAsset>> describe_files(const std::vector<NamedFile>& files, uint64_t max_size) {
   std::vector<LocalAsset> assets;
   std::set<std::string> names;
   // Everything that can be told from names and sizes first, so that a bad
   // argument fails before minutes of hashing.
-  for (const auto& path : paths) {
+  for (const auto& [path, given] : files) {
     std::error_code ec;
     auto status = std::filesystem::status(path, ec);
     if (ec || !std::filesystem::exists(status)) return fail(ErrorKind::not_found, path.string() + ": no such file");
     if (!std::filesystem::is_regular_file(status)) return fail(ErrorKind::usage, path.string() + ": not a regular file");
-    std::string name = path.filename().string();
+    std::string name = given.empty() ? path.filename().string() : given;
     if (auto st = check_asset_name(name); !st) return fail(st.error().with_context(path.string()));
     if (is_checksum_file(name))
       return fail(ErrorKind::usage, path.string() + ": " + name + " is written by sbpipe; do not pass one");

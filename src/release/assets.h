@@ -48,6 +48,18 @@ std::string content_type_for(std::string_view name);
 Result<std::vector<LocalAsset>> describe_files(const std::vector<std::filesystem::path>& paths,
                                                uint64_t max_size = k_max_asset_size);
 
+// A file published under another name than its own (imager's kernel-amd64
+// as vmlinuz-amd64). An empty name means the file's base name.
+struct NamedFile {
+  std::filesystem::path path;
+  std::string name;
+};
+Result<std::vector<LocalAsset>> describe_files(const std::vector<NamedFile>& files, uint64_t max_size = k_max_asset_size);
+
+// "PATH=NAME" as a command line gives it: a NamedFile; a PATH that exists
+// as written, or holds no '=', names itself.
+NamedFile parse_named_file(const std::string& argument);
+
 // An asset held in memory (the generated checksum files).
 LocalAsset memory_asset(std::string name, std::string content);
 

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
 #include "core/file.h"
+#include "core/sha256.h"
 #include "iso/archive_walker.h"
+#include "iso/esp.h"
+#include "iso/fat.h"
 #include "oci/image.h"
 
 namespace sbpipe {
@@ -57,81 +61,283 @@ private:
   int m_count = 0;
 };
 
+// The boot files of a Talos installer (siderolabs/talos pkg/imager/out.go):
+// imager >= 1.10 building a SecureBoot installer for Talos < 1.10 names the
+// UKI vmlinuz.efi.signed.
+const std::regex& installer_boot_path() {
+  static const std::regex k(R"(usr/install/([^/]+)/(vmlinuz\.efi(\.signed)?|systemd-boot\.efi))");
+  return k;
+}
+
+// One path of the image's final file system.
+struct Node {
+  MemberKind kind = MemberKind::other;
+  std::string link_target;
+  fs::path file;  // boot paths: the extracted copy
+};
+
+using View = std::map<std::string, Node>;
+
+// Removes `path` and everything below it.
+void erase_tree(View& view, const std::string& path) {
+  view.erase(path);
+  std::string prefix = path + "/";
+  for (auto it = view.lower_bound(prefix); it != view.end() && it->first.starts_with(prefix);) it = view.erase(it);
+}
+
+std::string kind_name(MemberKind k) {
+  switch (k) {
+    case MemberKind::symlink: return "a symlink";
+    case MemberKind::hardlink: return "a hardlink";
+    case MemberKind::directory: return "a directory";
+    default: return "not a regular file";
+  }
+}
+
+// Applies one layer to `view` as an OCI/overlay unpacker does: its whiteouts
+// (".wh.NAME") and opaque markers (".wh..wh..opq") remove what lower layers
+// put there, then its entries replace what was at their paths. Boot paths
+// are extracted; `arches` collects every architecture seen.
+Status apply_layer(const LocalLayer& layer, View& view, Extractor& extractor, std::set<std::string>& arches) {
+  static const std::regex k_arch_dir(R"(usr/install/([^/]+)(/.*)?)");
+  auto source = layer.open();
+  if (!source) return fail(source.error());
+  auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, layer.label);
+  if (!walker) return fail(walker.error());
+  std::vector<std::string> removed, opaque;
+  std::vector<std::pair<std::string, Node>> added;
+  while (true) {
+    auto member = (*walker)->next();
+    if (!member) return fail(member.error());
+    if (!*member) break;
+    std::string path = (*member)->path;
+    while (!path.empty() && path.back() == '/') path.pop_back();
+    if (path.empty()) continue;
+    std::smatch m;
+    if (std::regex_match(path, m, k_arch_dir)) arches.insert(m[1]);
+    auto slash = path.rfind('/');
+    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
+    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    if (base == ".wh..wh..opq") {
+      opaque.push_back(dir);
+      continue;
+    }
+    if (base.starts_with(".wh.")) {
+      removed.push_back(dir.empty() ? base.substr(4) : dir + "/" + base.substr(4));
+      continue;
+    }
+    Node node{(*member)->kind, (*member)->link_target, {}};
+    if (node.kind == MemberKind::regular && std::regex_match(path, installer_boot_path())) {
+      node.file = extractor.next_path();
+      if (auto copied = (*walker)->copy_to(node.file); !copied) return fail(copied.error());
+    }
+    added.emplace_back(std::move(path), std::move(node));
+  }
+  for (const auto& d : opaque) {
+    std::string prefix = d.empty() ? "" : d + "/";
+    for (auto it = view.lower_bound(prefix); it != view.end() && it->first.starts_with(prefix);) it = view.erase(it);
+  }
+  for (const auto& r : removed) erase_tree(view, r);
+  for (auto& [path, node] : added) {
+    if (node.kind != MemberKind::directory) erase_tree(view, path);
+    view[path] = std::move(node);
+  }
+  return {};
+}
+
+// The symlinked directory, if any, that `path` lies under in `view`.
+std::optional<std::string> symlinked_parent(const View& view, const std::string& path) {
+  for (size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
+    auto it = view.find(path.substr(0, at));
+    if (it != view.end() && it->second.kind != MemberKind::directory) return it->first;
+  }
+  return std::nullopt;
+}
+
 Status from_image(const std::string& input, Extractor& extractor, std::vector<EfiBinary>& out) {
-  // imager >= 1.10 building a SecureBoot installer for Talos < 1.10 names the
-  // UKI vmlinuz.efi.signed (siderolabs/talos pkg/imager/out.go, outInstaller).
-  static const std::regex k_installer_efi(R"(usr/install/[^/]+/(vmlinuz\.efi(\.signed)?|systemd-boot\.efi))");
   auto images = load_images(input, LoadOptions{});
   if (!images) return fail(images.error());
   for (const auto& image : *images) {
-    // A later layer's file replaces an earlier layer's of the same path.
-    std::map<std::string, EfiBinary> found;
-    for (const auto& layer : image.layers) {
-      auto source = layer.open();
-      if (!source) return fail(source.error());
-      auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, layer.label);
-      if (!walker) return fail(walker.error());
-      while (true) {
-        auto member = (*walker)->next();
-        if (!member) return fail(member.error());
-        if (!*member) break;
-        if (!(*member)->regular || !std::regex_match((*member)->path, k_installer_efi)) continue;
-        fs::path dest = extractor.next_path();
-        if (auto copied = (*walker)->copy_to(dest); !copied) return fail(copied.error());
-        auto& slot = found[(*member)->path];
-        if (!slot.file.empty()) fs::remove(slot.file);
-        bool uki = (*member)->path.find("/vmlinuz.efi") != std::string::npos;
-        slot = EfiBinary{image.label + "!" + (*member)->path, dest, uki ? ExpectedRole::uki : ExpectedRole::bootloader};
+    View view;
+    std::set<std::string> arches;
+    for (const auto& layer : image.layers)
+      if (auto st = apply_layer(layer, view, extractor, arches); !st) return st;
+    auto layout = [&](const std::string& path, std::string problem) {
+      out.push_back(EfiBinary{image.label + "!" + path, {}, ExpectedRole::layout, std::move(problem)});
+    };
+    size_t found = 0;
+    for (const auto& arch : arches) {
+      std::string dir = "usr/install/" + arch + "/";
+      bool any_boot_file = false;
+      for (const char* name : {"vmlinuz.efi", "vmlinuz.efi.signed", "systemd-boot.efi"}) {
+        std::string path = dir + name;
+        auto it = view.find(path);
+        if (auto parent = symlinked_parent(view, path)) {
+          layout(*parent, "is " + kind_name(view.at(*parent).kind) +
+                              " in the image as it is unpacked: the boot files below it are not what verify checked");
+          any_boot_file = true;
+          break;
+        }
+        if (it == view.end()) continue;
+        any_boot_file = true;
+        if (it->second.kind != MemberKind::regular) {
+          layout(path, "is " + kind_name(it->second.kind) +
+                           (it->second.link_target.empty() ? "" : " to " + it->second.link_target) +
+                           " in the image as it is unpacked; a boot path must be a regular file");
+          continue;
+        }
+        bool uki = std::string(name).starts_with("vmlinuz");
+        out.push_back(EfiBinary{image.label + "!" + path, it->second.file, uki ? ExpectedRole::uki : ExpectedRole::bootloader, {}});
+        ++found;
       }
+      if (!any_boot_file) continue;  // usr/install/<arch>/ of a plain installer (vmlinuz, initramfs.xz)
+      bool has_uki = view.contains(dir + "vmlinuz.efi") || view.contains(dir + "vmlinuz.efi.signed");
+      if (!has_uki && !symlinked_parent(view, dir + "vmlinuz.efi"))
+        layout(dir + "vmlinuz.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
+      if (!view.contains(dir + "systemd-boot.efi") && !symlinked_parent(view, dir + "systemd-boot.efi"))
+        layout(dir + "systemd-boot.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
     }
-    if (found.empty())
+    bool any = std::any_of(out.begin(), out.end(), [&](const EfiBinary& b) { return b.display.starts_with(image.label + "!"); });
+    if (!any)
       return fail(ErrorKind::invalid_input, image.label +
                                                 ": no usr/install/<arch>/vmlinuz.efi or systemd-boot.efi in the image "
                                                 "(not a SecureBoot installer?)");
-    for (auto& [path, binary] : found) out.push_back(std::move(binary));
+    (void)found;
+  }
+  return {};
+}
+
+std::string sha256_of_file(const fs::path& path) {
+  auto opened = file_opener(path)();
+  if (!opened) return "";
+  Sha256 hash;
+  std::string chunk(1 << 20, '\0');
+  while (true) {
+    auto n = (*opened)->read(std::span<char>(chunk.data(), chunk.size()));
+    if (!n || *n == 0) break;
+    hash.update(std::span<const char>(chunk.data(), *n));
+  }
+  return hash.finish_hex();
+}
+
+// What a boot path of an ISO or ESP is, by its lower-case path.
+std::optional<ExpectedRole> iso_role(const std::string& lower_path) {
+  static const std::regex k_bootloader(R"(efi/boot/boot[^/]*\.efi)");
+  static const std::regex k_uki(R"(efi/linux/[^/]+\.efi)");
+  static const std::regex k_db(R"(loader/keys/[^/]+/db\.auth)");
+  if (std::regex_match(lower_path, k_uki)) return ExpectedRole::uki;
+  if (std::regex_match(lower_path, k_bootloader)) return ExpectedRole::bootloader;
+  if (std::regex_match(lower_path, k_db)) return ExpectedRole::signature_database;
+  return std::nullopt;
+}
+
+// The ISO's EFI system partitions, each against the tree's boot files
+// (`tree`: lower-case path -> extracted copy).
+Status check_esps(const fs::path& path, const std::map<std::string, EfiBinary>& tree, Extractor& extractor,
+                  std::vector<EfiBinary>& out) {
+  auto file = open_random_access(path);
+  if (!file) return fail(file.error());
+  auto layout = [&](std::string where, std::string problem) {
+    out.push_back(EfiBinary{path.string() + "!" + where, {}, ExpectedRole::layout, std::move(problem)});
+  };
+  auto esps = find_efi_system_partitions(**file);
+  if (!esps) {
+    layout("(boot catalog)", esps.error().message());
+    return {};
+  }
+  bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
+  if (esps->empty()) {
+    if (has_uki) layout("(EFI system partition)", "no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO");
+    return {};
+  }
+  for (const auto& esp : *esps) {
+    std::string where = "ESP(" + esp.source + ")";
+    auto volume = FatVolume::open(**file, esp.offset, esp.size, path.string() + "!" + where);
+    if (!volume) {
+      layout(where, volume.error().message() + "; what firmware boots cannot be checked, so verify fails");
+      continue;
+    }
+    auto files = volume->files();
+    if (!files) {
+      layout(where, files.error().message() + "; what firmware boots cannot be checked, so verify fails");
+      continue;
+    }
+    std::set<std::string> seen;
+    size_t before_esp = out.size(), same = 0;
+    for (const auto& f : *files) {
+      std::string name = lower(f.path);
+      auto role = iso_role(name);
+      if (!role) continue;
+      seen.insert(name);
+      fs::path dest = extractor.next_path();
+      if (auto st = volume->copy(f, dest); !st) {
+        layout(where + "/" + f.path, st.error().message());
+        continue;
+      }
+      auto in_tree = tree.find(name);
+      if (in_tree != tree.end() && sha256_of_file(in_tree->second.file) == sha256_of_file(dest)) {
+        fs::remove(dest);
+        ++same;
+        continue;  // the same bytes: the tree's verdict holds for what firmware boots
+      }
+      out.push_back(EfiBinary{path.string() + "!" + where + "/" + f.path, dest, *role, {}});
+      layout(where + "/" + f.path, in_tree == tree.end() ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
+                                                          : "differs from the ISO 9660 tree's copy: firmware boots this one");
+    }
+    for (const auto& [name, binary] : tree)
+      if (!seen.contains(name))
+        layout(where + "/" + binary.display.substr(binary.display.rfind('!') + 1),
+               "missing from the EFI system partition that firmware boots (only in the ISO 9660 tree)");
+    if (out.size() == before_esp)
+      out.push_back(EfiBinary{path.string() + "!" + where, {}, ExpectedRole::layout, {},
+                              "what firmware boots: the same " + std::to_string(same) + " boot files as the ISO 9660 tree"});
   }
   return {};
 }
 
 Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out) {
-  static const std::regex k_bootloader(R"(efi/boot/boot[^/]*\.efi)");
-  static const std::regex k_uki(R"(efi/linux/[^/]+\.efi)");
-  static const std::regex k_db(R"(loader/keys/[^/]+/db\.auth)");
   auto source = file_opener(path)();
   if (!source) return fail(source.error());
   auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::iso9660, path.string());
   if (!walker) return fail(walker.error());
   size_t before = out.size();
   bool efiboot_img = false;
+  std::map<std::string, EfiBinary> tree;
   while (true) {
     auto member = (*walker)->next();
     if (!member) return fail(member.error());
     if (!*member) break;
-    if (!(*member)->regular) continue;
     std::string name = lower((*member)->path);
     if (name == "efiboot.img") efiboot_img = true;
-    ExpectedRole role;
-    if (std::regex_match(name, k_uki))
-      role = ExpectedRole::uki;
-    else if (std::regex_match(name, k_bootloader))
-      role = ExpectedRole::bootloader;
-    else if (std::regex_match(name, k_db))
-      role = ExpectedRole::signature_database;
-    else
+    auto role = iso_role(name);
+    if (!role) continue;
+    if (!(*member)->regular) {
+      out.push_back(EfiBinary{path.string() + "!" + (*member)->path, {}, ExpectedRole::layout,
+                              "is " + kind_name((*member)->kind) + ((*member)->link_target.empty() ? "" : " to " + (*member)->link_target) +
+                                  " in the ISO; a boot path must be a regular file"});
       continue;
+    }
     fs::path dest = extractor.next_path();
     if (auto copied = (*walker)->copy_to(dest); !copied) return fail(copied.error());
-    out.push_back(EfiBinary{path.string() + "!" + (*member)->path, dest, role});
+    EfiBinary binary{path.string() + "!" + (*member)->path, dest, *role, {}};
+    out.push_back(binary);
+    tree[name] = binary;
   }
-  bool any_binary = std::any_of(out.begin() + static_cast<long>(before), out.end(),
-                                [](const EfiBinary& b) { return b.expected != ExpectedRole::signature_database; });
+  bool any_binary = std::any_of(out.begin() + static_cast<long>(before), out.end(), [](const EfiBinary& b) {
+    return b.expected == ExpectedRole::uki || b.expected == ExpectedRole::bootloader || b.expected == ExpectedRole::layout;
+  });
   if (!any_binary && efiboot_img)
     return fail(ErrorKind::invalid_input, path.string() +
                                               ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
                                               "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
   if (!any_binary)
     return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
-  return {};
+  bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
+  bool has_db = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::signature_database; });
+  if (has_uki && !has_db)
+    out.push_back(EfiBinary{path.string() + "!loader/keys/auto/db.auth", {}, ExpectedRole::layout,
+                            "missing: systemd-boot has no keys to enrol, and nodes set up from this ISO will not trust its signer"});
+  return check_esps(path, tree, extractor, out);
 }
 
 Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out, bool inside_directory) {

@@ -49,7 +49,7 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
   auto text = read_small_file(path, 64 * 1024);
   if (!text) {
     checks.add(name, "present", CheckLevel::fail,
-               text.error().kind() == ErrorKind::not_found ? "missing" : "unreadable");
+               text.error().kind() == ErrorKind::not_found ? std::string("missing") : "unreadable: " + text.error().message());
     return nullptr;
   }
   checks.add(name, "present", CheckLevel::ok, "found");
@@ -130,7 +130,7 @@ std::optional<std::string> check_certificate(const fs::path& path, const KeysChe
   std::string name = path.filename().string();
   auto text = read_small_file(path);
   if (!text) {
-    checks.add(name, "present", CheckLevel::fail, text.error().kind() == ErrorKind::not_found ? "missing" : "unreadable");
+    checks.add(name, "present", CheckLevel::fail, text.error().kind() == ErrorKind::not_found ? std::string("missing") : "unreadable: " + text.error().message());
     return std::nullopt;
   }
   auto certs = parse_pem_certificates(*text, name);

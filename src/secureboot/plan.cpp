@@ -100,6 +100,49 @@ Result<std::string> image_for(const std::string& text, const char* what, const D
   return ref->str();
 }
 
+// imager's own network-boot outputs (siderolabs/talos pkg/imager/profile/
+// profile.go OutputPath and Validate; docs boot-assets.md): `iso
+// --output-kind kernel|initramfs|cmdline`, published under the names of
+// Talos's own release assets (vmlinuz-<arch>, initramfs-<arch>.xz); and for
+// SecureBoot the UKI (`secureboot-metal-uki` from 1.10, `secureboot-iso
+// --output-kind uki` before), which PXE firmware boots directly.
+void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& imager, const std::vector<std::string>& extensions,
+                      bool before_1_10) {
+  bool secureboot = std::any_of(config.outputs.begin(), config.outputs.end(),
+                                [](const std::string& o) { return find_profile(o)->secureboot; });
+  for (const auto& arch : config.architectures) {
+    auto add = [&](std::string kind, std::string file, std::string asset, std::vector<std::string> profile_args, bool signed_uki) {
+      ImagerInvocation inv;
+      inv.name = "pxe-" + kind + "-" + arch;
+      inv.profile = profile_args.front();
+      inv.arch = arch;
+      inv.secureboot = signed_uki;
+      inv.kind = kind;
+      inv.image = imager;
+      inv.output_file = std::move(file);
+      inv.asset_name = std::move(asset);
+      inv.args = profile_args;
+      inv.args.insert(inv.args.begin() + 1, {"--arch", arch, "--output", "/out"});
+      for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
+      std::vector<std::string> kernel_args;
+      if (signed_uki) kernel_args = config.secureboot_kernel_args;
+      if (kind == "cmdline" || kind == "uki") kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
+      for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
+      if (kind == "cmdline" || kind == "uki")
+        for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
+      plan.invocations.push_back(std::move(inv));
+    };
+    add("kernel", "kernel-" + arch, "vmlinuz-" + arch, {"iso", "--output-kind", "kernel"}, false);
+    add("initramfs", "initramfs-metal-" + arch + ".xz", "initramfs-" + arch + ".xz", {"iso", "--output-kind", "initramfs"}, false);
+    add("cmdline", "cmdline-metal-" + arch, "cmdline-metal-" + arch, {"iso", "--output-kind", "cmdline"}, false);
+    if (secureboot) {
+      std::string file = "metal-" + arch + "-secureboot-uki.efi";
+      if (before_1_10) add("uki", file, file, {"secureboot-iso", "--output-kind", "uki"}, true);
+      else add("uki", file, file, {"secureboot-metal-uki"}, true);
+    }
+  }
+}
+
 } // namespace
 
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver) {
@@ -179,6 +222,7 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
       inv.image = *imager;
       inv.output_file = output_file(p, arch);
       inv.verified = !unverified;
+      if (p.kind != "installer") inv.asset_name = inv.output_file;
       inv.args = {output, "--arch", arch, "--output", "/out"};
       if (p.kind == "installer" && !base.empty()) inv.args.insert(inv.args.end(), {"--base-installer-image", base});
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
@@ -190,6 +234,7 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
       plan.invocations.push_back(std::move(inv));
     }
   }
+  if (config.pxe) add_network_boot(plan, config, *imager, extensions, before_1_10);
   return plan;
 }
 
@@ -200,7 +245,8 @@ nlohmann::json invocation_list(const Plan& plan) {
   for (const auto& inv : plan.invocations)
     list.push_back({{"name", inv.name},           {"profile", inv.profile}, {"arch", inv.arch},
                     {"secureboot", inv.secureboot}, {"kind", inv.kind},       {"image", inv.image},
-                    {"args", inv.args},             {"output_file", inv.output_file}, {"verified", inv.verified}});
+                    {"args", inv.args},             {"output_file", inv.output_file}, {"verified", inv.verified},
+                    {"asset_name", inv.asset_name}});
   return list;
 }
 

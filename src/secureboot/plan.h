@@ -31,6 +31,11 @@ struct PlanConfig {
   // Outputs verify cannot look inside (disk images) that may be published
   // anyway, marked unverified.
   std::vector<std::string> unverified_outputs;
+  // Network-boot assets from imager itself, per architecture: the kernel,
+  // the initramfs and the cmdline (never signed: imager refuses SecureBoot,
+  // kernel args and META on kernel and initramfs), and, when the plan has
+  // SecureBoot outputs, the signed UKI to boot with SecureBoot enforcing.
+  bool pxe = true;
 };
 
 // Parses the `imager:` section of an sbpipe YAML config. config error naming
@@ -43,11 +48,12 @@ struct ImagerInvocation {
   std::string profile;  // imager's profile argument
   std::string arch;
   bool secureboot = false;
-  std::string kind;  // "installer", "iso" or "image"
+  std::string kind;  // "installer", "iso", "image", or for network boot "kernel", "initramfs", "cmdline", "uki"
   std::string image;  // the imager image to run
   std::vector<std::string> args;
   std::string output_file;  // what imager writes into its output directory
   bool verified = true;     // false: published without verify looking inside (unverified_outputs)
+  std::string asset_name;   // the release asset it is published as; empty: not an asset (installers)
 };
 
 struct Plan {

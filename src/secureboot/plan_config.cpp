@@ -21,6 +21,7 @@ Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view lab
     if (name == "talos_version") return read_config_string(value, key, config.talos_version, label);
     if (name == "secureboot_include_well_known_certs")
       return read_config_bool(value, key, config.secureboot_include_well_known_certs, label);
+    if (name == "pxe") return read_config_bool(value, key, config.pxe, label);
     if (name == "unverified_outputs") return read_config_list(value, key, config.unverified_outputs, label);
     return config_error(label, "unknown key " + key);
   });

@@ -89,6 +89,14 @@ void check_named_policies(const PeImage& image, const AuthenticodeReport& report
 
 Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   if (binary.expected == ExpectedRole::signature_database) return verify_database(binary, options);
+  if (binary.expected == ExpectedRole::layout) {
+    Verdict v;
+    v.path = binary.display;
+    v.role = binary.display.find("!ESP(") != std::string::npos ? "esp" : "layout";
+    v.ok = binary.problem.empty();
+    v.reason = v.ok ? binary.note : binary.problem;
+    return v;
+  }
   Verdict v;
   v.path = binary.display;
   v.role = binary.expected == ExpectedRole::uki ? "uki" : binary.expected == ExpectedRole::bootloader ? "bootloader" : "efi";

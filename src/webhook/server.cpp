@@ -1,13 +1,13 @@
 #include "webhook/server.h"
 
-#include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 
+#include "core/file.h"
 #include "core/redact.h"
+#include "webhook/http_listener.h"
 #include "webhook/signature.h"
 
 namespace sbpipe {
@@ -16,16 +16,58 @@ struct WebhookServer::Impl {
   ServerConfig config;
   EventFilter filter;
   Submitter& submitter;
-  std::unique_ptr<httplib::Server> server;
+  std::unique_ptr<HttpListener> listener;
 
   Impl(ServerConfig c, EventFilter f, Submitter& s) : config(std::move(c)), filter(std::move(f)), submitter(s) {}
 };
 
 namespace {
 
-void answer(httplib::Response& res, int status, nlohmann::json body) {
-  res.status = status;
-  res.set_content(body.dump() + "\n", "application/json");
+using Steady = std::chrono::steady_clock;
+
+// The fields of one delivery's log line; filled in as far as the request got.
+struct Delivery {
+  Steady::time_point start = Steady::now();
+  std::string delivery, event, action, repo, tag, outcome;
+};
+
+ServerResponse json_response(int status, const nlohmann::json& body) {
+  return ServerResponse{status, "application/json", body.dump() + "\n"};
+}
+
+void log_delivery(const Delivery& d, int status) {
+  double ms = std::chrono::duration<double, std::milli>(Steady::now() - d.start).count();
+  auto or_dash = [](const std::string& s) -> const std::string& {
+    static const std::string dash = "-";
+    return s.empty() ? dash : s;
+  };
+  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(d.delivery), or_dash(d.event),
+               or_dash(d.action), or_dash(d.repo), or_dash(d.tag), d.outcome, status, ms);
+}
+
+// The listener's own refusals of webhook requests, as outcomes.
+std::string refusal_outcome(int status) {
+  switch (status) {
+  case 413: return "too_large";
+  case 415: return "encoded";
+  case 431: return "header_too_large";
+  case 501: return "transfer_encoding";
+  default: return "bad_request";
+  }
+}
+
+Result<std::optional<ListenerTls>> load_tls(const ServerConfig& config) {
+  if (config.tls_cert_file.empty() && config.tls_key_file.empty()) return std::optional<ListenerTls>();
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty())
+    return fail(ErrorKind::config, "TLS needs both a certificate and a key file");
+  ListenerTls tls;
+  auto cert = read_small_file(config.tls_cert_file);
+  if (!cert) return fail(ErrorKind::config, "TLS certificate file: " + cert.error().message());
+  auto key = read_small_file(config.tls_key_file, 64 << 10);
+  if (!key) return fail(ErrorKind::config, "TLS key file: " + key.error().message());
+  tls.cert_pem = std::move(*cert);
+  tls.key_pem = std::move(*key);
+  return std::optional<ListenerTls>(std::move(tls));
 }
 
 } // namespace
@@ -37,119 +79,136 @@ WebhookServer::~WebhookServer() = default;
 
 Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config, EventFilter filter, Submitter& submitter) {
   if (config.secrets.empty()) return fail(ErrorKind::config, "no webhook secret (--webhook-secret-file or SBPIPE_WEBHOOK_SECRET)");
-  std::unique_ptr<httplib::Server> server;
-  if (!config.tls_cert_file.empty() || !config.tls_key_file.empty()) {
-    if (config.tls_cert_file.empty() || config.tls_key_file.empty())
-      return fail(ErrorKind::config, "TLS needs both a certificate and a key file");
-    for (const auto& f : {config.tls_cert_file, config.tls_key_file})
-      if (!std::filesystem::exists(f)) return fail(ErrorKind::config, "TLS file " + f + ": no such file");
-    auto tls = std::make_unique<httplib::SSLServer>(config.tls_cert_file.c_str(), config.tls_key_file.c_str());
-    if (!tls->is_valid()) return fail(ErrorKind::config, "TLS certificate or key unusable: " + config.tls_cert_file);
-    server = std::move(tls);
-  } else {
-    server = std::make_unique<httplib::Server>();
-  }
+  auto tls = load_tls(config);
+  if (!tls) return fail(tls.error());
   std::unique_ptr<WebhookServer> self(new WebhookServer(std::move(config), std::move(filter), submitter));
-  self->m_impl->server = std::move(server);
-  auto& svr = *self->m_impl->server;
   Impl& impl = *self->m_impl;
   WebhookMetrics& metrics = self->m_metrics;
-  int threads = impl.config.threads;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(impl.config.max_body);
-  svr.set_read_timeout(std::chrono::seconds(10));
-  svr.set_write_timeout(std::chrono::seconds(10));
-  svr.set_keep_alive_timeout(5);
-  svr.set_tcp_nodelay(true);  // small JSON answers: no Nagle delay on keep-alive connections
+  // The routes need the listener (for run_blocking and its counters), which
+  // needs the routes: they reach it through this slot, filled in below and
+  // read only once serving has started.
+  auto slot = std::make_shared<HttpListener*>(nullptr);
 
-  svr.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-  svr.Get("/readyz", [&impl](const httplib::Request&, httplib::Response& res) {
-    auto ready = impl.submitter.ready();
-    if (ready) return res.set_content("ready\n", "text/plain");
-    res.status = 503;
-    res.set_content(redact(ready.error().message()) + "\n", "text/plain");
-  });
-  svr.Get("/metrics", [&metrics](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
-  });
+  std::vector<Route> routes;
+  routes.push_back({"GET", "/healthz", [](ServerRequest&, Reply reply) { reply(ServerResponse{200, "text/plain", "ok\n"}); }});
+  routes.push_back({"GET", "/readyz", [&impl, slot](ServerRequest&, Reply reply) {
+                      // Asks the Kubernetes API: not on an I/O thread.
+                      (*slot)->run_blocking([&impl, reply = std::move(reply)] {
+                        auto ready = impl.submitter.ready();
+                        if (ready) return reply(ServerResponse{200, "text/plain", "ready\n"});
+                        reply(ServerResponse{503, "text/plain", redact(ready.error().message()) + "\n"});
+                      });
+                    }});
+  routes.push_back({"GET", "/metrics", [&metrics, slot](ServerRequest&, Reply reply) {
+                      auto c = (*slot)->counters();
+                      std::string text = metrics.render();
+                      text += "# HELP sbpipe_webhook_connections_open Connections open now.\n"
+                              "# TYPE sbpipe_webhook_connections_open gauge\n"
+                              "sbpipe_webhook_connections_open " + std::to_string(c.open) + "\n"
+                              "# HELP sbpipe_webhook_connections_total Connections accepted.\n"
+                              "# TYPE sbpipe_webhook_connections_total counter\n"
+                              "sbpipe_webhook_connections_total " + std::to_string(c.accepted) + "\n"
+                              "# HELP sbpipe_webhook_connections_closed_total Connections closed by the receiver's limits.\n"
+                              "# TYPE sbpipe_webhook_connections_closed_total counter\n"
+                              "sbpipe_webhook_connections_closed_total{reason=\"evicted\"} " + std::to_string(c.evicted) + "\n"
+                              "sbpipe_webhook_connections_closed_total{reason=\"full\"} " + std::to_string(c.refused_full) + "\n"
+                              "sbpipe_webhook_connections_closed_total{reason=\"timeout\"} " + std::to_string(c.timed_out) + "\n";
+                      reply(ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)});
+                    }});
+  routes.push_back({"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
+                      auto d = std::make_shared<Delivery>();
+                      // Counted and logged before the answer leaves: a client
+                      // that reads /metrics next sees its delivery.
+                      auto done = [d, &metrics, reply](int status, const nlohmann::json& body) {
+                        metrics.observe_latency(std::chrono::duration<double>(Steady::now() - d->start).count());
+                        metrics.count_delivery(d->event, d->action, d->outcome);
+                        log_delivery(*d, status);
+                        reply(json_response(status, body));
+                      };
+                      // The signature first: nothing else reads the body, and
+                      // no header of an unverified request is trusted, not
+                      // even for the log.
+                      if (!verify_webhook_signature(impl.config.secrets, req.body, req.header("X-Hub-Signature-256"))) {
+                        d->outcome = "unauthorized";
+                        return done(401, {{"status", "unauthorized"}, {"error", "X-Hub-Signature-256 missing or wrong"}});
+                      }
+                      d->delivery = req.header("X-GitHub-Delivery").substr(0, 64);
+                      d->event = req.header("X-GitHub-Event").substr(0, 64);
+                      if (d->event == "ping") {
+                        d->outcome = "ping";
+                        return done(200, {{"status", "pong"}});
+                      }
+                      auto decision = impl.filter.decide(d->event, req.body);
+                      if (!decision) {
+                        d->outcome = "malformed";
+                        return done(400, {{"status", "malformed"}, {"error", decision.error().message()}});
+                      }
+                      d->action = decision->action;
+                      d->repo = decision->release.repo;
+                      d->tag = decision->release.tag;
+                      if (decision->withdraw) {
+                        // Stopping runs calls the Kubernetes API or the queue: a blocking thread.
+                        return (*slot)->run_blocking([&impl, d, done, release = decision->release] {
+                          auto withdrawn = impl.submitter.withdraw(release, WorkflowOrigin{d->delivery, d->action});
+                          if (!withdrawn) {
+                            d->outcome = "failed";
+                            spdlog::warn("delivery={} withdrawal failed: {}", d->delivery, withdrawn.error().message());
+                            return done(503, {{"status", "failed"}, {"error", redact(withdrawn.error().message())}});
+                          }
+                          d->outcome = withdrawn->stopped.empty() ? "ignored" : "withdrawn";
+                          if (withdrawn->stopped.empty())
+                            return done(202, {{"status", "ignored"}, {"reason", "no queued or running run of release " + release.tag}});
+                          done(200, {{"status", "withdrawn"}, {"stopped", withdrawn->stopped}});
+                        });
+                      }
+                      if (!decision->accepted) {
+                        d->outcome = "ignored";
+                        return done(202, {{"status", "ignored"}, {"reason", decision->reason}});
+                      }
+                      // Submitting calls the Kubernetes API: a blocking thread.
+                      (*slot)->run_blocking([&impl, &metrics, d, done, release = decision->release] {
+                        auto submitted = impl.submitter.submit(release, WorkflowOrigin{d->delivery, d->action});
+                        if (!submitted) {
+                          d->outcome = "failed";
+                          metrics.count_submission("failed");
+                          spdlog::warn("delivery={} submission failed: {}", d->delivery, submitted.error().message());
+                          return done(503, {{"status", "failed"}, {"error", redact(submitted.error().message())}});
+                        }
+                        d->outcome = submitted->created ? "created" : "already_submitted";
+                        metrics.count_submission(d->outcome);
+                        if (submitted->created) return done(201, {{"status", "created"}, {"workflow", submitted->name}});
+                        done(200, {{"status", "already submitted"}, {"workflow", submitted->name}});
+                      });
+                    }});
 
-  svr.Post(impl.config.path, [&impl, &metrics](const httplib::Request& req, httplib::Response& res) {
-    auto start = std::chrono::steady_clock::now();
-    std::string delivery = req.get_header_value("X-GitHub-Delivery").substr(0, 64);
-    std::string event = req.get_header_value("X-GitHub-Event").substr(0, 64);
-    std::string action, repo, tag, outcome;
-    auto done = [&](int status, nlohmann::json body) {
-      answer(res, status, std::move(body));
-      double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      metrics.observe_latency(seconds);
-      metrics.count_delivery(outcome == "unauthorized" ? "" : event, action, outcome);
-      spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", delivery.empty() ? "-" : delivery,
-                   event.empty() ? "-" : event, action.empty() ? "-" : action, repo.empty() ? "-" : repo, tag.empty() ? "-" : tag,
-                   outcome, status, seconds * 1000);
-    };
-    if (!verify_webhook_signature(impl.config.secrets, req.body, req.get_header_value("X-Hub-Signature-256"))) {
-      outcome = "unauthorized";
-      event.clear();  // unverified: not trusted even for the log
-      return done(401, {{"status", "unauthorized"}, {"error", "X-Hub-Signature-256 missing or wrong"}});
-    }
-    if (event == "ping") {
-      outcome = "ping";
-      return done(200, {{"status", "pong"}});
-    }
-    auto decision = impl.filter.decide(event, req.body);
-    if (!decision) {
-      outcome = "malformed";
-      return done(400, {{"status", "malformed"}, {"error", decision.error().message()}});
-    }
-    action = decision->action;
-    repo = decision->release.repo;
-    tag = decision->release.tag;
-    if (decision->withdraw) {
-      auto withdrawn = impl.submitter.withdraw(decision->release, WorkflowOrigin{delivery, action});
-      if (!withdrawn) {
-        outcome = "failed";
-        spdlog::warn("delivery={} withdrawal failed: {}", delivery, withdrawn.error().message());
-        return done(503, {{"status", "failed"}, {"error", redact(withdrawn.error().message())}});
-      }
-      outcome = withdrawn->stopped.empty() ? "ignored" : "withdrawn";
-      if (withdrawn->stopped.empty())
-        return done(202, {{"status", "ignored"}, {"reason", "no queued or running run of release " + tag}});
-      return done(200, {{"status", "withdrawn"}, {"stopped", withdrawn->stopped}});
-    }
-    if (!decision->accepted) {
-      outcome = "ignored";
-      return done(202, {{"status", "ignored"}, {"reason", decision->reason}});
-    }
-    auto submitted = impl.submitter.submit(decision->release, WorkflowOrigin{delivery, action});
-    if (!submitted) {
-      outcome = "failed";
-      metrics.count_submission("failed");
-      spdlog::warn("delivery={} submission failed: {}", delivery, submitted.error().message());
-      return done(503, {{"status", "failed"}, {"error", redact(submitted.error().message())}});
-    }
-    outcome = submitted->created ? "created" : "already_submitted";
-    metrics.count_submission(outcome);
-    if (submitted->created) return done(201, {{"status", "created"}, {"workflow", submitted->name}});
-    done(200, {{"status", "already submitted"}, {"workflow", submitted->name}});
-  });
+  ListenerLimits limits;
+  limits.max_body = impl.config.max_body;
+  limits.max_connections = impl.config.max_connections;
+  limits.request_timeout = impl.config.request_timeout;
+  limits.idle_timeout = impl.config.idle_timeout;
+  limits.blocking_threads = impl.config.threads;
+  limits.io_threads = impl.config.io_threads;
+  std::string webhook_path = impl.config.path;
+  auto on_refused = [&metrics, webhook_path](const Refusal& r) {
+    if (r.path != webhook_path) return spdlog::debug("refused {} {}: HTTP {} {}", r.method, r.path, r.status, r.reason);
+    Delivery d;
+    d.outcome = refusal_outcome(r.status);
+    metrics.count_delivery("", "", d.outcome);
+    log_delivery(d, r.status);
+  };
+  auto listener_made = HttpListener::create(limits, std::move(routes), std::move(*tls), std::move(on_refused));
+  if (!listener_made) return fail(listener_made.error());
+  impl.listener = std::move(*listener_made);
+  *slot = impl.listener.get();
   return self;
 }
 
-Result<int> WebhookServer::bind() {
-  auto& svr = *m_impl->server;
-  int port = m_impl->config.port == 0 ? svr.bind_to_any_port(m_impl->config.host)
-                                      : (svr.bind_to_port(m_impl->config.host, m_impl->config.port) ? m_impl->config.port : -1);
-  if (port <= 0)
-    return fail(ErrorKind::io, "cannot listen on " + m_impl->config.host + ":" + std::to_string(m_impl->config.port));
-  return port;
-}
+Result<int> WebhookServer::bind() { return m_impl->listener->bind(m_impl->config.host, m_impl->config.port); }
 
-Status WebhookServer::serve() {
-  if (!m_impl->server->listen_after_bind() && m_impl->server->is_running())
-    return fail(ErrorKind::io, "the webhook server stopped unexpectedly");
-  return {};
-}
+Status WebhookServer::serve() { return m_impl->listener->serve(); }
 
-void WebhookServer::stop() { m_impl->server->stop(); }
+void WebhookServer::stop() { m_impl->listener->stop(); }
+
+int WebhookServer::max_connections() const { return m_impl->listener->limits().max_connections; }
 
 } // namespace sbpipe

@@ -12,12 +12,20 @@
 //   GET /healthz  the process is alive.
 //   GET /readyz   the submitter can submit (Kubernetes API reachable and
 //                 permitted).
-//   GET /metrics  Prometheus text.
+//   GET /metrics  Prometheus text, with the listener's connection counters.
+// The HTTP side is webhook/http_listener.h: bodies over the limit get 413
+// while they are read (chunked too), compressed bodies 415, and slow or
+// idle clients are cut off by deadlines and a connection cap, so the probes
+// keep answering under load. Signature, ping and filter run on an I/O
+// thread (CPU only); submissions and /readyz, which call the Kubernetes
+// API, run on `threads` blocking threads.
 // One log line per delivery (delivery id, event, action, repo, tag,
-// outcome); never the body or a secret. stop() stops accepting and lets
-// requests in flight finish.
+// outcome), with delivery and event "-" until the signature verified;
+// never the body or a secret. stop() stops accepting and lets requests in
+// flight finish.
 
 #include <atomic>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,7 +64,11 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body = 25u << 20;
-  int threads = 32;  // httplib keeps a thread per keep-alive connection
+  int threads = 32;             // blocking threads: submissions and /readyz
+  int max_connections = 1024;   // see ListenerLimits
+  int io_threads = 0;           // 0: one per core
+  std::chrono::milliseconds request_timeout{10000};
+  std::chrono::milliseconds idle_timeout{5000};
 };
 
 class WebhookServer {
@@ -71,6 +83,9 @@ public:
   Status serve();
   // Thread-safe and async-signal-unsafe: call it from a normal thread.
   void stop();
+  // The listener's limits after start-up adjustments (the open-file limit
+  // may lower max_connections).
+  int max_connections() const;
 
   WebhookMetrics& metrics() { return m_metrics; }
 

@@ -193,8 +193,10 @@ TEST_CASE("plan: defaults, shell form, and refusals") {
   auto r = sbpipe({"plan", "--version", "v1.9.0"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto doc = nlohmann::json::parse(r.out);
-  REQUIRE(doc["invocations"].size() == 3);
+  REQUIRE(doc["invocations"].size() == 7);  // 3 outputs, and kernel, initramfs, cmdline and the signed UKI for network boot
   CHECK(doc["invocations"][0]["name"] == "secureboot-installer-amd64");
+  CHECK(doc["invocations"][6]["name"] == "pxe-uki-amd64");
+  CHECK(doc["invocations"][6]["args"][0] == "secureboot-iso");  // 1.9: the SecureBoot ISO profile's UKI output
   CHECK(doc["invocations"][0]["image"] == "ghcr.io/siderolabs/imager:v1.9.0");
   CHECK(doc["invocations"][0]["output_file"] == "installer-amd64-secureboot.tar");
   auto args = doc["invocations"][0]["args"].dump();

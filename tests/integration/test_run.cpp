@@ -32,8 +32,16 @@ const std::string kRepo = "owner/talos-build";
 // The crash tests run the newest line with random kernel bytes (what they
 // test is publishing, not booting); the main test runs every line.
 const TalosLine kNewest = model_lines().back();
+// The release's assets: the ISOs, and imager's network-boot outputs under
+// the names of Talos's own release assets.
 const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
-                                    "sha256sum.txt", "sha512sum.txt"};
+                                    "cmdline-metal-amd64", "metal-amd64-secureboot-uki.efi", "sha256sum.txt", "sha512sum.txt"};
+// imager's output file behind an asset name.
+std::string output_of(const std::string& asset) {
+  if (asset == "vmlinuz-amd64") return "kernel-amd64";
+  if (asset == "initramfs-amd64.xz") return "initramfs-metal-amd64.xz";
+  return asset;
+}
 
 bool is_sums(const std::string& name) { return name == "sha256sum.txt" || name == "sha512sum.txt"; }
 
@@ -83,15 +91,14 @@ struct RunFixture {
 
   json journal() { return json::parse(read_file(state / kTag / "journal.json"))["steps"]; }
 
-  fs::path local_file(const std::string& asset) {
-    return fs::exists(state / kTag / "out" / asset) ? state / kTag / "out" / asset : state / kTag / "pxe" / asset;
-  }
+  fs::path local_file(const std::string& asset) { return state / kTag / "out" / output_of(asset); }
 
   // The state every successful run ends in, crashed on the way or not.
   void check_final_state() {
     auto steps = journal();
     for (const char* step : {"plan", "imager:secureboot-installer-amd64", "imager:secureboot-iso-amd64", "imager:iso-amd64",
-                             "verify", "push-installer", "pxe-extract:amd64", "upload-assets", "finalize"})
+                             "imager:pxe-kernel-amd64", "imager:pxe-initramfs-amd64", "imager:pxe-cmdline-amd64",
+                             "imager:pxe-uki-amd64", "verify", "push-installer", "upload-assets", "finalize"})
       CHECK_MESSAGE(steps.contains(step), step);
     std::string digest = steps["push-installer"]["digest"];
     // The registry holds the tag at the journal's digest; skopeo reads it.
@@ -248,7 +255,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
   auto first = f.github.requests();
-  CHECK(count_prefix(first, "POST upload ") == 6);
+  CHECK(count_prefix(first, "POST upload ") == 8);
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
   CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);

@@ -314,12 +314,16 @@ TEST_CASE("verify: installer tarballs, gzip or not, and a directory of outputs")
     fs::create_directories(staging / "EFI/Linux");
     fs::copy_file(f.sdboot, staging / "EFI/BOOT/BOOTX64.EFI");
     fs::copy_file(f.uki, staging / "EFI/Linux/Talos-v1.9.0.efi");
+    TempDir enrol;
+    write_enrolment(enrol.path(), {f.uki_keys.cert});
+    fs::create_directories(staging / "loader/keys/auto");
+    fs::copy_file(enrol / "db.auth", staging / "loader/keys/auto/db.auth");
     write_iso(out / "metal-amd64-secureboot.iso", staging.path());
     write_file(out / "sha256sums.txt", "not an artifact\n");
     auto r = verify({out.path().string()}, f.uki_keys.cert, {"--format", "json"});
     CHECK_MESSAGE(r.exit_code == 0, (r.out + r.err));
     auto doc = nlohmann::json::parse(r.out);
-    CHECK(doc["binaries"].size() == 4);
+    CHECK(doc["binaries"].size() == 6);  // 2 in the installer, 3 in the ISO tree, and its EFI partition's line
   }
   SUBCASE("a missing path and an unknown file are usage-level errors with the name") {
     auto missing = verify({(f.tmp / "nope.tar").string()}, f.uki_keys.cert);

@@ -77,6 +77,7 @@ def run_template(where, wt, plan, result, sbpipe, p):
         "workflow.parameters.version": "v1.9.0",
         "workflow.parameters.repo": "owner/talos-build",
         "workflow.parameters.release-id": "123456789",
+        "workflow.parameters.release-state": "prerelease",
         "workflow.name": "talos-build-v1-9-0-123456789",
         "results": {"plan": result},
         "outputs.push-installer.digest": DIGEST,
@@ -100,29 +101,33 @@ def run_template(where, wt, plan, result, sbpipe, p):
             p(where, f"{x.item['name']}: imager runs {x.argv} with {x.inputs.get('image')}, not the plan's item")
     made = {"/work/out/" + i["output_file"] for i in plan}
     verified = sorted(x.argv[2] for x in by.get("verify", []))
-    want = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"])
+    want = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"] and i["verified"])
     if verified != want:
         p(where, f"verify checks {verified}, the SecureBoot outputs are {want}")
     pushes = by.get("push-installer", [])
     installers = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"] and i["kind"] == "installer")
     if len(pushes) != 1 or sorted(a for a in pushes[0].argv if a.startswith("/work/out/")) != installers:
         p(where, f"push-installer runs {[x.argv for x in pushes]}, the installers are {installers}")
-    plain_isos = [i for i in plan if i["kind"] == "iso" and not i["secureboot"]]
-    extracts = sorted((x.argv[2], x.argv[x.argv.index("--arch") + 1]) for x in by.get("pxe-extract", []))
-    if extracts != sorted(("/work/out/" + i["output_file"], i["arch"]) for i in plain_isos):
-        p(where, f"pxe-extract runs on {extracts}")
-    for i in plain_isos:
-        made |= {f"/work/pxe/vmlinuz-{i['arch']}", f"/work/pxe/initramfs-{i['arch']}.xz"}
+    if by.get("pxe-extract"):
+        p(where, "pxe-extract runs, but the PXE files are imager's own outputs")
     uploads = by.get("upload-assets", [])
-    want_assets = sorted(["/work/out/" + i["output_file"] for i in plan if i["kind"] == "iso"] +
-                         [f"/work/pxe/{n}" for i in plain_isos for n in (f"vmlinuz-{i['arch']}", f"initramfs-{i['arch']}.xz")])
+    # Every output with an asset name, as FILE=NAME (the asset is not always the file's name).
+    want_assets = sorted(f"/work/out/{i['output_file']}={i['asset_name']}" for i in plan if i["asset_name"])
     got_assets = sorted(a for a in uploads[0].argv if a.startswith("/work/")) if len(uploads) == 1 else None
     if got_assets != want_assets:
         p(where, f"upload-assets publishes {got_assets}, the plan makes {want_assets}")
+    for i in plan:
+        if i["secureboot"] and i["kind"] == "uki" and "/work/out/" + i["output_file"] not in verified:
+            p(where, f"the network-boot UKI {i['output_file']} is published without verify")
+    for x in uploads + by.get("finalize", []):
+        for flag, value in (("--release-id", "123456789"), ("--release-state", "prerelease")):
+            if flag not in x.argv or x.argv[x.argv.index(flag) + 1] != value:
+                p(where, f"{x.template} does not pin the release with {flag} {value}")
     if len(by.get("finalize", [])) != 1:
         p(where, "finalize does not run once")
     for x in pods:
         for a in x.argv:
+            a = a.split("=")[0]
             if a.startswith(("/work/out/", "/work/pxe/")) and a not in made:
                 p(where, f"{x.template} reads {a}, which no step makes")
         if x.argv and x.argv[0].endswith("/sbpipe"):

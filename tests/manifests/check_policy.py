@@ -27,7 +27,7 @@ NAMESPACE = "talos-build"
 BUILD_REPO = "OWNER/talos-build"
 DIGEST = re.compile(r"^[a-z0-9.:-]+(/[a-z0-9._-]+)+@sha256:[0-9a-f]{64}$")
 CLUSTER_SCOPED = {"Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
-PARAMETERS = {"version", "repo", "release-id"}
+PARAMETERS = {"version", "repo", "release-id", "release-state"}
 
 
 def _containers(doc):
@@ -71,8 +71,8 @@ def check(overlay, docs, problem):
         if kind == "Role" and name == "sbpipe-webhook":
             for rule in d.get("rules", []):
                 if rule.get("apiGroups") != ["argoproj.io"] or rule.get("resources") != ["workflows"] or \
-                        not set(rule.get("verbs", [])) <= {"create", "get", "list", "watch"}:
-                    p(f"Role {name}", f"the receiver's Role allows more than create/get/list/watch on workflows: {rule}")
+                        not set(rule.get("verbs", [])) <= {"create", "get", "list", "watch", "patch"}:
+                    p(f"Role {name}", f"the receiver's Role allows more than create/get/list/watch/patch on workflows: {rule}")
         if kind == "Deployment":
             spec = d["spec"]["template"]["spec"]
             if d["spec"].get("replicas", 1) > 1 and not spec.get("topologySpreadConstraints"):

@@ -57,7 +57,7 @@ MUTATIONS = [
     # images and parameters
     ("images/kustomization.yaml", "    digest: sha256:0000000000000000000000000000000000000000000000000000000000000000\n",
      "    newTag: 0.1.0\n", "is not pinned by digest"),
-    (T, "      - name: release-id         # the GitHub release id, on every pod as a label\n        value: \"\"\n",
+    (T, "      - name: release-id         # the GitHub release id, on every pod as a label; pins the release\n        value: \"\"\n",
      "      - name: release-id\n        value: \"\"\n      - name: sbpipe-image\n        value: ghcr.io/owner/sbpipe:1\n",
      "Workflow parameter 'sbpipe-image' names an image"),
     (T, "args: [plan, --version, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo, --pin-digests]",
@@ -68,13 +68,16 @@ MUTATIONS = [
      "only SecureBoot imager pods may, others get the certificate alone"),
     (T, "          - --pcr-pubkey\n          - /pcr/pcr-signing-key.pub.pem\n", "", "verify does not check the PCR public key"),
     # the plan drives every step
-    (T, "            when: \"{{item.secureboot}} == true\"\n        - - name: push-installer",
-     "            when: \"{{item.arch}} == amd64\"\n        - - name: push-installer",
-     "verify checks ['/work/out/installer-amd64-secureboot.tar', '/work/out/metal-amd64-secureboot.iso', '/work/out/metal-amd64.iso']"),
+    (T, "            when: \"{{item.secureboot}} == true && {{item.verified}} == true\"\n        - - name: push-installer",
+     "            when: \"{{item.secureboot}} == true && {{item.kind}} != uki\"\n        - - name: push-installer",
+     "the network-boot UKI metal-amd64-secureboot-uki.efi is published without verify"),
     (T, "{#.kind == 'installer' && #.secureboot}", "{#.kind == 'installer' && #.secureboot && #.arch == 'amd64'}",
      "push-installer runs"),
-    (T, "{#.kind == 'iso'}), {'/work/out/' + #.output_file})", "{#.kind == 'iso' && #.arch == 'amd64'}), {'/work/out/' + #.output_file})",
+    (T, "{#.asset_name != ''}), {'/work/out/' + #.output_file + '=' + #.asset_name})",
+     "{#.asset_name != '' && #.arch == 'amd64'}), {'/work/out/' + #.output_file + '=' + #.asset_name})",
      "upload-assets publishes"),
+    (T, "          - --release-state\n          - \"{{workflow.parameters.release-state}}\"\n          - --github-token-file",
+     "          - --github-token-file", "does not pin the release with --release-state"),
     (T, "          - --digest-file\n", "          - --digest-fil\n", "sbpipe rejects push-installer"),
     # retries
     (T, "        expression: \"asInt(lastRetry.exitCode) == 1\"   # 1 = failed (network); 2 = usage: not retried\n",
@@ -85,7 +88,7 @@ MUTATIONS = [
     (T, "      activeDeadlineSeconds: 1800\n      retryStrategy: &imager-retry\n", "      retryStrategy: &imager-retry\n",
      "imager has no activeDeadlineSeconds"),
     # receiver
-    (R, "verbs: [create, get, list, watch]", "verbs: [create, get, list, watch, delete]", "the receiver's Role allows more than"),
+    (R, "verbs: [create, get, list, watch, patch]", "verbs: [create, get, list, watch, patch, delete]", "the receiver's Role allows more than"),
     (R, "          resources:\n            requests: {cpu: 20m, memory: 24Mi}\n            limits: {cpu: 500m, memory: 128Mi}\n",
      "", "resources need requests and limits"),
     (R, "            timeoutSeconds: 3\n", "", "livenessProbe has the default 1 s timeout"),

@@ -100,7 +100,23 @@ void write_installer(const fs::path& out, const fs::path& uki, const fs::path& s
 }
 
 void write_iso(const fs::path& out, const fs::path& staging) {
-  must_run({"xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "TALOS", "-o", out.string(), staging.string()});
+  std::vector<std::string> argv{"xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "TALOS"};
+  // As imager does (pkg/imager/iso/uefi.go): EFI/ and loader/ also in a FAT
+  // image, appended as partition 2 and named the El Torito UEFI image.
+  fs::path img = out.string() + ".efiboot.img";
+  std::vector<std::string> mcopy{"mcopy", "-s", "-Q", "-i", img.string()};
+  for (const char* top : {"EFI", "loader"})
+    if (fs::exists(staging / top)) mcopy.push_back((staging / top).string());
+  if (mcopy.size() > 5) {
+    must_run({"truncate", "-s", "34M", img.string()});
+    must_run({"mkfs.vfat", "-F", "32", "-n", "EFI", img.string()});
+    mcopy.push_back("::");
+    must_run(mcopy);
+    argv.insert(argv.end(), {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(), "-no-emul-boot"});
+  }
+  argv.insert(argv.end(), {"-o", out.string(), staging.string()});
+  must_run(argv);
+  fs::remove(img);
 }
 
 void write_enrolment(const fs::path& dir, const std::vector<fs::path>& db_certs) {

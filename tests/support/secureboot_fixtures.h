@@ -65,7 +65,9 @@ bool sbverify_accepts(const fs::path& file, const fs::path& cert);
 // systemd-boot.efi under usr/install/<arch>/.
 void write_installer(const fs::path& out, const fs::path& uki, const fs::path& sdboot, const std::string& arch, bool gzip);
 
-// An ISO 9660 image (xorriso) of a staging directory.
+// An ISO 9660 image (xorriso) of a staging directory; its EFI/ and loader/
+// also in an appended EFI system partition that is the El Torito UEFI image,
+// as imager makes SecureBoot ISOs.
 void write_iso(const fs::path& out, const fs::path& staging);
 
 // Writes PK/KEK/db key pairs and PK.auth, KEK.auth, db.auth (efitools) into

@@ -330,6 +330,7 @@ TEST_CASE("UKI helpers: cmdline words and os-release values") {
 
 TEST_CASE("plan: defaults, overrides and imager's refusals") {
   PlanConfig config;
+  config.pxe = false;
   auto plan = make_plan("v1.9.0", config, nullptr);
   REQUIRE(plan.has_value());
   REQUIRE(plan->invocations.size() == 3);
@@ -405,6 +406,49 @@ TEST_CASE("plan: defaults, overrides and imager's refusals") {
     REQUIRE_FALSE(f.has_value());
     CHECK(f.error().message().find("cannot pin to a digest: tag not found") != std::string::npos);
   }
+}
+
+TEST_CASE("plan: network-boot assets come from imager, signed for SecureBoot plans") {
+  PlanConfig c;
+  c.extra_kernel_args = {"console=ttyS0"};
+  c.meta = {"0xa=x"};
+  c.outputs = {"secureboot-iso", "iso"};
+  c.system_extensions = {"ghcr.io/siderolabs/gvisor:1"};
+  auto p = make_plan("v1.11.0", c, nullptr);
+  REQUIRE_MESSAGE(p.has_value(), p.error().message());
+  REQUIRE(p->invocations.size() == 6);
+  auto by = [&](const std::string& name) -> const ImagerInvocation& {
+    for (const auto& inv : p->invocations)
+      if (inv.name == name) return inv;
+    FAIL("no invocation " << name);
+    return p->invocations.front();
+  };
+  const auto& kernel = by("pxe-kernel-amd64");
+  CHECK(kernel.args == std::vector<std::string>{"iso", "--arch", "amd64", "--output", "/out", "--output-kind", "kernel",
+                                                "--system-extension-image", "ghcr.io/siderolabs/gvisor:1"});
+  CHECK(kernel.output_file == "kernel-amd64");
+  CHECK(kernel.asset_name == "vmlinuz-amd64");
+  CHECK_FALSE(kernel.secureboot);
+  CHECK(by("pxe-initramfs-amd64").asset_name == "initramfs-amd64.xz");
+  CHECK(by("pxe-initramfs-amd64").output_file == "initramfs-metal-amd64.xz");
+  const auto& cmdline = by("pxe-cmdline-amd64");
+  CHECK(cmdline.args == std::vector<std::string>{"iso", "--arch", "amd64", "--output", "/out", "--output-kind", "cmdline",
+                                                 "--system-extension-image", "ghcr.io/siderolabs/gvisor:1", "--extra-kernel-arg",
+                                                 "console=ttyS0", "--meta", "0xa=x"});
+  const auto& uki = by("pxe-uki-amd64");
+  CHECK(uki.profile == "secureboot-metal-uki");
+  CHECK(uki.secureboot);
+  CHECK(uki.output_file == "metal-amd64-secureboot-uki.efi");
+  CHECK(uki.args[5] == "--system-extension-image");
+  CHECK(std::find(uki.args.begin(), uki.args.end(), "lockdown=integrity") != uki.args.end());
+  auto old = make_plan("v1.9.2", c, nullptr);
+  REQUIRE(old.has_value());
+  CHECK(old->invocations.back().args[0] == "secureboot-iso");  // before 1.10: the SecureBoot ISO profile's UKI output
+  CHECK(old->invocations.back().args[6] == "uki");
+  c.outputs = {"iso"};
+  auto plain = make_plan("v1.11.0", c, nullptr);
+  REQUIRE(plain.has_value());
+  CHECK(plain->invocations.size() == 4);  // no SecureBoot output: no signed UKI
 }
 
 TEST_CASE("plan: the rules that differ between Talos versions") {

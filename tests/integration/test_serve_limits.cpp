@@ -1,0 +1,289 @@
+// Issue 19: the public port of `sbpipe serve` under hostile clients (the
+// adversarial review's F5, F8, F9 and its recipe R7), and the listener's
+// backlog and keep-alive. Raw sockets on loopback only; every attack is
+// bounded in time and in connections, and the receiver is stopped by PID.
+
+#include <doctest/doctest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <thread>
+
+#include "integration/push_helpers.h"
+#include "webhook/signature.h"
+
+using namespace sbpipe::test;
+using Steady = std::chrono::steady_clock;
+
+namespace {
+
+const std::string kSecret = "webhook-secret-0123456789";
+
+// One client socket on 127.0.0.1:port; closed by its destructor.
+class Conn {
+public:
+  explicit Conn(int port) {
+    m_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    m_ok = ::connect(m_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  }
+  ~Conn() {
+    if (m_fd >= 0) ::close(m_fd);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  bool ok() const { return m_ok; }
+
+  bool send_all(std::string_view data) {
+    while (!data.empty()) {
+      ssize_t n = ::send(m_fd, data.data(), data.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return true;
+  }
+  // Whatever arrives within timeout_ms (stops early once `until` was seen
+  // or the peer closed).
+  std::string receive(int timeout_ms, std::string_view until = "") {
+    std::string out;
+    auto deadline = Steady::now() + std::chrono::milliseconds(timeout_ms);
+    while (Steady::now() < deadline) {
+      pollfd p{m_fd, POLLIN, 0};
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Steady::now()).count());
+      if (::poll(&p, 1, std::max(left, 1)) <= 0) break;
+      char buf[65536];
+      ssize_t n = ::recv(m_fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        m_closed = true;
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
+      if (!until.empty() && out.find(until) != std::string::npos) break;
+    }
+    return out;
+  }
+  // True when the server closed the connection within timeout_ms.
+  bool closed_within(int timeout_ms) {
+    receive(timeout_ms);
+    return m_closed;
+  }
+
+private:
+  int m_fd = -1;
+  bool m_ok = false;
+  bool m_closed = false;
+};
+
+struct Server {
+  TempDir dir;
+  int port = free_port();
+  std::unique_ptr<Process> process;
+
+  explicit Server(std::vector<std::string> extra = {}) {
+    write_file(dir / "secret", kSecret + "\n");
+    std::vector<std::string> argv{sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port),
+                                  "--webhook-secret-file", (dir / "secret").string(), "--allow-repo", "owner/talos-build",
+                                  "--executor", "local", "--state-dir", (dir / "state").string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process = std::make_unique<Process>(argv, dir / "serve.log");
+    wait_for_port(port);
+  }
+  std::string log() { return read_file(dir / "serve.log"); }
+  // The log once it holds `needle` (serve writes info lines within 100 ms),
+  // or as it is after 3 s.
+  std::string log_with(const std::string& needle) {
+    auto deadline = Steady::now() + std::chrono::seconds(3);
+    std::string text = log();
+    while (text.find(needle) == std::string::npos && Steady::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      text = log();
+    }
+    return text;
+  }
+  // VmHWM of the receiver, in KiB.
+  long peak_rss_kib() {
+    std::ifstream in("/proc/" + std::to_string(process->pid()) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+      if (line.starts_with("VmHWM:")) return std::stol(line.substr(6));
+    return -1;
+  }
+  // GET /healthz on a new connection; the time it took, or nullopt when no
+  // 200 came within timeout_ms.
+  std::optional<std::chrono::milliseconds> probe(int timeout_ms = 1000) {
+    auto start = Steady::now();
+    Conn c(port);
+    if (!c.ok() || !c.send_all("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")) return std::nullopt;
+    auto answer = c.receive(timeout_ms, "ok\n");
+    if (!answer.starts_with("HTTP/1.1 200") || answer.find("ok\n") == std::string::npos) return std::nullopt;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - start);
+  }
+};
+
+std::string status_line(const std::string& response) { return response.substr(0, response.find("\r\n")); }
+
+std::string ignored_delivery() {
+  return R"({"action":"released","release":{"id":1,"tag_name":"v1.9.0","prerelease":false,"draft":false},)"
+         R"("repository":{"full_name":"owner/talos-build"}})";
+}
+
+std::string signed_post(const std::string& body, const std::string& extra_headers = "") {
+  return "POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: release\r\nX-GitHub-Delivery: d-1\r\nX-Hub-Signature-256: " +
+         sbpipe::webhook_signature(kSecret, body) + "\r\nContent-Type: application/json\r\nContent-Length: " +
+         std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+}
+
+} // namespace
+
+TEST_SUITE("integration") {
+
+TEST_CASE("F5: a chunked body is refused with 413 while it is read, before the signature check or any buffering") {
+  Server server;
+  Conn c(server.port);
+  REQUIRE(c.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: release\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  // Offer 1 GiB in 1 MiB chunks; the answer must come after about 25 MiB.
+  std::string chunk = "100000\r\n" + std::string(1 << 20, 'a') + "\r\n";
+  size_t sent_mib = 0;
+  std::string answer;
+  for (; sent_mib < 1024 && answer.empty(); ++sent_mib) {
+    if (!c.send_all(chunk)) break;  // the receiver stopped reading and closed
+    answer = c.receive(1);
+  }
+  if (answer.empty()) answer = c.receive(3000, "\r\n\r\n");
+  CHECK(status_line(answer) == "HTTP/1.1 413 Payload Too Large");
+  CHECK(answer.find("body larger than 26214400 bytes") != std::string::npos);
+  CHECK(sent_mib < 64);
+  CHECK(server.peak_rss_kib() < 120 * 1024);
+  CHECK(server.log_with("outcome=too_large status=413").find("outcome=too_large status=413") != std::string::npos);
+}
+
+TEST_CASE("F5: Content-Encoding is refused with 415 before the body is read; Content-Length beyond the limit gets 413 at once") {
+  Server server;
+  {
+    Conn c(server.port);
+    REQUIRE(c.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 1048576\r\n\r\n"));
+    auto answer = c.receive(3000, "}\n");
+    CHECK(status_line(answer) == "HTTP/1.1 415 Unsupported Media Type");
+    CHECK(answer.find("Content-Encoding gzip is not accepted (GitHub sends deliveries uncompressed)") != std::string::npos);
+  }
+  {
+    Conn c(server.port);
+    REQUIRE(c.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 26214401\r\n\r\n"));
+    CHECK(status_line(c.receive(3000, "}\n")) == "HTTP/1.1 413 Payload Too Large");
+  }
+  {
+    Conn c(server.port);
+    REQUIRE(c.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"));
+    CHECK(status_line(c.receive(3000, "}\n")) == "HTTP/1.1 501 Not Implemented");
+  }
+  CHECK(server.probe().has_value());
+}
+
+TEST_CASE("F9: an unsigned delivery's headers never reach the log; control characters never reach it raw") {
+  Server server;
+  std::string body = ignored_delivery();
+  auto post = [&](const std::string& delivery, const std::string& signature) {
+    Conn c(server.port);
+    c.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: release\r\nX-GitHub-Delivery: " + delivery +
+               "\r\nX-Hub-Signature-256: " + signature + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+               body);
+    return status_line(c.receive(3000, "}\n"));
+  };
+  std::string good = sbpipe::webhook_signature(kSecret, body);
+  // The recipe's header: CR and ESC inside a value are malformed HTTP, refused
+  // by the parser whether signed or not.
+  CHECK(post("x\r\x1b[31mFORGED outcome=created status=201\x1b[0m", good) == "HTTP/1.1 400 Bad Request");
+  CHECK(post("y\x1b[31mFORGED", good) == "HTTP/1.1 400 Bad Request");
+  // Unsigned: 401, and neither its delivery id nor its event is logged.
+  CHECK(post("evil-delivery-id", "sha256=" + std::string(64, '0')) == "HTTP/1.1 401 Unauthorized");
+  CHECK(post("good-delivery-id", good) == "HTTP/1.1 202 Accepted");
+  auto log = server.log_with("delivery=good-delivery-id");
+  CHECK(log.find('\x1b') == std::string::npos);
+  CHECK(log.find("FORGED") == std::string::npos);
+  CHECK(log.find("evil-delivery-id") == std::string::npos);
+  CHECK(log.find("delivery=- event=- action=- repo=- tag=- outcome=unauthorized status=401") != std::string::npos);
+  CHECK(log.find("delivery=good-delivery-id event=release action=released repo=owner/talos-build tag=v1.9.0 outcome=ignored "
+                 "status=202") != std::string::npos);
+}
+
+TEST_CASE("F8: 40 trickling and 1000 idle connections do not delay /healthz past 1 s; slow requests are cut off") {
+  Server server({"--request-timeout-ms", "2000"});
+  std::vector<std::unique_ptr<Conn>> idle;
+  for (int i = 0; i < 1000; ++i) idle.push_back(std::make_unique<Conn>(server.port));
+  std::vector<std::unique_ptr<Conn>> slow;
+  for (int i = 0; i < 40; ++i) {
+    slow.push_back(std::make_unique<Conn>(server.port));
+    slow.back()->send_all("POST /webhook HTTP/1.1\r\nHost: x\r\n");
+  }
+  int probes = 0;
+  auto attack_end = Steady::now() + std::chrono::milliseconds(1500);
+  while (Steady::now() < attack_end) {
+    for (auto& s : slow) s->send_all("X-Trickle: 1\r\n");  // one header line per round
+    auto took = server.probe();
+    REQUIRE_MESSAGE(took.has_value(), "/healthz did not answer within 1 s under attack");
+    CHECK(*took < std::chrono::milliseconds(1000));
+    ++probes;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  CHECK(probes >= 4);
+  // The request deadline is a total over header and body: the tricklers are
+  // cut off although they never paused for long.
+  for (auto& s : slow) CHECK(s->closed_within(3000));
+  CHECK(server.probe().has_value());
+}
+
+TEST_CASE("F8: at the connection cap the oldest idle connection makes room, so probes still get in") {
+  Server server({"--max-connections", "64"});
+  std::vector<std::unique_ptr<Conn>> idle;
+  for (int i = 0; i < 200; ++i) idle.push_back(std::make_unique<Conn>(server.port));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (int i = 0; i < 5; ++i) {
+    auto took = server.probe();
+    REQUIRE_MESSAGE(took.has_value(), "/healthz did not answer within 1 s at the connection cap");
+    CHECK(*took < std::chrono::milliseconds(1000));
+  }
+  CHECK(idle.front()->closed_within(1000));  // the oldest was evicted
+  Conn metrics(server.port);
+  metrics.send_all("GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  auto text = metrics.receive(2000);
+  CHECK(text.find("sbpipe_webhook_connections_closed_total{reason=\"evicted\"} ") != std::string::npos);
+  CHECK(text.find("sbpipe_webhook_connections_closed_total{reason=\"evicted\"} 0\n") == std::string::npos);
+}
+
+TEST_CASE("serve keeps a connection alive for many requests and listens with a real backlog") {
+  Server server;
+  Conn c(server.port);
+  std::string body = ignored_delivery();
+  for (int i = 0; i < 20; ++i) {
+    REQUIRE(c.send_all(signed_post(body)));
+    auto answer = c.receive(3000, "}\n");
+    REQUIRE_MESSAGE(status_line(answer) == "HTTP/1.1 202 Accepted", "request " << i << ": " << answer);
+    CHECK(answer.find("Connection: close") == std::string::npos);
+  }
+  // A 100-continue client gets the go-ahead, then the answer.
+  REQUIRE(c.send_all(signed_post(body, "Expect: 100-continue\r\n").substr(0, signed_post(body, "Expect: 100-continue\r\n").size() -
+                                                                               body.size())));
+  CHECK(status_line(c.receive(3000, "\r\n\r\n")) == "HTTP/1.1 100 Continue");
+  REQUIRE(c.send_all(body));
+  CHECK(status_line(c.receive(3000, "}\n")) == "HTTP/1.1 202 Accepted");
+  // ss shows a listening socket's backlog as its Send-Q.
+  auto ss = run({"ss", "-Hltn", "sport = :" + std::to_string(server.port)});
+  REQUIRE(ss.exit_code == 0);
+  std::istringstream fields(ss.out);
+  std::string state, recv_q, send_q;
+  fields >> state >> recv_q >> send_q;
+  CHECK_MESSAGE(std::stoi(send_q) >= 128, ss.out);
+}
+
+} // TEST_SUITE
