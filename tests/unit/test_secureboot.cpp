@@ -128,6 +128,69 @@ TEST_CASE("PE: sections are hashed by file offset, then trailing data up to the 
   CHECK(table->entries.front().data_size == 0x78);
 }
 
+// The walk of DxeImageVerificationHandler (cert_table.h): both entry types
+// that carry PKCS#7, wRevision ignored, the padding to 8 bytes required.
+TEST_CASE("certificate table: entries walked as EDK2 walks them") {
+  // EFI_CERT_TYPE_PKCS7_GUID as it lies in memory (MdePkg/Include/Guid/WinCertificate.h).
+  const std::string pkcs7_guid("\x9d\xd2\xaf\x4a\xdf\x68\xee\x49\x8a\xa9\x34\x7d\x37\x56\x65\xa7", 16);
+  auto entry = [](uint16_t revision, uint16_t type, const std::string& body, bool pad) {
+    std::string e(8, '\0');
+    put32(e, 0, static_cast<uint32_t>(8 + body.size()));
+    put16(e, 4, revision);
+    put16(e, 6, type);
+    e += body;
+    if (pad) e.resize((e.size() + 7) / 8 * 8, '\0');
+    return e;
+  };
+  auto walk = [](const std::string& table) {
+    std::string bytes = make_pe(0x20b, {{".text", 0x400, 0x200}}, 0x600, 0x600, static_cast<uint32_t>(table.size()));
+    bytes += table;
+    auto image = parse(bytes);
+    REQUIRE_MESSAGE(image.has_value(), error_of(image));
+    MemoryRandomAccess file(bytes);
+    auto walked = read_certificate_table(file, *image);
+    REQUIRE(walked.has_value());
+    return *walked;
+  };
+  const std::string p7 = "\x30\x03\x02\x01\x01";  // a DER element: what AuthData starts with
+
+  SUBCASE("WIN_CERTIFICATE_UEFI_GUID with EFI_CERT_TYPE_PKCS7_GUID is verified (the false reject of issue 20)") {
+    auto t = walk(entry(0x0200, k_win_cert_type_efi_guid, pkcs7_guid + p7, true));
+    CHECK(t.incomplete.empty());
+    REQUIRE(t.entries.size() == 1);
+    CHECK(t.entries[0].pkcs7);
+    CHECK(t.entries[0].data_offset == 0x600 + 24);  // AuthData after the CertType GUID
+    CHECK(t.entries[0].data_size == p7.size());
+  }
+  SUBCASE("a UEFI GUID entry of another CertType is skipped, the next one verified") {
+    std::string other_guid(16, '\x11');
+    auto t = walk(entry(0x0200, k_win_cert_type_efi_guid, other_guid + p7, true) +
+                  entry(0x0200, k_win_cert_type_pkcs_signed_data, p7, true));
+    CHECK(t.incomplete.empty());
+    REQUIRE(t.entries.size() == 2);
+    CHECK_FALSE(t.entries[0].pkcs7);
+    CHECK(t.entries[0].skipped.find("CertType") != std::string::npos);
+    CHECK(t.entries[1].pkcs7);
+  }
+  SUBCASE("wRevision is not looked at") {
+    auto t = walk(entry(0x0100, k_win_cert_type_pkcs_signed_data, p7, true));
+    CHECK(t.incomplete.empty());
+    REQUIRE(t.entries.size() == 1);
+    CHECK(t.entries[0].pkcs7);
+    CHECK(t.entries[0].revision == 0x0100);
+  }
+  SUBCASE("the last entry without its padding stops the walk") {
+    auto t = walk(entry(0x0200, k_win_cert_type_pkcs_signed_data, p7, false));
+    CHECK(t.incomplete.find("padding") != std::string::npos);
+    CHECK(t.entries.empty());
+  }
+  SUBCASE("8 bytes after the last entry stop the walk") {
+    auto t = walk(entry(0x0200, k_win_cert_type_pkcs_signed_data, p7, true) + std::string(8, '\0'));
+    CHECK(t.incomplete.find("after the last WIN_CERTIFICATE") != std::string::npos);
+    CHECK(t.entries.size() == 1);
+  }
+}
+
 TEST_CASE("PE: malformed headers, each with its reason") {
   std::string good = make_pe(0x20b, {{".text", 0x400, 0x200}}, 0x600);
   REQUIRE(parse(good).has_value());
