@@ -11,8 +11,10 @@ KVM is used when /dev/kvm exists and KVM offers SMM (qemu refuses smm=on otherwi
 `accelerator()` says which and why, and the tests print it.
 """
 
+import ctypes
 import os
 import shutil
+import signal
 import subprocess
 import time
 from dataclasses import dataclass
@@ -113,7 +115,7 @@ def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None):
             "-drive", f"if=pflash,format=raw,unit=1,file={vars_file}"] + devices
     start = time.monotonic()
     with open(log + ".qemu", "wb") as qemu_log:
-        proc = subprocess.Popen(argv, stdout=qemu_log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=qemu_log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     ended = None
     lines = []
     try:
@@ -138,6 +140,13 @@ def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None):
     outcomes = serial.read_outcomes(lines, paths)
     by_label = {medium.label: outcomes[path] for medium, path in zip(media, paths)}
     return Boot(lines, by_label, ended, time.monotonic() - start, log)
+
+
+def _die_with_parent():
+    """In the child, before exec: SIGKILL when the thread that started it ends (prctl
+    PR_SET_PDEATHSIG), so a test killed at its timeout leaves no qemu behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG = 1
 
 
 def _read(log):

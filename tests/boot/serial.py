@@ -106,6 +106,16 @@ def read_outcomes(lines, media_paths):
     return outcomes
 
 
+def sd_boot_refusal(line):
+    """True for systemd-boot's line saying the firmware refused an image it was asked to start."""
+    found = _SDBOOT_ERROR.search(line)
+    return bool(found) and any(r in found.group(2) for r in REFUSALS)
+
+
 def finished(lines):
-    """True when nothing more will happen: the model powered off or the boot manager gave up."""
-    return any(line.startswith(MARKER + "-END") or "No bootable option or device was found" in line for line in lines)
+    """True when nothing more will happen to the media: the model powered off, the boot manager
+    gave up, or it went on to the firmware's built-in UEFI shell (a boot option from the
+    firmware volume, "from Fv(...)", which BdsDxe tries after every disk; the shell then waits
+    for keys)."""
+    return any(line.startswith(MARKER + "-END") or "No bootable option or device was found" in line or
+               (line.startswith("BdsDxe: loading ") and '" from Fv(' in line) for line in lines)

@@ -43,7 +43,8 @@ def installer_boot_files(ref, work):
     from the registry (skopeo, plain HTTP) and unpacked from its layers, the last layer winning."""
     image = os.path.join(work, "installer-image")
     run("skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{image}")
-    manifest = json.load(open(os.path.join(image, "manifest.json")))
+    with open(os.path.join(image, "manifest.json")) as f:
+        manifest = json.load(f)
     found = {}
     for layer in manifest["layers"]:
         blob = os.path.join(image, layer["digest"].split(":", 1)[1])
