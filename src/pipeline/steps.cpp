@@ -154,6 +154,8 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
     nlohmann::json j{{"path", v.path},       {"role", v.role},       {"ok", v.ok},
                      {"reason", v.reason},   {"machine", v.machine}, {"authenticode_sha256", v.sha256},
                      {"signer", v.signer},   {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
+    j["signature"] = {{"ok", v.signature_ok}, {"reason", v.signature_reason}};  // the firmware's verdict
+    j["policy"] = v.policy;                                                        // sbpipe's own checks
     j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();
     j["os_version"] = v.os_version ? nlohmann::json(*v.os_version) : nlohmann::json();
     if (!v.profiles.empty()) {

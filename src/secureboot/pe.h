@@ -1,11 +1,18 @@
 #pragma once
-// PE/COFF images (PE32 and PE32+), as UEFI firmware loads them: the headers
-// needed to compute the Authenticode digest, the section table and the
-// certificate table. Every offset and length read from the file is checked
-// against the file's size before use; nothing is read beyond the headers
-// until a caller asks for a section or the certificate table.
+// PE/COFF images (PE32 and PE32+) as UEFI firmware reads them before it
+// verifies a signature: the header and section checks of EDK2's
+// MdePkg/Library/BasePeCoffLib/BasePeCoff.c (PeCoffLoaderGetPeHeader,
+// PeCoffLoaderGetImageInfo, edk2-stable202211, what Debian 12's OVMF runs),
+// and the ranges its Authenticode digest covers (SecurityPkg/Library/
+// DxeImageVerificationLib/DxeImageVerificationLib.c HashPeImage). An image
+// these refuse is refused under SecureBoot whatever its signature, so
+// parse_pe refuses exactly those. Every offset and length is checked
+// against the file's size before use; nothing past the headers is read
+// except what EDK2 itself reads (the last byte of each section, the debug
+// directory).
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,46 +40,46 @@ struct PeImage {
   Format format = Format::pe32_plus;
   uint16_t machine = 0;
   uint64_t file_size = 0;
+  bool has_mz_header = true;       // false: the PE header sits at offset 0 (EDK2 accepts that)
+  uint32_t pe_offset = 0;          // file offset of "PE\0\0"
   uint32_t checksum_offset = 0;    // file offset of OptionalHeader.CheckSum
-  uint32_t cert_dir_offset = 0;    // file offset of the Certificate Table directory entry
+  uint32_t rva_count = 0;          // NumberOfRvaAndSizes
+  uint32_t cert_dir_offset = 0;    // file offset of the Certificate Table entry; 0 when rva_count <= 4
   uint32_t size_of_headers = 0;
-  uint32_t cert_table_offset = 0;  // both 0 when the image carries no signature
+  uint32_t size_of_image = 0;
+  uint32_t cert_table_offset = 0;  // the Certificate Table entry as written (a file offset)
   uint32_t cert_table_size = 0;
   std::vector<PeSection> sections;
 
-  bool is_signed() const { return cert_table_size != 0; }
+  // Signed as the firmware sees it: a Certificate Table entry with a
+  // non-zero Size (DxeImageVerificationHandler; otherwise it is checked as
+  // an unsigned image, whose hash would have to be in db).
+  bool is_signed() const { return cert_dir_offset != 0 && cert_table_size != 0; }
   // The section of this name, or nullptr.
   const PeSection* find_section(std::string_view name) const;
   // "x64", "aa64", "ia32", "arm" or the machine number in hex.
   std::string machine_name() const;
 };
 
-// Parses the headers. invalid_input, naming the field, for anything a
-// loader would refuse: no MZ/PE signature, an unknown optional-header magic,
-// a section or certificate table outside the file, a certificate table that
-// is not the last thing in the file.
+// Parses the headers. invalid_input ("not a valid PE image: ..." naming the
+// rule) for anything EDK2's loader refuses, so the firmware would refuse to
+// start it; io when the file cannot be read. The machine type is not
+// checked: each architecture's firmware takes its own.
 Result<PeImage> parse_pe(const RandomAccess& file);
 
-// The ranges the Authenticode digest covers, in hashing order: the headers
-// without CheckSum and the Certificate Table entry, the sections sorted by
-// file offset, then any data after them up to the certificate table.
-std::vector<ByteRange> authenticode_ranges(const PeImage& image);
+// The ranges the Authenticode digest covers, in hashing order, as EDK2's
+// HashPeImage takes them: the headers without CheckSum and the Certificate
+// Table entry, the sections with raw data sorted by file offset, then the
+// bytes from "SizeOfHeaders + every SizeOfRawData" to the end of the file
+// less the Certificate Table's Size. nullopt where HashPeImage fails (the
+// sections and the table claim more bytes than the file holds, yet the
+// sections alone do not): the firmware cannot hash such an image and
+// refuses every signature on it.
+std::optional<std::vector<ByteRange>> authenticode_ranges(const PeImage& image);
 
 // Reads a section's content: VirtualSize bytes (the loaded size), capped by
 // its raw size, with trailing NULs removed. invalid_input when larger than
 // max_bytes.
 Result<std::string> read_section(const RandomAccess& file, const PeSection& section, size_t max_bytes);
-
-// One WIN_CERTIFICATE entry of the certificate table.
-struct WinCertificate {
-  uint16_t revision = 0;  // 0x0200 for WIN_CERT_REVISION_2_0
-  uint16_t type = 0;      // 0x0002 for WIN_CERT_TYPE_PKCS_SIGNED_DATA
-  std::string data;       // for PKCS_SIGNED_DATA: DER of a PKCS#7 ContentInfo
-};
-inline constexpr uint16_t k_win_cert_type_pkcs_signed_data = 0x0002;
-
-// Reads every entry of the certificate table (8-byte aligned, as the
-// Authenticode format lays them out). Empty for an unsigned image.
-Result<std::vector<WinCertificate>> read_certificates(const RandomAccess& file, const PeImage& image);
 
 } // namespace sbpipe

@@ -63,7 +63,26 @@ Verdict verify_database(const EfiBinary& file, const VerifyOptions& options) {
     }
   v.reason = v.ok ? "holds the given certificate (" + std::to_string(certs) + " certificate(s))"
                   : "does not hold the given certificate: nodes enrolled from it will refuse these images";
+  v.signature_ok = v.ok;
+  v.signature_reason = v.reason;
   return v;
+}
+
+// The named policies stricter than the firmware (verify.h), on the
+// signature the firmware would accept.
+void check_named_policies(const PeImage& image, const AuthenticodeReport& report, std::vector<std::string>& policy) {
+  if (!image.has_mz_header)
+    policy.push_back("policy mz-header: no MZ header (EDK2 reads the PE header at offset 0, but systemd-boot and systemd-stub "
+                     "find their sections through the MZ header)");
+  if (!report.ok()) return;
+  bool strong = false, rsa = false;
+  for (const auto& s : report.signatures) {
+    if (!s.ok()) continue;
+    strong = strong || s.digest_algorithm != "sha1";
+    rsa = rsa || s.signer_key_type == "RSA";
+  }
+  if (!strong) policy.push_back("policy sha1-signature: only a SHA-1 signature passes (the firmware accepts it; SHA-1 is broken)");
+  if (!rsa) policy.push_back("policy rsa-signer: no passing signature is by an RSA key (imager signs with RSA)");
 }
 
 } // namespace
@@ -81,8 +100,12 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   Verdict v;
   v.path = binary.display;
   v.role = binary.expected == ExpectedRole::uki ? "uki" : binary.expected == ExpectedRole::bootloader ? "bootloader" : "efi";
+  // Before the signature is judged, a failure is the firmware's too: it
+  // cannot start what it cannot read or load.
   auto failed = [&](std::string reason) {
     v.ok = false;
+    v.signature_ok = false;
+    v.signature_reason = reason;
     v.reason = std::move(reason);
     return v;
   };
@@ -94,8 +117,8 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   v.role = std::string(role_name(role));
   v.machine = image->machine_name();
 
-  std::vector<std::string> problems;
-  if (binary.expected == ExpectedRole::uki && role != EfiRole::uki) problems.push_back("expected a UKI but there is no .linux section");
+  std::vector<std::string> policy;
+  if (binary.expected == ExpectedRole::uki && role != EfiRole::uki) policy.push_back("expected a UKI but there is no .linux section");
 
   // A UKI's section digests for the PCR policy (sha256 and sha512 banks)
   // are hashed on a second thread while this one computes the Authenticode
@@ -106,29 +129,45 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   std::future<Status> side_banks;
   if (role == EfiRole::uki) {
     uki = read_uki(**file, *image);
-    if (!*uki) return failed((*uki).error().message());
-    digests.emplace(**file);
-    side_banks = std::async(std::launch::async, [&] { return digests->fill(measured_sections(**uki), {"sha256", "sha512"}); });
+    if (*uki) {
+      digests.emplace(**file);
+      side_banks = std::async(std::launch::async, [&] { return digests->fill(measured_sections(**uki), {"sha256", "sha512"}); });
+    } else {
+      policy.push_back((*uki).error().message());
+    }
   }
   auto join_side = [&]() -> Status { return side_banks.valid() ? side_banks.get() : Status{}; };
   auto report = check_authenticode(**file, *image, options.trusted);
   if (!report) {
     (void)join_side();
-    return failed(report.error().message());
+    v.ok = false;
+    v.reason = v.signature_reason = report.error().message();
+    return v;
   }
   v.sha256 = report->sha256;
   for (const auto& s : report->signatures)
     if (s.ok() || v.signer.empty()) {
       v.signer = s.signer_subject;
       v.signer_der = s.signer_der;
+      if (s.ok()) break;
     }
-  if (!report->ok()) problems.push_back(report->problem());
+  v.signature_ok = report->ok();
+  v.signature_reason = v.signature_ok ? "signed by " + v.signer : report->problem();
+  check_named_policies(*image, *report, policy);
 
   std::vector<std::string> notes;
-  if (role == EfiRole::uki) {
+  if (uki && *uki) {
+    // After the signature verdict, a read error fails the binary but leaves that verdict.
+    auto aborted = [&](const Error& e) {
+      v.ok = false;
+      v.reason = e.message();
+      v.policy = policy;
+      v.policy.push_back(e.message());
+      return v;
+    };
     auto filled = digests->fill(measured_sections(**uki), {"sha384"});
-    if (auto st = join_side(); !st) return failed(st.error().message());
-    if (!filled) return failed(filled.error().message());
+    if (auto st = join_side(); !st) return aborted(st.error());
+    if (!filled) return aborted(filled.error());
     auto& info = **uki;
     v.cmdline = info.profiles.front().cmdline;
     v.os_version = info.os_version;
@@ -136,35 +175,44 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
     v.has_pcrpkey = info.pcrpkey.has_value();
     v.pcrpkey = info.pcrpkey;
     std::vector<std::string> ids;
-        bool policies_ok = true;
+    bool policies_ok = true;
     for (const auto& profile : info.profiles) {
-      check_cmdline(profile, options, problems);
-      auto policy = check_pcr_policy(**file, profile, info.pcrpkey, *digests);
-      if (!policy) return failed(policy.error().message());
+      check_cmdline(profile, options, policy);
+      auto pcr = check_pcr_policy(**file, profile, info.pcrpkey, *digests);
+      if (!pcr) return aborted(pcr.error());
       std::string where = profile.id.empty() ? "pcr11 policy: " : "profile " + profile.id + ": pcr11 policy: ";
-      for (const auto& p : policy->problems) problems.push_back(where + p);
-      policies_ok = policies_ok && policy->ok;
-      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline, std::move(*policy)});
+      for (const auto& p : pcr->problems) policy.push_back(where + p);
+      policies_ok = policies_ok && pcr->ok;
+      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline, std::move(*pcr)});
       if (!profile.id.empty()) ids.push_back(profile.id);
     }
     if (options.pcr_public_key) {
       if (!info.pcrpkey) {
-        problems.push_back("no .pcrpkey section, expected the given PCR public key");
+        policy.push_back("no .pcrpkey section, expected the given PCR public key");
       } else {
         auto same = same_public_key(*info.pcrpkey, *options.pcr_public_key);
-        if (!same) problems.push_back(".pcrpkey: " + same.error().message());
+        if (!same) policy.push_back(".pcrpkey: " + same.error().message());
         else if (!*same)
-          problems.push_back(".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
-                             "them with this build");
+          policy.push_back(".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
+                           "them with this build");
       }
     }
     if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
     if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
     if (policies_ok) notes.push_back("pcr11 policy ok");
+  } else {
+    (void)join_side();
   }
-  if (!problems.empty()) return failed(join(problems, "; "));
-  v.ok = true;
-  notes.insert(notes.begin(), "signed by " + v.signer);
+  v.policy = policy;
+  v.ok = v.signature_ok && policy.empty();
+  if (!v.ok) {
+    std::vector<std::string> problems;
+    if (!v.signature_ok) problems.push_back(v.signature_reason);
+    problems.insert(problems.end(), policy.begin(), policy.end());
+    v.reason = join(problems, "; ");
+    return v;
+  }
+  notes.insert(notes.begin(), v.signature_reason);
   v.reason = join(notes, ", ");
   return v;
 }

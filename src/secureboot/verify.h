@@ -1,10 +1,18 @@
 #pragma once
-// The SecureBoot gate: one verdict per EFI binary. A binary passes when its
-// Authenticode signature chains to the trusted certificate and, for a UKI,
-// in every boot profile its command line has every required word and none
-// of the forbidden ones and its signed PCR 11 policy is the one the boot
-// will produce, by the UKI's own PCR key (pcr_policy.h); and, when asked,
-// its .pcrpkey is the given PCR public key.
+// The SecureBoot gate: one verdict per EFI binary, in two parts.
+//   - The signature verdict is the firmware's: would UEFI firmware whose db
+//     holds the trusted certificates start this image (authenticode.h,
+//     EDK2's rules)?
+//   - The policy verdict is sbpipe's own: for a UKI, in every boot profile
+//     the command line has every required word and none of the forbidden
+//     ones, its signed PCR 11 policy is the one the boot will produce, by
+//     the UKI's own PCR key (pcr_policy.h), and, when asked, its .pcrpkey is
+//     the given PCR public key; for every binary, the named policies that
+//     are stricter than the firmware (docs/boot.md): `sha1-signature` (the
+//     firmware accepts SHA-1 Authenticode, sbpipe does not), `rsa-signer`
+//     (imager signs with RSA; other key types are refused) and `mz-header`
+//     (systemd-boot and systemd-stub find their sections through it).
+// A binary passes when both do.
 
 #include <optional>
 #include <string>
@@ -32,8 +40,11 @@ struct ProfileVerdict {
 struct Verdict {
   std::string path;
   std::string role;  // "uki", "systemd-boot", "efi"
-  bool ok = false;
+  bool ok = false;     // signature_ok and no policy problem
   std::string reason;  // why it failed, or what passed
+  bool signature_ok = false;
+  std::string signature_reason;      // the firmware's verdict: "signed by ...", or why it would refuse
+  std::vector<std::string> policy;   // policy problems (cmdline, PCR policy, named policies)
   std::string machine;
   std::string sha256;  // Authenticode SHA-256
   std::string signer;

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "core/random_access.h"
+#include "secureboot/cert_table.h"
 #include "secureboot/pe.h"
 #include "support/image_builder.h"
 #include "support/process.h"
@@ -145,10 +146,13 @@ void write_enrolment(const fs::path& dir, const std::vector<fs::path>& db_certs)
 std::vector<fs::path> embedded_certificates(const fs::path& efi, const fs::path& dir) {
   auto file = open_random_access(efi);
   auto image = parse_pe(**file);
-  auto certs = read_certificates(**file, *image);
-  if (!certs || certs->empty()) throw std::runtime_error(efi.string() + ": no signature");
+  if (!image) throw std::runtime_error(efi.string() + ": " + image.error().message());
+  auto table = read_certificate_table(**file, *image);
+  if (!table || table->entries.empty() || !table->entries.front().pkcs7) throw std::runtime_error(efi.string() + ": no signature");
+  auto der = read_auth_data(**file, table->entries.front(), 1 << 20);
+  if (!der) throw std::runtime_error(efi.string() + ": " + der.error().message());
   fs::path p7 = dir / (efi.filename().string() + ".p7");
-  write_file(p7, certs->front().data);
+  write_file(p7, *der);
   std::string pem = must_run({"openssl", "pkcs7", "-inform", "DER", "-in", p7.string(), "-print_certs"});
   std::vector<fs::path> out;
   const std::string end = "-----END CERTIFICATE-----";

@@ -1,0 +1,385 @@
+"""The differential corpus: EFI binaries that sbpipe verify and the firmware must judge alike.
+
+A throwaway PKI is enrolled into the firmware (PK, a separate KEK, and a db holding an owner
+certificate and a CA); every case is a variant of one UKI (corpus_uki: systemd-stub and the
+sections as the Talos model assembles them) or of Debian's systemd-boot, made with the real
+tools where one makes it (sbsign, osslsigncode, openssl, efitools) and by peimage.py/pkcs7.py
+where none does. Each case lays out an ESP; `checked` names the binaries whose verdict is
+compared (for a chain, systemd-boot and the UKI it loads).
+
+`ISSUE` cases are issue 20's list; `RULE` cases exercise one acceptance rule of EDK2
+(edk2-stable202211), named in `rule` as file and function.
+"""
+
+import os
+import hashlib
+import shutil
+import sys
+from dataclasses import dataclass, field
+
+import peimage
+import pkcs7
+from tools import run
+
+GUID = "e5e4f4c2-6b3a-4c6e-9d6b-2f0a1b3c4d5e"  # the owner GUID of the corpus's signature lists
+BOOT = "EFI/BOOT/BOOTX64.EFI"
+CHAINED = "EFI/Linux/Talos-corpus.efi"
+STUB = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+DXE = "SecurityPkg/Library/DxeImageVerificationLib/DxeImageVerificationLib.c"
+PECOFF = "MdePkg/Library/BasePeCoffLib/BasePeCoff.c"
+CRYPT = "CryptoPkg/Library/BaseCryptLib/Pk/CryptAuthenticode.c"
+
+
+@dataclass
+class Case:
+    name: str
+    title: str
+    source: str  # "issue" or the EDK2 file and function the case exercises
+    files: dict  # ESP path -> local file
+    checked: list = field(default_factory=lambda: [BOOT])
+
+
+class Pki:
+    """Keys and certificates of the corpus, and the PK/KEK/db.auth that enrol them."""
+
+    def __init__(self, d):
+        self.d = d
+        os.makedirs(d, exist_ok=True)
+        self.pk = self.self_signed("PK", "Corpus PK")
+        self.kek = self.self_signed("KEK", "Corpus KEK")
+        self.db = self.self_signed("db", "Corpus db")
+        self.ca = self.self_signed("ca", "Corpus db CA")
+        self.other = self.self_signed("other", "Corpus other key")
+        self.intermediate = self.issued("intermediate", "Corpus intermediate", self.ca, ca=True)
+        self.leaf = self.issued("leaf", "Corpus leaf under the intermediate", self.intermediate)
+        self.expired = self.issued("expired", "Corpus expired leaf", self.ca, dates=("20200101000000Z", "20210101000000Z"))
+        # OVMF accepts only RSA certificates in db (AuthVariableLib CheckSignatureListFormat), so the
+        # ECDSA signer is a leaf under the db CA.
+        self.ec = self.issued("ec", "Corpus ECDSA leaf under the db CA", self.ca, ec=True)
+        big_comment = "nsComment=" + "x" * 70000
+        self.big = self.self_signed("big", "Corpus 70 KB certificate", extra=["-addext", big_comment])
+        # What sbpipe verify gets as --cert: the db.
+        self.db_pem = os.path.join(d, "db-certs.pem")
+        with open(self.db_pem, "w") as out:
+            for key in (self.db, self.ca):
+                out.write(read(key[1]).decode())
+        self.auth_dir = os.path.join(d, "auth")
+        os.makedirs(self.auth_dir)
+        self.enrolment()
+
+    def path(self, name):
+        return os.path.join(self.d, name)
+
+    def self_signed(self, name, cn, extra=()):
+        key, cert = self.path(name + ".key"), self.path(name + ".crt")
+        run("openssl", "genrsa", "-traditional", "-out", key, "2048")
+        run("openssl", "req", "-x509", "-new", "-key", key, "-out", cert, "-days", "30", "-subj", "/CN=" + cn, *extra)
+        return key, cert
+
+    def issued(self, name, cn, issuer, ca=False, dates=None, ec=False):
+        """A certificate for a new RSA (or EC P-256) key signed by `issuer` with `openssl ca`
+        (which can back-date)."""
+        key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".crt")
+        if ec:
+            run("openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key)
+        else:
+            run("openssl", "genrsa", "-traditional", "-out", key, "2048")
+        run("openssl", "req", "-new", "-key", key, "-out", csr, "-subj", "/CN=" + cn)
+        ca_dir = self.path("ca-" + name)
+        os.makedirs(ca_dir)
+        open(os.path.join(ca_dir, "index.txt"), "w").close()
+        with open(os.path.join(ca_dir, "serial"), "w") as f:
+            f.write("%032x\n" % int.from_bytes(os.urandom(15), "big"))
+        config = os.path.join(ca_dir, "ca.cnf")
+        with open(config, "w") as f:
+            f.write(f"[ca]\ndefault_ca = c\n[c]\ndatabase = {ca_dir}/index.txt\nnew_certs_dir = {ca_dir}\n"
+                    f"serial = {ca_dir}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\ndefault_days = 30\n"
+                    f"[p]\ncommonName = supplied\n[ext]\nbasicConstraints = critical,CA:{'TRUE' if ca else 'FALSE'}\n"
+                    f"keyUsage = {'keyCertSign' if ca else 'digitalSignature'}\nsubjectKeyIdentifier = hash\n"
+                    f"authorityKeyIdentifier = keyid\n")
+        dates_args = ["-startdate", dates[0], "-enddate", dates[1]] if dates else []
+        run("openssl", "ca", "-batch", "-config", config, "-cert", issuer[1], "-keyfile", issuer[0], "-in", csr, "-out", cert,
+            "-extensions", "ext", "-notext", *dates_args)
+        return key, cert
+
+    def enrolment(self):
+        """PK.auth (PK), KEK.auth (KEK, signed by PK), db.auth (db + CA, signed by KEK)."""
+        def esl(certs, out):
+            with open(out, "wb") as joined:
+                for i, cert in enumerate(certs):
+                    part = f"{out}.{i}"
+                    run("cert-to-efi-sig-list", "-g", GUID, cert, part)
+                    joined.write(read(part))
+            return out
+
+        lists = {"PK": [self.pk[1]], "KEK": [self.kek[1]], "db": [self.db[1], self.ca[1]]}
+        signer = {"PK": self.pk, "KEK": self.pk, "db": self.kek}
+        for var, certs in lists.items():
+            esl_file = esl(certs, self.path(var + ".esl"))
+            run("sign-efi-sig-list", "-g", GUID, "-k", signer[var][0], "-c", signer[var][1], var, esl_file,
+                os.path.join(self.auth_dir, var + ".auth"))
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def sbsign(src, dst, keypair, addcert=None):
+    extra = ["--addcert", addcert] if addcert else []
+    run("sbsign", "--key", keypair[0], "--cert", keypair[1], *extra, "--output", dst, src)
+    return dst
+
+
+def osslsigncode(src, dst, keypair, digest):
+    run("osslsigncode", "sign", "-certs", keypair[1], "-key", keypair[0], "-h", digest, "-in", src, "-out", dst)
+    return dst
+
+
+def flip(data, at):
+    data = bytearray(data)
+    data[at] ^= 0x01
+    return data
+
+
+class Builder:
+    """Writes every case's binaries under `work`."""
+
+    def __init__(self, work, pki, uki, systemd_boot):
+        self.work = work
+        self.pki = pki
+        os.makedirs(work, exist_ok=True)
+        self.uki = self.put("base-uki-unsigned.efi", peimage.strip(read(uki)))
+        self.sdboot = self.put("base-sdboot-unsigned.efi", read(systemd_boot))
+        self.signed = sbsign(self.uki, self.at("signed-db.efi"), pki.db)
+
+    def at(self, name):
+        return os.path.join(self.work, name)
+
+    def put(self, name, data):
+        return pkcs7.write(self.at(name), bytes(data))
+
+    def read(self, path):
+        return bytearray(read(path))
+
+    def retable(self, name, table):
+        """The signed image's bytes before its table, with `table` as the table instead."""
+        data = self.read(self.signed)
+        at, _ = peimage.Pe(data).cert_table()
+        out = data[:at] + table
+        peimage.put32(out, peimage.Pe(out).cert_dir_at + 4, len(table))
+        return self.put(name, out)
+
+    def hand_signed(self, name, data, keypair=None, algorithm="sha256", signer_algorithm=None, embed=None, checked=True):
+        """`data` (unsigned, headers as edited) signed by pkcs7.authenticode and attached."""
+        keypair = keypair or self.pki.db
+        body = peimage.padded(data)
+        digest = peimage.authenticode_digest(body, algorithm, checked=checked)
+        p7 = pkcs7.authenticode(digest, algorithm, keypair[0], keypair[1], signer_algorithm=signer_algorithm, embed=embed)
+        return self.put(name, peimage.attach(body, peimage.win_certificate(p7)))
+
+    def cases(self):
+        pki, b = self.pki, self
+        good = self.read(self.signed)
+        p7 = peimage.signature_of(good)
+        other_p7 = peimage.signature_of(self.read(sbsign(self.uki, self.at("signed-other.efi"), pki.other)))
+        pe = peimage.Pe(good)
+        _, _, _, _, linux_raw, linux_at = pe.section(".linux")
+        _, _, _, _, _, cmdline_at = pe.section(".cmdline")
+
+        def one(name, title, path, source="issue"):
+            return Case(name, title, source, {BOOT: path})
+
+        def chain(name, title, sdboot, uki):
+            return Case(name, title, "issue", {BOOT: sdboot, CHAINED: uki, "loader/loader.conf": self.loader_conf()},
+                        checked=[BOOT, CHAINED])
+
+        yield one("signed-db", "signed by the db key (sbsign)", self.signed)
+        yield one("unsigned", "unsigned", self.uki)
+        yield one("other-key", "signed by a key outside db", self.at("signed-other.efi"))
+        yield one("kek-only", "signed by the KEK key (KEK does not verify images)", sbsign(self.uki, self.at("kek.efi"), pki.kek))
+        yield one("flip-linux", "a byte flipped in .linux after signing", b.put("flip-linux.efi", flip(good, linux_at + linux_raw // 2)))
+        yield one("flip-cmdline", "a byte flipped in .cmdline after signing", b.put("flip-cmdline.efi", flip(good, cmdline_at)))
+        yield one("truncated-1", "truncated by 1 byte", b.put("truncated-1.efi", good[:-1]))
+        yield one("truncated-1k", "truncated by 1 KiB", b.put("truncated-1k.efi", good[:-1024]))
+        yield one("junk-after", "4 KiB of junk appended after the signature", b.put("junk-after.efi", good + os.urandom(4096)))
+        yield one("dual-db-first", "two signatures: db, then another key",
+                  b.retable("dual-db-first.efi", peimage.win_certificate(p7) + peimage.win_certificate(other_p7)))
+        yield one("dual-db-last", "two signatures: another key, then db",
+                  b.retable("dual-db-last.efi", peimage.win_certificate(other_p7) + peimage.win_certificate(p7)))
+        yield one("chain-intermediate", "leaf under a db CA, intermediate embedded",
+                  sbsign(self.uki, self.at("chain.efi"), pki.leaf, addcert=pki.intermediate[1]))
+        yield one("chain-no-intermediate", "leaf under a db CA, intermediate missing",
+                  sbsign(self.uki, self.at("chain-missing.efi"), pki.leaf))
+        yield one("expired-leaf", "expired leaf under a db CA (firmware has no trusted clock)",
+                  sbsign(self.uki, self.at("expired.efi"), pki.expired))
+        yield one("sha384", "SHA-384 Authenticode (osslsigncode)", osslsigncode(self.uki, self.at("sha384.efi"), pki.db, "sha384"))
+        yield one("sha512", "SHA-512 Authenticode (osslsigncode)", osslsigncode(self.uki, self.at("sha512.efi"), pki.db, "sha512"))
+        yield one("uefi-guid", "WIN_CERTIFICATE_UEFI_GUID with EFI_CERT_TYPE_PKCS7_GUID",
+                  b.retable("uefi-guid.efi", peimage.uefi_guid_certificate(p7)))
+        yield one("wrevision", "wRevision 0x0100 instead of 0x0200",
+                  b.retable("wrevision.efi", peimage.win_certificate(p7, revision=0x0100)))
+        checksum = bytearray(good)
+        peimage.put32(checksum, pe.checksum_at, 0xDEADBEEF)
+        yield one("checksum", "PE CheckSum changed after signing", b.put("checksum.efi", checksum))
+        yield chain("sdboot-signed-uki-unsigned", "systemd-boot signed, the UKI it loads unsigned",
+                    sbsign(self.sdboot, self.at("sdboot-signed.efi"), pki.db), self.uki)
+        yield chain("sdboot-unsigned-uki-signed", "systemd-boot unsigned, the UKI it would load signed", self.sdboot, self.signed)
+        yield from self.rule_cases(good, p7, pe)
+
+    def rule_cases(self, good, p7, pe):
+        pki, b = self.pki, self
+
+        def rule(name, title, source, path):
+            return Case(name, title, source, {BOOT: path})
+
+        yield rule("sha1", "SHA-1 Authenticode (osslsigncode)", f"{DXE} HashPeImageByType, HashPeImage",
+                   osslsigncode(self.uki, self.at("sha1.efi"), pki.db, "sha1"))
+        yield rule("ecdsa", "signed by an ECDSA P-256 leaf under the db CA (sbsign)",
+                   "CryptoPkg/Library/OpensslLib/OpensslLibCrypto.inf OPENSSL_NO_EC", sbsign(self.uki, self.at("ecdsa.efi"), pki.ec))
+        yield rule("p7-over-64k", "a PKCS#7 over 64 KiB (its length takes 3 bytes)", f"{DXE} HashPeImageByType",
+                   sbsign(self.uki, self.at("big-p7.efi"), pki.db, addcert=pki.big[1]))
+        yield rule("digest-mismatch", "image digest SHA-256, signer digest SHA-384", f"{DXE} HashPeImageByType; {CRYPT} AuthenticodeVerify",
+                   b.hand_signed("digest-mismatch.efi", self.read(self.uki), signer_algorithm="sha384"))
+        yield rule("hand-signed", "the hand-built signature, well-formed (control)", f"{CRYPT} AuthenticodeVerify",
+                   b.hand_signed("hand-signed.efi", self.read(self.uki)))
+        yield rule("no-signer-cert", "the signer's certificate not embedded", "CryptoPkg/Library/BaseCryptLib/Pk/CryptPkcs7VerifyCommon.c Pkcs7Verify",
+                   b.hand_signed("no-signer-cert.efi", self.read(self.uki), embed=[]))
+        yield rule("no-padding", "last WIN_CERTIFICATE without its 8-byte padding", f"{DXE} DxeImageVerificationHandler",
+                   b.retable("no-padding.efi", peimage.win_certificate(p7 + (b"\0" if len(p7) % 8 == 0 else b""), pad=False)))
+        yield rule("table-tail-8", "8 zero bytes after the last WIN_CERTIFICATE", f"{DXE} DxeImageVerificationHandler",
+                   b.retable("table-tail-8.efi", peimage.win_certificate(p7) + bytes(8)))
+        yield rule("unknown-type-first", "a WIN_CERT_TYPE_X509 entry, then the db signature", f"{DXE} DxeImageVerificationHandler",
+                   b.retable("unknown-first.efi", peimage.win_certificate(os.urandom(40), cert_type=peimage.WIN_CERT_TYPE_X509) +
+                             peimage.win_certificate(p7)))
+        yield rule("guid-other-type", "WIN_CERTIFICATE_UEFI_GUID of CertType RSA2048_SHA256", f"{DXE} DxeImageVerificationHandler",
+                   b.retable("guid-rsa.efi", peimage.uefi_guid_certificate(p7, guid=peimage.EFI_CERT_TYPE_RSA2048_SHA256_GUID)))
+        yield rule("p7-trailing-bytes", "bytes after the PKCS#7 inside its WIN_CERTIFICATE", f"{CRYPT} AuthenticodeVerify (d2i_PKCS7)",
+                   b.retable("p7-tail.efi", peimage.win_certificate(p7 + os.urandom(100))))
+        yield from self.layout_cases()
+
+    def layout_cases(self):
+        b = self
+
+        def edited(name, edit, checked=True):
+            data = self.read(self.uki)
+            edit(data, peimage.Pe(data))
+            return b.hand_signed(name, data, checked=checked)
+
+        def rule(name, title, source, path):
+            return Case(name, title, source, {BOOT: path})
+
+        def section_before_headers(data, pe):
+            h = pe.section(".osrel")[0]
+            peimage.put32(data, h + 20, pe.size_of_headers - 8)
+
+        def rva_count(data, pe):
+            peimage.put32(data, pe.rva_count_at, 15)
+
+        def size_of_image(data, pe):
+            peimage.put32(data, pe.size_of_image_at, pe.size_of_headers)
+
+        def overlap_all(data, pe):
+            # .osrel's raw data made .linux's: the counted bytes exceed the file, so nothing is
+            # taken as trailing data.
+            linux = pe.section(".linux")
+            h = pe.section(".osrel")[0]
+            peimage.put32(data, h + 16, linux[4])
+            peimage.put32(data, h + 20, linux[5])
+
+        def overlap_a_little(data, pe):
+            # .osrel's raw data 512 bytes longer (into the next section): the counted bytes end
+            # inside what will be the certificate table.
+            h = pe.section(".osrel")[0]
+            peimage.put32(data, h + 16, peimage.u32(data, h + 16) + 512)
+
+        def debug_past_end(data, pe):
+            last = max(pe.sections(), key=lambda s: s[3])
+            h, _, _, va, raw, _ = last
+            peimage.put32(data, h + 8, raw + 0x100000)
+            peimage.put32(data, pe.debug_dir_at, va + raw + 0x100000 - 28)
+            peimage.put32(data, pe.debug_dir_at + 4, 28)
+
+        yield rule("section-in-headers", "a section's raw data starting inside the headers", f"{PECOFF} PeCoffLoaderGetPeHeader",
+                   edited("section-in-headers.efi", section_before_headers))
+        yield rule("rva-count", "NumberOfRvaAndSizes disagreeing with SizeOfOptionalHeader", f"{PECOFF} PeCoffLoaderGetPeHeader",
+                   edited("rva-count.efi", rva_count))
+        yield rule("size-of-image", "SizeOfImage not above SizeOfHeaders", f"{PECOFF} PeCoffLoaderGetPeHeader",
+                   edited("size-of-image.efi", size_of_image))
+        yield rule("overlap-beyond-file", "sections overlapping, counting more bytes than the file holds", f"{DXE} HashPeImage",
+                   edited("overlap-beyond-file.efi", overlap_all))
+        yield rule("overlap-into-table", "sections overlapping, counting bytes up into the certificate table", f"{DXE} HashPeImage",
+                   edited("overlap-into-table.efi", overlap_a_little, checked=False))
+        yield rule("debug-past-end", "a debug directory entry past the end of the file", f"{PECOFF} PeCoffLoaderGetImageInfo",
+                   edited("debug-past-end.efi", debug_past_end))
+        yield rule("table-in-gap", "the certificate table between two sections, not at the end", f"{DXE} DxeImageVerificationHandler, HashPeImage",
+                   self.table_in_gap())
+
+    def table_in_gap(self):
+        """The UKI with a gap opened before its last section (in file order) holding the table."""
+        data = self.read(self.uki)
+        pe = peimage.Pe(data)
+        h, _, _, _, _, raw_at = max((s for s in pe.sections() if s[4]), key=lambda s: s[5])
+        probe = pkcs7.authenticode(bytes(32), "sha256", self.pki.db[0], self.pki.db[1])
+        table_len = len(peimage.win_certificate(probe))
+        out = data[:raw_at] + bytes(table_len) + data[raw_at:]
+        for sh, _, _, _, raw, at in peimage.Pe(out).sections():
+            if raw and at >= raw_at:
+                peimage.put32(out, sh + 20, at + table_len)
+        pe = peimage.Pe(out)
+        peimage.put32(out, pe.cert_dir_at, raw_at)
+        peimage.put32(out, pe.cert_dir_at + 4, table_len)
+        digest = peimage.authenticode_digest(out, "sha256")
+        table = peimage.win_certificate(pkcs7.authenticode(digest, "sha256", self.pki.db[0], self.pki.db[1]))
+        assert len(table) == table_len
+        out[raw_at:raw_at + table_len] = table
+        return self.put("table-in-gap.efi", out)
+
+    def loader_conf(self):
+        path = self.at("loader.conf")
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write("timeout 0\n")
+        return path
+
+
+def lay_out(case, root):
+    """The case's ESP as a directory (files hard-linked where possible)."""
+    esp = os.path.join(root, case.name)
+    for target, source in case.files.items():
+        dest = os.path.join(esp, target)
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        try:
+            os.link(source, dest)
+        except OSError:
+            shutil.copyfile(source, dest)
+    return esp
+
+
+def deterministic_bytes(tag, length):
+    """`length` bytes that depend only on `tag` (SHA-256 in counter mode)."""
+    out = bytearray()
+    counter = 0
+    while len(out) < length:
+        out += hashlib.sha256(f"{tag}-{counter}".encode()).digest()
+        counter += 1
+    return bytes(out[:length])
+
+
+def corpus_uki(source, out):
+    """The corpus's unsigned UKI: Debian's systemd-stub with .osrel, .cmdline, .linux and .initrd
+    appended by the Talos model's own assembler (scripts/talos_model/pe.py assemble_native, what
+    imager 1.10+ does), with a small .linux that is no kernel. The firmware verifies the image
+    before it runs a byte of it, so the verdict is the same as for the model's 30 MB UKI; the
+    firmware's hashing of 150 KB under TCG takes no time, and once the firmware has started it
+    the stub says "Bad kernel image" and returns, so the boot manager goes on to the next case
+    in the same run. That real UKIs boot is test_published.py's part."""
+    sys.path.insert(0, os.path.join(source, "scripts"))
+    from talos_model import pe as model_pe
+    sections = [model_pe.Section(".osrel", b'NAME="Talos"\nID=talos\nVERSION_ID=v1.13.0\n'),
+                model_pe.Section(".cmdline", b"console=ttyS0 lockdown=integrity"),
+                model_pe.Section(".linux", deterministic_bytes("linux", 64 * 1024)),
+                model_pe.Section(".initrd", deterministic_bytes("initrd", 16 * 1024))]
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    model_pe.assemble_native(STUB, sections, out)
+    return out
