@@ -196,15 +196,6 @@ Result<IndirectData> parse_indirect_data(std::string_view der) {
   return IndirectData{oid->whole, digest->content};
 }
 
-Result<std::string> authenticode_digest(const RandomAccess& file, const PeImage& image, std::string_view algorithm) {
-  const EVP_MD* md = algorithm == "sha256" ? EVP_sha256()
-                     : algorithm == "sha384" ? EVP_sha384()
-                     : algorithm == "sha512" ? EVP_sha512()
-                                             : nullptr;
-  if (md == nullptr) return fail(ErrorKind::invalid_input, "unknown digest algorithm '" + std::string(algorithm) + "'");
-  return digest_with(file, image, md);
-}
-
 Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const PeImage& image,
                                               const std::vector<std::string>& trusted) {
   std::vector<ossl::Ptr<X509>> anchors;
