@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/release_target.h"
 #include "pipeline/local_run.h"
+#include "pipeline/run_env.h"
 #include "release/dir_target.h"
 
 namespace sbpipe {
@@ -89,9 +90,14 @@ Status run_run(RunFlags& flags) {
   // A missing token fails before any build.
   auto opened = open_release_target(release, flags.github, DirReleaseId::ignore);
   if (!opened) return fail(opened.error());
-  RunTargets targets{opened->target.get()};
-  RunRequest request{flags.tag, flags.restart, flags.wait, opened->pin.started_as, flags.allow_key_rotation};
-  auto steps = run_pipeline(request, settings, plan, targets);
+  RegistryInstallers installers(real_clock());
+  RunEnv env{real_clock(), real_process_runner(), real_verifier(), installers, *opened->target};
+  RunRequest request{.tag = flags.tag,
+                     .restart = flags.restart,
+                     .wait = flags.wait,
+                     .release_state = opened->pin.started_as,
+                     .allow_key_rotation = flags.allow_key_rotation};
+  auto steps = run_pipeline(request, settings, plan, env);
   if (!steps) return fail(steps.error());
   if (flags.format == "json") print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
   else print_result_text(run_summary(*steps));

@@ -8,9 +8,9 @@
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/file.h"
-#include "core/subprocess.h"
 #include "pipeline/continuity.h"
 #include "pipeline/provenance.h"
+#include "pipeline/run_env.h"
 #include "pipeline/run_state.h"
 #include "release/dir_target.h"
 #include "release/finalize.h"
@@ -114,24 +114,30 @@ Result<std::string> file_stamp(const fs::path& path) {
 }
 
 // Step names in the journal.
-std::string imager_step(const ImagerInvocation& inv) { return "imager:" + inv.name; }
+std::string imager_step(const ImagerInvocation& inv) { return step_key(RunStep::imager, inv.name); }
+const std::string k_plan = step_key(RunStep::plan);
+const std::string k_release = step_key(RunStep::release);
+const std::string k_verify = step_key(RunStep::verify);
+const std::string k_push = step_key(RunStep::push_installer);
+const std::string k_upload = step_key(RunStep::upload_assets);
+const std::string k_finalize = step_key(RunStep::finalize);
 
 class Runner {
 public:
-  Runner(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config, const RunTargets& targets,
+  Runner(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config, const RunEnv& env,
          RunState& state)
-      : m_request(request), m_settings(settings), m_plan_config(plan_config), m_targets(targets), m_state(state),
+      : m_request(request), m_settings(settings), m_plan_config(plan_config), m_env(env), m_state(state),
         m_out(state.dir() / "out") {}
 
   Result<json> run() {
-    if (!m_state.done("verify"))
+    if (!m_state.done(k_verify))
       if (auto st = check_verify_inputs(m_settings); !st) return fail(st.error());
     if (auto st = plan(); !st) return fail(st.error());
     if (auto st = check_release(); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
       if (auto st = imager(inv); !st) return fail(st.error());
     if (auto st = verify(); !st) return fail(st.error());
-    if (!m_state.done("push-installer"))  // the release may have changed while imager ran
+    if (!m_state.done(k_push))  // the release may have changed while imager ran
       if (auto st = check_release(); !st) return fail(st.error());
     if (auto st = push(); !st) return fail(st.error());
     if (auto st = upload(); !st) return fail(st.error());
@@ -159,27 +165,31 @@ private:
     if (!made) return fail(made.error());
     m_plan = std::move(*made);
     json planned = json::parse(plan_json(m_plan));
-    if (m_state.done("plan")) {
-      const auto& recorded = m_state.output("plan");
-      if (recorded["plan"] != planned)
+    if (m_state.done(k_plan)) {
+      const auto& recorded = m_state.output(k_plan);
+      if (!recorded.is_object() || !recorded.contains("plan") || recorded.at("plan") != planned)
         return fail(ErrorKind::config, "version " + m_request.tag +
                                            ": the imager configuration changed since this run began; run with --restart to build "
                                            "again with the new one");
-      m_provenance = recorded["provenance"];
+      if (recorded.contains("provenance") && !recorded.at("provenance").is_null()) {
+        auto p = provenance_from_json(recorded.at("provenance"), m_state.journal_path().string() + ": step plan");
+        if (!p) return fail(p.error());
+        m_provenance = *p;
+      }
       spdlog::info("plan: done in an earlier run (journal)");
       return {};
     }
-    json provenance;
+    json provenance;  // null: no source_dir
     if (!m_settings.source_dir.empty()) {
       auto p = read_provenance(m_settings.source_dir, m_request.tag);
       if (!p) return fail(p.error());
       if (!p->tree_differs.empty())
         spdlog::warn("--source {}: the work tree differs from tag {} ({}); provenance records the tag's commit {}",
                      m_settings.source_dir, m_request.tag, p->tree_differs, p->commit);
-      provenance = {{"commit", p->commit}, {"url", p->source_url}};
+      m_provenance = *p;
+      provenance = provenance_json(*p);
     }
-    m_provenance = provenance;
-    return record("plan", {{"plan", planned}, {"provenance", provenance}});
+    return record(k_plan, {{"plan", planned}, {"provenance", provenance}});
   }
 
   // The release must exist and still be what the run was started for
@@ -187,29 +197,32 @@ private:
   // building start and again before anything is published; a finished run
   // needs no look.
   Status check_release() {
-    if (m_state.done("finalize")) return {};
-    const std::string what = m_targets.release->what();
-    auto info = m_targets.release->open(OpenFor::publish);
+    if (m_state.done(k_finalize)) return {};
+    const std::string what = m_env.release.what();
+    auto info = m_env.release.open(OpenFor::publish);
     if (!info) return fail(info.error());
-    const json& recorded = m_state.output("release");
-    if (recorded.is_object() && recorded.contains("id") && info->id && recorded["id"] != *info->id)
+    const json& recorded = m_state.output(k_release);
+    if (recorded.is_object() && recorded.contains("id") && info->id && recorded.at("id") != *info->id)
       return fail(ErrorKind::invalid_input, what + " is release id " + std::to_string(*info->id) + " now, but this run began for id " +
-                                                recorded["id"].dump() + "; run with --restart to build for the new one");
+                                                recorded.at("id").dump() + "; run with --restart to build for the new one");
     std::optional<ReleaseState> started = m_request.release_state;
-    if (!started && recorded.is_object() && recorded.contains("state")) {
-      auto parsed = parse_release_state(recorded["state"].get<std::string>(), "journal release.state");
-      if (parsed) started = *parsed;
+    if (!started && m_state.done(k_release)) {
+      auto state = m_state.optional_text_field(k_release, "state");
+      if (!state) return fail(state.error());
+      auto parsed = parse_release_state(state->value_or(""), m_state.journal_path().string() + ": step release: state");
+      if (!parsed) return fail(ErrorKind::invalid_input, parsed.error().message());
+      started = *parsed;
     }
     if (!started && info->state != ReleaseState::released) started = info->state;
     m_pin = ReleasePin{m_request.tag, started};
     if (auto st = check_pin(*info, m_pin, what); !st) return fail(st.error());
-    if (info->state == ReleaseState::released && !m_state.done("upload-assets"))
+    if (info->state == ReleaseState::released && !m_state.done(k_upload))
       return fail(ErrorKind::invalid_input, what + " is already a full release; run publishes pre-releases and drafts only");
     if (recorded.is_object()) return {};
     json entry = json::object();
     if (info->id) entry["id"] = *info->id;
     if (started) entry["state"] = *started == ReleaseState::draft ? "draft" : "prerelease";
-    return m_state.record("release", entry);
+    return m_state.record(k_release, entry);
   }
 
   // imager writes into a fresh staging directory; its output file is
@@ -227,8 +240,11 @@ private:
     auto argv = imager_argv(m_settings, inv, staging, m_state.dir() / "no-keys");
     if (!argv) return fail(argv.error());
     spdlog::info("{}: running imager ({})", step, (*argv)[0]);
-    auto exit = run_child(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
+    auto started = m_env.clock.now();
+    auto exit = m_env.processes.run(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
     if (!exit) return fail(exit.error().with_context("imager " + inv.name));
+    spdlog::info("{}: imager ended with status {} after {} s", step, *exit,
+                 std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count());
     if (*exit != 0)
       return fail(ErrorKind::invalid_input, "imager " + inv.name + " exited with status " + std::to_string(*exit) +
                                                 "; nothing was published");
@@ -254,15 +270,20 @@ private:
   // The gate: every SecureBoot output's EFI binaries, against the
   // certificate alone. Nothing after this runs unless it passed.
   Status verify() {
-    if (skip("verify")) return {};
+    if (skip(k_verify)) return {};
     // Disk images (verify cannot look inside) are planned only when the
     // config lists them as unverified outputs; they skip the gate.
     auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot && inv.verified; });
     if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
-    auto options = verify_options(
-        VerifyRequest{cert_path(m_settings), m_settings.require_cmdline, m_settings.forbid_cmdline, pcr_public_path(m_settings)});
-    if (!options) return fail(options.error());
-    auto verdicts = verify_inputs(paths, *options);
+    auto verdicts = m_env.verifier.verify(paths, VerifyRequest{
+                                                     .cert_file = cert_path(m_settings),
+                                                     .require_cmdline = m_settings.require_cmdline,
+                                                     .forbid_cmdline = m_settings.forbid_cmdline,
+                                                     .pcr_pubkey_file = pcr_public_path(m_settings),
+                                                     .cert_setting = m_settings.cert_file.empty() ? "run.keys_dir" : "run.cert_file",
+                                                     .pcr_pubkey_setting =
+                                                         m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
+                                                 });
     if (!verdicts) return fail(verdicts.error());
     for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
     if (auto st = verdicts_status(*verdicts); !st)
@@ -271,7 +292,7 @@ private:
     if (!continuity) return fail(continuity.error());
     json out = verdicts_json(*verdicts);
     out["continuity"] = *continuity;
-    return record("verify", out);
+    return record(k_verify, out);
   }
 
   // Nodes that run the previous release must boot this build and unseal
@@ -283,7 +304,7 @@ private:
                    "are not compared");
       return json{{"checked", false}};
     }
-    auto report = check_continuity(verdicts, ContinuityRequest{previous, m_request.tag, m_settings.registry});
+    auto report = m_env.installers.continuity(verdicts, ContinuityRequest{previous, m_request.tag, m_settings.registry});
     if (!report) return fail(report.error().with_context("continuity with the previous release"));
     if (report->first_release) {
       spdlog::info("continuity: no earlier release in {} (first release)", previous);
@@ -306,8 +327,10 @@ private:
   Status check_outputs() const {
     for (const auto& inv : m_plan.invocations) {
       auto path = m_out / inv.output_file;
+      auto recorded = m_state.text_field(imager_step(inv), "stamp");
+      if (!recorded) return fail(recorded.error());
       auto stamp = file_stamp(path);
-      if (!stamp || *stamp != m_state.output(imager_step(inv))["stamp"])
+      if (!stamp || *stamp != *recorded)
         return fail(ErrorKind::invalid_input, path.string() + " is missing or changed since imager wrote it and verify checked it; "
                                                               "run with --restart to build again");
     }
@@ -315,26 +338,26 @@ private:
   }
 
   Status push() {
-    if (skip("push-installer")) return {};
+    if (skip(k_push)) return {};
     if (auto st = check_outputs(); !st) return st;
-    auto inputs = outputs_where([](const ImagerInvocation& inv) { return inv.kind == "installer" && inv.secureboot; });
+    auto inputs = outputs_where([](const ImagerInvocation& inv) { return inv.kind == OutputKind::installer && inv.secureboot; });
     if (m_settings.installer_repository.empty() || inputs.empty()) {
       spdlog::info("push-installer: {}", inputs.empty() ? "no SecureBoot installer in the plan" : "no run.installer_repository");
-      return record("push-installer", {{"skipped", true}});
+      return record(k_push, {{"skipped", true}});
     }
     InstallerPush request;
     request.inputs = inputs;
     request.ref = m_settings.installer_repository + ":" + m_request.tag;
     request.registry = m_settings.registry;
     request.annotations.push_back("org.opencontainers.image.version=" + m_request.tag);
-    if (m_provenance.is_object()) {
-      request.annotations.push_back("org.opencontainers.image.revision=" + m_provenance["commit"].get<std::string>());
-      if (!m_provenance["url"].get<std::string>().empty())
-        request.annotations.push_back("org.opencontainers.image.source=" + m_provenance["url"].get<std::string>());
+    if (m_provenance) {
+      request.annotations.push_back("org.opencontainers.image.revision=" + m_provenance->commit);
+      if (!m_provenance->source_url.empty())
+        request.annotations.push_back("org.opencontainers.image.source=" + m_provenance->source_url);
     }
-    auto pushed = push_installer(request);
+    auto pushed = m_env.installers.push(request);
     if (!pushed) return fail(pushed.error().with_context("push-installer"));
-    return record("push-installer", {{"ref", request.ref + "@" + pushed->digest}, {"digest", pushed->digest}});
+    return record(k_push, {{"ref", request.ref + "@" + pushed->digest}, {"digest", pushed->digest}});
   }
 
   // Every output but the installers (those go to the registry), under its
@@ -347,43 +370,63 @@ private:
   }
 
   Status upload() {
-    if (skip("upload-assets")) return {};
+    if (skip(k_upload)) return {};
     if (auto st = check_outputs(); !st) return st;
     auto assets = describe_files(asset_files());
     if (!assets) return fail(assets.error());
-    auto reports = publish_release(*m_targets.release, *assets, PublishRequest{m_pin, AllowPublished::no});
+    auto reports = publish_release(m_env.release, *assets, PublishRequest{m_pin, AllowPublished::no});
     if (!reports) return fail(reports.error().with_context("upload-assets"));
     for (const auto& line : split_lines(report_table(*reports))) spdlog::info("upload-assets: {}", line);
-    return record("upload-assets", {{"assets", report_json(*reports)}});
+    return record(k_upload, {{"assets", report_json(*reports)}});
+  }
+
+  // The key rotations verify allowed (--allow-key-rotation), for the notes.
+  Result<std::vector<std::string>> rotation_changes() const {
+    const json& out = m_state.output(k_verify);
+    const std::string where = m_state.journal_path().string() + ": step verify: continuity.rotation";
+    if (!out.is_object() || !out.contains("continuity")) return std::vector<std::string>();
+    const json& continuity = out.at("continuity");
+    if (!continuity.is_object() || !continuity.contains("rotation")) return std::vector<std::string>();
+    const json& rotation = continuity.at("rotation");
+    if (!rotation.is_array()) return fail(ErrorKind::invalid_input, where + " is not a list");
+    std::vector<std::string> changes;
+    for (const auto& c : rotation) {
+      if (!c.is_string()) return fail(ErrorKind::invalid_input, where + " holds something other than text");
+      changes.push_back(c.get<std::string>());
+    }
+    return changes;
   }
 
   Status finalize() {
-    if (skip("finalize")) return {};
-    std::string installer = m_state.output("push-installer").value("ref", "");
+    if (skip(k_finalize)) return {};
+    auto pushed_ref = m_state.optional_text_field(k_push, "ref");  // none: the push was skipped
+    if (!pushed_ref) return fail(pushed_ref.error());
+    std::string installer = pushed_ref->value_or("");
     ReleaseFacts facts = release_facts(m_request.tag, installer, &m_plan_config);
-    const auto& continuity = m_state.output("verify").value("continuity", json::object());
-    for (const auto& change : continuity.value("rotation", json::array()))
-      facts.notices.push_back("key rotation (allowed with --allow-key-rotation): " + change.get<std::string>() +
+    auto changes = rotation_changes();
+    if (!changes) return fail(changes.error());
+    for (const auto& change : *changes)
+      facts.notices.push_back("key rotation (allowed with --allow-key-rotation): " + change +
                               "; re-seal TPM-encrypted disks or keep a recovery key before upgrading");
-    if (m_provenance.is_object()) {
-      facts.source_commit = m_provenance["commit"].get<std::string>();
-      facts.source_url = m_provenance["url"].get<std::string>();
+    if (m_provenance) {
+      facts.source_commit = m_provenance->commit;
+      facts.source_url = m_provenance->source_url;
     }
     FinalizeRequest request{m_pin, m_settings.make_latest ? MakeLatest::yes : MakeLatest::no, facts,
-                            [this](const std::string& ref) { return check_installer(ref, m_settings.registry); }};
-    auto result = finalize_release(*m_targets.release, request);
+                            [this](const std::string& ref) { return m_env.installers.check(ref, m_settings.registry); }};
+    auto result = finalize_release(m_env.release, request);
     if (!result) return fail(result.error().with_context("finalize"));
-    return record("finalize", {{"release", result->release.location}, {"changed", result->changed}});
+    return record(k_finalize, {{"release", result->release.location}, {"changed", result->changed}});
   }
 
   const RunRequest& m_request;
   const RunSettings& m_settings;
   const PlanConfig& m_plan_config;
-  const RunTargets& m_targets;
+  const RunEnv& m_env;
   RunState& m_state;
   fs::path m_out;
   Plan m_plan;
-  json m_provenance;
+  std::optional<Provenance> m_provenance;  // none: no run.source_dir
   ReleasePin m_pin;
 };
 
@@ -485,8 +528,7 @@ fs::path default_state_dir() {
 }
 
 Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
-                          const RunTargets& targets) {
-  if (!targets.release) return fail(ErrorKind::usage, "run: no publishing target");
+                          const RunEnv& env) {
   fs::path root = state_root(settings);
   if (auto st = create_private_directories(root); !st) return fail(st.error());
   auto state = RunState::open(root, request.tag, request.wait);
@@ -497,7 +539,7 @@ Result<json> run_pipeline(const RunRequest& request, const RunSettings& settings
     std::error_code ec;
     fs::remove_all(state->dir() / "out", ec);
   }
-  Runner runner(request, settings, plan_config, targets, *state);
+  Runner runner(request, settings, plan_config, env, *state);
   return runner.run();
 }
 

@@ -84,18 +84,17 @@ struct RunRequest {
   bool allow_key_rotation = false;  // a changed PCR key or UKI signer is published, with a notice
 };
 
-// Where run publishes: a GitHub release or a directory. The first look at
-// the release (before imager) records its id and state in the journal
-// (step "release"); every later look, before the push and in upload-assets
-// and finalize, refuses a release that changed since: another id behind the
-// tag, another tag, unpublished, deleted.
-struct RunTargets {
-  ReleaseTarget* release = nullptr;
-};
-
-// Runs (or resumes) the pipeline; returns the journal's steps.
+// Runs (or resumes) the pipeline through `env` (run_env.h: processes, the
+// verifier, the installer registry, the release target and the clock);
+// returns the journal's steps.
+// Where run publishes is env.release: a GitHub release or a directory. The
+// first look at the release (before imager) records its id and state in the
+// journal (step "release"); every later look, before the push and in
+// upload-assets and finalize, refuses a release that changed since: another
+// id behind the tag, another tag, unpublished, deleted.
+struct RunEnv;
 Result<nlohmann::json> run_pipeline(const RunRequest& request, const RunSettings& settings, const PlanConfig& plan_config,
-                                    const RunTargets& targets);
+                                    const RunEnv& env);
 
 // What a run would do, without doing any of it: the state directory,
 // imager's command lines, the certificate verify uses, the installer

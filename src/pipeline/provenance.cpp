@@ -104,4 +104,21 @@ Result<Provenance> read_provenance(const std::filesystem::path& dir, const std::
   return p;
 }
 
+nlohmann::json provenance_json(const Provenance& provenance) {
+  return {{"commit", provenance.commit}, {"url", provenance.source_url}};
+}
+
+Result<Provenance> provenance_from_json(const nlohmann::json& entry, std::string_view where) {
+  auto text = [&](const char* key) -> Result<std::string> {
+    if (!entry.is_object() || !entry.contains(key) || !entry[key].is_string())
+      return fail(ErrorKind::invalid_input, std::string(where) + ": provenance has no string " + key);
+    return entry[key].get<std::string>();
+  };
+  auto commit = text("commit");
+  if (!commit) return fail(commit.error());
+  auto url = text("url");
+  if (!url) return fail(url.error());
+  return Provenance{*commit, *url, ""};
+}
+
 } // namespace sbpipe

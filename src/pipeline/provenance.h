@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
@@ -18,6 +21,12 @@ struct Provenance {
   // when it is.
   std::string tree_differs;
 };
+
+// The journal's form, {"commit": C, "url": U} (tree_differs is not kept),
+// and back; `where` names the journal and step for an entry that is not an
+// object of two strings (invalid_input).
+nlohmann::json provenance_json(const Provenance& provenance);
+Result<Provenance> provenance_from_json(const nlohmann::json& entry, std::string_view where);
 
 // not_found when `tag` does not exist in the repository at `dir`; config
 // error when `dir` is no git repository.

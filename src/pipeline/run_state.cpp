@@ -79,6 +79,37 @@ const nlohmann::json& RunState::output(const std::string& step) const {
   return it == steps.end() ? null_json() : *it;
 }
 
+std::string step_key(RunStep step, std::string_view invocation) {
+  switch (step) {
+  case RunStep::plan: return "plan";
+  case RunStep::release: return "release";
+  case RunStep::imager: return "imager:" + std::string(invocation);
+  case RunStep::verify: return "verify";
+  case RunStep::push_installer: return "push-installer";
+  case RunStep::upload_assets: return "upload-assets";
+  case RunStep::finalize: return "finalize";
+  }
+  return "plan";
+}
+
+Result<std::optional<std::string>> RunState::optional_text_field(const std::string& step, const std::string& field) const {
+  const std::string where = journal_path().string() + ": step " + step;
+  if (!done(step)) return fail(ErrorKind::invalid_input, where + " is not done");
+  const auto& out = output(step);
+  if (!out.is_object()) return fail(ErrorKind::invalid_input, where + " has no fields (not a JSON object)");
+  auto it = out.find(field);
+  if (it == out.end()) return std::optional<std::string>();
+  if (!it->is_string()) return fail(ErrorKind::invalid_input, where + ": " + field + " is not a string");
+  return std::optional<std::string>(it->get<std::string>());
+}
+
+Result<std::string> RunState::text_field(const std::string& step, const std::string& field) const {
+  auto value = optional_text_field(step, field);
+  if (!value) return fail(value.error());
+  if (!*value) return fail(ErrorKind::invalid_input, journal_path().string() + ": step " + step + " has no " + field);
+  return **value;
+}
+
 Status RunState::record(const std::string& step, nlohmann::json output) {
   m_journal["steps"][step] = std::move(output);
   return write_file_atomically(m_dir / "journal.json", m_journal.dump(2) + "\n", 0600);

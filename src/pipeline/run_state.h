@@ -7,13 +7,21 @@
 // that was running, which is idempotent and runs again.
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
 
 namespace sbpipe {
+
+// The journal's steps, in the order a run makes them.
+enum class RunStep { plan, release, imager, verify, push_installer, upload_assets, finalize };
+// The step's name in the journal: "plan", "release", "imager:<invocation>",
+// "verify", "push-installer", "upload-assets", "finalize".
+std::string step_key(RunStep step, std::string_view invocation = {});
 
 class RunState {
 public:
@@ -29,6 +37,15 @@ public:
   bool done(const std::string& step) const;
   // The recorded output of a finished step; null when not done.
   const nlohmann::json& output(const std::string& step) const;
+  // A string field of a finished step's output. invalid_input naming the
+  // journal, the step and the field when the step is not done or the field
+  // is missing or not a string (a journal edited by hand or damaged).
+  Result<std::string> text_field(const std::string& step, const std::string& field) const;
+  // The same for an optional field: nullopt when absent.
+  Result<std::optional<std::string>> optional_text_field(const std::string& step, const std::string& field) const;
+  // "<dir>/journal.json", the subject of the journal's messages.
+  std::filesystem::path journal_path() const { return m_dir / "journal.json"; }
+
   // Marks `step` done with its output and writes the journal (fsynced).
   Status record(const std::string& step, nlohmann::json output);
 

@@ -72,7 +72,7 @@ Result<Credentials> registry_credentials(const std::string& registry, const Regi
   return resolve_credentials(registry, sources);
 }
 
-Result<PushedInstaller> push_installer(const InstallerPush& request) {
+Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock) {
   auto target = Reference::parse(request.ref);
   if (!target) return fail(target.error());
   auto compression = parse_encoding(request.compression);
@@ -102,22 +102,22 @@ Result<PushedInstaller> push_installer(const InstallerPush& request) {
   auto main_session = sessions();
   if (!main_session) return fail(main_session.error());
   PushOptions options{*target, *annotations, request.mount_from, request.compression_level, request.registry.retry, request.jobs};
-  auto pushed = push_images(*main_session->registry, real_clock(), images, options, sessions);
+  auto pushed = push_images(*main_session->registry, clock, images, options, sessions);
   if (!pushed) return fail(pushed.error());
   return PushedInstaller{target->name(), pushed->digest.str(), pushed->changed};
 }
 
 Result<VerifyOptions> verify_options(const VerifyRequest& request) {
   VerifyOptions options;
-  auto cert_text = read_public_pem(request.cert_file, "--cert");
+  auto cert_text = read_public_pem(request.cert_file, request.cert_setting);
   if (!cert_text) return fail(cert_text.error());
-  auto certs = parse_pem_certificates(*cert_text, "--cert " + request.cert_file);
+  auto certs = parse_pem_certificates(*cert_text, request.cert_setting + " " + request.cert_file);
   if (!certs) return fail(ErrorKind::usage, certs.error().message());
   for (const auto& c : *certs) options.trusted.push_back(c.der);
   if (!request.require_cmdline.empty()) options.require_cmdline = request.require_cmdline;
   if (!request.forbid_cmdline.empty()) options.forbid_cmdline = request.forbid_cmdline;
   if (!request.pcr_pubkey_file.empty()) {
-    auto key = read_public_pem(request.pcr_pubkey_file, "--pcr-pubkey");
+    auto key = read_public_pem(request.pcr_pubkey_file, request.pcr_pubkey_setting);
     if (!key) return fail(key.error());
     options.pcr_public_key = *key;
   }

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/clock.h"
 #include "http/retry.h"
 #include "oci/credentials.h"
 #include "oci/image.h"
@@ -58,17 +59,21 @@ struct PushedInstaller {
 // An image whose config names no os/architecture gets linux/<arch> (from
 // `arch` or its layers) as its platform, and the manifest or index an
 // annotation saying so. usage errors for a bad reference, annotation or
-// repository name.
-Result<PushedInstaller> push_installer(const InstallerPush& request);
+// repository name. `clock` times the retries' back-off.
+Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock = real_clock());
 
 // verify's options from the certificate file (public material only: a file
 // holding a private key is refused unread) and the cmdline rules (empty:
-// the defaults).
+// the defaults). Errors name the file by the setting it came from
+// (`cert_setting`, `pcr_pubkey_setting`): a flag for `sbpipe verify`, a
+// config key such as run.cert_file for `sbpipe run`.
 struct VerifyRequest {
   std::string cert_file;
   std::vector<std::string> require_cmdline;
   std::vector<std::string> forbid_cmdline;
   std::string pcr_pubkey_file;
+  std::string cert_setting = "--cert";
+  std::string pcr_pubkey_setting = "--pcr-pubkey";
 };
 Result<VerifyOptions> verify_options(const VerifyRequest& request);
 

@@ -349,18 +349,6 @@ Result<IndirectData> parse_indirect_data(std::string_view der) {
   return IndirectData{oid->whole, digest->content};
 }
 
-Result<std::string> authenticode_digest(const RandomAccess& file, const PeImage& image, std::string_view algorithm) {
-  const EVP_MD* md = algorithm == "sha1"     ? EVP_sha1()
-                     : algorithm == "sha256" ? EVP_sha256()
-                     : algorithm == "sha384" ? EVP_sha384()
-                     : algorithm == "sha512" ? EVP_sha512()
-                                             : nullptr;
-  if (md == nullptr) return fail(ErrorKind::invalid_input, "unknown digest algorithm '" + std::string(algorithm) + "'");
-  auto digest = digest_with(file, image, md);
-  if (!digest) return fail(digest.error());
-  return hex(reinterpret_cast<const unsigned char*>(digest->data()), digest->size());
-}
-
 // DxeImageVerificationHandler: every entry is checked (an accepted one does
 // not end the walk: a damaged table still refuses the image).
 Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const PeImage& image,

@@ -60,11 +60,6 @@ struct AuthenticodeReport {
 Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const PeImage& image,
                                               const std::vector<std::string>& trusted);
 
-// The Authenticode digest of the image, hex, with "sha1", "sha256",
-// "sha384" or "sha512". invalid_input for another name, or when the firmware
-// cannot hash the image (authenticode_ranges).
-Result<std::string> authenticode_digest(const RandomAccess& file, const PeImage& image, std::string_view algorithm);
-
 // Parses Authenticode's SpcIndirectDataContent (DER). Returns the digest
 // algorithm's OID (DER, with tag) and the digest. invalid_input when it is
 // not a PE image data object or is malformed.

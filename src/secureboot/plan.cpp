@@ -14,14 +14,18 @@ namespace {
 
 struct Profile {
   std::string_view name;
-  std::string_view kind;
+  OutputKind kind;
   bool secureboot;
 };
 
 // imager's built-in profiles for bare metal (pkg/imager/profile/default.go).
 constexpr Profile k_profiles[] = {
-    {"iso", "iso", false},         {"secureboot-iso", "iso", true},         {"installer", "installer", false},
-    {"secureboot-installer", "installer", true}, {"metal", "image", false}, {"secureboot-metal", "image", true},
+    {"iso", OutputKind::iso, false},
+    {"secureboot-iso", OutputKind::iso, true},
+    {"installer", OutputKind::installer, false},
+    {"secureboot-installer", OutputKind::installer, true},
+    {"metal", OutputKind::image, false},
+    {"secureboot-metal", OutputKind::image, true},
 };
 
 const Profile* find_profile(std::string_view name) {
@@ -29,6 +33,23 @@ const Profile* find_profile(std::string_view name) {
     if (p.name == name) return &p;
   return nullptr;
 }
+
+} // namespace
+
+std::string_view output_kind_name(OutputKind kind) {
+  switch (kind) {
+  case OutputKind::installer: return "installer";
+  case OutputKind::iso: return "iso";
+  case OutputKind::image: return "image";
+  case OutputKind::kernel: return "kernel";
+  case OutputKind::initramfs: return "initramfs";
+  case OutputKind::cmdline: return "cmdline";
+  case OutputKind::uki: return "uki";
+  }
+  return "installer";
+}
+
+namespace {
 
 std::string replace_version(std::string text, const std::string& version) {
   const std::string key = "{version}";
@@ -44,8 +65,8 @@ std::unexpected<Error> config_error(const std::string& message) { return fail(Er
 // zstd-compressed since 1.8 (pkg/imager/post.go, OutFormatZSTD).
 std::string output_file(const Profile& p, const std::string& arch) {
   std::string suffix = p.secureboot ? "-secureboot" : "";
-  if (p.kind == "installer") return "installer-" + arch + suffix + ".tar";
-  if (p.kind == "iso") return "metal-" + arch + suffix + ".iso";
+  if (p.kind == OutputKind::installer) return "installer-" + arch + suffix + ".tar";
+  if (p.kind == OutputKind::iso) return "metal-" + arch + suffix + ".iso";
   return "metal-" + arch + suffix + ".raw.zst";
 }
 
@@ -111,9 +132,9 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
   bool secureboot = std::any_of(config.outputs.begin(), config.outputs.end(),
                                 [](const std::string& o) { return find_profile(o)->secureboot; });
   for (const auto& arch : config.architectures) {
-    auto add = [&](std::string kind, std::string file, std::string asset, std::vector<std::string> profile_args, bool signed_uki) {
+    auto add = [&](OutputKind kind, std::string file, std::string asset, std::vector<std::string> profile_args, bool signed_uki) {
       ImagerInvocation inv;
-      inv.name = "pxe-" + kind + "-" + arch;
+      inv.name = "pxe-" + std::string(output_kind_name(kind)) + "-" + arch;
       inv.profile = profile_args.front();
       inv.arch = arch;
       inv.secureboot = signed_uki;
@@ -126,19 +147,19 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
       std::vector<std::string> kernel_args;
       if (signed_uki) kernel_args = config.secureboot_kernel_args;
-      if (kind == "cmdline" || kind == "uki") kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
+      if (kind == OutputKind::cmdline || kind == OutputKind::uki) kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
       for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
-      if (kind == "cmdline" || kind == "uki")
+      if (kind == OutputKind::cmdline || kind == OutputKind::uki)
         for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
       plan.invocations.push_back(std::move(inv));
     };
-    add("kernel", "kernel-" + arch, "vmlinuz-" + arch, {"iso", "--output-kind", "kernel"}, false);
-    add("initramfs", "initramfs-metal-" + arch + ".xz", "initramfs-" + arch + ".xz", {"iso", "--output-kind", "initramfs"}, false);
-    add("cmdline", "cmdline-metal-" + arch, "cmdline-metal-" + arch, {"iso", "--output-kind", "cmdline"}, false);
+    add(OutputKind::kernel, "kernel-" + arch, "vmlinuz-" + arch, {"iso", "--output-kind", "kernel"}, false);
+    add(OutputKind::initramfs, "initramfs-metal-" + arch + ".xz", "initramfs-" + arch + ".xz", {"iso", "--output-kind", "initramfs"}, false);
+    add(OutputKind::cmdline, "cmdline-metal-" + arch, "cmdline-metal-" + arch, {"iso", "--output-kind", "cmdline"}, false);
     if (secureboot) {
       std::string file = "metal-" + arch + "-secureboot-uki.efi";
-      if (before_1_10) add("uki", file, file, {"secureboot-iso", "--output-kind", "uki"}, true);
-      else add("uki", file, file, {"secureboot-metal-uki"}, true);
+      if (before_1_10) add(OutputKind::uki, file, file, {"secureboot-iso", "--output-kind", "uki"}, true);
+      else add(OutputKind::uki, file, file, {"secureboot-metal-uki"}, true);
     }
   }
 }
@@ -170,7 +191,7 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   for (const auto& o : config.unverified_outputs) {
     if (std::find(config.outputs.begin(), config.outputs.end(), o) == config.outputs.end())
       return config_error("unverified_outputs: '" + o + "' is not one of the outputs");
-    if (find_profile(o)->kind != "image")
+    if (find_profile(o)->kind != OutputKind::image)
       return config_error("unverified_outputs: '" + o + "' can be verified; only disk images may be listed");
   }
   auto talos = talos_minor(config.talos_version.empty() ? version : config.talos_version);
@@ -202,15 +223,15 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
     kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
     // The same refusals as imager's profile validation (Profile.Validate):
     // the plain installer carries no UKI, hence no cmdline, before 1.10.
-    if (p.kind == "installer" && !p.secureboot && !kernel_args.empty() && before_1_10)
+    if (p.kind == OutputKind::installer && !p.secureboot && !kernel_args.empty() && before_1_10)
       return config_error("extra_kernel_args: imager refuses kernel args for the '" + output +
                           "' output before Talos 1.10 (only SecureBoot installers carry a cmdline)");
     bool unverified = std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) !=
                       config.unverified_outputs.end();
-    if (p.kind == "image" && !unverified)
+    if (p.kind == OutputKind::image && !unverified)
       return config_error("outputs: '" + output + "' is a disk image, which verify cannot look inside, so it would be published "
                           "unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
-    if (p.kind == "installer" && !config.meta.empty())
+    if (p.kind == OutputKind::installer && !config.meta.empty())
       return config_error("meta: imager refuses META values for the '" + output + "' output");
     for (const auto& arch : config.architectures) {
       ImagerInvocation inv;
@@ -218,18 +239,18 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
       inv.profile = output;
       inv.arch = arch;
       inv.secureboot = p.secureboot;
-      inv.kind = std::string(p.kind);
+      inv.kind = p.kind;
       inv.image = *imager;
       inv.output_file = output_file(p, arch);
       inv.verified = !unverified;
-      if (p.kind != "installer") inv.asset_name = inv.output_file;
+      if (p.kind != OutputKind::installer) inv.asset_name = inv.output_file;
       inv.args = {output, "--arch", arch, "--output", "/out"};
-      if (p.kind == "installer" && !base.empty()) inv.args.insert(inv.args.end(), {"--base-installer-image", base});
+      if (p.kind == OutputKind::installer && !base.empty()) inv.args.insert(inv.args.end(), {"--base-installer-image", base});
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
       for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
-      if (p.kind != "installer")
+      if (p.kind != OutputKind::installer)
         for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
-      if (p.secureboot && p.kind != "installer" && config.secureboot_include_well_known_certs)
+      if (p.secureboot && p.kind != OutputKind::installer && config.secureboot_include_well_known_certs)
         inv.args.push_back("--secureboot-include-well-known-certs");
       plan.invocations.push_back(std::move(inv));
     }
@@ -244,7 +265,7 @@ nlohmann::json invocation_list(const Plan& plan) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& inv : plan.invocations)
     list.push_back({{"name", inv.name},           {"profile", inv.profile}, {"arch", inv.arch},
-                    {"secureboot", inv.secureboot}, {"kind", inv.kind},       {"image", inv.image},
+                    {"secureboot", inv.secureboot}, {"kind", output_kind_name(inv.kind)},       {"image", inv.image},
                     {"args", inv.args},             {"output_file", inv.output_file}, {"verified", inv.verified},
                     {"asset_name", inv.asset_name}});
   return list;

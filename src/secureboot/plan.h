@@ -43,12 +43,18 @@ struct PlanConfig {
 Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view label);
 Result<PlanConfig> load_plan_config(const std::filesystem::path& path);
 
+// What an invocation makes: imager's output kind (its profile's, or for
+// network boot its --output-kind).
+enum class OutputKind { installer, iso, image, kernel, initramfs, cmdline, uki };
+// "installer", "iso", "image", "kernel", "initramfs", "cmdline", "uki": the plan JSON's "kind".
+std::string_view output_kind_name(OutputKind kind);
+
 struct ImagerInvocation {
   std::string name;     // "secureboot-installer-amd64": unique within a plan
   std::string profile;  // imager's profile argument
   std::string arch;
   bool secureboot = false;
-  std::string kind;  // "installer", "iso", "image", or for network boot "kernel", "initramfs", "cmdline", "uki"
+  OutputKind kind = OutputKind::installer;
   std::string image;  // the imager image to run
   std::vector<std::string> args;
   std::string output_file;  // what imager writes into its output directory

@@ -75,13 +75,6 @@ Result<std::vector<CertificateInfo>> parse_pem_certificates(std::string_view pem
   return out;
 }
 
-Result<CertificateInfo> parse_der_certificate(std::string_view der) {
-  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
-  ossl::Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-  if (!cert) return fail(ErrorKind::invalid_input, "certificate does not parse: " + ossl::take_error());
-  return info_of(cert.get());
-}
-
 Result<bool> same_public_key(std::string_view pem_a, std::string_view pem_b) {
   auto a = public_key_of(pem_a);
   if (!a) return fail(ErrorKind::invalid_input, "first public key does not parse");

@@ -26,9 +26,6 @@ struct CertificateInfo {
 // when there is none or one is malformed.
 Result<std::vector<CertificateInfo>> parse_pem_certificates(std::string_view pem, std::string_view label);
 
-// One DER certificate. invalid_input when malformed.
-Result<CertificateInfo> parse_der_certificate(std::string_view der);
-
 // True when both PEM texts hold the same public key (a bare public key or a
 // certificate's). invalid_input when either does not parse.
 Result<bool> same_public_key(std::string_view pem_a, std::string_view pem_b);

@@ -8,7 +8,6 @@
 #include "core/file.h"
 #include "core/redact.h"
 #include "webhook/http_listener.h"
-#include "webhook/signature.h"
 
 namespace sbpipe {
 
@@ -25,10 +24,10 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
-// The fields of one delivery's log line; filled in as far as the request got.
+// One delivery's log line: when it began and how far it got.
 struct Delivery {
   Steady::time_point start = Steady::now();
-  std::string delivery, event, action, repo, tag, outcome;
+  DeliveryFacts facts;
 };
 
 ServerResponse json_response(int status, const nlohmann::json& body) {
@@ -41,8 +40,9 @@ void log_delivery(const Delivery& d, int status) {
     static const std::string dash = "-";
     return s.empty() ? dash : s;
   };
-  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(d.delivery), or_dash(d.event),
-               or_dash(d.action), or_dash(d.repo), or_dash(d.tag), d.outcome, status, ms);
+  const DeliveryFacts& f = d.facts;
+  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(f.delivery), or_dash(f.event),
+               or_dash(f.action), or_dash(f.repo), or_dash(f.tag), f.outcome, status, ms);
 }
 
 // The listener's own refusals of webhook requests, as outcomes.
@@ -116,68 +116,30 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
                       reply(ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)});
                     }});
   routes.push_back({"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
-                      auto d = std::make_shared<Delivery>();
-                      // Counted and logged before the answer leaves: a client
-                      // that reads /metrics next sees its delivery.
-                      auto done = [d, &metrics, reply](int status, const nlohmann::json& body) {
-                        metrics.observe_latency(std::chrono::duration<double>(Steady::now() - d->start).count());
-                        metrics.count_delivery(d->event, d->action, d->outcome);
-                        log_delivery(*d, status);
-                        reply(json_response(status, body));
+                      // The decision is webhook/decision.h's; here it is put on
+                      // the wire, counted and logged, before the answer leaves
+                      // (a client that reads /metrics next sees its delivery).
+                      auto start = Steady::now();
+                      auto done = [start, &metrics, reply](const DeliveryFacts& facts, DeliveryAct act, const DeliveryAnswer& answer) {
+                        metrics.observe_latency(std::chrono::duration<double>(Steady::now() - start).count());
+                        metrics.count_delivery(facts.event, facts.action, facts.outcome);
+                        if (!answer.failure.empty())
+                          spdlog::warn("delivery={} {} failed: {}", facts.delivery,
+                                       act == DeliveryAct::withdraw ? "withdrawal" : "submission", answer.failure);
+                        log_delivery(Delivery{start, facts}, answer.status);
+                        reply(json_response(answer.status, answer.body));
                       };
-                      // The signature first: nothing else reads the body, and
-                      // no header of an unverified request is trusted, not
-                      // even for the log.
-                      if (!verify_webhook_signature(impl.config.secrets, req.body, req.header("X-Hub-Signature-256"))) {
-                        d->outcome = "unauthorized";
-                        return done(401, {{"status", "unauthorized"}, {"error", "X-Hub-Signature-256 missing or wrong"}});
-                      }
-                      d->delivery = req.header("X-GitHub-Delivery").substr(0, 64);
-                      d->event = req.header("X-GitHub-Event").substr(0, 64);
-                      if (d->event == "ping") {
-                        d->outcome = "ping";
-                        return done(200, {{"status", "pong"}});
-                      }
-                      auto decision = impl.filter.decide(d->event, req.body);
-                      if (!decision) {
-                        d->outcome = "malformed";
-                        return done(400, {{"status", "malformed"}, {"error", decision.error().message()}});
-                      }
-                      d->action = decision->action;
-                      d->repo = decision->release.repo;
-                      d->tag = decision->release.tag;
-                      if (decision->withdraw) {
-                        // Stopping runs calls the Kubernetes API or the queue: a blocking thread.
-                        return (*slot)->run_blocking([&impl, d, done, release = decision->release] {
-                          auto withdrawn = impl.submitter.withdraw(release, WorkflowOrigin{d->delivery, d->action});
-                          if (!withdrawn) {
-                            d->outcome = "failed";
-                            spdlog::warn("delivery={} withdrawal failed: {}", d->delivery, withdrawn.error().message());
-                            return done(503, {{"status", "failed"}, {"error", redact(withdrawn.error().message())}});
-                          }
-                          d->outcome = withdrawn->stopped.empty() ? "ignored" : "withdrawn";
-                          if (withdrawn->stopped.empty())
-                            return done(202, {{"status", "ignored"}, {"reason", "no queued or running run of release " + release.tag}});
-                          done(200, {{"status", "withdrawn"}, {"stopped", withdrawn->stopped}});
-                        });
-                      }
-                      if (!decision->accepted) {
-                        d->outcome = "ignored";
-                        return done(202, {{"status", "ignored"}, {"reason", decision->reason}});
-                      }
-                      // Submitting calls the Kubernetes API: a blocking thread.
-                      (*slot)->run_blocking([&impl, &metrics, d, done, release = decision->release] {
-                        auto submitted = impl.submitter.submit(release, WorkflowOrigin{d->delivery, d->action});
-                        if (!submitted) {
-                          d->outcome = "failed";
-                          metrics.count_submission("failed");
-                          spdlog::warn("delivery={} submission failed: {}", d->delivery, submitted.error().message());
-                          return done(503, {{"status", "failed"}, {"error", redact(submitted.error().message())}});
-                        }
-                        d->outcome = submitted->created ? "created" : "already_submitted";
-                        metrics.count_submission(d->outcome);
-                        if (submitted->created) return done(201, {{"status", "created"}, {"workflow", submitted->name}});
-                        done(200, {{"status", "already submitted"}, {"workflow", submitted->name}});
+                      DeliveryHeaders headers{req.header("X-Hub-Signature-256"), req.header("X-GitHub-Delivery"),
+                                              req.header("X-GitHub-Event")};
+                      auto screened = std::make_shared<ScreenedDelivery>(
+                          screen_delivery(impl.config.secrets, impl.filter, headers, req.body));
+                      if (screened->answer) return done(screened->facts, screened->act, *screened->answer);
+                      // Submitting and withdrawing call the Kubernetes API or
+                      // the queue: a blocking thread.
+                      (*slot)->run_blocking([&impl, &metrics, screened, done] {
+                        auto answer = act_on_delivery(*screened, impl.submitter);
+                        if (screened->act == DeliveryAct::submit) metrics.count_submission(screened->facts.outcome);
+                        done(screened->facts, screened->act, answer);
                       });
                     }});
 
@@ -192,8 +154,8 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
   auto on_refused = [&metrics, webhook_path](const Refusal& r) {
     if (r.path != webhook_path) return spdlog::debug("refused {} {}: HTTP {} {}", r.method, r.path, r.status, r.reason);
     Delivery d;
-    d.outcome = refusal_outcome(r.status);
-    metrics.count_delivery("", "", d.outcome);
+    d.facts.outcome = refusal_outcome(r.status);
+    metrics.count_delivery("", "", d.facts.outcome);
     log_delivery(d, r.status);
   };
   auto listener_made = HttpListener::create(limits, std::move(routes), std::move(*tls), std::move(on_refused));

@@ -1,6 +1,7 @@
 #pragma once
 // `sbpipe serve`: the GitHub webhook receiver.
-//   POST <path>   verify X-Hub-Signature-256 over the raw body (401 before
+//   POST <path>   the delivery decision (webhook/decision.h): verify
+//                 X-Hub-Signature-256 over the raw body (401 before
 //                 any parsing) → ping 200 → filter (202 with the reason when
 //                 ignored, 400 for malformed JSON) → submit: 201 with the
 //                 Workflow's name, 200 "already submitted" on 409, 503 when
@@ -31,30 +32,11 @@
 #include <vector>
 
 #include "kube/workflow.h"
+#include "webhook/decision.h"
 #include "webhook/event.h"
 #include "webhook/metrics.h"
 
 namespace sbpipe {
-
-struct Submission {
-  bool created = false;  // false: it existed already
-  std::string name;
-};
-
-struct Withdrawal {
-  std::vector<std::string> stopped;  // the runs stopped or taken off the queue; empty: none was queued or running
-};
-
-// Where accepted releases go. Implementations are thread-safe.
-class Submitter {
-public:
-  virtual ~Submitter() = default;
-  virtual Result<Submission> submit(const ReleaseRef& release, const WorkflowOrigin& origin) = 0;
-  // Stops every queued or running run of `release` (matched by repository
-  // and release id) before it publishes; origin.action says why.
-  virtual Result<Withdrawal> withdraw(const ReleaseRef& release, const WorkflowOrigin& origin) = 0;
-  virtual Status ready() = 0;
-};
 
 struct ServerConfig {
   std::string host = "0.0.0.0";

@@ -623,7 +623,7 @@ TEST_CASE("plan shell: words are quoted for sh") {
   CHECK(shell_quote("it's") == "'it'\\''s'");
   CHECK(shell_quote("") == "''");
   Plan p;
-  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, "iso", "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso", true});
+  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, OutputKind::iso, "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso", true});
   std::string text = plan_shell(p, ShellOptions{"podman", "/srv/my out", ""});
   CHECK(text.find("podman run --rm -t -v '/srv/my out:/out' img:1 iso --extra-kernel-arg 'x=$(reboot)'") != std::string::npos);
   CHECK(text.find("/secureboot") == std::string::npos);  // no keys for a plain ISO

@@ -1,0 +1,81 @@
+#pragma once
+// What `sbpipe run` (local_run.h) reaches outside its own logic, as one
+// bundle of interfaces built once by the caller (cli/run.cpp builds the real
+// ones; tests/support/fakes_runner.h has recording fakes that fail on
+// command). The runner's decisions (resume from the journal, the
+// plan-changed refusal, the verify gate, the changed-output refusal, the
+// order of steps) then run without processes, registries or a release,
+// as ninja's Builder runs against its CommandRunner.
+//
+// The runner still reads and writes its own state directory (journal,
+// outputs) with the real file system: tests give it a temporary one.
+
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/error.h"
+#include "core/subprocess.h"
+#include "pipeline/continuity.h"
+#include "pipeline/steps.h"
+#include "release/target.h"
+#include "secureboot/verify.h"
+
+namespace sbpipe {
+
+// Starts a program and waits for it (core/subprocess.h's contract: the exit
+// status, 128+N for signal N, io error when it could not be started).
+class ProcessRunner {
+public:
+  virtual ~ProcessRunner() = default;
+  virtual Result<int> run(const ChildSpec& spec) = 0;
+};
+
+// The SecureBoot gate's checks on files imager wrote: the options from the
+// public certificate and PCR key (verify_options), then every EFI binary in
+// `paths` with its verdict (verify_inputs). A failed verdict is a verdict,
+// not an error; errors are inputs that cannot be read or hold no binary.
+class Verifier {
+public:
+  virtual ~Verifier() = default;
+  virtual Result<std::vector<Verdict>> verify(const std::vector<std::string>& paths, const VerifyRequest& request) = 0;
+};
+
+// The installer registry as the runner uses it: push this build's
+// installer (steps.h push_installer), compare with the previous release's
+// (continuity.h), and check before finalize that the pushed reference still
+// stands (steps.h check_installer).
+class InstallerRegistry {
+public:
+  virtual ~InstallerRegistry() = default;
+  virtual Result<PushedInstaller> push(const InstallerPush& request) = 0;
+  virtual Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) = 0;
+  virtual Status check(const std::string& ref, const RegistryAccess& access) = 0;
+};
+
+// References only: the caller owns every part and keeps it alive for the run.
+struct RunEnv {
+  Clock& clock;
+  ProcessRunner& processes;
+  Verifier& verifier;
+  InstallerRegistry& installers;
+  ReleaseTarget& release;  // where the release is published (release/target.h)
+};
+
+// The real parts: run_child; verify_options + verify_inputs; push_installer
+// (its back-off timed by `clock`), check_continuity and check_installer.
+// Each is stateless and thread-safe.
+ProcessRunner& real_process_runner();
+Verifier& real_verifier();
+class RegistryInstallers final : public InstallerRegistry {
+public:
+  explicit RegistryInstallers(Clock& clock) : m_clock(clock) {}
+  Result<PushedInstaller> push(const InstallerPush& request) override;
+  Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) override;
+  Status check(const std::string& ref, const RegistryAccess& access) override;
+
+private:
+  Clock& m_clock;
+};
+
+}  // namespace sbpipe

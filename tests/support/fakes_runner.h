@@ -1,0 +1,118 @@
+#pragma once
+// Recording fakes for the runner's seams (src/pipeline/run_env.h), in the
+// manner of ninja's FakeCommandRunner (src/build_test.cc) and leveldb's
+// fault-injecting Env wrappers (db/db_test.cc): each records what it was
+// asked, in order, into `calls`, and fails when told to. The release target
+// is tests/unit/fake_target.h's FakeTarget and the clock tests/unit/fakes.h's
+// FakeClock.
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pipeline/run_env.h"
+
+namespace sbpipe::test {
+
+// Plays imager: the run's command template is {"imager", "{out}", "{args}"},
+// so argv[1] is the staging directory the runner made, named
+// "imager-<invocation>"; the fake writes that invocation's output file
+// there (content "<name> build <n>", n counting this fake's runs) unless
+// told otherwise. Records "imager <invocation>".
+class FakeImager final : public ProcessRunner {
+public:
+  std::map<std::string, std::string> output_files;  // invocation name → the file it writes
+  std::map<std::string, int> exit_status;           // invocation name → status to exit with (no file)
+  std::set<std::string> cannot_start;               // invocation names whose start fails (io error)
+  std::set<std::string> write_nothing;              // succeed but write no file
+  std::vector<std::string> calls;
+  std::vector<ChildSpec> specs;
+
+  Result<int> run(const ChildSpec& spec) override {
+    specs.push_back(spec);
+    if (spec.argv.size() < 2) return fail(ErrorKind::usage, "fake imager: no output directory in the command line");
+    std::filesystem::path dir = spec.argv[1];
+    std::string name = dir.filename().string();
+    if (name.rfind("imager-", 0) != 0) return fail(ErrorKind::usage, "fake imager: unexpected directory " + dir.string());
+    name = name.substr(7);
+    calls.push_back("imager " + name);
+    if (cannot_start.contains(name)) return fail(ErrorKind::io, "imager: No such file or directory");
+    if (auto it = exit_status.find(name); it != exit_status.end()) return it->second;
+    if (write_nothing.contains(name)) return 0;
+    auto file = output_files.find(name);
+    if (file == output_files.end()) return fail(ErrorKind::usage, "fake imager: no output file for " + name);
+    std::ofstream(dir / file->second) << name << " build " << calls.size();
+    return 0;
+  }
+};
+
+// The SecureBoot gate: one verdict per path, passing unless `reject` names
+// the path's file name. Records "verify <file name>..." (one call).
+class FakeVerifier final : public Verifier {
+public:
+  std::set<std::string> reject;  // file names whose verdict fails
+  std::optional<Error> error;    // the whole call fails with this
+  std::vector<std::string> calls;
+  std::vector<VerifyRequest> requests;
+
+  Result<std::vector<Verdict>> verify(const std::vector<std::string>& paths, const VerifyRequest& request) override {
+    std::string call = "verify";
+    for (const auto& p : paths) call += " " + std::filesystem::path(p).filename().string();
+    calls.push_back(call);
+    requests.push_back(request);
+    if (error) return fail(*error);
+    std::vector<Verdict> verdicts;
+    for (const auto& p : paths) {
+      Verdict v;
+      v.path = p;
+      v.role = "uki";
+      v.ok = !reject.contains(std::filesystem::path(p).filename().string());
+      v.reason = v.ok ? "signed by the test signer" : "no signature by the certificate";
+      v.signer = "CN=test signer";
+      verdicts.push_back(v);
+    }
+    return verdicts;
+  }
+};
+
+// The installer registry: push answers `digest`; continuity answers a first
+// release unless `changes` is set; check passes unless `check_error`.
+// Records "push REF", "continuity PREVIOUS", "check REF".
+class FakeInstallers final : public InstallerRegistry {
+public:
+  std::string digest = "sha256:" + std::string(64, 'a');
+  std::optional<Error> push_error;
+  std::optional<Error> check_error;
+  std::vector<std::string> changes;  // non-empty: continuity reports these against "<previous>:v1.8.0@<digest>"
+  std::vector<std::string> calls;
+  std::vector<InstallerPush> pushes;
+
+  Result<PushedInstaller> push(const InstallerPush& request) override {
+    calls.push_back("push " + request.ref);
+    pushes.push_back(request);
+    if (push_error) return fail(*push_error);
+    return PushedInstaller{request.ref, digest, true};
+  }
+  Result<ContinuityReport> continuity(const std::vector<Verdict>&, const ContinuityRequest& request) override {
+    calls.push_back("continuity " + request.previous_ref);
+    ContinuityReport report;
+    if (changes.empty()) {
+      report.first_release = true;
+      return report;
+    }
+    report.previous = request.previous_ref + ":v1.8.0@" + digest;
+    report.changes = changes;
+    return report;
+  }
+  Status check(const std::string& ref, const RegistryAccess&) override {
+    calls.push_back("check " + ref);
+    if (check_error) return fail(*check_error);
+    return {};
+  }
+};
+
+}  // namespace sbpipe::test

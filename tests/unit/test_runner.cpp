@@ -1,0 +1,255 @@
+// The runner's decisions (src/pipeline/local_run.cpp) against the fakes of
+// its seams (tests/support/fakes_runner.h): a fresh run's step order,
+// resume from the journal, the plan-changed refusal, the verify gate, the
+// changed-output refusal and imager's failures, one case per behaviour,
+// each comparing the exact message. The state directory is a real
+// temporary one. The kill -9 windows stay integration tests
+// (tests/integration/test_run.cpp).
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <functional>
+
+#include "core/temp_dir.h"
+#include "pipeline/local_run.h"
+#include "pipeline/run_env.h"
+#include "pipeline/run_state.h"
+#include "support/fakes_runner.h"
+#include "unit/fake_target.h"
+#include "unit/fakes.h"
+
+using namespace sbpipe;
+using namespace sbpipe::test;
+namespace fs = std::filesystem;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+const std::string k_tag = "v1.9.0";
+const std::string k_repository = "registry.test/talos/installer";
+
+std::string message_of(const Result<nlohmann::json>& r) { return r ? std::string("(succeeded)") : r.error().message(); }
+
+// One version's run against fakes, in a scratch state directory; run()
+// may be called again to resume, as a re-run of `sbpipe run` would.
+struct RunnerFixture {
+  ScratchDir scratch = std::move(*ScratchDir::create("sbpipe-runner"));
+  RunSettings settings;
+  PlanConfig plan;
+  RunRequest request{k_tag};
+  FakeClock clock;
+  FakeImager imager;
+  FakeVerifier verifier;
+  FakeInstallers installers;
+  FakeTarget target;
+
+  RunnerFixture() {
+    fs::path keys = scratch.path() / "keys";
+    fs::create_directories(keys);
+    std::ofstream(keys / "uki-signing-cert.pem") << "certificate\n";
+    std::ofstream(keys / "pcr-signing-key.pub.pem") << "public key\n";
+    settings.keys_dir = keys.string();
+    settings.state_dir = (scratch.path() / "state").string();
+    settings.imager_command = {"imager", "{out}", "{args}"};
+    settings.imager_output = "{out}";
+    settings.installer_repository = k_repository;
+    plan.outputs = {"secureboot-installer", "secureboot-iso"};
+    plan.pxe = false;
+    target.info.tag = k_tag;
+    imager.output_files = {{"secureboot-installer-amd64", "installer-amd64-secureboot.tar"},
+                           {"secureboot-iso-amd64", "metal-amd64-secureboot.iso"}};
+  }
+
+  Result<nlohmann::json> run() {
+    RunEnv env{clock, imager, verifier, installers, target};
+    return run_pipeline(request, settings, plan, env);
+  }
+  // A first run that stops at the push (the registry resets the
+  // connection), with everything before it journaled; the fakes' records
+  // are then cleared.
+  void run_until_push() {
+    installers.push_error = Error(ErrorKind::transient, "registry.test: connection reset");
+    auto first = run();
+    REQUIRE(message_of(first) == "push-installer: registry.test: connection reset");
+    installers.push_error.reset();
+    installers.calls.clear();
+    target.calls.clear();
+  }
+  fs::path out(const std::string& file) const { return fs::path(settings.state_dir) / k_tag / "out" / file; }
+};
+
+}  // namespace
+
+TEST_SUITE("unit") {
+TEST_CASE("runner: a fresh run builds, verifies, pushes, uploads and finalizes, each once and in that order") {
+  RunnerFixture f;
+  auto steps = f.run();
+  REQUIRE_MESSAGE(steps, message_of(steps));
+  CHECK(f.imager.calls == Strings{"imager secureboot-installer-amd64", "imager secureboot-iso-amd64"});
+  CHECK(f.verifier.calls == Strings{"verify installer-amd64-secureboot.tar metal-amd64-secureboot.iso"});
+  CHECK(f.verifier.requests.at(0).cert_file == f.settings.keys_dir + "/uki-signing-cert.pem");
+  const std::string ref = k_repository + ":" + k_tag;
+  CHECK(f.installers.calls == Strings{"continuity " + k_repository, "push " + ref, "check " + ref + "@" + f.installers.digest});
+  CHECK(f.installers.pushes.at(0).inputs == Strings{f.out("installer-amd64-secureboot.tar").string()});
+  CHECK(f.installers.pushes.at(0).annotations == Strings{"org.opencontainers.image.version=v1.9.0"});
+  CHECK(f.target.content("metal-amd64-secureboot.iso") == "secureboot-iso-amd64 build 2");
+  CHECK(f.target.info.state == ReleaseState::released);
+  CHECK((*steps)["push-installer"]["ref"] == ref + "@" + f.installers.digest);
+  // imager's child never inherits the names sbpipe reads secrets from.
+  CHECK(f.imager.specs.at(0).unset_env == secret_env_names());
+}
+
+TEST_CASE("runner: a re-run resumes from the journal and repeats no finished step") {
+  RunnerFixture f;
+  f.installers.push_error = Error(ErrorKind::transient, "registry.test: connection reset");
+  auto first = f.run();
+  CHECK(message_of(first) == "push-installer: registry.test: connection reset");
+  CHECK(f.target.calls == Strings{"open", "open"});  // looked at before imager and before the push; nothing put
+
+  f.installers.push_error.reset();
+  f.installers.calls.clear();
+  f.target.calls.clear();
+  auto second = f.run();
+  REQUIRE_MESSAGE(second, message_of(second));
+  CHECK(f.imager.calls.size() == 2);    // not run again
+  CHECK(f.verifier.calls.size() == 1);  // not run again
+  const std::string ref = k_repository + ":" + k_tag;
+  CHECK(f.installers.calls == Strings{"push " + ref, "check " + ref + "@" + f.installers.digest});
+  CHECK(f.target.content("metal-amd64-secureboot.iso") == "secureboot-iso-amd64 build 2");
+
+  // A finished run does nothing at all, not even a look at the release.
+  f.installers.calls.clear();
+  f.target.calls.clear();
+  auto third = f.run();
+  REQUIRE_MESSAGE(third, message_of(third));
+  CHECK(f.installers.calls.empty());
+  CHECK(f.target.calls.empty());
+  CHECK(f.imager.calls.size() == 2);
+}
+
+TEST_CASE("runner: a re-run with a changed imager configuration is refused before anything runs") {
+  RunnerFixture f;
+  f.run_until_push();
+  f.plan.extra_kernel_args = {"console=ttyS1"};
+  auto again = f.run();
+  CHECK(message_of(again) ==
+        "version v1.9.0: the imager configuration changed since this run began; run with --restart to build again with the new "
+        "one");
+  CHECK(again.error().kind() == ErrorKind::config);
+  CHECK(f.imager.calls.size() == 2);
+  CHECK(f.installers.calls.empty());  // refused before the push
+
+  // --restart builds again with the new configuration.
+  f.request.restart = true;
+  auto restarted = f.run();
+  REQUIRE_MESSAGE(restarted, message_of(restarted));
+  CHECK(f.imager.calls.size() == 4);
+}
+
+TEST_CASE("runner: the verify gate: a failed verdict publishes nothing and the next run verifies again") {
+  RunnerFixture f;
+  f.verifier.reject = {"metal-amd64-secureboot.iso"};
+  auto gated = f.run();
+  CHECK(message_of(gated) ==
+        "verify: nothing was published; fix the build, then run again with --restart: 1 of 2 EFI binaries failed verification");
+  CHECK(gated.error().kind() == ErrorKind::invalid_input);
+  CHECK(f.installers.calls.empty());  // no continuity look, no push
+  CHECK(f.target.calls == Strings{"open"});
+  CHECK(f.target.files.empty());
+
+  auto again = f.run();  // verify is not recorded as done: it runs again, and refuses again
+  CHECK(message_of(again) == message_of(gated));
+  CHECK(f.verifier.calls.size() == 2);
+  CHECK(f.imager.calls.size() == 2);
+}
+
+TEST_CASE("runner: an output replaced after verify is refused before the push and before the upload") {
+  RunnerFixture f;
+  f.run_until_push();
+  f.installers.calls.clear();
+  std::ofstream(f.out("metal-amd64-secureboot.iso"), std::ios::trunc) << "something else, unverified";
+  auto again = f.run();
+  CHECK(message_of(again) == f.out("metal-amd64-secureboot.iso").string() +
+                                 " is missing or changed since imager wrote it and verify checked it; run with --restart to "
+                                 "build again");
+  CHECK(f.installers.calls.empty());
+  CHECK(f.target.files.empty());
+
+  fs::remove(f.out("metal-amd64-secureboot.iso"));
+  CHECK(message_of(f.run()) == message_of(again));
+}
+
+TEST_CASE("runner: imager's failures name the invocation and publish nothing") {
+  SUBCASE("a non-zero exit status") {
+    RunnerFixture f;
+    f.imager.exit_status = {{"secureboot-iso-amd64", 3}};
+    CHECK(message_of(f.run()) == "imager secureboot-iso-amd64 exited with status 3; nothing was published");
+    CHECK(f.verifier.calls.empty());
+  }
+  SUBCASE("a program that cannot be started") {
+    RunnerFixture f;
+    f.imager.cannot_start = {"secureboot-installer-amd64"};
+    CHECK(message_of(f.run()) == "imager secureboot-installer-amd64: imager: No such file or directory");
+    CHECK(f.imager.calls == Strings{"imager secureboot-installer-amd64"});
+  }
+  SUBCASE("success without the output file") {
+    RunnerFixture f;
+    f.imager.write_nothing = {"secureboot-iso-amd64"};
+    auto r = f.run();
+    CHECK(message_of(r) == "imager secureboot-iso-amd64 succeeded but wrote no metal-amd64-secureboot.iso into " +
+                               (fs::path(f.settings.state_dir) / k_tag / "imager-secureboot-iso-amd64").string());
+    CHECK(f.verifier.calls.empty());
+  }
+}
+
+TEST_CASE("runner: a changed PCR key or signer is refused before the push unless the rotation is allowed") {
+  RunnerFixture f;
+  f.installers.changes = {"the PCR public key changed"};
+  const std::string previous = k_repository + ":v1.8.0@" + f.installers.digest;
+  auto refused = f.run();
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message() ==
+        "continuity with " + previous + ": the PCR public key changed; nothing was published; " + rotation_advice());
+  CHECK(f.installers.calls == Strings{"continuity " + k_repository});
+
+  f.request.allow_key_rotation = true;
+  auto allowed = f.run();
+  REQUIRE_MESSAGE(allowed, message_of(allowed));
+  CHECK(f.target.released_with.notices.size() == 1);
+}
+
+TEST_CASE("runner: a damaged journal is refused with the file, the step and the field") {
+  RunnerFixture f;
+  f.run_until_push();
+  const fs::path journal = fs::path(f.settings.state_dir) / k_tag / "journal.json";
+  auto edit = [&](const std::function<void(nlohmann::json&)>& change) {
+    auto j = nlohmann::json::parse(std::ifstream(journal));
+    change(j);
+    std::ofstream(journal, std::ios::trunc) << j.dump();
+  };
+  SUBCASE("an imager step without its stamp") {
+    edit([](nlohmann::json& j) { j["steps"]["imager:secureboot-iso-amd64"].erase("stamp"); });
+    CHECK(message_of(f.run()) == journal.string() + ": step imager:secureboot-iso-amd64 has no stamp");
+  }
+  SUBCASE("a stamp that is not text") {
+    edit([](nlohmann::json& j) { j["steps"]["imager:secureboot-installer-amd64"]["stamp"] = 12; });
+    CHECK(message_of(f.run()) == journal.string() + ": step imager:secureboot-installer-amd64: stamp is not a string");
+  }
+  SUBCASE("a release state that is no state") {
+    edit([](nlohmann::json& j) { j["steps"]["release"]["state"] = "gone"; });
+    auto r = f.run();
+    CHECK(message_of(r) == journal.string() + ": step release: state 'gone': expected prerelease or draft");
+  }
+  CHECK(f.installers.calls.empty());  // refused before the push
+}
+
+TEST_CASE("runner: the journal's step names") {
+  CHECK(step_key(RunStep::plan) == "plan");
+  CHECK(step_key(RunStep::imager, "iso-amd64") == "imager:iso-amd64");
+  CHECK(step_key(RunStep::push_installer) == "push-installer");
+  CHECK(step_key(RunStep::upload_assets) == "upload-assets");
+  CHECK(step_key(RunStep::finalize) == "finalize");
+}
+
+}  // TEST_SUITE("unit")
