@@ -23,7 +23,7 @@ def plan_for(sbpipe, config_text, extra, where, p):
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         f.write(config_text)
         f.flush()
-        r = subprocess.run([sbpipe, "plan", "--version", "v1.9.0", "--config", f.name, "--format", "argo"] + extra,
+        r = subprocess.run([sbpipe, "plan", "--tag", "v1.9.0", "--config", f.name, "--format", "argo"] + extra,
                            capture_output=True, text=True)
     if r.returncode != 0:
         p(where, f"sbpipe plan refuses the config: {r.stderr.strip()}")
