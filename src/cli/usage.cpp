@@ -102,9 +102,12 @@ void add_help_command(CLI::App& app, CommandAction& action) {
         const CLI::App* next = nullptr;
         for (const CLI::App* sub : at->get_subcommands([](const CLI::App* s) { return !s->get_name().empty(); }))
           if (sub->get_name() == name) next = sub;
-        if (next == nullptr)
-          return fail(ErrorKind::usage, "unknown help topic \"" + name + "\"" + did_you_mean(suggestions_for(name, command_names(*at))) +
-                                            "\n\nRun 'sbpipe --help' for usage.");
+        if (next == nullptr) {  // one log line: the suggestions inline
+          std::string close;
+          for (const auto& s : suggestions_for(name, command_names(*at))) close += (close.empty() ? "" : " or ") + s;
+          return fail(ErrorKind::usage, "unknown help topic \"" + name + "\"" + (close.empty() ? "" : " (did you mean " + close + "?)") +
+                                            "; run 'sbpipe --help' for usage");
+        }
         prefix = prefix.empty() ? at->get_name() : prefix + " " + at->get_name();
         at = next;
       }
