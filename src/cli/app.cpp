@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <exception>
 
+#include "cli/output.h"
+#include "cli/usage.h"
 #include "core/log.h"
 #include "core/redact.h"
 
@@ -13,9 +15,12 @@ namespace sbpipe {
 
 int sbpipe_main(int argc, char** argv) {
   CLI::App app("sbpipe: release pipeline for Talos Linux images signed for UEFI SecureBoot", "sbpipe");
-  app.require_subcommand(1);
-  app.fallthrough();  // global flags may follow the subcommand
-  app.set_version_flag("--version", std::string("sbpipe ") + SBPIPE_VERSION);
+  app.require_subcommand(0, 1);  // bare `sbpipe` prints usage
+  app.fallthrough();            // global flags may follow the subcommand
+  // Not CLI11's version flag: that one answers after any subcommand too
+  // (`sbpipe run --version v1.9.0` printed the version and built nothing).
+  bool version = false;
+  app.add_flag("--version", version, "Print sbpipe's version and exit (the same as 'sbpipe version')");
   std::string log_level = "info";
   std::string log_format = "text";
   bool validate_only = false;
@@ -34,18 +39,34 @@ int sbpipe_main(int argc, char** argv) {
   add_serve(app, action);
   add_submit(app, action);
   add_run(app, action);
+  add_completion(app, action);
+  add_version_command(app, action);
+  add_help_command(app, action);
+  finish_command_tree(app);
 
+  auto usage_error = [](const std::string& text) {
+    std::fprintf(stderr, "sbpipe: %s\n", redact(text).c_str());
+    return 2;
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "sbpipe: %s\n", redact(e.what()).c_str());
-    return 2;
+    // A typo explains a "--ref is required" better than CLI11 does.
+    if (auto problem = leftover_problem(app)) return usage_error(problem->text);
+    return usage_error(std::string(e.what()) + "\n\n" + help_pointer(app));
+  }
+  if (auto problem = leftover_problem(app)) return usage_error(problem->text);
+  if (app.get_subcommands().empty()) {
+    if (version) {
+      print_result_line(std::string("sbpipe ") + SBPIPE_VERSION);
+      return 0;
+    }
+    print_result_text(app.help());
+    return 0;
   }
 
   auto format = parse_log_format(log_format);

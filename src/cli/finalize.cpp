@@ -61,7 +61,7 @@ Status run_finalize(const FinalizeFlags& flags) {
 void add_finalize(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<FinalizeFlags>();
   CLI::App* cmd = app.add_subcommand("finalize", "Turn a pre-release into a release once every asset is in place");
-  cmd->add_option("--repo", flags->release.repo, "GitHub repository OWNER/NAME (not needed with a dir: target)");
+  cmd->add_option("-R,--repo", flags->release.repo, "GitHub repository OWNER/NAME (not needed with a dir: target)");
   cmd->add_option("--tag", flags->release.tag, "The release's tag")->required();
   add_release_pin_flags(*cmd, flags->release);
   cmd->add_option("--installer-ref", flags->installer_ref,
@@ -72,7 +72,7 @@ void add_finalize(CLI::App& app, CommandAction& action) {
       ->capture_default_str();
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   cmd->add_option("--config", flags->config, "sbpipe YAML config: its imager: section names the extensions and kernel arguments for the notes");
-  cmd->add_option("--format", flags->format, "Result on stdout: text or json")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"text", "json"}, "Result on stdout");
   cmd->add_option("--registry-username", flags->registry_username, "Registry user name for the installer check (with --registry-password-file)");
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback tests, in-cluster registries)");

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <spdlog/spdlog.h>
+
 #include "core/file.h"
 #include "core/redact.h"
 #include "oci/credentials.h"
@@ -11,7 +13,7 @@ namespace sbpipe {
 void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
   cmd.add_option("--github-api", flags.api, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
       ->capture_default_str();
-  cmd.add_option("--github-token-file", flags.token_file, "File holding the GitHub token (default: env GITHUB_TOKEN)");
+  cmd.add_option("--github-token-file", flags.token_file, "File holding the GitHub token, read when env GH_TOKEN and GITHUB_TOKEN are unset");
   cmd.add_option("--github-ca-file", flags.ca_file, "Extra CA bundle for the GitHub API's TLS certificate");
   cmd.add_option("--retries", flags.retries, "Tries per request before giving up")->capture_default_str()->check(CLI::Range(1, 100));
   cmd.add_option("--retry-delay-ms", flags.retry_delay_ms, "First back-off delay; doubles per try")
@@ -23,18 +25,32 @@ void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
       ->check(CLI::Range(0, 86400));
 }
 
-Result<GitHubConnection> connect_github(const GitHubFlags& flags) {
-  std::string token;
-  if (!flags.token_file.empty()) {
+Result<GitHubToken> github_token(const GitHubFlags& flags) {
+  GitHubToken token;
+  for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"}) {
+    if (auto env = process_getenv(name); env && !env->empty()) {
+      token = GitHubToken{*env, name};
+      register_secret(token.value);
+      break;
+    }
+  }
+  if (token.value.empty() && !flags.token_file.empty()) {
     auto read = read_secret_file(flags.token_file, "GitHub token");
     if (!read) return fail(read.error());
-    token = std::move(*read);
-  } else if (auto env = process_getenv("GITHUB_TOKEN"); env && !env->empty()) {
-    token = *env;
-    register_secret(token);
-  } else {
-    return fail(ErrorKind::config, "no GitHub token: set GITHUB_TOKEN or pass --github-token-file");
+    token = GitHubToken{std::move(*read), "--github-token-file " + flags.token_file};
   }
+  if (token.value.empty())
+    return fail(ErrorKind::config, "no GitHub token: set GH_TOKEN (or GITHUB_TOKEN) or pass --github-token-file");
+  if (token.source.starts_with("GH") && !flags.token_file.empty())
+    spdlog::debug("GitHub token from {} ({} not read: the environment comes first)", token.source, flags.token_file);
+  else
+    spdlog::debug("GitHub token from {}", token.source);
+  return token;
+}
+
+Result<GitHubConnection> connect_github(const GitHubFlags& flags) {
+  auto token = github_token(flags);
+  if (!token) return fail(token.error());
   if (!flags.api.starts_with("https://") && !flags.api.starts_with("http://"))
     return fail(ErrorKind::usage, "--github-api '" + flags.api + "': expected an http(s):// URL");
   GitHubConnection connection;
@@ -43,8 +59,9 @@ Result<GitHubConnection> connect_github(const GitHubFlags& flags) {
   HttpOptions http_options;
   http_options.ca_file = flags.ca_file;
   connection.http = make_curl_client(http_options);
-  GitHubOptions options{flags.api, connection.policy, std::chrono::seconds(flags.max_rate_limit_wait_s)};
-  connection.api = std::make_unique<GitHubApi>(*connection.http, real_clock(), std::move(token), options);
+  GitHubOptions options{flags.api, connection.policy, std::chrono::seconds(flags.max_rate_limit_wait_s), token->source};
+  connection.token_source = token->source;
+  connection.api = std::make_unique<GitHubApi>(*connection.http, real_clock(), std::move(token->value), options);
   return connection;
 }
 

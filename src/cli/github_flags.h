@@ -24,15 +24,26 @@ struct GitHubFlags {
 
 void add_github_flags(CLI::App& cmd, GitHubFlags& flags);
 
+// A GitHub token and where it came from (named in logs and 401/403
+// messages; the value never is).
+struct GitHubToken {
+  std::string value;
+  std::string source;  // "GH_TOKEN", "GITHUB_TOKEN" or "--github-token-file PATH"
+};
+
+// The token, as gh looks for one: env GH_TOKEN, then env GITHUB_TOKEN, then
+// --github-token-file (or the config's github_token_file). Registered for
+// redaction before it is returned; config error when there is none.
+Result<GitHubToken> github_token(const GitHubFlags& flags);
+
 struct GitHubConnection {
   std::unique_ptr<HttpClient> http;
   std::unique_ptr<GitHubApi> api;
   RetryPolicy policy;
+  std::string token_source;
 };
 
-// The token comes from --github-token-file, else env GITHUB_TOKEN; it is
-// registered for redaction before anything else happens. config error when
-// there is none.
+// Opens the client with github_token()'s token.
 Result<GitHubConnection> connect_github(const GitHubFlags& flags);
 
 } // namespace sbpipe

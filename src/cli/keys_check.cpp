@@ -63,7 +63,7 @@ void add_keys_check(CLI::App& app, CommandAction& action) {
   cmd->add_option("--warn-days", flags->warn_days, "Warn when the UKI certificate expires within this many days")
       ->capture_default_str()
       ->check(CLI::Range(0, 36500));
-  cmd->add_option("--format", flags->format, "text or json")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_keys_check(*flags); }; });
 }
 

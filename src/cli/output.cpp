@@ -1,5 +1,6 @@
 #include "cli/output.h"
 
+#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <cstdio>
@@ -15,6 +16,13 @@ void print_result_line(const std::string& line) {
 void print_result_text(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
+}
+
+CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initializer_list<std::string_view> choices,
+                             const std::string& description) {
+  std::string type = "{";
+  for (auto choice : choices) type += (type.size() == 1 ? "" : ",") + std::string(choice);
+  return cmd.add_option("-o,--format", format, description)->capture_default_str()->type_name(type + "}");
 }
 
 Status check_choice(std::string_view flag, std::string_view value, std::initializer_list<std::string_view> allowed) {

@@ -9,6 +9,11 @@
 
 #include "core/error.h"
 
+namespace CLI {
+class App;
+class Option;
+} // namespace CLI
+
 namespace sbpipe {
 
 // Prints one result line to stdout and flushes it.
@@ -16,6 +21,11 @@ void print_result_line(const std::string& line);
 
 // Prints text (which ends in its own newline) to stdout and flushes it.
 void print_result_text(const std::string& text);
+
+// Adds `-o,--format` whose help shows the choices ({text,json}) and the
+// default; check the value with check_choice when the command runs.
+CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initializer_list<std::string_view> choices,
+                             const std::string& description);
 
 // usage error "<flag> must be a, b or c" unless `value` is one of `allowed`.
 Status check_choice(std::string_view flag, std::string_view value, std::initializer_list<std::string_view> allowed);

@@ -1,4 +1,4 @@
-// sbpipe plan --version V [--config F] [--format json|shell] [--pin-digests]
+// sbpipe plan --tag V [--config F] [--format json|shell] [--pin-digests]
 
 #include <CLI/CLI.hpp>
 
@@ -74,9 +74,10 @@ Status run_plan(const PlanFlags& flags) {
 void add_plan(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<PlanFlags>();
   CLI::App* cmd = app.add_subcommand("plan", "Print the imager invocations that build one version");
-  cmd->add_option("--version", flags->version, "Talos version (the release tag), e.g. v1.9.0")->required();
+  cmd->add_option("--tag", flags->version, "Talos version (the release tag), e.g. v1.9.0")->required();
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its imager: section is read");
-  cmd->add_option("--format", flags->format, "json, argo (the invocations alone: a JSON array for withParam) or shell (to paste)")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"json", "argo", "shell"},
+                  "json, argo (the invocations alone: a JSON array for withParam) or shell (to paste)");
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");

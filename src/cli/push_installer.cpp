@@ -18,6 +18,7 @@ struct PushFlags {
   std::vector<std::string> inputs;
   std::string ref;
   bool plain_http = false;
+  bool insecure = false;
   std::string digest_file;
   std::string username;
   std::string password_file;
@@ -36,6 +37,7 @@ Status run_push(const PushFlags& flags) {
   InstallerPush request{flags.inputs, flags.ref, flags.compression, flags.compression_level, flags.annotations,
                         flags.mount_from, flags.jobs, RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
   if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
+  request.registry.insecure = flags.insecure;
   if (!flags.arch.empty() && flags.inputs.size() != 1)
     return fail(ErrorKind::usage, "--arch names the platform of one INPUT; with several, each image's config or layers must say");
   request.arch = flags.arch;
@@ -58,7 +60,9 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("INPUT", flags->inputs, "docker-save tarball, OCI layout directory or OCI layout tarball; one per architecture")
       ->required();
   cmd->add_option("--ref", flags->ref, "Target REGISTRY/REPO:TAG")->required();
-  cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP instead of HTTPS (loopback tests, in-cluster registries)");
+  cmd->add_flag("--plain-http", flags->plain_http,
+                "Speak HTTP instead of HTTPS (without it, loopback and private addresses fall back to HTTP when HTTPS fails)");
+  cmd->add_flag("--insecure", flags->insecure, "HTTPS without certificate verification (a registry with a self-signed certificate)");
   cmd->add_option("--digest-file", flags->digest_file, "Also write the pushed digest (sha256:<hex>) to this file");
   cmd->add_option("--username", flags->username, "Registry user name (with --password-file)");
   cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");

@@ -112,7 +112,7 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_option("--tag", flags->tag, "The version (the release's tag) to build and publish")->required();
   cmd->add_option("--config", flags->config, "sbpipe YAML config: its imager: and run: sections")->envname("SBPIPE_CONFIG");
   cmd->add_option("--target", flags->target, "github (default), or dir:PATH to publish into PATH/<tag>/");
-  cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME holding the release");
+  cmd->add_option("-R,--repo", flags->repo, "GitHub repository OWNER/NAME holding the release");
   add_release_pin_flags(*cmd, flags->pin);
   cmd->add_option("--source", flags->source, "Checkout of the build repository: the tag's commit is recorded as provenance");
   cmd->add_option("--state-dir", flags->state_dir, "Where each version's journal, lock and outputs live");
@@ -129,7 +129,7 @@ void add_run(CLI::App& app, CommandAction& action) {
                 "re-seal TPM-encrypted disks or keep a recovery key first); the release notes say so");
   cmd->add_flag("--dry-run", flags->dry_run, "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
-  cmd->add_option("--format", flags->format, "Summary on stdout: text or json")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_run(*flags); }; });
 }

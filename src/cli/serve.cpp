@@ -178,7 +178,7 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
   cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
   cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
-  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")->envname("SBPIPE_NAMESPACE");
+  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")->envname("SBPIPE_NAMESPACE");
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)")
       ->envname("SBPIPE_WORKFLOW_TEMPLATE");
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");

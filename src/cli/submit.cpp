@@ -104,7 +104,7 @@ Status run_submit(const SubmitFlags& flags) {
 void add_submit(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<SubmitFlags>();
   CLI::App* cmd = app.add_subcommand("submit", "Start a pipeline run for a release by hand (a re-run)");
-  cmd->add_option("--repo", flags->repo, "GitHub repository OWNER/NAME")->required();
+  cmd->add_option("-R,--repo", flags->repo, "GitHub repository OWNER/NAME")->required();
   cmd->add_option("--tag", flags->tag, "The release's tag")->required();
   cmd->add_option("--release-id", flags->release_id, "GitHub's id of the release, when several drafts carry the tag")
       ->check(CLI::PositiveNumber);
@@ -112,7 +112,7 @@ void add_submit(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--wait", flags->wait, "Follow the Workflow until it ends; exit 0 only when it Succeeded");
   cmd->add_flag("--force", flags->force, "Also run for a release that is no longer a pre-release");
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve.kubernetes section names the target");
-  cmd->add_option("--namespace", flags->namespace_name, "Namespace of the Workflow (default argo)");
+  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflow (default argo)");
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate (default talos-secureboot-build)");
   cmd->add_option("--poll-interval", flags->poll_seconds, "Seconds between phase checks with --wait")
       ->capture_default_str()

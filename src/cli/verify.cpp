@@ -90,7 +90,7 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the --previous-ref registry");
   cmd->add_option("--username", flags->username, "Registry user name for --previous-ref (with --password-file)");
   cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
-  cmd->add_option("--format", flags->format, "text or json")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_verify(*flags); }; });
 }
 

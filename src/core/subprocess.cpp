@@ -14,7 +14,7 @@ extern char** environ;
 namespace sbpipe {
 
 const std::vector<std::string>& secret_env_names() {
-  static const std::vector<std::string> names{"GITHUB_TOKEN", "SBPIPE_REGISTRY_PASSWORD", "SBPIPE_WEBHOOK_SECRET"};
+  static const std::vector<std::string> names{"GH_TOKEN", "GITHUB_TOKEN", "SBPIPE_REGISTRY_PASSWORD", "SBPIPE_WEBHOOK_SECRET"};
   return names;
 }
 

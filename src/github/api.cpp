@@ -152,6 +152,9 @@ Error GitHubApi::status_error(const HttpResponse& response, const std::string& w
                    : s == 404           ? ErrorKind::not_found
                    : is_retryable_status(s) ? ErrorKind::transient
                                             : ErrorKind::permanent;
+  if (kind == ErrorKind::auth && !m_options.token_source.empty())
+    detail += " (token from " + m_options.token_source +
+              "; it needs Contents: read and write on the repository, e.g. a fine-grained token for that repository)";
   return Error(kind, "GitHub: " + what + ": HTTP " + std::to_string(s) + detail);
 }
 

@@ -73,6 +73,9 @@ struct GitHubOptions {
   RetryPolicy policy;
   // Longest single wait for a rate limit; a longer one fails instead.
   std::chrono::seconds max_rate_limit_wait{900};
+  // Where the token came from ("GH_TOKEN", "--github-token-file F", ...):
+  // a 401 or 403 names it and the permission the token needs. Never the value.
+  std::string token_source;
 };
 
 class GitHubApi {

@@ -75,8 +75,6 @@ ErrorKind kind_of(CURLcode code) {
   switch (code) {
   case CURLE_OPERATION_TIMEDOUT:
     return ErrorKind::timeout;
-  case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_CONNECT:
   case CURLE_SEND_ERROR:
   case CURLE_RECV_ERROR:
@@ -84,11 +82,26 @@ ErrorKind kind_of(CURLcode code) {
   case CURLE_PARTIAL_FILE:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
-  case CURLE_SSL_CONNECT_ERROR:
   case CURLE_WEIRD_SERVER_REPLY:
     return ErrorKind::transient;
-  default:
+  default:  // DNS and TLS failures too: the same request fails the same way
     return ErrorKind::permanent;
+  }
+}
+
+// What to try, for failures a retry does not fix.
+std::string hint_for(CURLcode code) {
+  switch (code) {
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return " (the name does not resolve: check the host name and DNS)";
+  case CURLE_SSL_CONNECT_ERROR:
+    return " (no TLS handshake: does the server speak plain HTTP? for a registry try --plain-http)";
+  case CURLE_PEER_FAILED_VERIFICATION:
+    return " (the certificate is not trusted: give its CA bundle, --ca-file for a registry or --github-ca-file for "
+           "GitHub, or --insecure for a registry with a self-signed certificate)";
+  default:
+    return "";
   }
 }
 
@@ -174,7 +187,8 @@ public:
     if (t.body_error) return fail(*t.body_error);
     if (t.response_error) return fail(*t.response_error);
     if (code != CURLE_OK) {
-      return fail(kind_of(code), request.method + " " + origin_and_path(request.url) + ": " + curl_easy_strerror(code));
+      return fail(kind_of(code),
+                  request.method + " " + origin_and_path(request.url) + ": " + curl_easy_strerror(code) + hint_for(code));
     }
     char* effective = nullptr;
     curl_easy_getinfo(c, CURLINFO_EFFECTIVE_URL, &effective);

@@ -7,6 +7,9 @@
 #include "core/base64.h"
 #include "core/file.h"
 #include "core/redact.h"
+#include "oci/credential_helper.h"
+
+#include <spdlog/spdlog.h>
 
 namespace sbpipe {
 namespace {
@@ -28,6 +31,25 @@ Result<Credentials> from_docker_config(const std::string& registry, const Creden
   auto json = nlohmann::json::parse(*text, nullptr, false);
   if (json.is_discarded() || !json.is_object())
     return fail(ErrorKind::config, "docker config " + path.string() + ": not valid JSON");
+  // A credential helper, when config.json names one for this registry,
+  // answers alone (docker/cli credentials/native_store.go).
+  std::string helper;
+  if (auto helpers = json.find("credHelpers"); helpers != json.end() && helpers->is_object()) {
+    if (auto named = helpers->find(registry); named != helpers->end() && named->is_string()) helper = named->get<std::string>();
+  }
+  if (helper.empty()) {
+    if (auto store = json.find("credsStore"); store != json.end() && store->is_string()) helper = store->get<std::string>();
+  }
+  if (!helper.empty()) {
+    auto found = credentials_from_helper(helper, registry);
+    if (!found) return fail(found.error());
+    if (!*found) {
+      spdlog::debug("registry credentials for {}: docker-credential-{} has none; anonymous", registry, helper);
+      return Credentials{};
+    }
+    spdlog::debug("registry credentials for {}: docker-credential-{} (named by {})", registry, helper, path.string());
+    return **found;
+  }
   if (!json.contains("auths") || !json["auths"].is_object()) return Credentials{};
   const auto& auths = json["auths"];
   // Keys may be bare hosts or URLs ("https://ghcr.io", "https://index.docker.io/v1/").
@@ -42,7 +64,11 @@ Result<Credentials> from_docker_config(const std::string& registry, const Creden
       break;
     }
   }
-  if (entry == nullptr || !entry->is_object()) return Credentials{};
+  if (entry == nullptr || !entry->is_object()) {
+    spdlog::debug("registry credentials for {}: none in {}; anonymous", registry, path.string());
+    return Credentials{};
+  }
+  spdlog::debug("registry credentials for {}: auths entry in {}", registry, path.string());
   Credentials creds;
   if (entry->contains("auth") && (*entry)["auth"].is_string()) {
     auto decoded = base64_decode((*entry)["auth"].get<std::string>());
@@ -73,6 +99,7 @@ Result<Credentials> resolve_credentials(const std::string& registry, const Crede
       return fail(ErrorKind::usage, "--username and --password-file go together");
     auto password = read_secret_file(*sources.password_file, "--password-file");
     if (!password) return fail(password.error());
+    spdlog::debug("registry credentials for {}: --username with --password-file", registry);
     return Credentials{sources.username, *password};
   }
   auto env_user = sources.getenv("SBPIPE_REGISTRY_USERNAME");
@@ -81,6 +108,7 @@ Result<Credentials> resolve_credentials(const std::string& registry, const Crede
     if (!env_user || env_user->empty() || !env_pass || env_pass->empty())
       return fail(ErrorKind::config, "SBPIPE_REGISTRY_USERNAME and SBPIPE_REGISTRY_PASSWORD go together");
     register_secret(*env_pass);
+    spdlog::debug("registry credentials for {}: SBPIPE_REGISTRY_USERNAME and SBPIPE_REGISTRY_PASSWORD", registry);
     return Credentials{*env_user, *env_pass};
   }
   return from_docker_config(registry, sources);

@@ -1,9 +1,12 @@
 #pragma once
 // Where registry credentials come from, in order: flags (--username with
 // --password-file), the environment (SBPIPE_REGISTRY_USERNAME and
-// SBPIPE_REGISTRY_PASSWORD), then docker's config.json `auths`
-// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json). None of these
-// is required: anonymous access is tried when all are absent.
+// SBPIPE_REGISTRY_PASSWORD), then docker's config.json
+// ($DOCKER_CONFIG/config.json, else ~/.docker/config.json): its credential
+// helper for the registry (`credHelpers`, else `credsStore`, through
+// `docker-credential-NAME get`), else its `auths` entry. None of these
+// is required: anonymous access is tried when all are absent. A debug log
+// line names the source used, never the secret.
 // Every password found is registered for redaction before it is returned.
 
 #include <filesystem>

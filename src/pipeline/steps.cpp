@@ -95,7 +95,8 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
 
   std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
   for (const auto& repo : request.mount_from) scopes.push_back("repository:" + repo + ":pull");
-  SessionOptions session_options{request.registry.plain_http, request.registry.ca_file, request.registry.retry};
+  SessionOptions session_options{request.registry.plain_http, request.registry.ca_file, request.registry.retry,
+                                 request.registry.insecure};
   SessionFactory sessions = [&]() {
     return open_registry_session(target->api_host(), target->repository, *credentials, scopes, session_options);
   };
@@ -194,7 +195,7 @@ Status check_installer(const std::string& ref_text, const RegistryAccess& access
   if (ref->digest.empty()) return fail(ErrorKind::invalid_input, "installer reference '" + ref_text + "' names no digest");
   auto credentials = registry_credentials(ref->registry, access);
   if (!credentials) return fail(credentials.error());
-  SessionOptions options{access.plain_http, access.ca_file, access.retry};
+  SessionOptions options{access.plain_http, access.ca_file, access.retry, access.insecure};
   auto by_digest = head_image_manifest(*ref, ref->digest, *credentials, options);
   if (!by_digest) return fail(by_digest.error());
   if (by_digest->str() != ref->digest)

@@ -29,6 +29,7 @@ struct RegistryAccess {
   bool plain_http = false;
   std::string ca_file;
   RetryPolicy retry;
+  bool insecure = false;  // HTTPS without certificate verification (--insecure)
 };
 
 // The registry credentials for `registry`: flags, else environment, else

@@ -151,14 +151,14 @@ TEST_CASE("F15/F17: a FIFO or a device as a key, certificate or secret file is r
 TEST_CASE("F16: a config key that is not a plain name is a config error (exit 2) naming the file") {
   TempDir dir;
   write_file(dir / "complexkey.yaml", "? [imager, x]\n: 1\n");
-  auto r = sbpipe::test::sbpipe({"plan", "--version", "v1.9.0", "--config", (dir / "complexkey.yaml").string()});
+  auto r = sbpipe::test::sbpipe({"plan", "--tag", "v1.9.0", "--config", (dir / "complexkey.yaml").string()});
   CHECK(r.exit_code == 2);
   CHECK_MESSAGE(r.err.find((dir / "complexkey.yaml").string() + ": the top level has a key that is not a plain name (a list)") !=
                     std::string::npos,
                 r.err);
   CHECK(r.err.find("internal error") == std::string::npos);
   write_file(dir / "nested.yaml", "imager:\n  ? {a: 1}\n  : 2\n");
-  auto nested = sbpipe::test::sbpipe({"plan", "--version", "v1.9.0", "--config", (dir / "nested.yaml").string()});
+  auto nested = sbpipe::test::sbpipe({"plan", "--tag", "v1.9.0", "--config", (dir / "nested.yaml").string()});
   CHECK(nested.exit_code == 2);
   CHECK_MESSAGE(nested.err.find("imager has a key that is not a plain name (a mapping)") != std::string::npos, nested.err);
 }

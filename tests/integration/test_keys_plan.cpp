@@ -190,7 +190,7 @@ TEST_CASE("keys check: enrolment files from efitools must hold the UKI certifica
 }
 
 TEST_CASE("plan: defaults, shell form, and refusals") {
-  auto r = sbpipe({"plan", "--version", "v1.9.0"});
+  auto r = sbpipe({"plan", "--tag", "v1.9.0"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto doc = nlohmann::json::parse(r.out);
   REQUIRE(doc["invocations"].size() == 7);  // 3 outputs, and kernel, initramfs, cmdline and the signed UKI for network boot
@@ -203,21 +203,21 @@ TEST_CASE("plan: defaults, shell form, and refusals") {
   CHECK(args.find(R"("--extra-kernel-arg","-lockdown","--extra-kernel-arg","lockdown=integrity")") != std::string::npos);
   CHECK(doc["invocations"][2]["args"].dump().find("lockdown") == std::string::npos);  // plain ISO
 
-  auto shell = sbpipe({"plan", "--version", "v1.9.0", "--format", "shell"});
+  auto shell = sbpipe({"plan", "--tag", "v1.9.0", "--format", "shell"});
   REQUIRE(shell.exit_code == 0);
   CHECK(shell.out.find("docker run --rm -t -v \"$PWD/_out:/out\" -v \"$PWD/secureboot:/secureboot:ro\" ghcr.io/siderolabs/imager:v1.9.0 "
                        "secureboot-installer") != std::string::npos);
 
   TempDir tmp;
   write_file(tmp / "bad.yaml", "imager:\n  outputs: [installer]\n  extra_kernel_args: [console=ttyS0]\n");
-  auto refused = sbpipe({"plan", "--version", "v1.9.0", "--config", (tmp / "bad.yaml").string()});
+  auto refused = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "bad.yaml").string()});
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("imager refuses kernel args") != std::string::npos);
   write_file(tmp / "typo.yaml", "imager:\n  output: [iso]\n");
-  auto typo = sbpipe({"plan", "--version", "v1.9.0", "--config", (tmp / "typo.yaml").string()});
+  auto typo = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "typo.yaml").string()});
   CHECK(typo.exit_code == 2);
   CHECK(typo.err.find("unknown key imager.output") != std::string::npos);
-  auto arch = sbpipe({"plan", "--version", "v1.9.0", "--arch", "riscv64"});
+  auto arch = sbpipe({"plan", "--tag", "v1.9.0", "--arch", "riscv64"});
   CHECK(arch.exit_code == 2);
   CHECK(arch.err.find("unknown architecture 'riscv64'") != std::string::npos);
 }
@@ -236,7 +236,7 @@ TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on
 
   write_file(tmp / "sbpipe.yaml", "imager:\n  image: " + registry.host() + "/siderolabs/imager:{version}\n  system_extensions:\n    - " +
                                       registry.host() + "/ext/gvisor:1.0\n");
-  auto r = sbpipe({"plan", "--version", "v1.9.0", "--config", (tmp / "sbpipe.yaml").string(), "--pin-digests", "--plain-http"});
+  auto r = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "sbpipe.yaml").string(), "--pin-digests", "--plain-http"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["invocations"][0]["image"].get<std::string>().find("@sha256:") != std::string::npos);
@@ -244,7 +244,7 @@ TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on
 
   write_file(tmp / "missing.yaml", "imager:\n  image: " + registry.host() + "/siderolabs/imager:{version}\n  system_extensions:\n    - " +
                                        registry.host() + "/ext/gvisor:9.9\n");
-  auto missing = sbpipe({"plan", "--version", "v1.9.0", "--config", (tmp / "missing.yaml").string(), "--pin-digests", "--plain-http"});
+  auto missing = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "missing.yaml").string(), "--pin-digests", "--plain-http"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("ext/gvisor:9.9: cannot pin to a digest") != std::string::npos);
   CHECK(missing.out.empty());

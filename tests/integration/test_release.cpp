@@ -264,9 +264,9 @@ TEST_CASE("upload-assets refuses before sending anything: a full release, a file
   Strings args{"upload-assets", tokenless.files[0].string()};
   auto c = tokenless.common();
   args.insert(args.end(), c.begin(), c.end());
-  auto no_token = sbpipe(args, {{"GITHUB_TOKEN", ""}});
+  auto no_token = sbpipe(args, {{"GITHUB_TOKEN", ""}, {"GH_TOKEN", ""}});
   CHECK(no_token.exit_code == 2);
-  CHECK(no_token.err.find("no GitHub token: set GITHUB_TOKEN or pass --github-token-file") != std::string::npos);
+  CHECK(no_token.err.find("no GitHub token: set GH_TOKEN (or GITHUB_TOKEN) or pass --github-token-file") != std::string::npos);
 
   auto wrong = tokenless.upload({"--github-token-file", (tokenless.dir / "missing").string()});
   CHECK(wrong.exit_code == 2);

@@ -548,7 +548,7 @@ TEST_CASE("run: configuration mistakes are refused before anything runs") {
   auto bad = sbpipe({"run", "--tag", f.kTag, "--config", (f.dir / "bad.yaml").string(), "--target", "dir:/tmp/x"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("unknown placeholder {output}") != std::string::npos);
-  auto no_token = sbpipe({"run", "--tag", f.kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}});
+  auto no_token = sbpipe({"run", "--tag", f.kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}, {"GH_TOKEN", ""}});
   CHECK(no_token.exit_code == 2);
   CHECK(no_token.err.find("no GitHub token") != std::string::npos);
   CHECK_FALSE(fs::exists(f.state / f.kTag));

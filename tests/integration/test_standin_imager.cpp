@@ -26,7 +26,7 @@ struct LineBuild {
 
   explicit LineBuild(const TalosLine& l, const std::map<std::string, std::string>& env = {}) : line(l) {
     make_owner_keys(keys);
-    auto plan = sbpipe({"plan", "--version", line.version, "--format", "argo"});
+    auto plan = sbpipe({"plan", "--tag", line.version, "--format", "argo"});
     REQUIRE_MESSAGE(plan.exit_code == 0, plan.err);
     for (const auto& inv : json::parse(plan.out)) {
       std::vector<std::string> args;

@@ -48,7 +48,7 @@ def run_sbpipe(sbpipe, args, config_text=None):
 
 
 def plan_for(sbpipe, config_text, extra, where, p):
-    r = run_sbpipe(sbpipe, ["plan", "--version", "v1.9.0", "--config", "{config}", "--format", "argo"] + extra, config_text)
+    r = run_sbpipe(sbpipe, ["plan", "--tag", "v1.9.0", "--config", "{config}", "--format", "argo"] + extra, config_text)
     if r.returncode != 0:
         p(where, f"sbpipe plan refuses the config: {r.stderr.strip()}")
         return None

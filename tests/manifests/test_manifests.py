@@ -60,8 +60,8 @@ MUTATIONS = [
     (T, "      - name: release-id         # the GitHub release id, on every pod as a label; pins the release\n        value: \"\"\n",
      "      - name: release-id\n        value: \"\"\n      - name: sbpipe-image\n        value: ghcr.io/owner/sbpipe:1\n",
      "Workflow parameter 'sbpipe-image' names an image"),
-    (T, "args: [plan, --version, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo, --pin-digests]",
-     "args: [plan, --version, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo]",
+    (T, "args: [plan, --tag, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo, --pin-digests]",
+     "args: [plan, --tag, \"{{workflow.parameters.version}}\", --config, /etc/sbpipe/sbpipe.yaml, --format, argo]",
      "plan does not pin the imager image"),
     # keys
     (T, "              - {key: uki-signing-cert.pem, path: uki-signing-cert.pem}\n", "",

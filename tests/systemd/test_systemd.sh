@@ -46,5 +46,5 @@ dry=$("$sbpipe" run --config "$config" --tag v1.9.0 --dry-run) || fail "example 
 echo "$dry" | grep -q '^imager   .*-v /etc/sbpipe/secureboot:/secureboot:ro .* secureboot-installer ' || fail "keys not given to the SecureBoot installer run: $dry"
 echo "$dry" | grep '^imager   .* iso --arch' | grep -q '/etc/sbpipe/secureboot' && fail "keys given to the plain ISO run: $dry"
 echo "$dry" | grep -q '^push     ghcr.io/OWNER/installer:v1.9.0$' || fail "installer reference: $dry"
-"$sbpipe" plan --config "$config" --version v1.9.0 >/dev/null || fail "example config: imager section"
+"$sbpipe" plan --config "$config" --tag v1.9.0 >/dev/null || fail "example config: imager section"
 echo "ok: example config"

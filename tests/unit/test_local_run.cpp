@@ -94,12 +94,15 @@ TEST_CASE("subprocess: exit status, signals, and secrets kept out of the child's
   CHECK(run_child(ChildSpec{{"sh", "-c", "exit 3"}, {}, {}, std::nullopt}) == 3);
   CHECK(run_child(ChildSpec{{"sh", "-c", "kill -9 $$"}, {}, {}, std::nullopt}) == 128 + 9);
   ::setenv("GITHUB_TOKEN", "ghp_should_not_pass", 1);
+  ::setenv("GH_TOKEN", "gh_should_not_pass_either", 1);
   auto log = dir / "env.log";
   ChildSpec spec{{"sh", "-c", "env; echo to-stderr >&2"}, secret_env_names(), {{"EXTRA", "1"}}, log};
   CHECK(run_child(spec) == 0);
   ::unsetenv("GITHUB_TOKEN");
+  ::unsetenv("GH_TOKEN");
   auto env = read_file(log);
   CHECK(env.find("ghp_should_not_pass") == std::string::npos);
+  CHECK(env.find("gh_should_not_pass_either") == std::string::npos);
   CHECK(env.find("EXTRA=1\n") != std::string::npos);
   CHECK(env.find("to-stderr") != std::string::npos);
   CHECK(run_child(ChildSpec{{"/nonexistent/imager"}, {}, {}, std::nullopt}).error().message().find("cannot start /nonexistent/imager") !=
