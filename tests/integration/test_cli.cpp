@@ -10,6 +10,8 @@
 namespace sbpipe::test {
 namespace {
 
+TEST_SUITE("integration") {
+
 TEST_CASE("cli: --version belongs to sbpipe alone; after a subcommand it is an error naming the flag") {
   auto root = sbpipe({"--version"});
   CHECK(root.exit_code == 0);
@@ -146,6 +148,8 @@ TEST_CASE("cli: completion bash completes commands and each command's flags") {
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("shell must be bash, zsh or fish") != std::string::npos);
 }
+
+} // TEST_SUITE
 
 } // namespace
 } // namespace sbpipe::test

@@ -21,6 +21,8 @@ namespace fs = std::filesystem;
 const std::string k_repo = "me/talos-build";
 const std::string k_tag = "v1.9.0";
 
+TEST_SUITE("integration") {
+
 TEST_CASE("cli: the GitHub token comes from GH_TOKEN, then GITHUB_TOKEN, then --github-token-file; a 401 names the source") {
   GitHubStandIn github;
   int64_t id = github.create_release(k_repo, k_tag, true, false, "notes");
@@ -117,11 +119,15 @@ TEST_CASE("cli: registry credentials from a docker credential helper (credsStore
   }
 }
 
+} // TEST_SUITE
+
 } // namespace
 } // namespace sbpipe::test
 
 namespace sbpipe::test {
 namespace {
+
+TEST_SUITE("integration") {
 
 TEST_CASE("cli: a loopback registry that speaks plain HTTP is reached without --plain-http, as crane does") {
   LocalRegistry registry;
@@ -136,6 +142,8 @@ TEST_CASE("cli: a loopback registry that speaks plain HTTP is reached without --
   CHECK(r.err.find(registry.host() + ": no HTTPS (") != std::string::npos);
   CHECK(r.err.find("it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane does") != std::string::npos);
 }
+
+} // TEST_SUITE
 
 } // namespace
 } // namespace sbpipe::test
