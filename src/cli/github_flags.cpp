@@ -13,7 +13,7 @@ namespace sbpipe {
 void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
   cmd.add_option("--github-api", flags.api, "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)")
       ->capture_default_str();
-  cmd.add_option("--github-token-file", flags.token_file, "File holding the GitHub token, read when env GH_TOKEN and GITHUB_TOKEN are unset");
+  cmd.add_option("--github-token-file", flags.token_file, "File holding the GitHub token (else env GH_TOKEN, then GITHUB_TOKEN)");
   cmd.add_option("--github-ca-file", flags.ca_file, "Extra CA bundle for the GitHub API's TLS certificate");
   cmd.add_option("--retries", flags.retries, "Tries per request before giving up")->capture_default_str()->check(CLI::Range(1, 100));
   cmd.add_option("--retry-delay-ms", flags.retry_delay_ms, "First back-off delay; doubles per try")
@@ -26,6 +26,15 @@ void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
 }
 
 Result<GitHubToken> github_token(const GitHubFlags& flags) {
+  // A file named on the command line or in the config is this run's choice, as registry
+  // credentials given by flag are; without one, the environment as gh reads it.
+  if (!flags.token_file.empty()) {
+    auto read = read_secret_file(flags.token_file, "GitHub token");
+    if (!read) return fail(read.error());
+    GitHubToken token{std::move(*read), "--github-token-file " + flags.token_file};
+    spdlog::debug("GitHub token from {}", token.source);
+    return token;
+  }
   GitHubToken token;
   for (const char* name : {"GH_TOKEN", "GITHUB_TOKEN"}) {
     if (auto env = process_getenv(name); env && !env->empty()) {
@@ -34,17 +43,9 @@ Result<GitHubToken> github_token(const GitHubFlags& flags) {
       break;
     }
   }
-  if (token.value.empty() && !flags.token_file.empty()) {
-    auto read = read_secret_file(flags.token_file, "GitHub token");
-    if (!read) return fail(read.error());
-    token = GitHubToken{std::move(*read), "--github-token-file " + flags.token_file};
-  }
   if (token.value.empty())
     return fail(ErrorKind::config, "no GitHub token: set GH_TOKEN (or GITHUB_TOKEN) or pass --github-token-file");
-  if (token.source.starts_with("GH") && !flags.token_file.empty())
-    spdlog::debug("GitHub token from {} ({} not read: the environment comes first)", token.source, flags.token_file);
-  else
-    spdlog::debug("GitHub token from {}", token.source);
+  spdlog::debug("GitHub token from {}", token.source);
   return token;
 }
 

@@ -23,7 +23,7 @@ const std::string k_tag = "v1.9.0";
 
 TEST_SUITE("integration") {
 
-TEST_CASE("cli: the GitHub token comes from GH_TOKEN, then GITHUB_TOKEN, then --github-token-file; a 401 names the source") {
+TEST_CASE("cli: the GitHub token comes from --github-token-file when given, else GH_TOKEN, then GITHUB_TOKEN; a 401 names the source") {
   GitHubStandIn github;
   int64_t id = github.create_release(k_repo, k_tag, true, false, "notes");
   TempDir dir;
@@ -53,7 +53,8 @@ TEST_CASE("cli: the GitHub token comes from GH_TOKEN, then GITHUB_TOKEN, then --
   CHECK_MESSAGE(second.exit_code == 0, second.err);
   CHECK(second.err.find("GitHub token from GITHUB_TOKEN\n") != std::string::npos);
 
-  auto file = upload({{"GH_TOKEN", ""}, {"GITHUB_TOKEN", ""}}, {"--github-token-file", (dir / "token").string()});
+  auto file = upload({{"GH_TOKEN", "ghp_not_the_token_1234567"}, {"GITHUB_TOKEN", ""}},
+                     {"--github-token-file", (dir / "token").string()});
   CHECK_MESSAGE(file.exit_code == 0, file.err);
   CHECK(file.err.find("GitHub token from --github-token-file " + (dir / "token").string() + "\n") != std::string::npos);
 }
