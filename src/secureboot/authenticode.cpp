@@ -182,24 +182,38 @@ bool pkcs7_verify(PKCS7* p7, std::string_view auth, X509* trusted, std::string_v
   return ok;
 }
 
+// The chain from `signer` (with the signature's own certificates) to `anchor`, built as
+// Pkcs7Verify builds it: a partial chain ends at the anchor, no clock, any purpose. The
+// context (kept with its store) holds the chain or the error.
+struct ChainCheck {
+  ossl::Ptr<X509_STORE> store;
+  ossl::Ptr<X509_STORE_CTX> ctx;
+  bool verified = false;
+};
+
+ChainCheck check_chain(PKCS7* p7, X509* signer, X509* anchor) {
+  ChainCheck check{ossl::Ptr<X509_STORE>(X509_STORE_new()), ossl::Ptr<X509_STORE_CTX>(X509_STORE_CTX_new())};
+  X509_STORE_add_cert(check.store.get(), anchor);
+  X509_STORE_set_flags(check.store.get(), X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
+  X509_STORE_set_purpose(check.store.get(), X509_PURPOSE_ANY);
+  X509_STORE_CTX_init(check.ctx.get(), check.store.get(), signer, p7->d.sign->cert);
+  X509_STORE_CTX_set_default(check.ctx.get(), "smime_sign");
+  check.verified = X509_verify_cert(check.ctx.get()) == 1;
+  return check;
+}
+
 // Why no trusted certificate verified the signature: the chain error
 // against each (as Pkcs7Verify builds it), or the signature's own.
 std::string why_not_verified(PKCS7* p7, X509* signer, const std::vector<ossl::Ptr<X509>>& trusted, const std::string& who) {
   if (signer == nullptr) return "the signer's certificate is not in the signature (the firmware looks for it nowhere else)";
   std::string chain_error;
   for (const auto& anchor : trusted) {
-    ossl::Ptr<X509_STORE> store(X509_STORE_new());
-    X509_STORE_add_cert(store.get(), anchor.get());
-    X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-    X509_STORE_set_purpose(store.get(), X509_PURPOSE_ANY);
-    ossl::Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-    X509_STORE_CTX_init(ctx.get(), store.get(), signer, p7->d.sign->cert);
-    X509_STORE_CTX_set_default(ctx.get(), "smime_sign");
-    if (X509_verify_cert(ctx.get()) == 1) {
+    ChainCheck check = check_chain(p7, signer, anchor.get());
+    if (check.verified) {
       ERR_clear_error();
       return "PKCS#7 signature by '" + who + "' does not verify";
     }
-    chain_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx.get()));
+    chain_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(check.ctx.get()));
   }
   ERR_clear_error();
   if (trusted.empty()) return "no trusted certificate given";
@@ -209,15 +223,9 @@ std::string why_not_verified(PKCS7* p7, X509* signer, const std::vector<ossl::Pt
 // The key types of the chain that verified `signer` against `anchor`.
 std::vector<std::string> chain_key_types(PKCS7* p7, X509* signer, X509* anchor) {
   std::vector<std::string> types;
-  ossl::Ptr<X509_STORE> store(X509_STORE_new());
-  X509_STORE_add_cert(store.get(), anchor);
-  X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-  X509_STORE_set_purpose(store.get(), X509_PURPOSE_ANY);
-  ossl::Ptr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
-  X509_STORE_CTX_init(ctx.get(), store.get(), signer, p7->d.sign->cert);
-  X509_STORE_CTX_set_default(ctx.get(), "smime_sign");
-  if (X509_verify_cert(ctx.get()) == 1) {
-    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+  ChainCheck check = check_chain(p7, signer, anchor);
+  if (check.verified) {
+    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(check.ctx.get());
     for (int i = 0; i < sk_X509_num(chain); ++i) types.push_back(key_type(sk_X509_value(chain, i)));
   }
   ERR_clear_error();
