@@ -1,7 +1,7 @@
 #include "cli/app.h"
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <exception>
@@ -16,7 +16,7 @@ namespace sbpipe {
 int sbpipe_main(int argc, char** argv) {
   CLI::App app("sbpipe: release pipeline for Talos Linux images signed for UEFI SecureBoot", "sbpipe");
   app.require_subcommand(0, 1);  // bare `sbpipe` prints usage
-  app.fallthrough();            // global flags may follow the subcommand
+  app.fallthrough();             // global flags may follow the subcommand
   // Not CLI11's version flag: that one answers after any subcommand too
   // (`sbpipe run --version v1.9.0` printed the version and built nothing).
   bool version = false;
@@ -90,4 +90,4 @@ int sbpipe_main(int argc, char** argv) {
   }
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -32,4 +32,4 @@ void add_completion(CLI::App& app, CommandAction& action);
 // Runs sbpipe; returns the process exit status. Catches every exception.
 int sbpipe_main(int argc, char** argv);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -56,7 +56,7 @@ Status run_finalize(const FinalizeFlags& flags) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_finalize(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<FinalizeFlags>();
@@ -71,9 +71,11 @@ void add_finalize(CLI::App& app, CommandAction& action) {
                   "github, or dir:PATH for a release published with upload-assets --target dir:PATH")
       ->capture_default_str();
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
-  cmd->add_option("--config", flags->config, "sbpipe YAML config: its imager: section names the extensions and kernel arguments for the notes");
+  cmd->add_option("--config", flags->config,
+                  "sbpipe YAML config: its imager: section names the extensions and kernel arguments for the notes");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Result on stdout");
-  cmd->add_option("--registry-username", flags->registry_username, "Registry user name for the installer check (with --registry-password-file)");
+  cmd->add_option("--registry-username", flags->registry_username,
+                  "Registry user name for the installer check (with --registry-password-file)");
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback tests, in-cluster registries)");
   cmd->add_option("--registry-ca-file", flags->registry_ca_file, "Extra CA bundle for the registry");
@@ -81,4 +83,4 @@ void add_finalize(CLI::App& app, CommandAction& action) {
   cmd->callback([flags, &action] { action = [flags] { return run_finalize(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -15,7 +15,9 @@ void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
       ->capture_default_str();
   cmd.add_option("--github-token-file", flags.token_file, "File holding the GitHub token (else env GH_TOKEN, then GITHUB_TOKEN)");
   cmd.add_option("--github-ca-file", flags.ca_file, "Extra CA bundle for the GitHub API's TLS certificate");
-  cmd.add_option("--retries", flags.retries, "Tries per request before giving up")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd.add_option("--retries", flags.retries, "Tries per request before giving up")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   cmd.add_option("--retry-delay-ms", flags.retry_delay_ms, "First back-off delay; doubles per try")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
@@ -66,4 +68,4 @@ Result<GitHubConnection> connect_github(const GitHubFlags& flags) {
   return connection;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -46,4 +46,4 @@ struct GitHubConnection {
 // Opens the client with github_token()'s token.
 Result<GitHubConnection> connect_github(const GitHubFlags& flags);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -41,22 +41,25 @@ Status run_keys_check(const KeysFlags& flags) {
     auto pad = [](const std::string& s, size_t width) { return s + std::string(width - s.size() + 2, ' '); };
     print_result_line(pad("ITEM", item_width) + pad("CHECK", check_width) + "RESULT  DETAIL");
     for (const auto& r : rows)
-      print_result_line(pad(r.item, item_width) + pad(r.check, check_width) + pad(std::string(level_name(r.level)), 6) + r.detail);
+      print_result_line(pad(r.item, item_width) + pad(r.check, check_width) + pad(std::string(level_name(r.level)), 6) +
+                        r.detail);
   }
   if (failed != 0)
-    return fail(ErrorKind::invalid_input, "keys check: " + std::to_string(failed) + " check(s) failed, " + std::to_string(warned) +
-                                              " warning(s) in " + flags.dir);
+    return fail(ErrorKind::invalid_input, "keys check: " + std::to_string(failed) + " check(s) failed, " +
+                                              std::to_string(warned) + " warning(s) in " + flags.dir);
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_keys_check(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<KeysFlags>();
   CLI::App* keys = app.add_subcommand("keys", "Signing-key set tools");
   keys->require_subcommand(1);
-  CLI::App* cmd = keys->add_subcommand("check", "Check the signing-key set a workflow mounts at /secureboot (prints no key material)");
-  cmd->add_option("DIR", flags->dir, "Directory with uki-signing-key.pem, uki-signing-cert.pem, pcr-signing-key.pem [, PK/KEK/db.auth]")
+  CLI::App* cmd =
+      keys->add_subcommand("check", "Check the signing-key set a workflow mounts at /secureboot (prints no key material)");
+  cmd->add_option("DIR", flags->dir,
+                  "Directory with uki-signing-key.pem, uki-signing-cert.pem, pcr-signing-key.pem [, PK/KEK/db.auth]")
       ->required();
   cmd->add_option("--write-public", flags->write_public,
                   "Also write pcr-signing-key.pub.pem (the PCR key's public half, for verify --pcr-pubkey) into this directory");
@@ -67,4 +70,4 @@ void add_keys_check(CLI::App& app, CommandAction& action) {
   cmd->callback([flags, &action] { action = [flags] { return run_keys_check(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -1,7 +1,7 @@
 #include "cli/output.h"
 
-#include <CLI/CLI.hpp>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -36,4 +36,4 @@ Status check_choice(std::string_view flag, std::string_view value, std::initiali
   return fail(ErrorKind::usage, std::string(flag) + " must be " + list);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -12,7 +12,7 @@
 namespace CLI {
 class App;
 class Option;
-} // namespace CLI
+}  // namespace CLI
 
 namespace sbpipe {
 
@@ -30,4 +30,4 @@ CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initialize
 // usage error "<flag> must be a, b or c" unless `value` is one of `allowed`.
 Status check_choice(std::string_view flag, std::string_view value, std::initializer_list<std::string_view> allowed);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -69,7 +69,7 @@ Status run_plan(const PlanFlags& flags) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_plan(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<PlanFlags>();
@@ -81,16 +81,18 @@ void add_plan(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");
-  cmd->add_option("--imager-image", flags->imager_image, "imager image; {version} is replaced (default ghcr.io/siderolabs/imager:{version})");
+  cmd->add_option("--imager-image", flags->imager_image,
+                  "imager image; {version} is replaced (default ghcr.io/siderolabs/imager:{version})");
   cmd->add_option("--output", flags->outputs, "imager output profile (repeatable; replaces the config's list)");
   cmd->add_option("--arch", flags->architectures, "Architecture: amd64 or arm64 (repeatable)");
   cmd->add_option("--base-installer-image", flags->base_installer_image, "Base installer image for installer outputs");
   cmd->add_option("--system-extension-image", flags->system_extensions, "System extension image (repeatable)");
-  cmd->add_option("--extra-kernel-arg", flags->extra_kernel_args, "Kernel argument for every output that takes them (repeatable)");
+  cmd->add_option("--extra-kernel-arg", flags->extra_kernel_args,
+                  "Kernel argument for every output that takes them (repeatable)");
   cmd->add_option("--engine", flags->engine, "Container engine for --format shell")->capture_default_str();
   cmd->add_option("--out-dir", flags->out_dir, "Output directory for --format shell (default $PWD/_out)");
   cmd->add_option("--keys-dir", flags->keys_dir, "Signing-key directory for --format shell (default $PWD/secureboot)");
   cmd->callback([flags, &action] { action = [flags] { return run_plan(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -34,8 +34,10 @@ struct PushFlags {
 };
 
 Status run_push(const PushFlags& flags) {
-  InstallerPush request{flags.inputs, flags.ref, flags.compression, flags.compression_level, flags.annotations,
-                        flags.mount_from, flags.jobs, RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
+  InstallerPush request{flags.inputs,      flags.ref,
+                        flags.compression, flags.compression_level,
+                        flags.annotations, flags.mount_from,
+                        flags.jobs,        RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
   if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
   request.registry.insecure = flags.insecure;
   if (!flags.arch.empty() && flags.inputs.size() != 1)
@@ -52,7 +54,7 @@ Status run_push(const PushFlags& flags) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_push_installer(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<PushFlags>();
@@ -62,7 +64,8 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--ref", flags->ref, "Target REGISTRY/REPO:TAG")->required();
   cmd->add_flag("--plain-http", flags->plain_http,
                 "Speak HTTP instead of HTTPS (without it, loopback and private addresses fall back to HTTP when HTTPS fails)");
-  cmd->add_flag("--insecure", flags->insecure, "HTTPS without certificate verification (a registry with a self-signed certificate)");
+  cmd->add_flag("--insecure", flags->insecure,
+                "HTTPS without certificate verification (a registry with a self-signed certificate)");
   cmd->add_option("--digest-file", flags->digest_file, "Also write the pushed digest (sha256:<hex>) to this file");
   cmd->add_option("--username", flags->username, "Registry user name (with --password-file)");
   cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
@@ -75,7 +78,9 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
       ->check(CLI::IsMember({"amd64", "arm64"}));
   cmd->add_option("--mount-from", flags->mount_from, "Repository on the same registry to mount existing blobs from (repeatable)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
-  cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--retry-delay-ms", flags->retry_delay_ms, "First back-off delay; doubles per try")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
@@ -83,4 +88,4 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->callback([flags, &action] { action = [flags] { return run_push(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -29,4 +29,4 @@ void add_pxe_extract(CLI::App& app, CommandAction& action) {
   });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -52,4 +52,4 @@ Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHub
   return opened;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

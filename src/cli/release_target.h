@@ -44,4 +44,4 @@ struct OpenedTarget {
 // a missing one fails before any work.
 Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHubFlags& github, DirReleaseId dir_id);
 
-} // namespace sbpipe
+}  // namespace sbpipe

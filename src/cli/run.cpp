@@ -99,12 +99,14 @@ Status run_run(RunFlags& flags) {
                      .allow_key_rotation = flags.allow_key_rotation};
   auto steps = run_pipeline(request, settings, plan, env);
   if (!steps) return fail(steps.error());
-  if (flags.format == "json") print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
-  else print_result_text(run_summary(*steps));
+  if (flags.format == "json")
+    print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
+  else
+    print_result_text(run_summary(*steps));
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_run(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<RunFlags>();
@@ -118,7 +120,8 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_option("--state-dir", flags->state_dir, "Where each version's journal, lock and outputs live");
   cmd->add_option("--keys-dir", flags->keys_dir, "The signing keys, given to imager only (as {keys})");
   cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem for verify (default: in --keys-dir)");
-  cmd->add_option("--installer-repository", flags->installer_repository, "REGISTRY/REPO to push the installer to (tag: the version)");
+  cmd->add_option("--installer-repository", flags->installer_repository,
+                  "REGISTRY/REPO to push the installer to (tag: the version)");
   cmd->add_option("--registry-username", flags->registry_username, "Registry user name (with --registry-password-file)");
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback, in-cluster registries)");
@@ -127,11 +130,12 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
                 "Publish a build whose PCR key or UKI signer differs from the previous release's (an intended rotation: "
                 "re-seal TPM-encrypted disks or keep a recovery key first); the release notes say so");
-  cmd->add_flag("--dry-run", flags->dry_run, "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_run(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

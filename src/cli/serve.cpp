@@ -1,11 +1,11 @@
 // sbpipe serve [--config F] [--listen ADDR:PORT] [--webhook-secret-file F]... [--allow-repo OWNER/NAME]...
 //              [--namespace NS] [--workflow-template NAME] [--executor argo|local] [--state-dir D]
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
-#include <csignal>
 #include <pthread.h>
+#include <csignal>
 #include <thread>
 
 #include "cli/app.h"
@@ -153,7 +153,8 @@ Status run_serve(ServeFlags& flags) {
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
-    if (received == SIGTERM || received == SIGINT) spdlog::info("signal {}: finishing requests in flight, then stopping", received);
+    if (received == SIGTERM || received == SIGINT)
+      spdlog::info("signal {}: finishing requests in flight, then stopping", received);
     (*server)->stop();
   });
   auto served = (*server)->serve();
@@ -164,7 +165,7 @@ Status run_serve(ServeFlags& flags) {
   return served;
 }
 
-} // namespace
+}  // namespace
 
 void add_serve(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<ServeFlags>();
@@ -178,7 +179,8 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
   cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
   cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
-  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")->envname("SBPIPE_NAMESPACE");
+  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")
+      ->envname("SBPIPE_NAMESPACE");
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)")
       ->envname("SBPIPE_WORKFLOW_TEMPLATE");
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
@@ -191,16 +193,18 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--max-connections", flags->max_connections,
                   "Open connections at most (default 1024); beyond it the oldest idle or slow one is closed")
       ->check(CLI::Range(8, 65536));
-  cmd->add_option("--io-threads", flags->io_threads, "Threads serving connections (default: one per core)")->check(CLI::Range(1, 64));
+  cmd->add_option("--io-threads", flags->io_threads, "Threads serving connections (default: one per core)")
+      ->check(CLI::Range(1, 64));
   cmd->add_option("--request-timeout-ms", flags->request_timeout_ms,
                   "Time a client has to send a whole request, header and body (default 10000)")
       ->check(CLI::Range(100, 600000));
   cmd->add_option("--idle-timeout-ms", flags->idle_timeout_ms, "Keep-alive: time to the next request (default 5000)")
       ->check(CLI::Range(100, 600000));
-  cmd->add_option("--api-deadline-ms", flags->deadline_ms, "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
+  cmd->add_option("--api-deadline-ms", flags->deadline_ms,
+                  "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
       ->capture_default_str()
       ->check(CLI::Range(100, 9000));
   cmd->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

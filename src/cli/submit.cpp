@@ -1,7 +1,7 @@
 // sbpipe submit --repo OWNER/NAME --tag TAG [--release-id ID] [--dry-run] [--wait]
 
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <thread>
 
@@ -74,7 +74,8 @@ Status run_submit(const SubmitFlags& flags) {
   if (!github) return fail(github.error());
   // Resolved once, here: the Workflow's steps then work on exactly this
   // release (--release-id), in the state it has now (--release-state).
-  auto release = flags.release_id != 0 ? github->api->get_release(*repo, flags.release_id) : github->api->find_release(*repo, flags.tag);
+  auto release =
+      flags.release_id != 0 ? github->api->get_release(*repo, flags.release_id) : github->api->find_release(*repo, flags.tag);
   if (!release) return fail(release.error());
   if (release->tag_name != flags.tag)
     return fail(ErrorKind::usage, "release id " + std::to_string(release->id) + " of " + repo->str() + " has tag '" +
@@ -83,7 +84,8 @@ Status run_submit(const SubmitFlags& flags) {
     return fail(ErrorKind::permanent, "release " + flags.tag + " of " + repo->str() +
                                           " is a full release already; --force to run the pipeline for it anyway");
   std::string state = release->draft ? "draft" : release->prerelease ? "prerelease" : "";
-  auto workflow = make_workflow(ReleaseRef{repo->str(), flags.tag, release->id, state}, target, WorkflowOrigin{"", "submit"}, true);
+  auto workflow =
+      make_workflow(ReleaseRef{repo->str(), flags.tag, release->id, state}, target, WorkflowOrigin{"", "submit"}, true);
   if (flags.dry_run) {
     print_result_line(workflow.dump(2));
     return {};
@@ -99,7 +101,7 @@ Status run_submit(const SubmitFlags& flags) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_submit(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<SubmitFlags>();
@@ -122,4 +124,4 @@ void add_submit(CLI::App& app, CommandAction& action) {
   cmd->callback([flags, &action] { action = [flags] { return run_submit(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

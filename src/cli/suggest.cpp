@@ -31,4 +31,4 @@ std::vector<std::string> suggestions_for(std::string_view typed, const std::vect
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

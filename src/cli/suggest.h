@@ -16,4 +16,4 @@ size_t edit_distance(std::string_view a, std::string_view b);
 // The candidates close to `typed`, in the order given.
 std::vector<std::string> suggestions_for(std::string_view typed, const std::vector<std::string>& candidates);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -40,21 +40,23 @@ Status run_upload(const UploadFlags& flags) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 void add_upload_assets(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<UploadFlags>();
-  CLI::App* cmd = app.add_subcommand("upload-assets",
-                                     "Publish files as assets of a release, with sha256sum.txt and sha512sum.txt over all its assets");
+  CLI::App* cmd = app.add_subcommand(
+      "upload-assets", "Publish files as assets of a release, with sha256sum.txt and sha512sum.txt over all its assets");
   cmd->add_option("FILE", flags->files, "Files to publish; the asset name is the file name, or NAME with FILE=NAME")->required();
   cmd->add_option("-R,--repo", flags->release.repo, "GitHub repository OWNER/NAME (optional with a dir: target)");
   cmd->add_option("--tag", flags->release.tag, "The release's tag")->required();
-  cmd->add_option("--target", flags->release.target, "github, or dir:PATH to publish into PATH/<tag>/ instead")->capture_default_str();
+  cmd->add_option("--target", flags->release.target, "github, or dir:PATH to publish into PATH/<tag>/ instead")
+      ->capture_default_str();
   add_release_pin_flags(*cmd, flags->release);
-  cmd->add_flag("--allow-published", flags->allow_published, "Also change the assets of a release that is no longer a pre-release");
+  cmd->add_flag("--allow-published", flags->allow_published,
+                "Also change the assets of a release that is no longer a pre-release");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_upload(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

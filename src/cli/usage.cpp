@@ -29,7 +29,8 @@ const CLI::App* chosen_command(const CLI::App& app) {
 
 std::vector<std::string> command_names(const CLI::App& app) {
   std::vector<std::string> names;
-  for (const CLI::App* sub : app.get_subcommands([](const CLI::App* s) { return !s->get_name().empty() && !s->get_group().empty(); }))
+  for (const CLI::App* sub :
+       app.get_subcommands([](const CLI::App* s) { return !s->get_name().empty() && !s->get_group().empty(); }))
     names.push_back(sub->get_name());
   return names;
 }
@@ -37,7 +38,8 @@ std::vector<std::string> command_names(const CLI::App& app) {
 std::vector<std::string> flag_names(const CLI::App& cmd) {
   std::vector<std::string> names;
   for (const CLI::App* at = &cmd; at != nullptr; at = at->get_parent()) {
-    for (const CLI::Option* opt : at->get_options([](const CLI::Option* o) { return o->nonpositional() && !o->get_group().empty(); })) {
+    for (const CLI::Option* opt :
+         at->get_options([](const CLI::Option* o) { return o->nonpositional() && !o->get_group().empty(); })) {
       for (const auto& name : opt->get_lnames()) names.push_back("--" + name);
       for (const auto& name : opt->get_snames()) names.push_back("-" + name);
     }
@@ -55,8 +57,10 @@ std::string did_you_mean(const std::vector<std::string>& close) {
 std::string global_flags_footer(const CLI::App& root) {
   std::vector<std::pair<std::string, std::string>> rows;
   size_t width = 0;
-  for (const CLI::Option* opt : root.get_options([](const CLI::Option* o) { return o->nonpositional() && !o->get_group().empty(); })) {
-    if (opt->check_lname("help") || opt->check_lname("version")) continue;  // each command has its own --help; --version is the root's alone
+  for (const CLI::Option* opt :
+       root.get_options([](const CLI::Option* o) { return o->nonpositional() && !o->get_group().empty(); })) {
+    if (opt->check_lname("help") || opt->check_lname("version"))
+      continue;  // each command has its own --help; --version is the root's alone
     std::string left = opt->get_name(false, true);
     if (!opt->get_type_name().empty() && opt->get_expected_max() > 0) left += " " + opt->get_type_name();
     if (!opt->get_default_str().empty()) left += "=" + opt->get_default_str();
@@ -64,15 +68,14 @@ std::string global_flags_footer(const CLI::App& root) {
     rows.emplace_back(std::move(left), opt->get_description());
   }
   std::string text = "Global flags (before or after the command):\n";
-  for (const auto& [left, description] : rows) text += "  " + left + std::string(width - left.size() + 2, ' ') + description + "\n";
+  for (const auto& [left, description] : rows)
+    text += "  " + left + std::string(width - left.size() + 2, ' ') + description + "\n";
   return text;
 }
 
-} // namespace
+}  // namespace
 
-std::string help_pointer(const CLI::App& app) {
-  return "Run '" + command_path(chosen_command(app)) + " --help' for usage.";
-}
+std::string help_pointer(const CLI::App& app) { return "Run '" + command_path(chosen_command(app)) + " --help' for usage."; }
 
 void add_version_command(CLI::App& app, CommandAction& action) {
   CLI::App* cmd = app.add_subcommand("version", "Print sbpipe's version");
@@ -105,7 +108,8 @@ void add_help_command(CLI::App& app, CommandAction& action) {
         if (next == nullptr) {  // one log line: the suggestions inline
           std::string close;
           for (const auto& s : suggestions_for(name, command_names(*at))) close += (close.empty() ? "" : " or ") + s;
-          return fail(ErrorKind::usage, "unknown help topic \"" + name + "\"" + (close.empty() ? "" : " (did you mean " + close + "?)") +
+          return fail(ErrorKind::usage, "unknown help topic \"" + name + "\"" +
+                                            (close.empty() ? "" : " (did you mean " + close + "?)") +
                                             "; run 'sbpipe --help' for usage");
         }
         prefix = prefix.empty() ? at->get_name() : prefix + " " + at->get_name();
@@ -131,7 +135,7 @@ void finish_commands(CLI::App& parent, const std::string& footer) {
   }
 }
 
-} // namespace
+}  // namespace
 
 void finish_command_tree(CLI::App& app) { finish_commands(app, global_flags_footer(app)); }
 
@@ -142,17 +146,18 @@ std::optional<UsageProblem> leftover_problem(const CLI::App& app) {
   if (!command_names(*cmd).empty()) {  // a command of commands (sbpipe, sbpipe keys) got a word it does not know
     for (const auto& arg : left) {
       if (arg.starts_with("-")) break;
-      return UsageProblem{"unknown command \"" + arg + "\" for \"" + path + "\"" + did_you_mean(suggestions_for(arg, command_names(*cmd))) +
-                          "\n\n" + help_pointer(app)};
+      return UsageProblem{"unknown command \"" + arg + "\" for \"" + path + "\"" +
+                          did_you_mean(suggestions_for(arg, command_names(*cmd))) + "\n\n" + help_pointer(app)};
     }
   }
   if (cmd != &app) {
     const CLI::Option* version = cmd->get_option_no_throw("--version");
     const CLI::Option* root_version = app.get_option_no_throw("--version");
     if ((version != nullptr && version->count() > 0) || (root_version != nullptr && root_version->count() > 0)) {
-      std::string hint = cmd->get_option_no_throw("--tag") != nullptr
-                             ? ": the release is chosen with --tag (" + path + " --tag v1.9.0); sbpipe's own version is 'sbpipe version'"
-                             : ": sbpipe's own version is 'sbpipe version'";
+      std::string hint =
+          cmd->get_option_no_throw("--tag") != nullptr
+              ? ": the release is chosen with --tag (" + path + " --tag v1.9.0); sbpipe's own version is 'sbpipe version'"
+              : ": sbpipe's own version is 'sbpipe version'";
       return UsageProblem{"unknown flag --version for \"" + path + "\"" + hint + "\n\n" + help_pointer(app)};
     }
   }
@@ -165,4 +170,4 @@ std::optional<UsageProblem> leftover_problem(const CLI::App& app) {
   return std::nullopt;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

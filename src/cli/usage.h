@@ -39,4 +39,4 @@ std::optional<UsageProblem> leftover_problem(const CLI::App& app);
 // "Run 'sbpipe plan --help' for usage." for the deepest chosen command.
 std::string help_pointer(const CLI::App& app);
 
-} // namespace sbpipe
+}  // namespace sbpipe

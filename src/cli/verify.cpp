@@ -39,8 +39,10 @@ Verdict continuity_line(const ContinuityReport& report, const std::string& previ
   line.role = "continuity";
   line.path = report.previous.empty() ? previous_ref : report.previous;
   line.ok = report.ok() || allowed;
-  if (report.first_release) line.reason = "no earlier release to compare with (first release)";
-  else if (report.ok()) line.reason = "same PCR key and UKI signing certificate as the previous release";
+  if (report.first_release)
+    line.reason = "no earlier release to compare with (first release)";
+  else if (report.ok())
+    line.reason = "same PCR key and UKI signing certificate as the previous release";
   else {
     for (const auto& c : report.changes) line.reason += (line.reason.empty() ? "" : "; ") + c;
     line.reason += allowed ? " (allowed: --allow-key-rotation)" : "; " + rotation_advice();
@@ -69,12 +71,14 @@ Status run_verify(const VerifyFlags& flags) {
   return verdicts_status(*verdicts);
 }
 
-} // namespace
+}  // namespace
 
 void add_verify(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<VerifyFlags>();
-  CLI::App* cmd = app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
-  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those")->required();
+  CLI::App* cmd =
+      app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
+  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those")
+      ->required();
   cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem: the signer must be this certificate or issued by it")->required();
   cmd->add_option("--require-cmdline", flags->require_cmdline,
                   "Word every UKI cmdline must hold (repeatable; replaces the default lockdown=integrity)");
@@ -94,4 +98,4 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->callback([flags, &action] { action = [flags] { return run_verify(*flags); }; });
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

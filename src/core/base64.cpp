@@ -24,4 +24,4 @@ std::optional<std::string> base64_decode(std::string_view text) {
   return std::string(reinterpret_cast<char*>(out.data()), len);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

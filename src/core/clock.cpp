@@ -12,11 +12,11 @@ public:
   void sleep_for(std::chrono::milliseconds duration) override { std::this_thread::sleep_for(duration); }
 };
 
-} // namespace
+}  // namespace
 
 Clock& real_clock() {
   static RealClock clock;
   return clock;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -17,4 +17,4 @@ public:
 // The process's real clock. Thread-safe.
 Clock& real_clock();
 
-} // namespace sbpipe
+}  // namespace sbpipe

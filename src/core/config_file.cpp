@@ -8,11 +8,14 @@ namespace {
 Result<std::string> key_name(const YAML::Node& key, std::string_view label, std::string_view where) {
   if (!key.IsScalar())
     return config_error(label, std::string(where) + " has a key that is not a plain name (a " +
-                                   (key.IsSequence() ? "list" : key.IsMap() ? "mapping" : "null") + ")");
+                                   (key.IsSequence() ? "list"
+                                    : key.IsMap()    ? "mapping"
+                                                     : "null") +
+                                   ")");
   return key.as<std::string>();
 }
 
-} // namespace
+}  // namespace
 
 std::unexpected<Error> config_error(std::string_view label, const std::string& message) {
   return fail(ErrorKind::config, std::string(label) + ": " + message);
@@ -80,4 +83,4 @@ Status read_config_bool(const YAML::Node& node, std::string_view key, bool& out,
   }
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

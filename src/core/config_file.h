@@ -30,4 +30,4 @@ Status read_config_bool(const YAML::Node& node, std::string_view key, bool& out,
 
 std::unexpected<Error> config_error(std::string_view label, const std::string& message);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -11,8 +11,6 @@ Error Error::with_context(std::string_view context) const {
   return copy;
 }
 
-int Error::exit_code() const {
-  return (m_kind == ErrorKind::usage || m_kind == ErrorKind::config) ? 2 : 1;
-}
+int Error::exit_code() const { return (m_kind == ErrorKind::usage || m_kind == ErrorKind::config) ? 2 : 1; }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -52,7 +52,8 @@ private:
   std::optional<std::chrono::milliseconds> m_retry_after;
 };
 
-template <class T> using Result = std::expected<T, Error>;
+template <class T>
+using Result = std::expected<T, Error>;
 using Status = std::expected<void, Error>;
 
 inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
@@ -61,4 +62,4 @@ inline std::unexpected<Error> fail(ErrorKind kind, std::string message) {
 
 inline std::unexpected<Error> fail(Error error) { return std::unexpected<Error>(std::move(error)); }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -50,7 +50,7 @@ const char* file_type_name(mode_t mode) {
   return "not a plain file";
 }
 
-} // namespace
+}  // namespace
 
 // O_NONBLOCK keeps open() itself from waiting for a writer when the path is
 // a FIFO (F15); fstat on the opened descriptor (not stat on the name)
@@ -84,7 +84,7 @@ std::string reason_after_path(const std::string& message, const std::filesystem:
   return message.starts_with(prefix) ? message.substr(prefix.size()) : message;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::string> read_small_file(const std::filesystem::path& path, size_t max_bytes) {
   auto fd = open_regular_file(path);
@@ -99,8 +99,8 @@ Result<std::string> read_secret_file(const std::filesystem::path& path, std::str
   auto data = read_small_file(path, 64 * 1024);
   if (!data) {
     std::string reason = data.error().kind() == ErrorKind::not_found ? "no such file"
-                         : data.error().kind() == ErrorKind::io  ? "unreadable"
-                                                                  : reason_after_path(data.error().message(), path);
+                         : data.error().kind() == ErrorKind::io      ? "unreadable"
+                                                                     : reason_after_path(data.error().message(), path);
     return fail(ErrorKind::config, std::string(what) + " file " + path.string() + ": cannot read (" + reason + ")");
   }
   std::string value = std::move(*data);
@@ -174,8 +174,9 @@ Status create_private_directories(const std::filesystem::path& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return fail(ErrorKind::io, dir.string() + ": cannot make private: " + std::strerror(errno));
+  if (::chmod(dir.c_str(), 0700) != 0)
+    return fail(ErrorKind::io, dir.string() + ": cannot make private: " + std::strerror(errno));
   return {};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

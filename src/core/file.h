@@ -1,10 +1,10 @@
 #pragma once
 // Local files: small reads and a streaming source over a byte range.
 
+#include <sys/types.h>
 #include <cstdint>
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 
 #include "core/stream.h"
 
@@ -29,8 +29,7 @@ Result<std::string> read_secret_file(const std::filesystem::path& path, std::str
 
 // Opens a streaming source over [offset, offset + length) of a regular file
 // (anything else: invalid_input, as read_small_file).
-SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0,
-                         uint64_t length = UINT64_MAX);
+SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0, uint64_t length = UINT64_MAX);
 
 // Streams `source` into a new temporary file beside `path`, flushes it to
 // disk, renames it over `path` and flushes the directory: readers (and a
@@ -43,4 +42,4 @@ Status write_file_atomically(const std::filesystem::path& path, const std::strin
 // may read. io error naming the directory.
 Status create_private_directories(const std::filesystem::path& dir);
 
-} // namespace sbpipe
+}  // namespace sbpipe

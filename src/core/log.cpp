@@ -1,10 +1,10 @@
 #include "core/log.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/async.h>
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -61,9 +61,7 @@ protected:
     auto level = spdlog::level::to_string_view(msg.level);
     if (m_format == LogFormat::json) {
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time.time_since_epoch());
-      nlohmann::json j = {{"ts_ms", ms.count()},
-                          {"level", std::string(level.data(), level.size())},
-                          {"msg", text}};
+      nlohmann::json j = {{"ts_ms", ms.count()}, {"level", std::string(level.data(), level.size())}, {"msg", text}};
       line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     } else {
       line = "sbpipe: ";
@@ -89,11 +87,11 @@ private:
 
   LogFormat m_format;
   std::mutex m_write;
-  std::string m_pending;  // guarded by m_write
+  std::string m_pending;                            // guarded by m_write
   spdlog::details::thread_pool* m_queue = nullptr;  // guarded by m_write
 };
 
-} // namespace
+}  // namespace
 
 Result<LogFormat> parse_log_format(std::string_view name) {
   if (name == "text") return LogFormat::text;
@@ -133,4 +131,4 @@ AsyncLogging::~AsyncLogging() {
     if (auto* ours = dynamic_cast<RedactingStderrSink*>(sink.get())) ours->set_batching(nullptr);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -17,7 +17,7 @@ class logger;
 namespace details {
 class thread_pool;
 }
-} // namespace spdlog
+}  // namespace spdlog
 
 namespace sbpipe {
 
@@ -54,4 +54,4 @@ private:
   std::shared_ptr<spdlog::details::thread_pool> m_pool;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -32,4 +32,4 @@ private:
 
 std::string format_bytes(uint64_t bytes);
 
-} // namespace sbpipe
+}  // namespace sbpipe

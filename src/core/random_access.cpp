@@ -20,8 +20,7 @@ public:
   uint64_t size() const override { return m_size; }
 
   Status read_at(uint64_t offset, std::span<char> buffer) const override {
-    if (!range_fits(offset, buffer.size(), m_size))
-      return fail(ErrorKind::invalid_input, "read past the end of the file");
+    if (!range_fits(offset, buffer.size(), m_size)) return fail(ErrorKind::invalid_input, "read past the end of the file");
     size_t done = 0;
     while (done < buffer.size()) {
       ssize_t n = ::pread(m_fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
@@ -38,19 +37,17 @@ private:
   uint64_t m_size;
 };
 
-} // namespace
+}  // namespace
 
 Status MemoryRandomAccess::read_at(uint64_t offset, std::span<char> buffer) const {
-  if (!range_fits(offset, buffer.size(), m_bytes.size()))
-    return fail(ErrorKind::invalid_input, "read past the end of the data");
+  if (!range_fits(offset, buffer.size(), m_bytes.size())) return fail(ErrorKind::invalid_input, "read past the end of the data");
   std::memcpy(buffer.data(), m_bytes.data() + offset, buffer.size());
   return {};
 }
 
 Result<std::unique_ptr<RandomAccess>> open_random_access(const std::filesystem::path& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io, path.string() + ": " + std::strerror(errno));
+  if (fd < 0) return fail(errno == ENOENT ? ErrorKind::not_found : ErrorKind::io, path.string() + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
@@ -59,4 +56,4 @@ Result<std::unique_ptr<RandomAccess>> open_random_access(const std::filesystem::
   return std::make_unique<FileRandomAccess>(fd, static_cast<uint64_t>(st.st_size));
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

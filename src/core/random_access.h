@@ -38,8 +38,6 @@ private:
 Result<std::unique_ptr<RandomAccess>> open_random_access(const std::filesystem::path& path);
 
 // True when [offset, offset + length) lies within [0, size), without overflow.
-inline bool range_fits(uint64_t offset, uint64_t length, uint64_t size) {
-  return offset <= size && length <= size - offset;
-}
+inline bool range_fits(uint64_t offset, uint64_t length, uint64_t size) { return offset <= size && length <= size - offset; }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -19,7 +19,7 @@ void replace_all(std::string& text, std::string_view needle) {
     text.replace(pos, needle.size(), "***");
 }
 
-} // namespace
+}  // namespace
 
 void register_secret(std::string_view secret) {
   if (secret.size() < 4) return;
@@ -50,4 +50,4 @@ void TEST_clear_secrets() {
   secrets().clear();
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

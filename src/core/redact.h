@@ -21,4 +21,4 @@ std::string redact(std::string_view text);
 // Forgets every registered secret (tests only).
 void TEST_clear_secrets();
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -11,7 +11,8 @@ namespace sbpipe {
 
 enum class HashAlgorithm { sha256, sha512 };
 
-template <HashAlgorithm A> class Hash {
+template <HashAlgorithm A>
+class Hash {
 public:
   Hash();
   ~Hash();
@@ -38,4 +39,4 @@ using Sha512 = Hash<HashAlgorithm::sha512>;  // sha512sum.txt of a release
 extern template class Hash<HashAlgorithm::sha256>;
 extern template class Hash<HashAlgorithm::sha512>;
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -15,9 +15,7 @@ Result<size_t> MemorySource::read(std::span<char> buffer) {
 
 SourceOpener memory_opener(std::string data) {
   auto shared = std::make_shared<const std::string>(std::move(data));
-  return [shared]() -> Result<std::unique_ptr<ByteSource>> {
-    return std::make_unique<MemorySource>(*shared);
-  };
+  return [shared]() -> Result<std::unique_ptr<ByteSource>> { return std::make_unique<MemorySource>(*shared); };
 }
 
 Status drain(ByteSource& source, const std::function<Status(std::span<const char>)>& consume) {
@@ -42,4 +40,4 @@ Result<std::string> read_all(ByteSource& source, size_t max_bytes) {
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -45,4 +45,4 @@ Status drain(ByteSource& source, const std::function<Status(std::span<const char
 // larger than max_bytes. Only for small metadata documents.
 Result<std::string> read_all(ByteSource& source, size_t max_bytes);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -68,4 +68,4 @@ Result<int> run_child(const ChildSpec& spec, std::atomic<pid_t>* pid_out) {
   return WEXITSTATUS(status);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

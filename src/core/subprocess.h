@@ -4,11 +4,11 @@
 // gets this process's environment minus the names in `unset_env`, so tokens
 // and passwords meant for sbpipe never reach it.
 
+#include <sys/types.h>
 #include <atomic>
 #include <filesystem>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "core/error.h"
@@ -35,4 +35,4 @@ Result<int> run_child(const ChildSpec& spec, std::atomic<pid_t>* pid_out = nullp
 // The names sbpipe reads secrets from; children never inherit them.
 const std::vector<std::string>& secret_env_names();
 
-} // namespace sbpipe
+}  // namespace sbpipe

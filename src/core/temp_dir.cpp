@@ -25,4 +25,4 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(m_path, ignored);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -27,4 +27,4 @@ private:
   std::filesystem::path m_path;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -1,7 +1,7 @@
 #include "github/api.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
@@ -18,9 +18,8 @@ constexpr int kMaxPages = 50;  // 5000 releases or assets: far beyond any real r
 
 bool valid_name_part(std::string_view part) {
   if (part.empty() || part.size() > 100 || part == "." || part == "..") return false;
-  return std::all_of(part.begin(), part.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
-  });
+  return std::all_of(part.begin(), part.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; });
 }
 
 std::string string_field(const json& object, const char* key) {
@@ -67,7 +66,7 @@ Origin split_origin(std::string_view url) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 Result<RepoName> RepoName::parse(std::string_view text, std::string_view what) {
   auto slash = text.find('/');
@@ -108,8 +107,7 @@ Result<Release> parse_release(const json& object) {
 }
 
 GitHubApi::GitHubApi(HttpClient& http, Clock& clock, std::string token, GitHubOptions options)
-    : m_http(http), m_clock(clock), m_token(std::move(token)), m_options(std::move(options)),
-      m_rng(std::random_device{}()) {
+    : m_http(http), m_clock(clock), m_token(std::move(token)), m_options(std::move(options)), m_rng(std::random_device{}()) {
   while (!m_options.api_base.empty() && m_options.api_base.back() == '/') m_options.api_base.pop_back();
 }
 
@@ -124,8 +122,10 @@ Status GitHubApi::check_upload_host(const std::string& upload_url) const {
   bool uploads_host = api.host.starts_with("api.") && upload.host == "uploads." + api.host.substr(4);
   bool no_downgrade = upload.scheme == api.scheme || upload.scheme == "https";
   if (!upload.host.empty() && (same_host || uploads_host) && no_downgrade) return {};
-  return fail(ErrorKind::permanent, "GitHub answered an upload_url on " + (upload.host.empty() ? upload_url : upload.scheme + "://" + upload.host) +
-                                        ", which is neither the API host " + api.host + " nor its uploads host; "
+  return fail(ErrorKind::permanent, "GitHub answered an upload_url on " +
+                                        (upload.host.empty() ? upload_url : upload.scheme + "://" + upload.host) +
+                                        ", which is neither the API host " + api.host +
+                                        " nor its uploads host; "
                                         "refusing to send the token there (is --github-api right?)");
 }
 
@@ -147,9 +147,9 @@ Error GitHubApi::status_error(const HttpResponse& response, const std::string& w
   }
   long s = response.status;
   exists = exists && s == 422;
-  ErrorKind kind = exists                 ? ErrorKind::conflict
-                   : s == 401 || s == 403 ? ErrorKind::auth
-                   : s == 404           ? ErrorKind::not_found
+  ErrorKind kind = exists                   ? ErrorKind::conflict
+                   : s == 401 || s == 403   ? ErrorKind::auth
+                   : s == 404               ? ErrorKind::not_found
                    : is_retryable_status(s) ? ErrorKind::transient
                                             : ErrorKind::permanent;
   if (kind == ErrorKind::auth && !m_options.token_source.empty())
@@ -228,8 +228,8 @@ Result<HttpResponse> GitHubApi::call(HttpRequest request, const SourceOpener* bo
   }
 }
 
-Result<json> GitHubApi::call_json(const std::string& method, const std::string& url, const std::string& what,
-                                  const json* body, std::initializer_list<long> ok_statuses) {
+Result<json> GitHubApi::call_json(const std::string& method, const std::string& url, const std::string& what, const json* body,
+                                  std::initializer_list<long> ok_statuses) {
   HttpRequest request;
   request.method = method;
   request.url = url;
@@ -295,8 +295,8 @@ Result<Release> GitHubApi::get_release(const RepoName& repo, int64_t release_id)
 Result<std::vector<ReleaseAsset>> GitHubApi::list_assets(const RepoName& repo, int64_t release_id) {
   std::vector<ReleaseAsset> assets;
   for (int page = 1; page <= kMaxPages; ++page) {
-    std::string url = repo_url(repo, "/releases/" + std::to_string(release_id) + "/assets?per_page=" +
-                                         std::to_string(kPageSize) + "&page=" + std::to_string(page));
+    std::string url = repo_url(repo, "/releases/" + std::to_string(release_id) + "/assets?per_page=" + std::to_string(kPageSize) +
+                                         "&page=" + std::to_string(page));
     auto listed = call_json("GET", url, "list assets of release " + std::to_string(release_id), nullptr, {200});
     if (!listed) return fail(listed.error());
     if (!listed->is_array()) return fail(ErrorKind::permanent, "GitHub: list assets: not an array");
@@ -310,8 +310,8 @@ Result<std::vector<ReleaseAsset>> GitHubApi::list_assets(const RepoName& repo, i
   return assets;
 }
 
-Result<ReleaseAsset> GitHubApi::upload_asset(const Release& release, const std::string& name,
-                                             const std::string& content_type, uint64_t size, const SourceOpener& open) {
+Result<ReleaseAsset> GitHubApi::upload_asset(const Release& release, const std::string& name, const std::string& content_type,
+                                             uint64_t size, const SourceOpener& open) {
   std::string base = release.upload_url.substr(0, release.upload_url.find('{'));
   if (base.empty()) return fail(ErrorKind::permanent, "GitHub: release " + release.tag_name + " has no upload_url");
   if (auto st = check_upload_host(base); !st) return fail(st.error());
@@ -366,4 +366,4 @@ Result<Release> GitHubApi::update_release(const RepoName& repo, int64_t release_
   return parse_release(*updated);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -144,4 +144,4 @@ private:
 Result<ReleaseAsset> parse_release_asset(const nlohmann::json& object);
 Result<Release> parse_release(const nlohmann::json& object);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -1,7 +1,7 @@
 #include "github/github_target.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 
@@ -33,7 +33,7 @@ ReleaseInfo info_of(const Release& release) {
   return info;
 }
 
-} // namespace
+}  // namespace
 
 GitHubTarget::GitHubTarget(GitHubApi& api, Clock& clock, GitHubTargetOptions options)
     : m_api(api), m_clock(clock), m_options(std::move(options)), m_rng(std::random_device{}()) {}
@@ -147,7 +147,8 @@ Result<ReleaseAsset> GitHubTarget::upload(LocalAsset& local, const std::string& 
   SourceOpener open = [&]() -> Result<std::unique_ptr<ByteSource>> {
     auto inner = open_hashing(local);
     if (!inner) return fail(inner.error());
-    return std::unique_ptr<ByteSource>(std::make_unique<OwnedProgress>(std::move(*inner), m_clock, "uploading " + name, local.size));
+    return std::unique_ptr<ByteSource>(
+        std::make_unique<OwnedProgress>(std::move(*inner), m_clock, "uploading " + name, local.size));
   };
   for (int attempt = 1;; ++attempt) {
     auto uploaded = m_api.upload_asset(*m_release, name, local.content_type, local.size, open);
@@ -171,8 +172,9 @@ Result<ReleaseAsset> GitHubTarget::upload(LocalAsset& local, const std::string& 
       if (!same) return fail(same.error());
       if (*same) return found;  // the upload did complete
       if (found.state == "uploaded")
-        return fail(ErrorKind::permanent, "GitHub: upload " + name + ": another asset of that name appeared meanwhile "
-                                          "(is another run publishing this release?)");
+        return fail(ErrorKind::permanent, "GitHub: upload " + name +
+                                              ": another asset of that name appeared meanwhile "
+                                              "(is another run publishing this release?)");
       spdlog::warn("{}: the failed upload left an asset in state {}; deleting it", name, found.state);
       if (auto st = delete_asset(found); !st) return fail(st.error());
     } else if (conflict) {
@@ -250,4 +252,4 @@ Result<ReleaseInfo> GitHubTarget::mark_released(const std::string& notes, const 
   return info_of(*m_release);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

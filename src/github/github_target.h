@@ -64,9 +64,9 @@ private:
   Clock& m_clock;
   GitHubTargetOptions m_options;
   std::mt19937 m_rng;
-  std::optional<Release> m_release;                  // as open() found it
+  std::optional<Release> m_release;                   // as open() found it
   std::optional<std::vector<ReleaseAsset>> m_assets;  // the listing, kept up to date
   std::map<std::string, ReleaseAsset> m_ready_temp;   // complete temporary assets, by final name
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

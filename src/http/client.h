@@ -56,9 +56,9 @@ public:
 };
 
 struct HttpOptions {
-  std::string ca_file;              // extra CA bundle; empty = system default
-  std::string ca_pem;               // CA certificates in memory (kubeconfig data); replaces the bundle
-  std::string client_cert_pem;      // TLS client certificate and key, in memory
+  std::string ca_file;          // extra CA bundle; empty = system default
+  std::string ca_pem;           // CA certificates in memory (kubeconfig data); replaces the bundle
+  std::string client_cert_pem;  // TLS client certificate and key, in memory
   std::string client_key_pem;
   bool insecure_skip_verify = false;
   std::chrono::milliseconds total_timeout{0};  // whole request; 0 = none (long uploads)
@@ -69,4 +69,4 @@ struct HttpOptions {
 
 std::unique_ptr<HttpClient> make_curl_client(const HttpOptions& options);
 
-} // namespace sbpipe
+}  // namespace sbpipe

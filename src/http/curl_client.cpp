@@ -73,8 +73,7 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
 
 ErrorKind kind_of(CURLcode code) {
   switch (code) {
-  case CURLE_OPERATION_TIMEDOUT:
-    return ErrorKind::timeout;
+  case CURLE_OPERATION_TIMEDOUT: return ErrorKind::timeout;
   case CURLE_COULDNT_CONNECT:
   case CURLE_SEND_ERROR:
   case CURLE_RECV_ERROR:
@@ -82,8 +81,7 @@ ErrorKind kind_of(CURLcode code) {
   case CURLE_PARTIAL_FILE:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
-  case CURLE_WEIRD_SERVER_REPLY:
-    return ErrorKind::transient;
+  case CURLE_WEIRD_SERVER_REPLY: return ErrorKind::transient;
   default:  // DNS and TLS failures too: the same request fails the same way
     return ErrorKind::permanent;
   }
@@ -93,15 +91,12 @@ ErrorKind kind_of(CURLcode code) {
 std::string hint_for(CURLcode code) {
   switch (code) {
   case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-    return " (the name does not resolve: check the host name and DNS)";
-  case CURLE_SSL_CONNECT_ERROR:
-    return " (no TLS handshake: does the server speak plain HTTP? for a registry try --plain-http)";
+  case CURLE_COULDNT_RESOLVE_PROXY: return " (the name does not resolve: check the host name and DNS)";
+  case CURLE_SSL_CONNECT_ERROR: return " (no TLS handshake: does the server speak plain HTTP? for a registry try --plain-http)";
   case CURLE_PEER_FAILED_VERIFICATION:
     return " (the certificate is not trusted: give its CA bundle, --ca-file for a registry or --github-ca-file for "
            "GitHub, or --insecure for a registry with a self-signed certificate)";
-  default:
-    return "";
+  default: return "";
   }
 }
 
@@ -154,8 +149,7 @@ public:
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
 
     struct curl_slist* headers = nullptr;
-    for (const auto& [name, value] : request.headers)
-      headers = curl_slist_append(headers, (name + ": " + value).c_str());
+    for (const auto& [name, value] : request.headers) headers = curl_slist_append(headers, (name + ": " + value).c_str());
     // No "Expect: 100-continue" round trip before bodies.
     headers = curl_slist_append(headers, "Expect:");
 
@@ -211,10 +205,8 @@ private:
   CURL* m_curl = nullptr;
 };
 
-} // namespace
+}  // namespace
 
-std::unique_ptr<HttpClient> make_curl_client(const HttpOptions& options) {
-  return std::make_unique<CurlClient>(options);
-}
+std::unique_ptr<HttpClient> make_curl_client(const HttpOptions& options) { return std::make_unique<CurlClient>(options); }
 
-} // namespace sbpipe
+}  // namespace sbpipe

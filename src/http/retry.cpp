@@ -17,8 +17,7 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
   return std::chrono::milliseconds(jitter(rng));
 }
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
   while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
   if (value.empty()) return std::nullopt;
@@ -37,4 +36,4 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   return std::max(diff, std::chrono::milliseconds(0));
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

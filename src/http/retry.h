@@ -10,9 +10,9 @@
 namespace sbpipe {
 
 struct RetryPolicy {
-  int max_attempts = 5;                          // tries in all, the first included
-  std::chrono::milliseconds base_delay{500};     // before the second try
-  std::chrono::milliseconds max_delay{30'000};   // cap for one wait
+  int max_attempts = 5;                         // tries in all, the first included
+  std::chrono::milliseconds base_delay{500};    // before the second try
+  std::chrono::milliseconds max_delay{30'000};  // cap for one wait
 };
 
 // 408, 429 and every 5xx.
@@ -25,7 +25,6 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
 
 // Parses a Retry-After value: delta-seconds or an HTTP-date. nullopt when
 // unparseable. Dates in the past give 0.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
-} // namespace sbpipe
+}  // namespace sbpipe

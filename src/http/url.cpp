@@ -13,7 +13,8 @@ std::optional<UrlOrigin> parse_url_origin(std::string_view url) {
   if (scheme_end == std::string_view::npos) return std::nullopt;
   UrlOrigin origin;
   origin.scheme = std::string(url.substr(0, scheme_end));
-  std::transform(origin.scheme.begin(), origin.scheme.end(), origin.scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(origin.scheme.begin(), origin.scheme.end(), origin.scheme.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (origin.scheme != "http" && origin.scheme != "https") return std::nullopt;
   std::string_view authority = url.substr(scheme_end + 3);
   authority = authority.substr(0, authority.find_first_of("/?#"));
@@ -55,8 +56,10 @@ bool is_loopback_host(std::string_view host) {
   if (!host.starts_with("127.")) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    if (c == '.')
+      ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
   }
   return dots == 3;
 }
@@ -78,8 +81,8 @@ std::string resolve_url(std::string_view base, std::string_view reference) {
   std::string_view path = base.substr(0, base.find_first_of("?#"));
   auto slash = path.rfind('/');
   auto origin_len = url_origin(base).size();
-  std::string dir = slash == std::string_view::npos || slash < origin_len ? url_origin(base) + "/"
-                                                                           : std::string(path.substr(0, slash + 1));
+  std::string dir =
+      slash == std::string_view::npos || slash < origin_len ? url_origin(base) + "/" : std::string(path.substr(0, slash + 1));
   return dir + std::string(reference);
 }
 
@@ -107,4 +110,4 @@ std::string add_query(std::string_view url, std::string_view key, std::string_vi
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

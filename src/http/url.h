@@ -42,4 +42,4 @@ std::string percent_encode(std::string_view text);
 // Appends "key=value" (value percent-encoded) with '?' or '&' as needed.
 std::string add_query(std::string_view url, std::string_view key, std::string_view value);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -78,13 +78,13 @@ Result<std::optional<ArchiveMember>> ArchiveWalker::next() {
     member.link_target = normalize_member_name(target);
   } else {
     switch (archive_entry_filetype(entry)) {
-      case AE_IFREG: member.kind = MemberKind::regular; break;
-      case AE_IFDIR: member.kind = MemberKind::directory; break;
-      case AE_IFLNK:
-        member.kind = MemberKind::symlink;
-        if (const char* t = archive_entry_symlink(entry)) member.link_target = t;
-        break;
-      default: member.kind = MemberKind::other; break;
+    case AE_IFREG: member.kind = MemberKind::regular; break;
+    case AE_IFDIR: member.kind = MemberKind::directory; break;
+    case AE_IFLNK:
+      member.kind = MemberKind::symlink;
+      if (const char* t = archive_entry_symlink(entry)) member.link_target = t;
+      break;
+    default: member.kind = MemberKind::other; break;
     }
   }
   member.regular = member.kind == MemberKind::regular;
@@ -128,4 +128,4 @@ Result<uint64_t> ArchiveWalker::copy_to(const std::filesystem::path& dest) {
   return total;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -31,8 +31,7 @@ class ArchiveWalker {
 public:
   // `label` names the input in messages. Fails with invalid_input when the
   // bytes are not an archive of that format.
-  static Result<std::unique_ptr<ArchiveWalker>> open(std::unique_ptr<ByteSource> source, ArchiveFormat format,
-                                                     std::string label);
+  static Result<std::unique_ptr<ArchiveWalker>> open(std::unique_ptr<ByteSource> source, ArchiveFormat format, std::string label);
   ~ArchiveWalker();
   ArchiveWalker(const ArchiveWalker&) = delete;
   ArchiveWalker& operator=(const ArchiveWalker&) = delete;
@@ -60,4 +59,4 @@ private:
   struct archive* m_archive = nullptr;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

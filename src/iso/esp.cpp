@@ -19,7 +19,8 @@ uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1]
 uint32_t le32(const unsigned char* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
 uint64_t le64(const unsigned char* p) { return le32(p) | static_cast<uint64_t>(le32(p + 4)) << 32; }
 
-template <size_t N> Result<bool> read(const RandomAccess& f, uint64_t at, std::array<unsigned char, N>& out) {
+template <size_t N>
+Result<bool> read(const RandomAccess& f, uint64_t at, std::array<unsigned char, N>& out) {
   if (!range_fits(at, N, f.size())) return false;
   if (auto st = f.read_at(at, std::span<char>(reinterpret_cast<char*>(out.data()), N)); !st) return fail(st.error());
   return true;
@@ -43,7 +44,8 @@ Status el_torito(const RandomAccess& iso, std::vector<EspLocation>& out) {
   got = read(iso, catalog, cat);
   if (!got) return fail(got.error());
   if (!*got) return fail(ErrorKind::invalid_input, "the El Torito boot catalog lies outside the image");
-  if (cat[0] != 0x01 || cat[30] != 0x55 || cat[31] != 0xAA) return fail(ErrorKind::invalid_input, "the El Torito boot catalog is damaged");
+  if (cat[0] != 0x01 || cat[30] != 0x55 || cat[31] != 0xAA)
+    return fail(ErrorKind::invalid_input, "the El Torito boot catalog is damaged");
   auto entry = [&](size_t at, uint8_t platform) {
     const unsigned char* e = &cat[at];
     if (e[0] != 0x88 || platform != k_platform_efi) return;  // bootable entries for UEFI only
@@ -104,7 +106,7 @@ Status partitions(const RandomAccess& iso, std::vector<EspLocation>& out) {
   return {};
 }
 
-} // namespace
+}  // namespace
 
 Result<std::vector<EspLocation>> find_efi_system_partitions(const RandomAccess& iso) {
   std::vector<EspLocation> out;
@@ -113,4 +115,4 @@ Result<std::vector<EspLocation>> find_efi_system_partitions(const RandomAccess& 
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

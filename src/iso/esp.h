@@ -16,8 +16,8 @@ namespace sbpipe {
 
 struct EspLocation {
   uint64_t offset = 0;
-  uint64_t size = 0;      // the space available (to the end of the image when unknown)
-  std::string source;     // "El Torito UEFI entry", "MBR partition 2 (type 0xef)", "GPT partition 1"
+  uint64_t size = 0;   // the space available (to the end of the image when unknown)
+  std::string source;  // "El Torito UEFI entry", "MBR partition 2 (type 0xef)", "GPT partition 1"
 };
 
 // Every distinct location (by offset), El Torito entries first. Never
@@ -25,4 +25,4 @@ struct EspLocation {
 // invalid_input when a table that is there points outside the image.
 Result<std::vector<EspLocation>> find_efi_system_partitions(const RandomAccess& iso);
 
-} // namespace sbpipe
+}  // namespace sbpipe

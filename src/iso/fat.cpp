@@ -66,7 +66,7 @@ std::string short_name(const unsigned char* e) {
   return ext.empty() ? base : base + "." + ext;
 }
 
-} // namespace
+}  // namespace
 
 std::unexpected<Error> FatVolume::damaged(const std::string& why) const {
   return fail(ErrorKind::invalid_input, m_label + ": not a readable FAT file system: " + why);
@@ -76,7 +76,8 @@ Result<FatVolume> FatVolume::open(const RandomAccess& file, uint64_t offset, uin
   FatVolume v(file, std::move(label));
   std::array<unsigned char, 512> bs{};
   if (!range_fits(offset, bs.size(), file.size()) || size < bs.size()) return v.damaged("shorter than a boot sector");
-  if (auto st = file.read_at(offset, std::span<char>(reinterpret_cast<char*>(bs.data()), bs.size())); !st) return fail(st.error());
+  if (auto st = file.read_at(offset, std::span<char>(reinterpret_cast<char*>(bs.data()), bs.size())); !st)
+    return fail(st.error());
   if (bs[510] != 0x55 || bs[511] != 0xAA) return v.damaged("no boot sector signature");
   uint32_t bps = le16(&bs[11]), spc = bs[13], reserved = le16(&bs[14]), fats = bs[16], root_entries = le16(&bs[17]);
   uint32_t total16 = le16(&bs[19]), fat16 = le16(&bs[22]), total32 = le32(&bs[32]), fat32 = le32(&bs[36]);
@@ -109,7 +110,8 @@ Result<FatVolume> FatVolume::open(const RandomAccess& file, uint64_t offset, uin
     return v.damaged("the FAT is too small for its clusters");
   if (is_fat32) {
     v.m_root_cluster = le32(&bs[44]);
-    if (v.m_root_cluster < 2 || v.m_root_cluster >= v.m_cluster_count + 2) return v.damaged("the root directory cluster is outside the volume");
+    if (v.m_root_cluster < 2 || v.m_root_cluster >= v.m_cluster_count + 2)
+      return v.damaged("the root directory cluster is outside the volume");
   }
   return v;
 }
@@ -144,7 +146,8 @@ Result<std::vector<uint32_t>> FatVolume::chain(uint32_t first) const {
   std::vector<uint32_t> out;
   uint32_t c = first;
   while (c != 0xFFFFFFFFu) {
-    if (c < 2 || c >= m_cluster_count + 2) return damaged("a cluster chain leaves the volume (cluster " + std::to_string(c) + ")");
+    if (c < 2 || c >= m_cluster_count + 2)
+      return damaged("a cluster chain leaves the volume (cluster " + std::to_string(c) + ")");
     if (out.size() > m_cluster_count) return damaged("a cluster chain loops");
     out.push_back(c);
     auto next = next_cluster(c);
@@ -278,4 +281,4 @@ Status FatVolume::copy(const FatFile& f, const std::filesystem::path& dest) cons
   return {};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

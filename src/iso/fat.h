@@ -62,4 +62,4 @@ private:
   int m_fat_bits = 0;           // 12, 16 or 32
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

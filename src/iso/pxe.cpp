@@ -65,7 +65,8 @@ Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso
                                               ": this ISO boots with systemd-boot and a UKI only (a SecureBoot ISO, or a Talos "
                                               "1.12+ arm64 ISO); take the PXE files from imager's kernel and initramfs outputs");
   if (!missing.empty())
-    return fail(ErrorKind::invalid_input, iso.string() + ": no " + missing + " in this ISO (the PXE assets are in the plain ISO)");
+    return fail(ErrorKind::invalid_input,
+                iso.string() + ": no " + missing + " in this ISO (the PXE assets are in the plain ISO)");
   for (const auto& file : found) {
     auto staged = staging->path() / file.path.filename();
     if (::chmod(staged.c_str(), 0644) != 0 || ::rename(staged.c_str(), file.path.c_str()) != 0)
@@ -75,4 +76,4 @@ Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso
   return found;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

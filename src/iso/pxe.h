@@ -24,4 +24,4 @@ struct PxeFile {
 Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso, const std::filesystem::path& out_dir,
                                                 const std::string& arch);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -25,9 +25,9 @@ Error KubeClient::status_error(const HttpResponse& response, const std::string& 
   if (body.is_object() && body.contains("message") && body["message"].is_string())
     detail = ": " + body["message"].get<std::string>();
   long s = response.status;
-  ErrorKind kind = s == 401 || s == 403 ? ErrorKind::auth
-                   : s == 404           ? ErrorKind::not_found
-                   : s == 409           ? ErrorKind::conflict
+  ErrorKind kind = s == 401 || s == 403     ? ErrorKind::auth
+                   : s == 404               ? ErrorKind::not_found
+                   : s == 409               ? ErrorKind::conflict
                    : is_retryable_status(s) ? ErrorKind::transient
                                             : ErrorKind::permanent;
   return Error(kind, "Kubernetes API " + m_config.server + ": " + what + ": HTTP " + std::to_string(s) + detail);
@@ -58,7 +58,8 @@ Result<HttpResponse> KubeClient::call(const std::string& method, const std::stri
 }
 
 Result<Created> KubeClient::create_workflow(const std::string& namespace_name, const nlohmann::json& workflow) {
-  auto response = call("POST", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows", &workflow);
+  auto response =
+      call("POST", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows", &workflow);
   if (!response) return fail(response.error());
   std::string fixed = workflow["metadata"].value("name", "");
   if (response->status == 409) return Created{CreateOutcome::already_exists, fixed};
@@ -71,9 +72,9 @@ Result<Created> KubeClient::create_workflow(const std::string& namespace_name, c
 }
 
 Result<nlohmann::json> KubeClient::get_workflow(const std::string& namespace_name, const std::string& name) {
-  auto response = call("GET", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows/" +
-                                  percent_encode(name),
-                       nullptr);
+  auto response = call(
+      "GET", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows/" + percent_encode(name),
+      nullptr);
   if (!response) return fail(response.error());
   if (response->status != 200) return fail(status_error(*response, "get Workflow " + name));
   auto body = nlohmann::json::parse(response->body, nullptr, false);
@@ -81,9 +82,11 @@ Result<nlohmann::json> KubeClient::get_workflow(const std::string& namespace_nam
   return body;
 }
 
-Result<std::vector<nlohmann::json>> KubeClient::list_workflows(const std::string& namespace_name, const std::string& label_selector) {
-  auto response = call("GET", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) +
-                                  "/workflows?labelSelector=" + percent_encode(label_selector),
+Result<std::vector<nlohmann::json>> KubeClient::list_workflows(const std::string& namespace_name,
+                                                               const std::string& label_selector) {
+  auto response = call("GET",
+                       "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) +
+                           "/workflows?labelSelector=" + percent_encode(label_selector),
                        nullptr);
   if (!response) return fail(response.error());
   if (response->status != 200) return fail(status_error(*response, "list Workflows"));
@@ -97,28 +100,30 @@ Status KubeClient::stop_workflow(const std::string& namespace_name, const std::s
                                  const std::map<std::string, std::string>& annotations) {
   nlohmann::json patch = {{"spec", {{"shutdown", "Stop"}}}};
   for (const auto& [key, value] : annotations) patch["metadata"]["annotations"][key] = value;
-  auto response = call("PATCH", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows/" +
-                                    percent_encode(name),
-                       &patch, "application/merge-patch+json");
+  auto response = call(
+      "PATCH", "/apis/argoproj.io/v1alpha1/namespaces/" + percent_encode(namespace_name) + "/workflows/" + percent_encode(name),
+      &patch, "application/merge-patch+json");
   if (!response) return fail(response.error());
   if (response->status != 200) return fail(status_error(*response, "stop Workflow " + name));
   return {};
 }
 
 Status KubeClient::check_can_create_workflows(const std::string& namespace_name) {
-  nlohmann::json review = {{"apiVersion", "authorization.k8s.io/v1"},
-                           {"kind", "SelfSubjectAccessReview"},
-                           {"spec",
-                            {{"resourceAttributes",
-                              {{"namespace", namespace_name}, {"verb", "create"}, {"group", "argoproj.io"}, {"resource", "workflows"}}}}}};
+  nlohmann::json review = {
+      {"apiVersion", "authorization.k8s.io/v1"},
+      {"kind", "SelfSubjectAccessReview"},
+      {"spec",
+       {{"resourceAttributes",
+         {{"namespace", namespace_name}, {"verb", "create"}, {"group", "argoproj.io"}, {"resource", "workflows"}}}}}};
   auto response = call("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", &review);
   if (!response) return fail(response.error());
   if (response->status != 201 && response->status != 200) return fail(status_error(*response, "access review"));
   auto body = nlohmann::json::parse(response->body, nullptr, false);
   bool allowed = body.is_object() && body.contains("status") && body["status"].value("allowed", false);
   if (!allowed)
-    return fail(ErrorKind::auth, "Kubernetes API " + m_config.server + ": may not create workflows in namespace " + namespace_name);
+    return fail(ErrorKind::auth,
+                "Kubernetes API " + m_config.server + ": may not create workflows in namespace " + namespace_name);
   return {};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

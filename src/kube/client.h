@@ -67,4 +67,4 @@ private:
 // insecure-skip-tls-verify) with a total deadline per request.
 std::unique_ptr<HttpClient> make_kube_http(const KubeConfig& config, std::chrono::milliseconds deadline);
 
-} // namespace sbpipe
+}  // namespace sbpipe

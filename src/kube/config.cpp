@@ -42,7 +42,7 @@ const YAML::Node find_named(const YAML::Node& list, const std::string& name, con
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-} // namespace
+}  // namespace
 
 Result<KubeConfig> load_in_cluster_config(const Getenv& getenv, const std::filesystem::path& root) {
   auto host = getenv("KUBERNETES_SERVICE_HOST");
@@ -71,7 +71,8 @@ Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std:
   if (!text) return fail(ErrorKind::config, label + ": cannot read");
   try {
     YAML::Node root = YAML::Load(*text);
-    std::string wanted = context_name.empty() && root["current-context"] ? root["current-context"].as<std::string>() : context_name;
+    std::string wanted =
+        context_name.empty() && root["current-context"] ? root["current-context"].as<std::string>() : context_name;
     if (wanted.empty()) return fail(ErrorKind::config, label + ": no current-context");
     YAML::Node context = find_named(root["contexts"], wanted, "context");
     if (!context) return fail(ErrorKind::config, label + ": context '" + wanted + "' not found");
@@ -98,7 +99,8 @@ Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std:
       config.client_cert_pem = *cert;
       config.client_key_pem = *key;
       if (config.client_cert_pem.empty() != config.client_key_pem.empty())
-        return fail(ErrorKind::config, label + ": user '" + user_name + "' has a client certificate without a key, or a key without one");
+        return fail(ErrorKind::config,
+                    label + ": user '" + user_name + "' has a client certificate without a key, or a key without one");
       if (user["token"]) {
         std::string token = user["token"].as<std::string>();
         register_secret(token);
@@ -107,8 +109,9 @@ Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std:
         std::filesystem::path file = user["tokenFile"].as<std::string>();
         config.token = token_file_reader(file.is_relative() ? base / file : file);
       } else if (user["exec"] || user["auth-provider"]) {
-        return fail(ErrorKind::config, label + ": user '" + user_name +
-                                           "' uses an exec or auth-provider plugin, which sbpipe does not run; use a token or client certificate");
+        return fail(ErrorKind::config,
+                    label + ": user '" + user_name +
+                        "' uses an exec or auth-provider plugin, which sbpipe does not run; use a token or client certificate");
       }
     }
     return config;
@@ -130,4 +133,4 @@ Result<KubeConfig> load_kube_config(const Getenv& getenv) {
   return load_kubeconfig(path);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -42,4 +42,4 @@ Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std:
 // missing otherwise.
 Result<KubeConfig> load_kube_config(const Getenv& getenv);
 
-} // namespace sbpipe
+}  // namespace sbpipe

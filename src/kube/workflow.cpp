@@ -11,14 +11,16 @@ std::string dns_safe(std::string_view text) {
   std::string out;
   for (char c : text) {
     char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    if (alnum(l)) out += l;
-    else if (!out.empty() && out.back() != '-') out += '-';
+    if (alnum(l))
+      out += l;
+    else if (!out.empty() && out.back() != '-')
+      out += '-';
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string workflow_name(const ReleaseRef& release) {
   std::string repo_name = release.repo.substr(release.repo.find('/') + 1);
@@ -59,8 +61,7 @@ nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& ta
         {"sbpipe.dev/repo", label_value(release.repo)},
         {"sbpipe.dev/tag", label_value(release.tag)},
         {"sbpipe.dev/release-id", std::to_string(release.release_id)}}},
-      {"annotations",
-       {{"sbpipe.dev/repo", release.repo}, {"sbpipe.dev/tag", release.tag}, {"sbpipe.dev/action", origin.action}}},
+      {"annotations", {{"sbpipe.dev/repo", release.repo}, {"sbpipe.dev/tag", release.tag}, {"sbpipe.dev/action", origin.action}}},
   };
   if (!origin.delivery_id.empty()) metadata["annotations"]["sbpipe.dev/delivery"] = origin.delivery_id;
   if (generate_name) {
@@ -71,9 +72,10 @@ nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& ta
   } else {
     metadata["name"] = name;
   }
-  auto parameters = nlohmann::json::array({{{"name", target.version_parameter}, {"value", release.tag}},
-                                           {{"name", target.repo_parameter}, {"value", release.repo}},
-                                           {{"name", target.release_id_parameter}, {"value", std::to_string(release.release_id)}}});
+  auto parameters =
+      nlohmann::json::array({{{"name", target.version_parameter}, {"value", release.tag}},
+                             {{"name", target.repo_parameter}, {"value", release.repo}},
+                             {{"name", target.release_id_parameter}, {"value", std::to_string(release.release_id)}}});
   if (!release.state.empty()) parameters.push_back({{"name", target.release_state_parameter}, {"value", release.state}});
   return {{"apiVersion", "argoproj.io/v1alpha1"},
           {"kind", "Workflow"},
@@ -81,4 +83,4 @@ nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& ta
           {"spec", {{"workflowTemplateRef", {{"name", target.workflow_template}}}, {"arguments", {{"parameters", parameters}}}}}};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

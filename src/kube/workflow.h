@@ -54,4 +54,4 @@ std::string release_selector(const ReleaseRef& release);
 nlohmann::json make_workflow(const ReleaseRef& release, const WorkflowTarget& target, const WorkflowOrigin& origin,
                              bool generate_name = false);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -1,7 +1,7 @@
 #include "oci/auth.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cctype>
@@ -26,7 +26,7 @@ bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
 }
 
-} // namespace
+}  // namespace
 
 std::vector<Challenge> parse_www_authenticate(std::string_view v) {
   std::vector<Challenge> out;
@@ -76,10 +76,8 @@ Authenticator::Authenticator(HttpClient& http, Clock& clock, Credentials credent
 
 Result<std::string> Authenticator::header() {
   switch (m_mode) {
-  case Mode::anonymous:
-    return std::string();
-  case Mode::basic:
-    return "Basic " + base64_encode(m_credentials.username + ":" + m_credentials.password);
+  case Mode::anonymous: return std::string();
+  case Mode::basic: return "Basic " + base64_encode(m_credentials.username + ":" + m_credentials.password);
   case Mode::bearer:
     if (m_clock.now() + k_refresh_margin >= m_expiry) {
       if (auto st = fetch_token(); !st) return fail(st.error());
@@ -99,8 +97,9 @@ Status Authenticator::on_unauthorized(const HttpResponse& response) {
   };
   if (const Challenge* bearer = pick("bearer")) {
     if (m_mode == Mode::bearer && m_fresh)
-      return fail(ErrorKind::auth, std::string("the registry refused the token it issued") +
-                                       (m_credentials.present() ? " (no push access for these credentials?)" : " (no credentials given)"));
+      return fail(ErrorKind::auth,
+                  std::string("the registry refused the token it issued") +
+                      (m_credentials.present() ? " (no push access for these credentials?)" : " (no credentials given)"));
     if (!bearer->params.contains("realm")) return fail(ErrorKind::auth, "Bearer challenge without a realm");
     m_challenge = *bearer;
     m_mode = Mode::bearer;
@@ -109,8 +108,7 @@ Status Authenticator::on_unauthorized(const HttpResponse& response) {
     return {};
   }
   if (pick("basic") != nullptr) {
-    if (!m_credentials.present())
-      return fail(ErrorKind::auth, "the registry requires credentials (Basic) and none were given");
+    if (!m_credentials.present()) return fail(ErrorKind::auth, "the registry requires credentials (Basic) and none were given");
     if (m_mode == Mode::basic && m_fresh) return fail(ErrorKind::auth, "the registry refused the credentials (Basic)");
     m_mode = Mode::basic;
     m_fresh = true;
@@ -123,8 +121,8 @@ Status Authenticator::fetch_token() {
   std::string url = m_challenge.params["realm"];
   if (m_challenge.params.contains("service")) url = add_query(url, "service", m_challenge.params["service"]);
   std::vector<std::string> scopes = m_scopes;
-  if (auto it = m_challenge.params.find("scope"); it != m_challenge.params.end() &&
-                                                   std::find(scopes.begin(), scopes.end(), it->second) == scopes.end())
+  if (auto it = m_challenge.params.find("scope");
+      it != m_challenge.params.end() && std::find(scopes.begin(), scopes.end(), it->second) == scopes.end())
     scopes.push_back(it->second);
   for (const auto& scope : scopes) url = add_query(url, "scope", scope);
 
@@ -139,9 +137,11 @@ Status Authenticator::fetch_token() {
     // The login goes to whatever host the registry names as its realm; it
     // must at least not cross the network in the clear.
     if (realm->scheme != "https" && !is_loopback_host(realm->host))
-      return fail(ErrorKind::auth, where + " is plain HTTP on a host other than loopback; sbpipe sends the registry login "
-                                           "only over HTTPS (or to 127.0.0.1/localhost)");
-    request.headers.emplace_back("Authorization", "Basic " + base64_encode(m_credentials.username + ":" + m_credentials.password));
+      return fail(ErrorKind::auth, where +
+                                       " is plain HTTP on a host other than loopback; sbpipe sends the registry login "
+                                       "only over HTTPS (or to 127.0.0.1/localhost)");
+    request.headers.emplace_back("Authorization",
+                                 "Basic " + base64_encode(m_credentials.username + ":" + m_credentials.password));
     spdlog::debug("{}: sending the registry login (Basic) to get a token", where);
   } else {
     spdlog::debug("{}: asking for an anonymous token", where);
@@ -173,4 +173,4 @@ Status Authenticator::fetch_token() {
   return {};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

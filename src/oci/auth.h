@@ -19,7 +19,7 @@
 namespace sbpipe {
 
 struct Challenge {
-  std::string scheme;  // lowercased: "basic", "bearer"
+  std::string scheme;                         // lowercased: "basic", "bearer"
   std::map<std::string, std::string> params;  // keys lowercased
 };
 
@@ -62,4 +62,4 @@ private:
   int m_token_requests = 0;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

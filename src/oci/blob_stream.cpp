@@ -42,12 +42,12 @@ Status VerifyingSource::check_complete() {
   m_complete = true;
   const auto& label = m_expect.label;
   if (m_expect.size && m_size != *m_expect.size)
-    return fail(ErrorKind::invalid_input, label + ": truncated (" + std::to_string(m_size) + " of " +
-                                              std::to_string(*m_expect.size) + " bytes)");
+    return fail(ErrorKind::invalid_input,
+                label + ": truncated (" + std::to_string(m_size) + " of " + std::to_string(*m_expect.size) + " bytes)");
   m_digest = Digest{m_hash.finish_hex()};
   if (m_expect.digest && m_digest != *m_expect.digest)
-    return fail(ErrorKind::invalid_input, label + ": content is " + m_digest.str() + ", not the " +
-                                              m_expect.digest->str() + " its name or descriptor claims");
+    return fail(ErrorKind::invalid_input, label + ": content is " + m_digest.str() + ", not the " + m_expect.digest->str() +
+                                              " its name or descriptor claims");
   if (m_decode_error) return fail(*m_decode_error);
   if (m_decoded) {
     auto decoded = m_decoded->finish_hex();
@@ -59,4 +59,4 @@ Status VerifyingSource::check_complete() {
   return {};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

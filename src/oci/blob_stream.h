@@ -16,11 +16,11 @@ namespace sbpipe {
 
 // What a blob's bytes must turn out to be.
 struct BlobExpectation {
-  std::optional<Digest> digest;    // sha256 of the bytes
-  std::optional<uint64_t> size;    // their count
+  std::optional<Digest> digest;  // sha256 of the bytes
+  std::optional<uint64_t> size;  // their count
   Encoding encoding = Encoding::none;
-  std::optional<Digest> diff_id;   // sha256 of the decoded bytes (layers)
-  std::string label;               // names the blob in messages
+  std::optional<Digest> diff_id;  // sha256 of the decoded bytes (layers)
+  std::string label;              // names the blob in messages
 };
 
 // Passes bytes through while hashing them. The read that completes the
@@ -48,5 +48,4 @@ private:
   bool m_complete = false;
 };
 
-
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -82,13 +82,12 @@ Result<Answer> exchange(const std::vector<std::string>& argv, const std::string&
   }
   close(out[0]);
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   answer.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return answer;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::optional<Credentials>> credentials_from_helper(const std::string& helper, const std::string& registry) {
   if (helper.empty() || helper.find('/') != std::string::npos)
@@ -115,4 +114,4 @@ Result<std::optional<Credentials>> credentials_from_helper(const std::string& he
   return std::optional<Credentials>{std::move(creds)};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -21,4 +21,4 @@ namespace sbpipe {
 // protocol's JSON. The secret is registered for redaction.
 Result<std::optional<Credentials>> credentials_from_helper(const std::string& helper, const std::string& registry);
 
-} // namespace sbpipe
+}  // namespace sbpipe

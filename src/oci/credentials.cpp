@@ -74,7 +74,8 @@ Result<Credentials> from_docker_config(const std::string& registry, const Creden
     auto decoded = base64_decode((*entry)["auth"].get<std::string>());
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (!decoded || colon == std::string::npos)
-      return fail(ErrorKind::config, "docker config " + path.string() + ": auths entry for " + registry + " is not base64 'user:password'");
+      return fail(ErrorKind::config,
+                  "docker config " + path.string() + ": auths entry for " + registry + " is not base64 'user:password'");
     creds.username = decoded->substr(0, colon);
     creds.password = decoded->substr(colon + 1);
   } else {
@@ -85,7 +86,7 @@ Result<Credentials> from_docker_config(const std::string& registry, const Creden
   return creds;
 }
 
-} // namespace
+}  // namespace
 
 std::optional<std::string> process_getenv(const char* name) {
   const char* value = std::getenv(name);
@@ -114,4 +115,4 @@ Result<Credentials> resolve_credentials(const std::string& registry, const Crede
   return from_docker_config(registry, sources);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -25,7 +25,7 @@ struct Credentials {
 };
 
 struct CredentialSources {
-  std::string username;                        // --username
+  std::string username;                                // --username
   std::optional<std::filesystem::path> password_file;  // --password-file
   // Environment look-up (a seam for tests); returns nullopt for unset.
   std::function<std::optional<std::string>(const char*)> getenv;
@@ -38,4 +38,4 @@ Result<Credentials> resolve_credentials(const std::string& registry, const Crede
 
 std::optional<std::string> process_getenv(const char* name);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -15,7 +15,8 @@ Result<Digest> Digest::parse(std::string_view text) {
   if (!text.starts_with("sha256:")) {
     auto colon = text.find(':');
     if (colon != std::string_view::npos && colon < 16)
-      return fail(ErrorKind::invalid_input, "unsupported digest algorithm '" + std::string(text.substr(0, colon)) + "' (only sha256)");
+      return fail(ErrorKind::invalid_input,
+                  "unsupported digest algorithm '" + std::string(text.substr(0, colon)) + "' (only sha256)");
     return fail(ErrorKind::invalid_input, "not a digest: '" + std::string(text.substr(0, 80)) + "'");
   }
   auto hex = text.substr(7);
@@ -25,4 +26,4 @@ Result<Digest> Digest::parse(std::string_view text) {
 
 Digest Digest::of(std::string_view data) { return Digest{Sha256::hex_of(data)}; }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -22,4 +22,4 @@ struct Digest {
   static Digest of(std::string_view data);
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

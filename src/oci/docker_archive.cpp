@@ -29,8 +29,7 @@ std::optional<Digest> digest_from_name(const std::string& name) {
   return Digest{base};
 }
 
-Result<LocalImage> load_entry(const TarArchive& archive, const nlohmann::json& entry, size_t index,
-                              const LoadOptions& options) {
+Result<LocalImage> load_entry(const TarArchive& archive, const nlohmann::json& entry, size_t index, const LoadOptions& options) {
   std::string where = archive.path().string() + ": manifest.json[" + std::to_string(index) + "]";
   if (!entry.is_object() || !entry.contains("Config") || !entry["Config"].is_string() || !entry.contains("Layers") ||
       !entry["Layers"].is_array())
@@ -86,7 +85,7 @@ Result<LocalImage> load_entry(const TarArchive& archive, const nlohmann::json& e
   return image;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::vector<LocalImage>> load_docker_archive(std::shared_ptr<const TarArchive> archive, const LoadOptions& options) {
   auto text = archive->read_small(*archive->find("manifest.json"));
@@ -103,4 +102,4 @@ Result<std::vector<LocalImage>> load_docker_archive(std::shared_ptr<const TarArc
   return images;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -26,8 +26,8 @@ struct Platform {
 };
 
 struct LocalLayer {
-  std::string label;                    // "<input>: <member>" for messages
-  SourceOpener open;                    // the stored bytes
+  std::string label;  // "<input>: <member>" for messages
+  SourceOpener open;  // the stored bytes
   uint64_t stored_size = 0;
   Encoding stored = Encoding::none;     // how the stored bytes are encoded
   std::optional<Digest> stored_digest;  // what the name/descriptor claims the stored bytes hash to
@@ -63,4 +63,4 @@ Result<std::vector<LocalImage>> load_images(const std::string& input, const Load
 Result<Platform> platform_of_config(const std::string& config, const std::string& label);
 Result<std::vector<Digest>> diff_ids_of_config(const std::string& config, const std::string& label);
 
-} // namespace sbpipe
+}  // namespace sbpipe

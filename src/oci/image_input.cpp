@@ -113,4 +113,4 @@ Result<std::vector<LocalImage>> load_images(const std::string& input, const Load
   return fail(ErrorKind::invalid_input, input + ": no manifest.json (docker-save) nor index.json (OCI layout) in the archive");
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

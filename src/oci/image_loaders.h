@@ -26,4 +26,4 @@ Result<std::vector<LocalImage>> load_oci_layout(const LayoutFiles& files);
 // Reads the first bytes of a stream to tell its encoding.
 Result<Encoding> sniff_stream(const SourceOpener& open);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -78,7 +78,8 @@ public:
     while (in.pos < in.size) {
       ZSTD_outBuffer out{m_out.data(), m_out.size(), 0};
       size_t rc = ZSTD_decompressStream(m_dctx, &out, &in);
-      if (ZSTD_isError(rc)) return fail(ErrorKind::invalid_input, std::string("not valid zstd data (") + ZSTD_getErrorName(rc) + ")");
+      if (ZSTD_isError(rc))
+        return fail(ErrorKind::invalid_input, std::string("not valid zstd data (") + ZSTD_getErrorName(rc) + ")");
       m_hash.update(std::span<const char>(m_out.data(), out.pos));
       m_frame_done = rc == 0;
     }
@@ -166,7 +167,7 @@ private:
   bool m_done = false;
 };
 
-} // namespace
+}  // namespace
 
 Encoding sniff_encoding(std::span<const char> head) {
   auto b = [&](size_t i) { return static_cast<unsigned char>(head[i]); };
@@ -218,4 +219,4 @@ std::unique_ptr<ByteSource> make_compressing_source(std::unique_ptr<ByteSource> 
   return raw;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -37,4 +37,4 @@ std::unique_ptr<DecodingHasher> make_decoding_hasher(Encoding encoding);
 // Compresses `raw` on the fly. level: gzip 1-9, zstd 1-19.
 std::unique_ptr<ByteSource> make_compressing_source(std::unique_ptr<ByteSource> raw, Encoding encoding, int level);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -22,15 +22,14 @@ ordered descriptor_json(const Descriptor& d) {
   return j;
 }
 
-} // namespace
+}  // namespace
 
 std::string manifest_accept_header() {
   return std::string(media_type::oci_manifest) + ", " + media_type::oci_index + ", " + media_type::docker_manifest + ", " +
          media_type::docker_list;
 }
 
-std::string image_manifest_json(const Descriptor& config, const std::vector<Descriptor>& layers,
-                                const Annotations& annotations) {
+std::string image_manifest_json(const Descriptor& config, const std::vector<Descriptor>& layers, const Annotations& annotations) {
   ordered j;
   j["schemaVersion"] = 2;
   j["mediaType"] = media_type::oci_manifest;
@@ -59,4 +58,4 @@ Result<std::string> annotate_json(const std::string& manifest, const Annotations
   return j.dump();
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -16,7 +16,7 @@ inline constexpr const char* oci_config = "application/vnd.oci.image.config.v1+j
 inline constexpr const char* docker_manifest = "application/vnd.docker.distribution.manifest.v2+json";
 inline constexpr const char* docker_list = "application/vnd.docker.distribution.manifest.list.v2+json";
 inline constexpr const char* docker_config = "application/vnd.docker.container.image.v1+json";
-} // namespace media_type
+}  // namespace media_type
 
 // The Accept header for manifest requests: every type sbpipe understands.
 std::string manifest_accept_header();
@@ -28,10 +28,9 @@ struct Descriptor {
   std::optional<Platform> platform;
 };
 
-std::string image_manifest_json(const Descriptor& config, const std::vector<Descriptor>& layers,
-                                const Annotations& annotations);
+std::string image_manifest_json(const Descriptor& config, const std::vector<Descriptor>& layers, const Annotations& annotations);
 std::string index_json(const std::vector<Descriptor>& manifests, const Annotations& annotations);
 // Adds (or replaces) annotations in an existing manifest document.
 Result<std::string> annotate_json(const std::string& manifest, const Annotations& annotations);
 
-} // namespace sbpipe
+}  // namespace sbpipe

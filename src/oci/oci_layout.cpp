@@ -85,7 +85,7 @@ Result<LocalImage> load_manifest(const LayoutFiles& files, const Digest& digest,
   return image;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::vector<LocalImage>> load_oci_layout(const LayoutFiles& files) {
   auto marker = files.read_small("oci-layout", 4096);
@@ -127,4 +127,4 @@ Result<std::vector<LocalImage>> load_oci_layout(const LayoutFiles& files) {
   return images;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -56,7 +56,8 @@ private:
   Result<bool> present_or_mounted(Registry& registry, const Digest& digest);
   // Every layer of every image, on up to options.jobs sessions at once.
   Result<std::vector<std::vector<Descriptor>>> ensure_all_layers(const std::vector<LocalImage>& images);
-  template <class F> auto with_retries(const std::string& what, F&& step) -> decltype(step());
+  template <class F>
+  auto with_retries(const std::string& what, F&& step) -> decltype(step());
 
   Registry& m_registry;
   Clock& m_clock;
@@ -65,7 +66,8 @@ private:
   std::atomic<int> m_present{0};
 };
 
-template <class F> auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step()) {
+template <class F>
+auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step()) {
   for (int attempt = 1;; ++attempt) {
     auto result = step();
     if (result || !result.error().retryable()) return result;
@@ -265,8 +267,10 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
     std::vector<Descriptor> layers;
     for (const auto& layer : image.layers) {
       auto desc = known_descriptor(layer);
-      if (!desc) all_known = false;
-      else layers.push_back(*desc);
+      if (!desc)
+        all_known = false;
+      else
+        layers.push_back(*desc);
     }
     if (!all_known) break;
     auto manifest = manifest_of(image, layers);
@@ -320,7 +324,7 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
   return PushResult{digest, true, m_present.load()};
 }
 
-} // namespace
+}  // namespace
 
 Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
                                const PushOptions& options, const SessionFactory& sessions) {
@@ -328,4 +332,4 @@ Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vect
   return pusher.run(images);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

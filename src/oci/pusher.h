@@ -38,11 +38,11 @@ using SessionFactory = std::function<Result<RegistrySession>()>;
 
 struct PushOptions {
   Reference target;
-  Annotations annotations;               // set on the pushed manifest(s) and index
-  std::vector<std::string> mount_from;   // repositories (same registry) that may hold the blobs
-  int compression_level = 0;             // 0: the encoding's default
+  Annotations annotations;              // set on the pushed manifest(s) and index
+  std::vector<std::string> mount_from;  // repositories (same registry) that may hold the blobs
+  int compression_level = 0;            // 0: the encoding's default
   RetryPolicy retry;
-  int jobs = 2;                          // layers uploaded at once (each on its own session)
+  int jobs = 2;  // layers uploaded at once (each on its own session)
 };
 
 struct PushResult {
@@ -59,4 +59,4 @@ struct PushResult {
 Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
                                const PushOptions& options, const SessionFactory& sessions = {});
 
-} // namespace sbpipe
+}  // namespace sbpipe

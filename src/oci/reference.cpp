@@ -19,9 +19,7 @@ std::string Reference::api_host() const {
 }
 
 Result<Reference> Reference::parse(std::string_view text) {
-  auto bad = [&](const std::string& why) {
-    return fail(ErrorKind::usage, "--ref '" + std::string(text) + "': " + why);
-  };
+  auto bad = [&](const std::string& why) { return fail(ErrorKind::usage, "--ref '" + std::string(text) + "': " + why); };
   auto slash = text.find('/');
   if (slash == std::string_view::npos) return bad("expected REGISTRY/REPO:TAG");
   Reference ref;
@@ -76,4 +74,4 @@ Result<ImageRef> ImageRef::parse(std::string_view text, std::string_view what) {
   return ref;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

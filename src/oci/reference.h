@@ -44,4 +44,4 @@ bool is_valid_repository(std::string_view repository);
 // True when `tag` is a valid OCI tag.
 bool is_valid_tag(std::string_view tag);
 
-} // namespace sbpipe
+}  // namespace sbpipe

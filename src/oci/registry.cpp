@@ -1,7 +1,7 @@
 #include "oci/registry.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
 #include "http/url.h"
@@ -18,9 +18,7 @@ Registry::Registry(HttpClient& http, Authenticator& auth, Clock& clock, Registry
     : m_http(http), m_auth(auth), m_clock(clock), m_endpoint(std::move(endpoint)), m_policy(policy),
       m_rng(std::random_device{}()) {}
 
-std::string Registry::url(const std::string& path) const {
-  return m_endpoint.base_url + "/v2/" + m_endpoint.repository + path;
-}
+std::string Registry::url(const std::string& path) const { return m_endpoint.base_url + "/v2/" + m_endpoint.repository + path; }
 
 Error Registry::status_error(const HttpResponse& response, const std::string& what) const {
   std::string detail;
@@ -31,8 +29,8 @@ Error Registry::status_error(const HttpResponse& response, const std::string& wh
     if (e.is_object() && e.contains("message") && e["message"].is_string()) detail += ": " + e["message"].get<std::string>();
   }
   long s = response.status;
-  ErrorKind kind = s == 401 || s == 403 ? ErrorKind::auth
-                   : s == 404           ? ErrorKind::not_found
+  ErrorKind kind = s == 401 || s == 403     ? ErrorKind::auth
+                   : s == 404               ? ErrorKind::not_found
                    : is_retryable_status(s) ? ErrorKind::transient
                                             : ErrorKind::permanent;
   Error error(kind, "registry " + m_endpoint.display() + ": " + what + ": HTTP " + std::to_string(s) + detail);
@@ -78,13 +76,11 @@ Result<HttpResponse> Registry::call(HttpRequest request, Retry retry) {
     }
     if (response) {
       if (response->status != 401) m_auth.on_success();
-      if (retry == Retry::no || !is_retryable_status(response->status) || attempt >= m_policy.max_attempts)
-        return response;
+      if (retry == Retry::no || !is_retryable_status(response->status) || attempt >= m_policy.max_attempts) return response;
       if (auto ra = response->header("Retry-After")) wait = parse_retry_after(*ra, m_clock.wall_now());
       spdlog::warn("registry {}: {} answered HTTP {}, retrying", m_endpoint.display(), request.method, response->status);
     } else {
-      if (retry == Retry::no || !response.error().retryable() || attempt >= m_policy.max_attempts)
-        return fail(response.error());
+      if (retry == Retry::no || !response.error().retryable() || attempt >= m_policy.max_attempts) return fail(response.error());
       spdlog::warn("registry {}: {}, retrying", m_endpoint.display(), response.error().message());
     }
     m_clock.sleep_for(wait ? std::min(*wait, std::chrono::milliseconds(300'000)) : backoff_delay(m_policy, attempt, m_rng));
@@ -97,7 +93,8 @@ Status Registry::ping() {
   auto response = call(request, Retry::yes);
   if (!response) return fail(response.error());
   if (response->status == 200) return {};
-  if (response->status == 404) return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": no OCI distribution API at /v2/");
+  if (response->status == 404)
+    return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": no OCI distribution API at /v2/");
   return fail(status_error(*response, "GET /v2/"));
 }
 
@@ -278,7 +275,8 @@ Result<std::optional<FetchedManifest>> Registry::get_manifest(const std::string&
   if (response->status != 200) return fail(status_error(*response, "GET manifest " + reference));
   FetchedManifest m{response->header("Content-Type").value_or(""), response->body, Digest::of(response->body)};
   if (auto asked = Digest::parse(reference); asked && *asked != m.digest)
-    return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": manifest " + reference + " has content " + m.digest.str());
+    return fail(ErrorKind::permanent,
+                "registry " + m_endpoint.display() + ": manifest " + reference + " has content " + m.digest.str());
   return std::optional<FetchedManifest>(std::move(m));
 }
 
@@ -295,7 +293,8 @@ Status Registry::get_blob(const Digest& digest, const std::function<Status(std::
   if (!response) return fail(response.error().with_context("GET blob " + digest.short_str()));
   if (response->status != 200) return fail(status_error(*response, "GET blob " + digest.short_str()));
   if (std::string got = "sha256:" + hash.finish_hex(); got != digest.str())
-    return fail(ErrorKind::invalid_input, "registry " + m_endpoint.display() + ": blob " + digest.short_str() + " has content " + got);
+    return fail(ErrorKind::invalid_input,
+                "registry " + m_endpoint.display() + ": blob " + digest.short_str() + " has content " + got);
   return {};
 }
 
@@ -326,4 +325,4 @@ Result<std::vector<std::string>> Registry::list_tags() {
   return tags;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

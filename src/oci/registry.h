@@ -114,4 +114,4 @@ private:
   RegistryCounters m_counters;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -33,13 +33,14 @@ std::string probe_scheme(HttpClient& http, const std::string& api_host) {
   request.url = "http://" + api_host + "/v2/";
   auto plain = http.send(request);
   if (!plain) return "https://";
-  spdlog::info("{}: no HTTPS ({}); it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane "
-               "does (--plain-http says so up front)",
-               api_host, secure.error().message());
+  spdlog::info(
+      "{}: no HTTPS ({}); it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane "
+      "does (--plain-http says so up front)",
+      api_host, secure.error().message());
   return "http://";
 }
 
-} // namespace
+}  // namespace
 
 Result<RegistrySession> open_registry_session(const std::string& api_host, const std::string& repository,
                                               const Credentials& credentials, std::vector<std::string> scopes,
@@ -50,7 +51,7 @@ Result<RegistrySession> open_registry_session(const std::string& api_host, const
   RegistrySession s;
   s.http = make_curl_client(http_options);
   s.auth = std::make_unique<Authenticator>(*s.http, real_clock(), credentials, std::move(scopes));
-  std::string scheme = options.plain_http                   ? "http://"
+  std::string scheme = options.plain_http                ? "http://"
                        : may_fall_back_to_http(api_host) ? probe_scheme(*s.http, api_host)
                                                          : "https://";
   RegistryEndpoint endpoint{scheme + api_host, repository};
@@ -70,4 +71,4 @@ Result<Digest> head_image_manifest(const ImageRef& image, const std::string& ref
   return (*head)->digest;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

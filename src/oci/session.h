@@ -15,7 +15,7 @@ struct SessionOptions {
   bool plain_http = false;  // http:// (loopback tests, in-cluster registries)
   std::string ca_file;      // extra CA bundle
   RetryPolicy policy;
-  bool insecure = false;    // --insecure: HTTPS without certificate verification (self-signed)
+  bool insecure = false;  // --insecure: HTTPS without certificate verification (self-signed)
 };
 
 // Whether crane would speak plain HTTP to `api_host` when HTTPS fails:
@@ -39,4 +39,4 @@ Result<RegistrySession> open_registry_session(const std::string& api_host, const
 Result<Digest> head_image_manifest(const ImageRef& image, const std::string& reference, const Credentials& credentials,
                                    const SessionOptions& options);
 
-} // namespace sbpipe
+}  // namespace sbpipe

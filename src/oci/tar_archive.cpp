@@ -112,7 +112,7 @@ private:
   std::string m_label;
 };
 
-} // namespace
+}  // namespace
 
 std::string normalize_member_name(std::string_view name) {
   while (name.starts_with("./")) name.remove_prefix(2);
@@ -122,7 +122,8 @@ std::string normalize_member_name(std::string_view name) {
 
 Result<TarArchive> TarArchive::open(const std::filesystem::path& path) {
   std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) return fail(ErrorKind::invalid_input, path.string() + ": is a directory, not a tar archive");
+  if (std::filesystem::is_directory(path, ec))
+    return fail(ErrorKind::invalid_input, path.string() + ": is a directory, not a tar archive");
   Reader reader;
   if (auto st = reader.open(path); !st) return fail(st.error());
   TarArchive archive;
@@ -193,4 +194,4 @@ Result<std::string> TarArchive::read_small(const TarEntry& entry, size_t max_byt
   return read_all(**source, max_bytes);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -44,4 +44,4 @@ private:
 
 std::string normalize_member_name(std::string_view name);
 
-} // namespace sbpipe
+}  // namespace sbpipe

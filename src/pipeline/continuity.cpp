@@ -31,7 +31,9 @@ struct Facts {
   std::string signer_subject;
 };
 
-std::string arch_of_machine(const std::string& machine) { return machine == "aa64" ? "arm64" : machine == "x64" ? "amd64" : machine; }
+std::string arch_of_machine(const std::string& machine) {
+  return machine == "aa64" ? "arm64" : machine == "x64" ? "amd64" : machine;
+}
 
 // (major, minor, patch, is_release) of a version tag; nullopt when it is none.
 std::optional<std::tuple<int, int, int, int>> version_key(const std::string& tag) {
@@ -124,7 +126,8 @@ private:
       }
       auto source = file_opener(blob)();
       if (!source) return fail(source.error());
-      auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, "previous installer layer " + digest->short_str());
+      auto walker =
+          ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, "previous installer layer " + digest->short_str());
       if (!walker) return fail(walker.error());
       while (true) {
         auto member = (*walker)->next();
@@ -153,7 +156,7 @@ std::string fingerprint_or(const std::optional<std::string>& pem) {
   return f ? f->substr(0, 16) : "(unreadable)";
 }
 
-} // namespace
+}  // namespace
 
 std::string rotation_advice() {
   return "if the change is intended, first give every TPM-sealed node a way back in (re-seal its disk to the new key after "
@@ -172,15 +175,16 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
   bool pick_tag = false;
   if (!ref) {
     ref = ImageRef::parse(request.previous_ref + ":latest", "--previous-ref");
-    if (!ref) return fail(ErrorKind::usage, "--previous-ref '" + request.previous_ref + "': expected REGISTRY/REPO[:TAG][@sha256:...]");
+    if (!ref)
+      return fail(ErrorKind::usage, "--previous-ref '" + request.previous_ref + "': expected REGISTRY/REPO[:TAG][@sha256:...]");
     ref->tag.clear();
     pick_tag = true;
   }
   auto credentials = registry_credentials(ref->registry, request.registry);
   if (!credentials) return fail(credentials.error());
   SessionOptions options{request.registry.plain_http, request.registry.ca_file, request.registry.retry};
-  auto session = open_registry_session(ref->api_host(), ref->repository, *credentials, {"repository:" + ref->repository + ":pull"},
-                                       options);
+  auto session =
+      open_registry_session(ref->api_host(), ref->repository, *credentials, {"repository:" + ref->repository + ":pull"}, options);
   if (!session) return fail(session.error());
   Registry& registry = *session->registry;
   if (pick_tag) {
@@ -207,15 +211,17 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
     if (was == nullptr) continue;  // a new architecture: no node runs it yet
     bool same_key = now.pcrpkey && was->pcrpkey && same_public_key(*now.pcrpkey, *was->pcrpkey).value_or(false);
     if (!same_key)
-      report.changes.push_back(now.arch + ": the PCR signing key changed (" + fingerprint_or(was->pcrpkey) + " in " + report.previous +
-                               ", " + fingerprint_or(now.pcrpkey) + " now): nodes whose disks are sealed to the previous key "
+      report.changes.push_back(now.arch + ": the PCR signing key changed (" + fingerprint_or(was->pcrpkey) + " in " +
+                               report.previous + ", " + fingerprint_or(now.pcrpkey) +
+                               " now): nodes whose disks are sealed to the previous key "
                                "cannot unseal STATE and EPHEMERAL after upgrading");
     if (now.signer_der != was->signer_der)
-      report.changes.push_back(now.arch + ": the UKI signing certificate changed (" + was->signer_subject + " in " + report.previous +
-                               ", " + now.signer_subject + " now): PCR 7 changes, so nodes sealed to it cannot unseal their "
+      report.changes.push_back(now.arch + ": the UKI signing certificate changed (" + was->signer_subject + " in " +
+                               report.previous + ", " + now.signer_subject +
+                               " now): PCR 7 changes, so nodes sealed to it cannot unseal their "
                                "disks, and nodes whose db lacks the new certificate refuse to boot it");
   }
   return report;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

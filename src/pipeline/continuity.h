@@ -41,4 +41,4 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
 // "what to do" for a failed report: the rotation procedure, in one text.
 std::string rotation_advice();
 
-} // namespace sbpipe
+}  // namespace sbpipe

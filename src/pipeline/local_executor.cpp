@@ -28,7 +28,6 @@ std::string utc_now() {
   return buf;
 }
 
-
 bool same_release(const json& entry, const ReleaseRef& release) {
   auto lower = [](std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
@@ -39,10 +38,11 @@ bool same_release(const json& entry, const ReleaseRef& release) {
 
 std::string withdrawn_text(const json& entry) {
   const json& w = entry["withdrawn"];
-  return "the release was " + w.value("action", std::string("withdrawn")) + " (delivery " + w.value("delivery", std::string("-")) + ")";
+  return "the release was " + w.value("action", std::string("withdrawn")) + " (delivery " +
+         w.value("delivery", std::string("-")) + ")";
 }
 
-} // namespace
+}  // namespace
 
 Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig config) {
   if (config.run_command.empty()) return fail(ErrorKind::usage, "local executor: no run command");
@@ -58,7 +58,8 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig c
     if (!entry.is_object() || !entry.contains("name") || !entry.contains("tag") || !entry.contains("seq"))
       return fail(ErrorKind::invalid_input, file.path().string() + ": damaged queue entry");
     if (entry["state"] == "running" && entry.contains("withdrawn")) {
-      spdlog::info("queue: {} was being stopped ({}); it stays withdrawn", entry["name"].get<std::string>(), withdrawn_text(entry));
+      spdlog::info("queue: {} was being stopped ({}); it stays withdrawn", entry["name"].get<std::string>(),
+                   withdrawn_text(entry));
       entry["state"] = "withdrawn";
       if (auto st = executor->write_entry(entry); !st) return fail(st.error());
     } else if (entry["state"] == "running") {
@@ -88,8 +89,9 @@ Result<Submission> LocalExecutor::submit(const ReleaseRef& release, const Workfl
   std::lock_guard lock(m_mutex);
   auto it = std::find_if(m_entries.begin(), m_entries.end(), [&](const json& e) { return e["name"] == name; });
   if (it != m_entries.end() && (*it)["state"] != "failed" && (*it)["state"] != "withdrawn") return Submission{false, name};
-  json entry = it != m_entries.end() ? *it : json{{"name", name}, {"repo", release.repo}, {"tag", release.tag},
-                                                   {"release_id", release.release_id}, {"seq", m_next_seq++}, {"attempts", 0}};
+  json entry = it != m_entries.end() ? *it : json{{"name", name},        {"repo", release.repo},
+                                                  {"tag", release.tag},  {"release_id", release.release_id},
+                                                  {"seq", m_next_seq++}, {"attempts", 0}};
   entry["state"] = "queued";
   entry.erase("withdrawn");
   if (!release.state.empty()) entry["release_state"] = release.state;
@@ -98,8 +100,10 @@ Result<Submission> LocalExecutor::submit(const ReleaseRef& release, const Workfl
   entry["accepted_at"] = utc_now();
   // On disk (flushed) before the caller answers 201.
   if (auto st = write_entry(entry); !st) return fail(st.error().with_context("queue"));
-  if (it != m_entries.end()) *it = std::move(entry);
-  else m_entries.push_back(std::move(entry));
+  if (it != m_entries.end())
+    *it = std::move(entry);
+  else
+    m_entries.push_back(std::move(entry));
   m_wake.notify_one();
   return Submission{true, name};
 }
@@ -172,10 +176,12 @@ void LocalExecutor::work() {
 
     ChildSpec child;
     child.argv = m_config.run_command;
-    child.argv.insert(child.argv.end(), {"--tag", entry["tag"].get<std::string>(), "--repo", entry["repo"].get<std::string>(), "--wait"});
+    child.argv.insert(child.argv.end(),
+                      {"--tag", entry["tag"].get<std::string>(), "--repo", entry["repo"].get<std::string>(), "--wait"});
     if (entry.value("release_id", int64_t{0}) > 0)
       child.argv.insert(child.argv.end(), {"--release-id", std::to_string(entry["release_id"].get<int64_t>())});
-    if (entry.contains("release_state")) child.argv.insert(child.argv.end(), {"--release-state", entry["release_state"].get<std::string>()});
+    if (entry.contains("release_state"))
+      child.argv.insert(child.argv.end(), {"--release-state", entry["release_state"].get<std::string>()});
     child.output = m_config.state_dir / "logs" / (name + ".log");
     child.new_process_group = true;
     m_running = name;
@@ -214,9 +220,11 @@ void LocalExecutor::work() {
       (*it)["exit_code"] = *exit;
     }
     if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());
-    if ((*it)["state"] == "done") spdlog::info("queue: {} done", name);
-    else spdlog::error("queue: {} failed (see {}); a redelivery runs it again", name, child.output->string());
+    if ((*it)["state"] == "done")
+      spdlog::info("queue: {} done", name);
+    else
+      spdlog::error("queue: {} failed (see {}); a redelivery runs it again", name, child.output->string());
   }
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

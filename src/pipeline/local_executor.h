@@ -79,4 +79,4 @@ private:
   std::thread m_worker;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <cstdlib>
 #include <sys/stat.h>
+#include <cstdlib>
 
 #include "core/clock.h"
 #include "core/config_file.h"
@@ -50,7 +50,6 @@ std::string substitute(std::string word, const ImagerSlots& slots) {
   }
   return word;
 }
-
 
 std::vector<std::string> split_lines(const std::string& text) {
   std::vector<std::string> lines;
@@ -101,7 +100,8 @@ Status check_verify_inputs(const RunSettings& settings) {
     return fail(ErrorKind::config, "run.keys_dir: " + pcr_public_path(settings) +
                                        ": missing; verify checks every UKI against the PCR public key your nodes are sealed "
                                        "to, and never reads the private key: write it once with `sbpipe keys check " +
-                                       settings.keys_dir + " --write-public " + settings.keys_dir + "`, or set run.pcr_public_key");
+                                       settings.keys_dir + " --write-public " + settings.keys_dir +
+                                       "`, or set run.pcr_public_key");
   }
   return {};
 }
@@ -203,8 +203,9 @@ private:
     if (!info) return fail(info.error());
     const json& recorded = m_state.output(k_release);
     if (recorded.is_object() && recorded.contains("id") && info->id && recorded.at("id") != *info->id)
-      return fail(ErrorKind::invalid_input, what + " is release id " + std::to_string(*info->id) + " now, but this run began for id " +
-                                                recorded.at("id").dump() + "; run with --restart to build for the new one");
+      return fail(ErrorKind::invalid_input, what + " is release id " + std::to_string(*info->id) +
+                                                " now, but this run began for id " + recorded.at("id").dump() +
+                                                "; run with --restart to build for the new one");
     std::optional<ReleaseState> started = m_request.release_state;
     if (!started && m_state.done(k_release)) {
       auto state = m_state.optional_text_field(k_release, "state");
@@ -246,12 +247,12 @@ private:
     spdlog::info("{}: imager ended with status {} after {} s", step, *exit,
                  std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count());
     if (*exit != 0)
-      return fail(ErrorKind::invalid_input, "imager " + inv.name + " exited with status " + std::to_string(*exit) +
-                                                "; nothing was published");
+      return fail(ErrorKind::invalid_input,
+                  "imager " + inv.name + " exited with status " + std::to_string(*exit) + "; nothing was published");
     auto produced = staging / inv.output_file;
     if (!fs::is_regular_file(produced))
-      return fail(ErrorKind::invalid_input, "imager " + inv.name + " succeeded but wrote no " + inv.output_file + " into " +
-                                                staging.string());
+      return fail(ErrorKind::invalid_input,
+                  "imager " + inv.name + " succeeded but wrote no " + inv.output_file + " into " + staging.string());
     fs::rename(produced, m_out / inv.output_file, ec);
     if (ec) return fail(ErrorKind::io, (m_out / inv.output_file).string() + ": " + ec.message());
     fs::remove_all(staging, ec);
@@ -275,15 +276,15 @@ private:
     // config lists them as unverified outputs; they skip the gate.
     auto paths = outputs_where([](const ImagerInvocation& inv) { return inv.secureboot && inv.verified; });
     if (paths.empty()) return fail(ErrorKind::config, "the plan has no SecureBoot output; run publishes signed builds only");
-    auto verdicts = m_env.verifier.verify(paths, VerifyRequest{
-                                                     .cert_file = cert_path(m_settings),
-                                                     .require_cmdline = m_settings.require_cmdline,
-                                                     .forbid_cmdline = m_settings.forbid_cmdline,
-                                                     .pcr_pubkey_file = pcr_public_path(m_settings),
-                                                     .cert_setting = m_settings.cert_file.empty() ? "run.keys_dir" : "run.cert_file",
-                                                     .pcr_pubkey_setting =
-                                                         m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
-                                                 });
+    auto verdicts = m_env.verifier.verify(
+        paths, VerifyRequest{
+                   .cert_file = cert_path(m_settings),
+                   .require_cmdline = m_settings.require_cmdline,
+                   .forbid_cmdline = m_settings.forbid_cmdline,
+                   .pcr_pubkey_file = pcr_public_path(m_settings),
+                   .cert_setting = m_settings.cert_file.empty() ? "run.keys_dir" : "run.cert_file",
+                   .pcr_pubkey_setting = m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
+               });
     if (!verdicts) return fail(verdicts.error());
     for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
     if (auto st = verdicts_status(*verdicts); !st)
@@ -300,8 +301,9 @@ private:
   Result<json> check_previous_release(const std::vector<Verdict>& verdicts) {
     std::string previous = m_settings.previous_ref.empty() ? m_settings.installer_repository : m_settings.previous_ref;
     if (previous.empty()) {
-      spdlog::warn("continuity: no run.installer_repository or run.previous_ref: the previous release's PCR key and signer "
-                   "are not compared");
+      spdlog::warn(
+          "continuity: no run.installer_repository or run.previous_ref: the previous release's PCR key and signer "
+          "are not compared");
       return json{{"checked", false}};
     }
     auto report = m_env.installers.continuity(verdicts, ContinuityRequest{previous, m_request.tag, m_settings.registry});
@@ -314,8 +316,8 @@ private:
     if (!report->ok() && !m_request.allow_key_rotation) {
       std::string what;
       for (const auto& c : report->changes) what += (what.empty() ? "" : "; ") + c;
-      return fail(ErrorKind::invalid_input, "continuity with " + report->previous + ": " + what + "; nothing was published; " +
-                                                rotation_advice());
+      return fail(ErrorKind::invalid_input,
+                  "continuity with " + report->previous + ": " + what + "; nothing was published; " + rotation_advice());
     }
     if (report->ok()) spdlog::info("continuity: same PCR key and UKI signer as {}", report->previous);
     return json{{"checked", true}, {"previous", report->previous}, {"rotation", report->changes}};
@@ -331,8 +333,9 @@ private:
       if (!recorded) return fail(recorded.error());
       auto stamp = file_stamp(path);
       if (!stamp || *stamp != *recorded)
-        return fail(ErrorKind::invalid_input, path.string() + " is missing or changed since imager wrote it and verify checked it; "
-                                                              "run with --restart to build again");
+        return fail(ErrorKind::invalid_input, path.string() +
+                                                  " is missing or changed since imager wrote it and verify checked it; "
+                                                  "run with --restart to build again");
     }
     return {};
   }
@@ -430,7 +433,7 @@ private:
   ReleasePin m_pin;
 };
 
-} // namespace
+}  // namespace
 
 Result<std::vector<std::string>> split_command(std::string_view text) {
   std::vector<std::string> words;
@@ -439,8 +442,10 @@ Result<std::vector<std::string>> split_command(std::string_view text) {
   char quote = 0;
   for (char c : text) {
     if (quote) {
-      if (c == quote) quote = 0;
-      else word += c;
+      if (c == quote)
+        quote = 0;
+      else
+        word += c;
     } else if (c == '\'' || c == '"') {
       quote = c;
       in_word = true;
@@ -462,8 +467,10 @@ Result<std::vector<std::string>> expand_imager_command(const std::vector<std::st
   if (auto st = check_placeholders(command, "run.imager_command", "imager_command"); !st) return fail(st.error());
   std::vector<std::string> argv;
   for (const auto& word : command) {
-    if (word == "{args}") argv.insert(argv.end(), slots.args.begin(), slots.args.end());
-    else argv.push_back(substitute(word, slots));
+    if (word == "{args}")
+      argv.insert(argv.end(), slots.args.begin(), slots.args.end());
+    else
+      argv.push_back(substitute(word, slots));
   }
   return argv;
 }
@@ -558,8 +565,10 @@ Result<std::string> run_dry_text(const std::string& tag, const RunSettings& sett
     out += "\n";
   }
   out += "verify   SecureBoot outputs against " + cert_path(settings) + " and the PCR key " + pcr_public_path(settings) + "\n";
-  out += "push     " + (settings.installer_repository.empty() ? std::string("(no run.installer_repository)")
-                                                             : settings.installer_repository + ":" + tag) + "\n";
+  out += "push     " +
+         (settings.installer_repository.empty() ? std::string("(no run.installer_repository)")
+                                                : settings.installer_repository + ":" + tag) +
+         "\n";
   out += "publish  " + (*dir ? "dir " + (**dir / tag).string() : "GitHub release " + tag + " of " + settings.repo) + "\n";
   return out;
 }
@@ -579,4 +588,4 @@ std::string run_summary(const json& steps) {
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

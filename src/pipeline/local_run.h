@@ -25,18 +25,18 @@ namespace sbpipe {
 
 // The `run:` section of the sbpipe config.
 struct RunSettings {
-  std::string repo;             // OWNER/NAME: the GitHub release (and release.json's repository)
-  std::string target = "github";  // or dir:PATH
-  std::string state_dir;        // empty: default_state_dir()
+  std::string repo;                                 // OWNER/NAME: the GitHub release (and release.json's repository)
+  std::string target = "github";                    // or dir:PATH
+  std::string state_dir;                            // empty: default_state_dir()
   std::string keys_dir = "/etc/sbpipe/secureboot";  // given to imager only, as {keys}
-  std::string cert_file;        // empty: <keys_dir>/uki-signing-cert.pem (public; verify reads only this)
+  std::string cert_file;                            // empty: <keys_dir>/uki-signing-cert.pem (public; verify reads only this)
   // The PCR public key nodes are sealed to (verify --pcr-pubkey); empty:
   // <keys_dir>/pcr-signing-key.pub.pem, as `keys check --write-public` writes it.
   std::string pcr_public_key;
   // imager's command line: words with {keys} {out} {image} in them, and a
   // word {args} that becomes imager's arguments from the plan.
-  std::vector<std::string> imager_command{"docker", "run", "--rm", "-v", "{keys}:/secureboot:ro", "-v", "{out}:/out",
-                                          "{image}", "{args}"};
+  std::vector<std::string> imager_command{"docker", "run",        "--rm",    "-v",    "{keys}:/secureboot:ro",
+                                          "-v",     "{out}:/out", "{image}", "{args}"};
   // The directory imager writes to as imager sees it (the --output value):
   // "/out" in a container with {out} mounted there, "{out}" for a program
   // run directly.
@@ -45,7 +45,7 @@ struct RunSettings {
   // The previous release's installer, for continuity (continuity.h); empty:
   // installer_repository's highest version below this one.
   std::string previous_ref;
-  std::string source_dir;            // checkout of the build repository (provenance)
+  std::string source_dir;  // checkout of the build repository (provenance)
   bool make_latest = true;
   RegistryAccess registry;
   std::string github_api = "https://api.github.com";
@@ -104,4 +104,4 @@ Result<std::string> run_dry_text(const std::string& tag, const RunSettings& sett
 // What a finished run made, for people: installer, assets, release.
 std::string run_summary(const nlohmann::json& steps);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -38,7 +38,7 @@ Result<std::string> commit_of(git_repository* repo, const std::string& spec) {
   return std::string(hex);
 }
 
-} // namespace
+}  // namespace
 
 std::string public_source_url(std::string_view url) {
   std::string u(url);
@@ -121,4 +121,4 @@ Result<Provenance> provenance_from_json(const nlohmann::json& entry, std::string
   return Provenance{*commit, *url, ""};
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

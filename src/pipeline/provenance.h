@@ -36,4 +36,4 @@ Result<Provenance> read_provenance(const std::filesystem::path& dir, const std::
 // → "https://github.com/o/r" / "https://host/o/r"; never keeps user info.
 std::string public_source_url(std::string_view remote_url);
 
-} // namespace sbpipe
+}  // namespace sbpipe

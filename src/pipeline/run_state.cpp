@@ -17,7 +17,7 @@ const nlohmann::json& null_json() {
   return value;
 }
 
-} // namespace
+}  // namespace
 
 Result<RunState> RunState::open(const std::filesystem::path& root, const std::string& version, bool wait) {
   if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..")
@@ -120,4 +120,4 @@ Status RunState::reset() {
   return write_file_atomically(m_dir / "journal.json", m_journal.dump(2) + "\n", 0600);
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

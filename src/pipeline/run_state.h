@@ -62,4 +62,4 @@ private:
   nlohmann::json m_journal;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -19,8 +19,7 @@ Result<Annotations> parse_annotations(const std::vector<std::string>& items) {
   Annotations out;
   for (const auto& item : items) {
     auto eq = item.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(ErrorKind::usage, "--annotation '" + item + "': expected KEY=VALUE");
+    if (eq == std::string::npos || eq == 0) return fail(ErrorKind::usage, "--annotation '" + item + "': expected KEY=VALUE");
     out[item.substr(0, eq)] = item.substr(eq + 1);
   }
   return out;
@@ -64,7 +63,7 @@ Status fill_platforms(std::vector<LocalImage>& images, const std::string& arch, 
   return {};
 }
 
-} // namespace
+}  // namespace
 
 Result<Credentials> registry_credentials(const std::string& registry, const RegistryAccess& access) {
   CredentialSources sources{access.username, std::nullopt, process_getenv};
@@ -152,11 +151,11 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
   nlohmann::json out{{"ok", std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.ok; })},
                      {"binaries", nlohmann::json::array()}};
   for (const auto& v : verdicts) {
-    nlohmann::json j{{"path", v.path},       {"role", v.role},       {"ok", v.ok},
-                     {"reason", v.reason},   {"machine", v.machine}, {"authenticode_sha256", v.sha256},
-                     {"signer", v.signer},   {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
+    nlohmann::json j{{"path", v.path},     {"role", v.role},         {"ok", v.ok},
+                     {"reason", v.reason}, {"machine", v.machine},   {"authenticode_sha256", v.sha256},
+                     {"signer", v.signer}, {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
     j["signature"] = {{"ok", v.signature_ok}, {"reason", v.signature_reason}};  // the firmware's verdict
-    j["policy"] = v.policy;                                                        // sbpipe's own checks
+    j["policy"] = v.policy;                                                     // sbpipe's own checks
     j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();
     j["os_version"] = v.os_version ? nlohmann::json(*v.os_version) : nlohmann::json();
     if (!v.profiles.empty()) {
@@ -164,10 +163,13 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
       for (const auto& p : v.profiles) {
         nlohmann::json predicted = nlohmann::json::object();
         for (const auto& b : p.pcr11.predicted)
-          predicted[b.bank] = {{"enter-initrd", b.enter_initrd}, {"leave-initrd", b.leave_initrd}, {"enter-machined", b.enter_machined}};
-        j["profiles"].push_back({{"id", p.id},
-                                 {"cmdline", p.cmdline},
-                                 {"pcr11", {{"ok", p.pcr11.ok}, {"problems", p.pcr11.problems}, {"banks", p.pcr11.banks}, {"predicted", predicted}}}});
+          predicted[b.bank] = {
+              {"enter-initrd", b.enter_initrd}, {"leave-initrd", b.leave_initrd}, {"enter-machined", b.enter_machined}};
+        j["profiles"].push_back(
+            {{"id", p.id},
+             {"cmdline", p.cmdline},
+             {"pcr11",
+              {{"ok", p.pcr11.ok}, {"problems", p.pcr11.problems}, {"banks", p.pcr11.banks}, {"predicted", predicted}}}});
       }
     }
     out["binaries"].push_back(std::move(j));
@@ -204,8 +206,8 @@ Status check_installer(const std::string& ref_text, const RegistryAccess& access
     auto by_tag = head_image_manifest(*ref, ref->tag, *credentials, options);
     if (!by_tag) return fail(by_tag.error());
     if (by_tag->str() != ref->digest)
-      return fail(ErrorKind::invalid_input, "tag " + ref->tag + " of " + ref->registry + "/" + ref->repository + " now points at " +
-                                                by_tag->str() + ", not " + ref->digest);
+      return fail(ErrorKind::invalid_input, "tag " + ref->tag + " of " + ref->registry + "/" + ref->repository +
+                                                " now points at " + by_tag->str() + ", not " + ref->digest);
   }
   return {};
 }
@@ -222,4 +224,4 @@ ReleaseFacts release_facts(const std::string& version, const std::string& instal
   return facts;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

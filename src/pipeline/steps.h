@@ -98,4 +98,4 @@ Status check_installer(const std::string& ref, const RegistryAccess& access);
 // What the release notes say about a build configured by `config`.
 ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config);
 
-} // namespace sbpipe
+}  // namespace sbpipe

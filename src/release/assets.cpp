@@ -19,7 +19,7 @@ bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-} // namespace
+}  // namespace
 
 Status check_asset_name(std::string_view name) {
   auto bad = [&](std::string_view why) {
@@ -167,9 +167,7 @@ public:
   }
 
 private:
-  std::unexpected<Error> changed() const {
-    return fail(ErrorKind::io, m_asset.origin + ": changed while being published");
-  }
+  std::unexpected<Error> changed() const { return fail(ErrorKind::io, m_asset.origin + ": changed while being published"); }
   std::unique_ptr<ByteSource> m_inner;
   LocalAsset& m_asset;
   DigestPair m_digests;
@@ -177,7 +175,7 @@ private:
   bool m_done = false;
 };
 
-} // namespace
+}  // namespace
 
 Result<std::unique_ptr<ByteSource>> open_hashing(LocalAsset& asset) {
   auto inner = asset.open();
@@ -220,4 +218,4 @@ nlohmann::json report_json(const std::vector<AssetReport>& reports) {
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -108,4 +108,4 @@ struct AssetReport {
 std::string report_table(const std::vector<AssetReport>& reports);
 nlohmann::json report_json(const std::vector<AssetReport>& reports);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -11,7 +11,7 @@ bool is_lower_hex(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-} // namespace
+}  // namespace
 
 bool is_checksum_file(std::string_view name) {
   return name == k_sha256_sums || name == k_sha512_sums || name == k_legacy_sha256_sums;
@@ -55,4 +55,4 @@ LocalAsset checksum_asset(std::string_view name, const ChecksumList& list) {
   return memory_asset(std::string(name), format_checksums(list));
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

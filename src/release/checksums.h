@@ -40,4 +40,4 @@ Result<ChecksumList> parse_checksums(std::string_view text, DigestKind kind, std
 // The checksum file `name` holding `list`, as an asset held in memory.
 LocalAsset checksum_asset(std::string_view name, const ChecksumList& list);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -29,7 +29,7 @@ Result<Digests> hash_file(const fs::path& path) {
   return hashed;
 }
 
-} // namespace
+}  // namespace
 
 Result<std::optional<fs::path>> parse_publish_target(std::string_view target) {
   if (target == "github") return std::optional<fs::path>();
@@ -185,4 +185,4 @@ Result<ReleaseInfo> DirTarget::mark_released(const std::string& notes, const Rel
   return info();
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -61,4 +61,4 @@ private:
   nlohmann::json m_release_json = nlohmann::json::object();  // as last read or written
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -77,7 +77,7 @@ Result<std::vector<std::string>> check_assets(ReleaseTarget& target, const std::
   return problems;
 }
 
-} // namespace
+}  // namespace
 
 Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeRequest& request) {
   const std::string what = target.what();
@@ -90,12 +90,13 @@ Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeReq
   auto listing = read_listing(target, *assets);
   if (!listing) return fail(listing.error());
   if (!listing->has_sha256)
-    return fail(ErrorKind::invalid_input, what + " has no " + std::string(k_sha256_sums) +
-                                              ": run upload-assets first; release left as it was");
+    return fail(ErrorKind::invalid_input,
+                what + " has no " + std::string(k_sha256_sums) + ": run upload-assets first; release left as it was");
   const std::string listing_name(listing->legacy ? k_legacy_sha256_sums : k_sha256_sums);
   if (!listing->legacy && !listing->has_sha512)
-    return fail(ErrorKind::invalid_input, what + " has " + listing_name + " but no " + std::string(k_sha512_sums) +
-                                              " (an interrupted upload-assets?): run upload-assets again; release left as it was");
+    return fail(ErrorKind::invalid_input,
+                what + " has " + listing_name + " but no " + std::string(k_sha512_sums) +
+                    " (an interrupted upload-assets?): run upload-assets again; release left as it was");
   if (listing->sha256.empty())
     return fail(ErrorKind::invalid_input, what + ": " + listing_name + " lists no asset; release left as it was");
   auto problems = check_assets(target, *assets, *listing, listing_name);
@@ -132,4 +133,4 @@ Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeReq
   return result;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -43,4 +43,4 @@ struct FinalizeResult {
 // published to); the target's and the installer check's own errors.
 Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeRequest& request);
 
-} // namespace sbpipe
+}  // namespace sbpipe

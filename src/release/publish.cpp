@@ -5,7 +5,6 @@
 #include <map>
 #include <set>
 
-
 namespace sbpipe {
 namespace {
 
@@ -39,7 +38,8 @@ std::string join(const std::vector<std::string>& items) {
 
 // The sha256 of a published asset that was not given, from the target when
 // it knows it, else read. `digests` caches what reading found.
-Result<std::string> published_sha256(ReleaseTarget& target, const PublishedAsset& asset, std::map<std::string, Digests>& digests) {
+Result<std::string> published_sha256(ReleaseTarget& target, const PublishedAsset& asset,
+                                     std::map<std::string, Digests>& digests) {
   if (asset.sha256) return *asset.sha256;
   auto read = read_digests(target, asset);
   if (!read) return fail(read.error());
@@ -47,11 +47,13 @@ Result<std::string> published_sha256(ReleaseTarget& target, const PublishedAsset
   return read->sha256;
 }
 
-} // namespace
+}  // namespace
 
 Result<Digests> read_digests(ReleaseTarget& target, const PublishedAsset& asset) {
-  if (!asset.sha256) spdlog::info("{}: reading {} to compute its digests", target.what(), asset.name);
-  else spdlog::info("{}: reading {} for its sha512 (not known yet)", target.what(), asset.name);
+  if (!asset.sha256)
+    spdlog::info("{}: reading {} to compute its digests", target.what(), asset.name);
+  else
+    spdlog::info("{}: reading {} for its sha512 (not known yet)", target.what(), asset.name);
   DigestPair digests;
   auto st = target.read(asset, [&](std::span<const char> chunk) -> Status {
     digests.update(chunk);
@@ -131,7 +133,8 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
     if (listed == before->sha256.end())
       spdlog::info("{}: {} is not among the files given; listing it with its published digest", what, asset.name);
     Digests d{*sha256, "", asset.size};
-    if (auto r = read_back.find(asset.name); r != read_back.end()) d = r->second;
+    if (auto r = read_back.find(asset.name); r != read_back.end())
+      d = r->second;
     else if (auto s = before->sha512.find(asset.name); listed != before->sha256.end() && s != before->sha512.end())
       d.sha512 = s->second;  // listed together with the sha256 that still holds
     kept[asset.name] = std::move(d);
@@ -145,8 +148,8 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
       problems.push_back(name + " is listed in " + (before->sha256.count(name) ? listing_name : std::string(k_sha512_sums)) +
                          " but is no longer an asset; pass the file to publish it again");
   if (!problems.empty())
-    return fail(ErrorKind::invalid_input, what + ": the checksum files would no longer describe the release: " + join(problems) +
-                                              "; nothing was changed");
+    return fail(ErrorKind::invalid_input,
+                what + ": the checksum files would no longer describe the release: " + join(problems) + "; nothing was changed");
   // Kept assets without a trusted sha512 are read now, before anything changes.
   for (auto& [name, d] : kept) {
     if (!d.sha512.empty()) continue;
@@ -186,4 +189,4 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
   return reports;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

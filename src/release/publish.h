@@ -54,4 +54,4 @@ Result<PublishedListing> read_listing(ReleaseTarget& target, const std::vector<P
 // content that does not match the target's own sha256 is invalid_input.
 Result<Digests> read_digests(ReleaseTarget& target, const PublishedAsset& asset);
 
-} // namespace sbpipe
+}  // namespace sbpipe

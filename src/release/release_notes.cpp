@@ -10,7 +10,7 @@ std::string code_list(const std::vector<std::string>& items) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string notes_section(const ReleaseFacts& facts) {
   std::string out(k_notes_begin);
@@ -66,4 +66,4 @@ std::string merge_notes(std::string_view body, std::string_view section) {
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

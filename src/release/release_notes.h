@@ -13,7 +13,8 @@
 
 namespace sbpipe {
 
-inline constexpr std::string_view k_notes_begin = "<!-- sbpipe:begin (written by sbpipe finalize; edits between these markers are replaced) -->";
+inline constexpr std::string_view k_notes_begin =
+    "<!-- sbpipe:begin (written by sbpipe finalize; edits between these markers are replaced) -->";
 inline constexpr std::string_view k_notes_end = "<!-- sbpipe:end -->";
 
 struct ReleaseFacts {
@@ -22,7 +23,7 @@ struct ReleaseFacts {
   std::vector<std::string> extensions;
   std::vector<std::string> kernel_args;
   std::vector<std::pair<std::string, std::string>> checksums;  // name, sha256 hex
-  std::string source_commit;  // the build repository's commit (run --source); empty when unknown
+  std::string source_commit;                                   // the build repository's commit (run --source); empty when unknown
   std::string source_url;
   // Things a node owner must know before upgrading (an allowed key rotation).
   std::vector<std::string> notices;
@@ -41,4 +42,4 @@ std::string installer_in_notes(std::string_view body);
 // end marker is treated as running to the end of the body.
 std::string merge_notes(std::string_view body, std::string_view section);
 
-} // namespace sbpipe
+}  // namespace sbpipe

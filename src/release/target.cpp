@@ -33,4 +33,4 @@ Status check_pin(const ReleaseInfo& info, const ReleasePin& pin, std::string_vie
                                             "; refusing to change it; start a new run for it as it is now");
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

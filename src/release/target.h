@@ -33,8 +33,8 @@ Result<std::optional<ReleaseState>> parse_release_state(std::string_view text, s
 struct ReleaseInfo {
   std::string tag;
   ReleaseState state = ReleaseState::prerelease;
-  std::string notes;     // the release's body (GitHub) or release.json's notes
-  std::string location;  // html_url, or release.json's path
+  std::string notes;          // the release's body (GitHub) or release.json's notes
+  std::string location;       // html_url, or release.json's path
   std::optional<int64_t> id;  // GitHub's release id
 };
 
@@ -112,4 +112,4 @@ public:
 // on its own terms (--allow-published), finalize accepts what it left.
 Status check_pin(const ReleaseInfo& info, const ReleasePin& pin, std::string_view what);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -78,16 +78,18 @@ const FirmwareHash* firmware_hash(std::string_view head, uint64_t size, std::str
       return &h;
     }
   }
-  problem = "EDK2 finds no digest algorithm it knows at byte 32 of the PKCS#7 (a length encoding other than two bytes, "
-            "or not SHA-1/256/384/512)";
+  problem =
+      "EDK2 finds no digest algorithm it knows at byte 32 of the PKCS#7 (a length encoding other than two bytes, "
+      "or not SHA-1/256/384/512)";
   return nullptr;
 }
 
 Result<std::string> digest_with(const RandomAccess& file, const PeImage& image, const EVP_MD* md) {
   auto ranges = authenticode_ranges(image);
   if (!ranges)
-    return fail(ErrorKind::invalid_input, "EDK2 cannot hash this image: its sections and certificate table claim more bytes "
-                                          "than the file holds (HashPeImage)");
+    return fail(ErrorKind::invalid_input,
+                "EDK2 cannot hash this image: its sections and certificate table claim more bytes "
+                "than the file holds (HashPeImage)");
   ossl::Ptr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), md, nullptr);
   std::string buffer(k_chunk, '\0');
@@ -111,13 +113,13 @@ std::string key_type(X509* cert) {
   ERR_clear_error();
   if (key == nullptr) return "unknown";
   switch (EVP_PKEY_get_base_id(key)) {
-    case EVP_PKEY_RSA: return "RSA";
-    case EVP_PKEY_RSA_PSS: return "RSA-PSS";
-    case EVP_PKEY_EC: return "EC";
-    case EVP_PKEY_DSA: return "DSA";
-    case EVP_PKEY_ED25519: return "Ed25519";
-    case EVP_PKEY_ED448: return "Ed448";
-    case EVP_PKEY_SM2: return "SM2";
+  case EVP_PKEY_RSA: return "RSA";
+  case EVP_PKEY_RSA_PSS: return "RSA-PSS";
+  case EVP_PKEY_EC: return "EC";
+  case EVP_PKEY_DSA: return "DSA";
+  case EVP_PKEY_ED25519: return "Ed25519";
+  case EVP_PKEY_ED448: return "Ed448";
+  case EVP_PKEY_SM2: return "SM2";
   }
   return "other";
 }
@@ -278,7 +280,8 @@ Result<SignatureCheck> check_entry(const RandomAccess& file, const PeImage& imag
   // AuthenticodeVerify (CryptAuthenticode.c), in its order.
   if (!p7) return done("signature is not PKCS#7 DER");
   if (auth->size() > INT_MAX) return done("signature is too large");
-  if (!PKCS7_type_is_signed(p7.get()) || PKCS7_get_detached(p7.get())) return done("signature is not PKCS#7 SignedData with its content");
+  if (!PKCS7_type_is_signed(p7.get()) || PKCS7_get_detached(p7.get()))
+    return done("signature is not PKCS#7 SignedData with its content");
   PKCS7* contents = p7->d.sign->contents;
   std::string_view type(reinterpret_cast<const char*>(OBJ_get0_data(contents->type)), OBJ_length(contents->type));
   if (type != k_spc_indirect_data) return done("signed content is not Authenticode SpcIndirectDataContent");
@@ -295,21 +298,23 @@ Result<SignatureCheck> check_entry(const RandomAccess& file, const PeImage& imag
   // The digest must be the content's last bytes (the DigestInfo's OCTET
   // STRING when the content is well formed; EDK2 does not parse it).
   if (content.size() < digest->size() || content.substr(content.size() - digest->size()) != *digest)
-    return done("image digest (" + std::string(hash->name) +
-                ") does not match the signed digest (the file was modified after signing, or the signature names another digest)");
+    return done(
+        "image digest (" + std::string(hash->name) +
+        ") does not match the signed digest (the file was modified after signing, or the signature names another digest)");
 
   std::string who = check.signer_subject;
   for (const auto& anchor : trusted) {
     if (!pkcs7_verify(p7.get(), *auth, anchor.get(), content)) continue;
     for (const auto& t : chain_key_types(p7.get(), signer, anchor.get()))
       if (firmware_lacks(t))
-        return done("signed with an " + t + " key: the firmware's OpenSSL is built without EC (OPENSSL_NO_EC), so it cannot verify it");
+        return done("signed with an " + t +
+                    " key: the firmware's OpenSSL is built without EC (OPENSSL_NO_EC), so it cannot verify it");
     return done("");
   }
   return done(why_not_verified(p7.get(), signer, trusted, who));
 }
 
-} // namespace
+}  // namespace
 
 bool AuthenticodeReport::ok() const { return table_problem.empty() && accepted() != nullptr; }
 
@@ -371,8 +376,10 @@ Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const Pe
   AuthenticodeReport report;
   DigestCache cache;
   cache.emplace(NID_sha256, digest_with(file, image, EVP_sha256()));
-  if (auto& sha256 = cache.at(NID_sha256)) report.sha256 = hex(reinterpret_cast<const unsigned char*>(sha256->data()), sha256->size());
-  else if (sha256.error().kind() != ErrorKind::invalid_input) return fail(sha256.error());
+  if (auto& sha256 = cache.at(NID_sha256))
+    report.sha256 = hex(reinterpret_cast<const unsigned char*>(sha256->data()), sha256->size());
+  else if (sha256.error().kind() != ErrorKind::invalid_input)
+    return fail(sha256.error());
   auto table = read_certificate_table(file, image);
   if (!table) return fail(table.error());
   report.table_problem = table->incomplete;
@@ -388,4 +395,4 @@ Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const Pe
   return report;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -34,14 +34,14 @@ struct SignatureCheck {
   std::string digest_algorithm;  // what the firmware hashes the image with: "sha256", ...; empty when none
   std::string signer_subject;    // the signature's signer, from its own certificates; empty when absent
   std::string signer_issuer;
-  std::string signer_der;        // the signer's certificate, DER
-  std::string signer_key_type;   // "RSA", "EC", ...
-  std::string problem;           // empty when the firmware accepts this signature
+  std::string signer_der;       // the signer's certificate, DER
+  std::string signer_key_type;  // "RSA", "EC", ...
+  std::string problem;          // empty when the firmware accepts this signature
   bool ok() const { return problem.empty(); }
 };
 
 struct AuthenticodeReport {
-  std::string sha256;  // the image's Authenticode SHA-256, hex; empty when the firmware cannot hash it
+  std::string sha256;                      // the image's Authenticode SHA-256, hex; empty when the firmware cannot hash it
   std::vector<SignatureCheck> signatures;  // one per entry of the certificate table, skipped ones too
   std::string table_problem;               // the table walk stopped before the table's end
   // True when the firmware starts the image: one signature passes and the
@@ -69,4 +69,4 @@ struct IndirectData {
 };
 Result<IndirectData> parse_indirect_data(std::string_view der);
 
-} // namespace sbpipe
+}  // namespace sbpipe

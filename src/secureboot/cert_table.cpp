@@ -6,12 +6,12 @@
 namespace sbpipe {
 namespace {
 
-constexpr uint32_t k_win_certificate_header = 8;   // sizeof (WIN_CERTIFICATE)
-constexpr uint32_t k_uefi_guid_header = 8 + 16;    // OFFSET_OF (WIN_CERTIFICATE_UEFI_GUID, CertData)
+constexpr uint32_t k_win_certificate_header = 8;  // sizeof (WIN_CERTIFICATE)
+constexpr uint32_t k_uefi_guid_header = 8 + 16;   // OFFSET_OF (WIN_CERTIFICATE_UEFI_GUID, CertData)
 // EFI_CERT_TYPE_PKCS7_GUID {0x4aafd29d, 0x68df, 0x49ee, {0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7}}
 // as it lies in memory (MdePkg/Include/Guid/WinCertificate.h).
 constexpr std::array<unsigned char, 16> k_pkcs7_guid{0x9d, 0xd2, 0xaf, 0x4a, 0xdf, 0x68, 0xee, 0x49,
-                                                    0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7};
+                                                     0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7};
 
 uint32_t le32(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
 uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
@@ -19,7 +19,7 @@ uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1]
 // ALIGN_SIZE in DxeImageVerificationLib.h: the padding to 8 bytes.
 uint32_t align_size(uint32_t length) { return length % 8 ? 8 - length % 8 : 0; }
 
-} // namespace
+}  // namespace
 
 // DxeImageVerificationHandler's loop over the certificate table, condition
 // by condition; a `break` there is a stop here, a `continue` a skipped entry.
@@ -38,7 +38,8 @@ Result<CertificateTable> read_certificate_table(const RandomAccess& file, const 
     }
     std::array<unsigned char, k_uefi_guid_header> header{};
     size_t want = std::min<size_t>(header.size(), left);
-    if (auto st = file.read_at(offset, std::span<char>(reinterpret_cast<char*>(header.data()), want)); !st) return fail(st.error());
+    if (auto st = file.read_at(offset, std::span<char>(reinterpret_cast<char*>(header.data()), want)); !st)
+      return fail(st.error());
     WinCertificate cert;
     cert.offset = offset;
     cert.length = le32(header.data());
@@ -106,4 +107,4 @@ Result<std::string> read_auth_data(const RandomAccess& file, const WinCertificat
   return data;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -25,12 +25,12 @@ inline constexpr uint16_t k_win_cert_type_pkcs_signed_data = 0x0002;
 inline constexpr uint16_t k_win_cert_type_efi_guid = 0x0EF1;
 
 struct WinCertificate {
-  uint64_t offset = 0;     // file offset of the entry
-  uint32_t length = 0;     // dwLength
-  uint16_t revision = 0;   // wRevision (0x0200 for WIN_CERT_REVISION_2_0; not checked)
-  uint16_t type = 0;       // wCertificateType
-  bool pkcs7 = false;      // the firmware verifies it
-  std::string skipped;     // why the firmware skips it, when !pkcs7
+  uint64_t offset = 0;       // file offset of the entry
+  uint32_t length = 0;       // dwLength
+  uint16_t revision = 0;     // wRevision (0x0200 for WIN_CERT_REVISION_2_0; not checked)
+  uint16_t type = 0;         // wCertificateType
+  bool pkcs7 = false;        // the firmware verifies it
+  std::string skipped;       // why the firmware skips it, when !pkcs7
   uint64_t data_offset = 0;  // AuthData: the PKCS#7 SignedData
   uint64_t data_size = 0;
 };
@@ -54,4 +54,4 @@ Result<CertificateTable> read_certificate_table(const RandomAccess& file, const 
 // when that element is longer than `max_bytes`.
 Result<std::string> read_auth_data(const RandomAccess& file, const WinCertificate& entry, size_t max_bytes);
 
-} // namespace sbpipe
+}  // namespace sbpipe

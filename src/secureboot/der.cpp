@@ -40,4 +40,4 @@ Result<DerElement> DerReader::expect(uint8_t tag, std::string_view what) {
   return e;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -35,4 +35,4 @@ private:
   std::string_view m_rest;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -87,10 +87,10 @@ void erase_tree(View& view, const std::string& path) {
 
 std::string kind_name(MemberKind k) {
   switch (k) {
-    case MemberKind::symlink: return "a symlink";
-    case MemberKind::hardlink: return "a hardlink";
-    case MemberKind::directory: return "a directory";
-    default: return "not a regular file";
+  case MemberKind::symlink: return "a symlink";
+  case MemberKind::hardlink: return "a hardlink";
+  case MemberKind::directory: return "a directory";
+  default: return "not a regular file";
   }
 }
 
@@ -187,7 +187,8 @@ Status from_image(const std::string& input, Extractor& extractor, std::vector<Ef
           continue;
         }
         bool uki = std::string(name).starts_with("vmlinuz");
-        out.push_back(EfiBinary{image.label + "!" + path, it->second.file, uki ? ExpectedRole::uki : ExpectedRole::bootloader, {}});
+        out.push_back(
+            EfiBinary{image.label + "!" + path, it->second.file, uki ? ExpectedRole::uki : ExpectedRole::bootloader, {}});
         ++found;
       }
       if (!any_boot_file) continue;  // usr/install/<arch>/ of a plain installer (vmlinuz, initramfs.xz)
@@ -247,7 +248,9 @@ Status check_esps(const fs::path& path, const std::map<std::string, EfiBinary>& 
   }
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
   if (esps->empty()) {
-    if (has_uki) layout("(EFI system partition)", "no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO");
+    if (has_uki)
+      layout("(EFI system partition)",
+             "no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO");
     return {};
   }
   for (const auto& esp : *esps) {
@@ -281,15 +284,19 @@ Status check_esps(const fs::path& path, const std::map<std::string, EfiBinary>& 
         continue;  // the same bytes: the tree's verdict holds for what firmware boots
       }
       out.push_back(EfiBinary{path.string() + "!" + where + "/" + f.path, dest, *role, {}});
-      layout(where + "/" + f.path, in_tree == tree.end() ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
-                                                          : "differs from the ISO 9660 tree's copy: firmware boots this one");
+      layout(where + "/" + f.path, in_tree == tree.end()
+                                       ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
+                                       : "differs from the ISO 9660 tree's copy: firmware boots this one");
     }
     for (const auto& [name, binary] : tree)
       if (!seen.contains(name))
         layout(where + "/" + binary.display.substr(binary.display.rfind('!') + 1),
                "missing from the EFI system partition that firmware boots (only in the ISO 9660 tree)");
     if (out.size() == before_esp)
-      out.push_back(EfiBinary{path.string() + "!" + where, {}, ExpectedRole::layout, {},
+      out.push_back(EfiBinary{path.string() + "!" + where,
+                              {},
+                              ExpectedRole::layout,
+                              {},
                               "what firmware boots: the same " + std::to_string(same) + " boot files as the ISO 9660 tree"});
   }
   return {};
@@ -312,8 +319,11 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
     auto role = iso_role(name);
     if (!role) continue;
     if (!(*member)->regular) {
-      out.push_back(EfiBinary{path.string() + "!" + (*member)->path, {}, ExpectedRole::layout,
-                              "is " + kind_name((*member)->kind) + ((*member)->link_target.empty() ? "" : " to " + (*member)->link_target) +
+      out.push_back(EfiBinary{path.string() + "!" + (*member)->path,
+                              {},
+                              ExpectedRole::layout,
+                              "is " + kind_name((*member)->kind) +
+                                  ((*member)->link_target.empty() ? "" : " to " + (*member)->link_target) +
                                   " in the ISO; a boot path must be a regular file"});
       continue;
     }
@@ -327,39 +337,44 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
     return b.expected == ExpectedRole::uki || b.expected == ExpectedRole::bootloader || b.expected == ExpectedRole::layout;
   });
   if (!any_binary && efiboot_img)
-    return fail(ErrorKind::invalid_input, path.string() +
-                                              ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
-                                              "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
-  if (!any_binary)
-    return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
+    return fail(ErrorKind::invalid_input,
+                path.string() +
+                    ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
+                    "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
+  if (!any_binary) return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
-  bool has_db = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::signature_database; });
+  bool has_db =
+      std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::signature_database; });
   if (has_uki && !has_db)
-    out.push_back(EfiBinary{path.string() + "!loader/keys/auto/db.auth", {}, ExpectedRole::layout,
-                            "missing: systemd-boot has no keys to enrol, and nodes set up from this ISO will not trust its signer"});
+    out.push_back(
+        EfiBinary{path.string() + "!loader/keys/auto/db.auth",
+                  {},
+                  ExpectedRole::layout,
+                  "missing: systemd-boot has no keys to enrol, and nodes set up from this ISO will not trust its signer"});
   return check_esps(path, tree, extractor, out);
 }
 
 Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out, bool inside_directory) {
   switch (sniff(path)) {
-    case InputKind::efi: out.push_back(EfiBinary{path.string(), path, ExpectedRole::any}); return {};
-    case InputKind::iso: return from_iso(path, extractor, out);
-    case InputKind::tar:
-    case InputKind::oci_layout_dir: return from_image(path.string(), extractor, out);
-    case InputKind::directory: {
-      std::vector<fs::path> entries;
-      std::error_code ec;
-      for (const auto& entry : fs::recursive_directory_iterator(path, ec))
-        if (entry.is_regular_file()) entries.push_back(entry.path());
-      if (ec) return fail(ErrorKind::io, path.string() + ": " + ec.message());
-      std::sort(entries.begin(), entries.end());
-      size_t before = out.size();
-      for (const auto& entry : entries)
-        if (auto st = from_input(entry, extractor, out, true); !st) return st;
-      if (out.size() == before) return fail(ErrorKind::invalid_input, path.string() + ": no EFI binary, installer or ISO in the directory");
-      return {};
-    }
-    case InputKind::unknown: break;
+  case InputKind::efi: out.push_back(EfiBinary{path.string(), path, ExpectedRole::any}); return {};
+  case InputKind::iso: return from_iso(path, extractor, out);
+  case InputKind::tar:
+  case InputKind::oci_layout_dir: return from_image(path.string(), extractor, out);
+  case InputKind::directory: {
+    std::vector<fs::path> entries;
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(path, ec))
+      if (entry.is_regular_file()) entries.push_back(entry.path());
+    if (ec) return fail(ErrorKind::io, path.string() + ": " + ec.message());
+    std::sort(entries.begin(), entries.end());
+    size_t before = out.size();
+    for (const auto& entry : entries)
+      if (auto st = from_input(entry, extractor, out, true); !st) return st;
+    if (out.size() == before)
+      return fail(ErrorKind::invalid_input, path.string() + ": no EFI binary, installer or ISO in the directory");
+    return {};
+  }
+  case InputKind::unknown: break;
   }
   if (inside_directory) return {};  // other files beside the artifacts (checksums, notes)
   std::error_code ec;
@@ -367,7 +382,7 @@ Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBin
   return fail(ErrorKind::invalid_input, path.string() + ": not an installer image, ISO image or EFI binary");
 }
 
-} // namespace
+}  // namespace
 
 Result<std::string> installer_arch(const LocalImage& image) {
   static const std::regex k_install_dir(R"(usr/install/([a-z0-9]+)/.*)");
@@ -387,10 +402,12 @@ Result<std::string> installer_arch(const LocalImage& image) {
   }
   if (found.size() == 1) return *found.begin();
   if (found.empty())
-    return fail(ErrorKind::invalid_input, image.label + ": the image config names no architecture and no layer holds "
-                                                        "usr/install/<arch>/; pass --arch");
-  return fail(ErrorKind::invalid_input, image.label + ": the image config names no architecture and its layers hold "
-                                                      "usr/install/ for several; pass --arch");
+    return fail(ErrorKind::invalid_input, image.label +
+                                              ": the image config names no architecture and no layer holds "
+                                              "usr/install/<arch>/; pass --arch");
+  return fail(ErrorKind::invalid_input, image.label +
+                                            ": the image config names no architecture and its layers hold "
+                                            "usr/install/ for several; pass --arch");
 }
 
 Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs, const fs::path& scratch) {
@@ -401,4 +418,4 @@ Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>&
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

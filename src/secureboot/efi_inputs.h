@@ -24,7 +24,7 @@ struct EfiBinary {
   std::string display;         // "installer.tar!usr/install/amd64/vmlinuz.efi"
   std::filesystem::path file;  // on disk: the input itself or an extracted copy
   ExpectedRole expected = ExpectedRole::any;
-  std::string problem;         // layout: what is wrong (a verdict that fails); empty: `note` says what held
+  std::string problem;  // layout: what is wrong (a verdict that fails); empty: `note` says what held
   std::string note;
 };
 
@@ -45,10 +45,9 @@ struct EfiBinary {
 // invalid_input when an input is none of the supported kinds, is damaged,
 // or holds no EFI binary (a gate that checks nothing must not pass);
 // not_found when missing.
-Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs,
-                                                 const std::filesystem::path& scratch);
+Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs, const std::filesystem::path& scratch);
 
-} // namespace sbpipe
+}  // namespace sbpipe
 
 namespace sbpipe {
 
@@ -58,4 +57,4 @@ namespace sbpipe {
 // no layer has usr/install/<arch>/ or two architectures appear.
 Result<std::string> installer_arch(const LocalImage& image);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -41,7 +41,7 @@ KernelParam split_param(std::string_view raw) {
   return p;
 }
 
-} // namespace
+}  // namespace
 
 KernelCmdline parse_kernel_cmdline(std::string_view section) {
   KernelCmdline out;
@@ -79,4 +79,4 @@ std::string kernel_arg_problem(std::string_view arg) {
   return "";
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

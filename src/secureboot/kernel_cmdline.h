@@ -25,9 +25,9 @@ struct KernelParam {
 };
 
 struct KernelCmdline {
-  std::vector<KernelParam> params;  // what the kernel parses, in order
+  std::vector<KernelParam> params;     // what the kernel parses, in order
   std::vector<std::string> init_args;  // after "--": init's, not the kernel's
-  bool truncated_at_nul = false;    // something followed a NUL byte
+  bool truncated_at_nul = false;       // something followed a NUL byte
   bool has_quotes = false;
 };
 
@@ -38,4 +38,4 @@ KernelCmdline parse_kernel_cmdline(std::string_view section);
 // kernel than by a person (quotes, a NUL, a bare "--"); empty when fine.
 std::string kernel_arg_problem(std::string_view arg);
 
-} // namespace sbpipe
+}  // namespace sbpipe

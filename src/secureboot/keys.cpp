@@ -62,7 +62,8 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
     return nullptr;
   }
   if (has("EC PRIVATE KEY")) {
-    checks.add(name, "format", CheckLevel::fail, "ECDSA key; imager signs with RSA only (talosctl gen secureboot makes RSA keys)");
+    checks.add(name, "format", CheckLevel::fail,
+               "ECDSA key; imager signs with RSA only (talosctl gen secureboot makes RSA keys)");
     return nullptr;
   }
   bool pkcs1 = has("RSA PRIVATE KEY");
@@ -84,7 +85,8 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
     return nullptr;
   }
   if (pkcs8)
-    checks.add(name, "format", CheckLevel::fail, "PKCS#8 key (PEM label without RSA); imager accepts only PKCS#1 RSA; " + convert);
+    checks.add(name, "format", CheckLevel::fail,
+               "PKCS#8 key (PEM label without RSA); imager accepts only PKCS#1 RSA; " + convert);
   else
     checks.add(name, "format", CheckLevel::ok, "PKCS#1 RSA");
 
@@ -96,7 +98,8 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
   else if (bits < k_min_bits)
     checks.add(name, "size", CheckLevel::fail, std::to_string(bits) + " bits; at least 2048 needed");
   else if (bits < recommended_bits)
-    checks.add(name, "size", CheckLevel::warn, std::to_string(bits) + " bits; " + std::to_string(recommended_bits) + " recommended");
+    checks.add(name, "size", CheckLevel::warn,
+               std::to_string(bits) + " bits; " + std::to_string(recommended_bits) + " recommended");
   else
     checks.add(name, "size", CheckLevel::ok, std::to_string(bits) + " bits");
 
@@ -104,7 +107,8 @@ ossl::Ptr<EVP_PKEY> check_private_key(const fs::path& path, int recommended_bits
   if (::stat(path.c_str(), &st) == 0 && (st.st_mode & 0077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
-    checks.add(name, "permissions", CheckLevel::warn, std::string("mode ") + mode + "; readable by others (0400 or 0600 expected)");
+    checks.add(name, "permissions", CheckLevel::warn,
+               std::string("mode ") + mode + "; readable by others (0400 or 0600 expected)");
   }
   return key;
 }
@@ -130,7 +134,8 @@ std::optional<std::string> check_certificate(const fs::path& path, const KeysChe
   std::string name = path.filename().string();
   auto text = read_small_file(path);
   if (!text) {
-    checks.add(name, "present", CheckLevel::fail, text.error().kind() == ErrorKind::not_found ? std::string("missing") : "unreadable: " + text.error().message());
+    checks.add(name, "present", CheckLevel::fail,
+               text.error().kind() == ErrorKind::not_found ? std::string("missing") : "unreadable: " + text.error().message());
     return std::nullopt;
   }
   auto certs = parse_pem_certificates(*text, name);
@@ -191,7 +196,8 @@ void check_enrolment(const fs::path& dir, const std::optional<std::string>& uki_
           ++hashes;
         }
       }
-    CheckLevel signed_level = var->cert_type == k_efi_cert_pkcs7_guid && !var->signature.empty() ? CheckLevel::ok : CheckLevel::fail;
+    CheckLevel signed_level =
+        var->cert_type == k_efi_cert_pkcs7_guid && !var->signature.empty() ? CheckLevel::ok : CheckLevel::fail;
     checks.add(n, "format", signed_level,
                std::to_string(x509) + " certificate(s), " + std::to_string(hashes) + " hash(es), signed " + var->timestamp);
     if (std::string_view(n) == "db.auth") {
@@ -206,13 +212,13 @@ void check_enrolment(const fs::path& dir, const std::optional<std::string>& uki_
   }
 }
 
-} // namespace
+}  // namespace
 
 std::string_view level_name(CheckLevel level) {
   switch (level) {
-    case CheckLevel::ok: return "ok";
-    case CheckLevel::warn: return "warn";
-    case CheckLevel::fail: return "FAIL";
+  case CheckLevel::ok: return "ok";
+  case CheckLevel::warn: return "warn";
+  case CheckLevel::fail: return "FAIL";
   }
   return "FAIL";
 }
@@ -240,4 +246,4 @@ std::vector<KeyCheck> check_key_set(const fs::path& dir, const KeysCheckOptions&
   return checks.take();
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

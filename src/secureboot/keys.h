@@ -15,8 +15,8 @@ enum class CheckLevel { ok, warn, fail };
 std::string_view level_name(CheckLevel level);
 
 struct KeyCheck {
-  std::string item;    // "uki-signing-key.pem", "db.auth", ...
-  std::string check;   // "format", "matches certificate", ...
+  std::string item;   // "uki-signing-key.pem", "db.auth", ...
+  std::string check;  // "format", "matches certificate", ...
   CheckLevel level = CheckLevel::ok;
   std::string detail;  // never key material
 };
@@ -33,4 +33,4 @@ struct KeysCheckOptions {
 // broken file is a row with level fail.
 std::vector<KeyCheck> check_key_set(const std::filesystem::path& dir, const KeysCheckOptions& options);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -24,7 +24,8 @@ struct Free {
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
   void operator()(ASN1_OBJECT* p) const { ASN1_OBJECT_free(p); }
 };
-template <class T> using Ptr = std::unique_ptr<T, Free>;
+template <class T>
+using Ptr = std::unique_ptr<T, Free>;
 
 // A read-only memory BIO over `bytes`, which must outlive it.
 inline Ptr<BIO> memory_bio(std::string_view bytes) {
@@ -46,4 +47,4 @@ inline std::string take_error() {
   return text;
 }
 
-} // namespace sbpipe::ossl
+}  // namespace sbpipe::ossl

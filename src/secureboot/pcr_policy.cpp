@@ -21,8 +21,8 @@ constexpr int k_uki_pcr = 11;
 // The order systemd-stub measures sections in (systemd src/fundamental/
 // uki.h, the UnifiedSection enum; Talos internal/pkg/measure/internal/pcr/
 // sections.go writes the same list).
-const std::vector<std::string> k_measured_sections{".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb",
-                                                    ".uname", ".sbat", ".pcrpkey", ".profile", ".dtbauto", ".hwids"};
+const std::vector<std::string> k_measured_sections{".linux", ".osrel", ".cmdline", ".initrd",  ".ucode",   ".splash", ".dtb",
+                                                   ".uname", ".sbat",  ".pcrpkey", ".profile", ".dtbauto", ".hwids"};
 const char* k_phases[] = {"enter-initrd", "leave-initrd", "enter-machined"};
 
 const EVP_MD* md_of(const std::string& bank) {
@@ -99,7 +99,8 @@ void check_bank(const std::string& bank, const nlohmann::json& entries, const st
   // (unseal.go walks the bank's list), so one matching entry is enough.
   for (const auto& e : entries) {
     if (!e.is_object() || !e.contains("pol") || !e["pol"].is_string() || e["pol"] != hex(want)) continue;
-    if (!e.contains("pcrs") || !is_pcr11_only(e["pcrs"])) problems.push_back(bank + ": the entry covers " + e.value("pcrs", nlohmann::json()).dump() + ", not PCR 11 alone");
+    if (!e.contains("pcrs") || !is_pcr11_only(e["pcrs"]))
+      problems.push_back(bank + ": the entry covers " + e.value("pcrs", nlohmann::json()).dump() + ", not PCR 11 alone");
     if (!e.contains("pkfp") || !e["pkfp"].is_string() || e["pkfp"] != pkfp)
       problems.push_back(bank + ": pkfp is not the fingerprint of .pcrpkey (signed with another PCR key)");
     auto sig = e.contains("sig") && e["sig"].is_string() ? base64_decode(e["sig"].get<std::string>()) : std::nullopt;
@@ -110,7 +111,7 @@ void check_bank(const std::string& bank, const nlohmann::json& entries, const st
   problems.push_back(bank + ": the signed policy is not this UKI's (a stale .pcrsig, or sections changed after signing)");
 }
 
-} // namespace
+}  // namespace
 
 Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const std::vector<std::string>& banks) {
   std::string buffer(k_chunk, '\0');
@@ -256,4 +257,4 @@ Result<PolicyVerdict> check_pcr_policy(const RandomAccess& file, const UkiProfil
   return v;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -38,7 +38,7 @@ struct PcrPrediction {
 
 struct PolicyVerdict {
   bool ok = false;
-  std::vector<std::string> problems;      // each "<bank>: what differs"
+  std::vector<std::string> problems;     // each "<bank>: what differs"
   std::vector<PcrPrediction> predicted;  // every bank of k_pcr_banks
   std::vector<std::string> banks;        // the banks `.pcrsig` carries
 };
@@ -81,4 +81,4 @@ Result<PolicyVerdict> check_pcr_policy(const RandomAccess& file, const UkiProfil
 // Talos writes it. invalid_input when the PEM is no RSA public key.
 Result<std::string> pcr_key_fingerprint(const std::string& pem);
 
-} // namespace sbpipe
+}  // namespace sbpipe

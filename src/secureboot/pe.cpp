@@ -12,21 +12,19 @@ namespace {
 // stub, COFF file header, optional header standard/Windows fields, data
 // directories, section table) and the EDK2 structures named beside them
 // (MdePkg/Include/IndustryStandard/PeImage.h).
-constexpr uint64_t k_dos_header_size = 64;        // sizeof (EFI_IMAGE_DOS_HEADER)
+constexpr uint64_t k_dos_header_size = 64;  // sizeof (EFI_IMAGE_DOS_HEADER)
 constexpr uint64_t k_lfanew_offset = 0x3c;
-constexpr uint64_t k_nt_headers_read = 264;       // sizeof (EFI_IMAGE_OPTIONAL_HEADER_UNION): NT headers of PE32+
-constexpr uint64_t k_section_header_size = 40;    // EFI_IMAGE_SIZEOF_SECTION_HEADER
+constexpr uint64_t k_nt_headers_read = 264;     // sizeof (EFI_IMAGE_OPTIONAL_HEADER_UNION): NT headers of PE32+
+constexpr uint64_t k_section_header_size = 40;  // EFI_IMAGE_SIZEOF_SECTION_HEADER
 constexpr uint16_t k_magic_pe32 = 0x10b;
 constexpr uint16_t k_magic_pe32_plus = 0x20b;
-constexpr uint32_t k_max_directories = 16;        // EFI_IMAGE_NUMBER_OF_DIRECTORY_ENTRIES
-constexpr uint32_t k_security_directory = 4;      // EFI_IMAGE_DIRECTORY_ENTRY_SECURITY
-constexpr uint32_t k_debug_directory = 6;         // EFI_IMAGE_DIRECTORY_ENTRY_DEBUG
-constexpr uint64_t k_debug_entry_size = 28;       // sizeof (EFI_IMAGE_DEBUG_DIRECTORY_ENTRY)
-constexpr uint32_t k_debug_type_codeview = 2;     // EFI_IMAGE_DEBUG_TYPE_CODEVIEW
+constexpr uint32_t k_max_directories = 16;     // EFI_IMAGE_NUMBER_OF_DIRECTORY_ENTRIES
+constexpr uint32_t k_security_directory = 4;   // EFI_IMAGE_DIRECTORY_ENTRY_SECURITY
+constexpr uint32_t k_debug_directory = 6;      // EFI_IMAGE_DIRECTORY_ENTRY_DEBUG
+constexpr uint64_t k_debug_entry_size = 28;    // sizeof (EFI_IMAGE_DEBUG_DIRECTORY_ENTRY)
+constexpr uint32_t k_debug_type_codeview = 2;  // EFI_IMAGE_DEBUG_TYPE_CODEVIEW
 
-uint16_t le16(const char* p) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8);
-}
+uint16_t le16(const char* p) { return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8); }
 uint32_t le32(const char* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
 
 std::unexpected<Error> malformed(std::string reason) {
@@ -57,8 +55,8 @@ Status check_debug_directory(const RandomAccess& file, const PeImage& image, uin
   std::array<char, 64 * 1024 / k_debug_entry_size * k_debug_entry_size> chunk{};
   for (uint64_t index = 0; index < size;) {
     uint64_t at = file_offset + index;
-    uint64_t entries = std::min<uint64_t>((size - index + k_debug_entry_size - 1) / k_debug_entry_size,
-                                          chunk.size() / k_debug_entry_size);
+    uint64_t entries =
+        std::min<uint64_t>((size - index + k_debug_entry_size - 1) / k_debug_entry_size, chunk.size() / k_debug_entry_size);
     if (!range_fits(at, entries * k_debug_entry_size, image.file_size)) {
       // Some entry of this chunk runs past the end: read the ones that fit.
       entries = at < image.file_size ? (image.file_size - at) / k_debug_entry_size : 0;
@@ -73,7 +71,7 @@ Status check_debug_directory(const RandomAccess& file, const PeImage& image, uin
   return {};
 }
 
-} // namespace
+}  // namespace
 
 const PeSection* PeImage::find_section(std::string_view name) const {
   for (const auto& s : sections)
@@ -83,11 +81,11 @@ const PeSection* PeImage::find_section(std::string_view name) const {
 
 std::string PeImage::machine_name() const {
   switch (machine) {
-    case 0x8664: return "x64";
-    case 0xaa64: return "aa64";
-    case 0x014c: return "ia32";
-    case 0x01c2: return "arm";
-    case 0x5064: return "riscv64";
+  case 0x8664: return "x64";
+  case 0xaa64: return "aa64";
+  case 0x014c: return "ia32";
+  case 0x01c2: return "arm";
+  case 0x5064: return "riscv64";
   }
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%04x", machine);
@@ -141,8 +139,7 @@ Result<PeImage> parse_pe(const RandomAccess& file) {
   uint64_t sections_offset = optional_offset + optional_size;
   image.size_of_image = le32(optional + 56);
   image.size_of_headers = le32(optional + 60);
-  if (image.size_of_image <= sections_offset ||
-      (image.size_of_image - sections_offset) / k_section_header_size <= section_count)
+  if (image.size_of_image <= sections_offset || (image.size_of_image - sections_offset) / k_section_header_size <= section_count)
     return malformed("SizeOfImage is too small for the section table");
   if (image.size_of_headers <= sections_offset || image.size_of_headers >= image.size_of_image ||
       (image.size_of_headers - sections_offset) / k_section_header_size < section_count)
@@ -223,8 +220,10 @@ std::optional<std::vector<ByteRange>> authenticode_ranges(const PeImage& image) 
   // the table, does EDK2 give up.
   if (image.file_size > hashed) {
     uint64_t cert_size = image.cert_dir_offset == 0 ? 0 : image.cert_table_size;
-    if (image.file_size > cert_size + hashed) add(hashed, image.file_size - cert_size);
-    else if (image.file_size < cert_size + hashed) return std::nullopt;
+    if (image.file_size > cert_size + hashed)
+      add(hashed, image.file_size - cert_size);
+    else if (image.file_size < cert_size + hashed)
+      return std::nullopt;
   }
   return ranges;
 }
@@ -232,7 +231,8 @@ std::optional<std::vector<ByteRange>> authenticode_ranges(const PeImage& image) 
 Result<std::string> read_section(const RandomAccess& file, const PeSection& section, size_t max_bytes) {
   uint64_t length = section.virtual_size != 0 ? std::min(section.virtual_size, section.raw_size) : section.raw_size;
   if (length > max_bytes)
-    return fail(ErrorKind::invalid_input, "section '" + section.name + "' is larger than " + std::to_string(max_bytes) + " bytes");
+    return fail(ErrorKind::invalid_input,
+                "section '" + section.name + "' is larger than " + std::to_string(max_bytes) + " bytes");
   if (!range_fits(section.raw_offset, length, file.size()))
     return fail(ErrorKind::invalid_input, "section '" + section.name + "' runs past the end of the file");
   std::string data(length, '\0');
@@ -241,4 +241,4 @@ Result<std::string> read_section(const RandomAccess& file, const PeSection& sect
   return data;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -40,11 +40,11 @@ struct PeImage {
   Format format = Format::pe32_plus;
   uint16_t machine = 0;
   uint64_t file_size = 0;
-  bool has_mz_header = true;       // false: the PE header sits at offset 0 (EDK2 accepts that)
-  uint32_t pe_offset = 0;          // file offset of "PE\0\0"
-  uint32_t checksum_offset = 0;    // file offset of OptionalHeader.CheckSum
-  uint32_t rva_count = 0;          // NumberOfRvaAndSizes
-  uint32_t cert_dir_offset = 0;    // file offset of the Certificate Table entry; 0 when rva_count <= 4
+  bool has_mz_header = true;     // false: the PE header sits at offset 0 (EDK2 accepts that)
+  uint32_t pe_offset = 0;        // file offset of "PE\0\0"
+  uint32_t checksum_offset = 0;  // file offset of OptionalHeader.CheckSum
+  uint32_t rva_count = 0;        // NumberOfRvaAndSizes
+  uint32_t cert_dir_offset = 0;  // file offset of the Certificate Table entry; 0 when rva_count <= 4
   uint32_t size_of_headers = 0;
   uint32_t size_of_image = 0;
   uint32_t cert_table_offset = 0;  // the Certificate Table entry as written (a file offset)
@@ -82,4 +82,4 @@ std::optional<std::vector<ByteRange>> authenticode_ranges(const PeImage& image);
 // max_bytes.
 Result<std::string> read_section(const RandomAccess& file, const PeSection& section, size_t max_bytes);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -34,7 +34,7 @@ const Profile* find_profile(std::string_view name) {
   return nullptr;
 }
 
-} // namespace
+}  // namespace
 
 std::string_view output_kind_name(OutputKind kind) {
   switch (kind) {
@@ -74,7 +74,8 @@ Status check_kernel_args(const std::vector<std::string>& args, const char* key) 
   for (const auto& a : args) {
     if (a.empty() || std::any_of(a.begin(), a.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); }))
       return config_error(std::string(key) + ": '" + a + "' must be one word (no spaces); give each argument separately");
-    if (auto problem = kernel_arg_problem(a); !problem.empty()) return config_error(std::string(key) + ": '" + a + "' " + problem);
+    if (auto problem = kernel_arg_problem(a); !problem.empty())
+      return config_error(std::string(key) + ": '" + a + "' " + problem);
   }
   return {};
 }
@@ -84,7 +85,8 @@ Status check_kernel_args(const std::vector<std::string>& args, const char* key) 
 // leading 0 meaning octal.
 bool valid_meta_key(std::string_view key) {
   int base = 10;
-  if (key.size() > 2 && key[0] == '0' && (key[1] == 'x' || key[1] == 'X' || key[1] == 'o' || key[1] == 'O' || key[1] == 'b' || key[1] == 'B')) {
+  if (key.size() > 2 && key[0] == '0' &&
+      (key[1] == 'x' || key[1] == 'X' || key[1] == 'o' || key[1] == 'O' || key[1] == 'b' || key[1] == 'B')) {
     base = (key[1] | 0x20) == 'x' ? 16 : (key[1] | 0x20) == 'o' ? 8 : 2;
     key.remove_prefix(2);
   } else if (key.size() > 1 && key[0] == '0') {
@@ -94,7 +96,9 @@ bool valid_meta_key(std::string_view key) {
   if (key.empty() || key.size() > 8) return false;
   unsigned value = 0;
   for (char c : key) {
-    int d = std::isdigit(static_cast<unsigned char>(c)) ? c - '0' : std::isxdigit(static_cast<unsigned char>(c)) ? (c | 0x20) - 'a' + 10 : 99;
+    int d = std::isdigit(static_cast<unsigned char>(c))    ? c - '0'
+            : std::isxdigit(static_cast<unsigned char>(c)) ? (c | 0x20) - 'a' + 10
+                                                           : 99;
     if (d >= base) return false;
     value = value * base + static_cast<unsigned>(d);
   }
@@ -129,8 +133,8 @@ Result<std::string> image_for(const std::string& text, const char* what, const D
 // --output-kind uki` before), which PXE firmware boots directly.
 void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& imager, const std::vector<std::string>& extensions,
                       bool before_1_10) {
-  bool secureboot = std::any_of(config.outputs.begin(), config.outputs.end(),
-                                [](const std::string& o) { return find_profile(o)->secureboot; });
+  bool secureboot =
+      std::any_of(config.outputs.begin(), config.outputs.end(), [](const std::string& o) { return find_profile(o)->secureboot; });
   for (const auto& arch : config.architectures) {
     auto add = [&](OutputKind kind, std::string file, std::string asset, std::vector<std::string> profile_args, bool signed_uki) {
       ImagerInvocation inv;
@@ -147,24 +151,28 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
       std::vector<std::string> kernel_args;
       if (signed_uki) kernel_args = config.secureboot_kernel_args;
-      if (kind == OutputKind::cmdline || kind == OutputKind::uki) kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
+      if (kind == OutputKind::cmdline || kind == OutputKind::uki)
+        kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
       for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
       if (kind == OutputKind::cmdline || kind == OutputKind::uki)
         for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
       plan.invocations.push_back(std::move(inv));
     };
     add(OutputKind::kernel, "kernel-" + arch, "vmlinuz-" + arch, {"iso", "--output-kind", "kernel"}, false);
-    add(OutputKind::initramfs, "initramfs-metal-" + arch + ".xz", "initramfs-" + arch + ".xz", {"iso", "--output-kind", "initramfs"}, false);
+    add(OutputKind::initramfs, "initramfs-metal-" + arch + ".xz", "initramfs-" + arch + ".xz",
+        {"iso", "--output-kind", "initramfs"}, false);
     add(OutputKind::cmdline, "cmdline-metal-" + arch, "cmdline-metal-" + arch, {"iso", "--output-kind", "cmdline"}, false);
     if (secureboot) {
       std::string file = "metal-" + arch + "-secureboot-uki.efi";
-      if (before_1_10) add(OutputKind::uki, file, file, {"secureboot-iso", "--output-kind", "uki"}, true);
-      else add(OutputKind::uki, file, file, {"secureboot-metal-uki"}, true);
+      if (before_1_10)
+        add(OutputKind::uki, file, file, {"secureboot-iso", "--output-kind", "uki"}, true);
+      else
+        add(OutputKind::uki, file, file, {"secureboot-metal-uki"}, true);
     }
   }
 }
 
-} // namespace
+}  // namespace
 
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver) {
   if (!is_valid_tag(version)) return fail(ErrorKind::usage, "--version '" + version + "': not a valid image tag");
@@ -173,7 +181,8 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   std::set<std::string> seen;
   for (const auto& o : config.outputs) {
     if (find_profile(o) == nullptr)
-      return config_error("outputs: unknown output '" + o + "' (iso, secureboot-iso, installer, secureboot-installer, metal, secureboot-metal)");
+      return config_error("outputs: unknown output '" + o +
+                          "' (iso, secureboot-iso, installer, secureboot-installer, metal, secureboot-metal)");
     if (!seen.insert(o).second) return config_error("outputs: '" + o + "' is listed twice");
   }
   seen.clear();
@@ -226,10 +235,11 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
     if (p.kind == OutputKind::installer && !p.secureboot && !kernel_args.empty() && before_1_10)
       return config_error("extra_kernel_args: imager refuses kernel args for the '" + output +
                           "' output before Talos 1.10 (only SecureBoot installers carry a cmdline)");
-    bool unverified = std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) !=
-                      config.unverified_outputs.end();
+    bool unverified =
+        std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) != config.unverified_outputs.end();
     if (p.kind == OutputKind::image && !unverified)
-      return config_error("outputs: '" + output + "' is a disk image, which verify cannot look inside, so it would be published "
+      return config_error("outputs: '" + output +
+                          "' is a disk image, which verify cannot look inside, so it would be published "
                           "unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
     if (p.kind == OutputKind::installer && !config.meta.empty())
       return config_error("meta: imager refuses META values for the '" + output + "' output");
@@ -264,14 +274,20 @@ namespace {
 nlohmann::json invocation_list(const Plan& plan) {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& inv : plan.invocations)
-    list.push_back({{"name", inv.name},           {"profile", inv.profile}, {"arch", inv.arch},
-                    {"secureboot", inv.secureboot}, {"kind", output_kind_name(inv.kind)},       {"image", inv.image},
-                    {"args", inv.args},             {"output_file", inv.output_file}, {"verified", inv.verified},
+    list.push_back({{"name", inv.name},
+                    {"profile", inv.profile},
+                    {"arch", inv.arch},
+                    {"secureboot", inv.secureboot},
+                    {"kind", output_kind_name(inv.kind)},
+                    {"image", inv.image},
+                    {"args", inv.args},
+                    {"output_file", inv.output_file},
+                    {"verified", inv.verified},
                     {"asset_name", inv.asset_name}});
   return list;
 }
 
-} // namespace
+}  // namespace
 
 std::string plan_json(const Plan& plan) {
   return nlohmann::json{{"version", plan.version}, {"invocations", invocation_list(plan)}}.dump();
@@ -292,8 +308,7 @@ std::string plan_shell(const Plan& plan, const ShellOptions& options) {
   std::string keys_dir = options.keys_dir.empty() ? "\"$PWD/secureboot\"" : shell_quote(options.keys_dir);
   auto mount = [](const std::string& dir, const char* target) {
     // A quoted directory stays quoted; the mount target is appended inside.
-    if (dir.size() >= 2 && (dir.back() == '"' || dir.back() == '\''))
-      return dir.substr(0, dir.size() - 1) + target + dir.back();
+    if (dir.size() >= 2 && (dir.back() == '"' || dir.back() == '\'')) return dir.substr(0, dir.size() - 1) + target + dir.back();
     return dir + target;
   };
   std::string text;
@@ -308,4 +323,4 @@ std::string plan_shell(const Plan& plan, const ShellOptions& options) {
   return text;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

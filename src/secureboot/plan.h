@@ -99,4 +99,4 @@ std::string plan_shell(const Plan& plan, const ShellOptions& options);
 // Quotes a word for POSIX sh when it holds anything but safe characters.
 std::string shell_quote(std::string_view word);
 
-} // namespace sbpipe
+}  // namespace sbpipe

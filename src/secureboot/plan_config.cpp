@@ -35,4 +35,4 @@ Result<PlanConfig> load_plan_config(const std::filesystem::path& path) {
   return parse_plan_config(*text, path.string());
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

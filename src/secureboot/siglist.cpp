@@ -24,7 +24,7 @@ std::unexpected<Error> malformed(size_t list, const std::string& why) {
   return fail(ErrorKind::invalid_input, "EFI signature list " + std::to_string(list + 1) + ": " + why);
 }
 
-} // namespace
+}  // namespace
 
 std::string guid_text(std::string_view b) {
   if (b.size() < k_guid_size) return "";
@@ -89,4 +89,4 @@ Result<AuthenticatedVariable> parse_auth_variable(std::string_view data) {
   return var;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

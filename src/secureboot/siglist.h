@@ -30,9 +30,9 @@ struct EfiSignatureList {
 Result<std::vector<EfiSignatureList>> parse_signature_lists(std::string_view data);
 
 struct AuthenticatedVariable {
-  std::string timestamp;   // "2026-11-22 10:00:00"
-  std::string cert_type;   // GUID of AuthInfo.CertType (PKCS#7 for a valid file)
-  std::string signature;   // AuthInfo.CertData: the PKCS#7 signature
+  std::string timestamp;  // "2026-11-22 10:00:00"
+  std::string cert_type;  // GUID of AuthInfo.CertType (PKCS#7 for a valid file)
+  std::string signature;  // AuthInfo.CertData: the PKCS#7 signature
   std::vector<EfiSignatureList> lists;
 };
 
@@ -47,4 +47,4 @@ inline constexpr std::string_view k_efi_cert_x509_guid = "a5c059a1-94e4-4aa7-87b
 inline constexpr std::string_view k_efi_cert_sha256_guid = "c1c41626-504c-4092-aca9-41f936934328";
 inline constexpr std::string_view k_efi_cert_pkcs7_guid = "4aafd29d-68df-49ee-8aa9-347d375665a7";
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -15,7 +15,8 @@ Status check_unique(const std::vector<const PeSection*>& group, std::string_view
   std::set<std::string_view> names;
   for (const auto* s : group)
     if (!names.insert(s->name).second)
-      return bad_uki(std::string(where) + " has two " + s->name + " sections; systemd-stub would use another one than sbpipe checks");
+      return bad_uki(std::string(where) + " has two " + s->name +
+                     " sections; systemd-stub would use another one than sbpipe checks");
   return {};
 }
 
@@ -35,7 +36,8 @@ Status parse_profile(std::string_view text, size_t index, UkiProfile& profile) {
     at = end == std::string_view::npos ? text.size() : end + 1;
     if (line.empty() || line.front() == '#') continue;
     size_t eq = line.find('=');
-    if (eq == std::string_view::npos || eq == 0) return bad_uki(where + " cannot be parsed: '" + std::string(line) + "' is not KEY=VALUE");
+    if (eq == std::string_view::npos || eq == 0)
+      return bad_uki(where + " cannot be parsed: '" + std::string(line) + "' is not KEY=VALUE");
     std::string_view key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "ID") profile.id = std::string(value);
     if (key == "TITLE") profile.title = std::string(value);
@@ -55,13 +57,13 @@ std::string effective_cmdline(std::string data) {
   return data;
 }
 
-} // namespace
+}  // namespace
 
 std::string_view role_name(EfiRole role) {
   switch (role) {
-    case EfiRole::uki: return "uki";
-    case EfiRole::systemd_boot: return "systemd-boot";
-    case EfiRole::other: return "efi";
+  case EfiRole::uki: return "uki";
+  case EfiRole::systemd_boot: return "systemd-boot";
+  case EfiRole::other: return "efi";
   }
   return "efi";
 }
@@ -162,4 +164,4 @@ Result<UkiInfo> read_uki(const RandomAccess& file, const PeImage& image) {
   return info;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -24,9 +24,9 @@ enum class EfiRole { uki, systemd_boot, other };
 std::string_view role_name(EfiRole role);
 
 struct UkiProfile {
-  std::string id;     // "main", "reset", ...; empty for a UKI without profiles
-  std::string title;  // TITLE= of `.profile`, when there is one
-  std::string cmdline;  // the effective `.cmdline` up to its first NUL, trailing whitespace trimmed
+  std::string id;                // "main", "reset", ...; empty for a UKI without profiles
+  std::string title;             // TITLE= of `.profile`, when there is one
+  std::string cmdline;           // the effective `.cmdline` up to its first NUL, trailing whitespace trimmed
   KernelCmdline kernel_cmdline;  // as the kernel reads it
   // What systemd-stub loads for this profile: the base sections, the
   // profile's replacing those of the same name, in the file's order.
@@ -61,4 +61,4 @@ std::vector<std::string> cmdline_words(std::string_view cmdline);
 // The value of KEY= in an os-release text, unquoted; nullopt when absent.
 std::optional<std::string> os_release_value(std::string_view text, std::string_view key);
 
-} // namespace sbpipe
+}  // namespace sbpipe

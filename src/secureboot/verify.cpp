@@ -72,8 +72,9 @@ Verdict verify_database(const EfiBinary& file, const VerifyOptions& options) {
 // signature the firmware would accept.
 void check_named_policies(const PeImage& image, const AuthenticodeReport& report, std::vector<std::string>& policy) {
   if (!image.has_mz_header)
-    policy.push_back("policy mz-header: no MZ header (EDK2 reads the PE header at offset 0, but systemd-boot and systemd-stub "
-                     "find their sections through the MZ header)");
+    policy.push_back(
+        "policy mz-header: no MZ header (EDK2 reads the PE header at offset 0, but systemd-boot and systemd-stub "
+        "find their sections through the MZ header)");
   if (!report.ok()) return;
   bool strong = false, rsa = false;
   for (const auto& s : report.signatures) {
@@ -81,11 +82,12 @@ void check_named_policies(const PeImage& image, const AuthenticodeReport& report
     strong = strong || s.digest_algorithm != "sha1";
     rsa = rsa || s.signer_key_type == "RSA";
   }
-  if (!strong) policy.push_back("policy sha1-signature: only a SHA-1 signature passes (the firmware accepts it; SHA-1 is broken)");
+  if (!strong)
+    policy.push_back("policy sha1-signature: only a SHA-1 signature passes (the firmware accepts it; SHA-1 is broken)");
   if (!rsa) policy.push_back("policy rsa-signer: no passing signature is by an RSA key (imager signs with RSA)");
 }
 
-} // namespace
+}  // namespace
 
 Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   if (binary.expected == ExpectedRole::signature_database) return verify_database(binary, options);
@@ -118,7 +120,8 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   v.machine = image->machine_name();
 
   std::vector<std::string> policy;
-  if (binary.expected == ExpectedRole::uki && role != EfiRole::uki) policy.push_back("expected a UKI but there is no .linux section");
+  if (binary.expected == ExpectedRole::uki && role != EfiRole::uki)
+    policy.push_back("expected a UKI but there is no .linux section");
 
   // A UKI's section digests for the PCR policy (sha256 and sha512 banks)
   // are hashed on a second thread while this one computes the Authenticode
@@ -191,10 +194,12 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
         policy.push_back("no .pcrpkey section, expected the given PCR public key");
       } else {
         auto same = same_public_key(*info.pcrpkey, *options.pcr_public_key);
-        if (!same) policy.push_back(".pcrpkey: " + same.error().message());
+        if (!same)
+          policy.push_back(".pcrpkey: " + same.error().message());
         else if (!*same)
-          policy.push_back(".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
-                           "them with this build");
+          policy.push_back(
+              ".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
+              "them with this build");
       }
     }
     if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
@@ -217,4 +222,4 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   return v;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

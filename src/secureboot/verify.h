@@ -39,18 +39,18 @@ struct ProfileVerdict {
 
 struct Verdict {
   std::string path;
-  std::string role;  // "uki", "systemd-boot", "efi"
+  std::string role;    // "uki", "systemd-boot", "efi"
   bool ok = false;     // signature_ok and no policy problem
   std::string reason;  // why it failed, or what passed
   bool signature_ok = false;
-  std::string signature_reason;      // the firmware's verdict: "signed by ...", or why it would refuse
-  std::vector<std::string> policy;   // policy problems (cmdline, PCR policy, named policies)
+  std::string signature_reason;     // the firmware's verdict: "signed by ...", or why it would refuse
+  std::vector<std::string> policy;  // policy problems (cmdline, PCR policy, named policies)
   std::string machine;
   std::string sha256;  // Authenticode SHA-256
   std::string signer;
-  std::string signer_der;  // the passing signature's signer certificate
-  std::optional<std::string> pcrpkey;  // UKIs: the PEM of .pcrpkey
-  std::optional<std::string> cmdline;  // the first profile's
+  std::string signer_der;                // the passing signature's signer certificate
+  std::optional<std::string> pcrpkey;    // UKIs: the PEM of .pcrpkey
+  std::optional<std::string> cmdline;    // the first profile's
   std::vector<ProfileVerdict> profiles;  // UKIs: every boot profile, each gated
   std::optional<std::string> os_version;
   bool has_pcrsig = false;
@@ -61,4 +61,4 @@ struct Verdict {
 // verdicts with ok == false and the reason.
 Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options);
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -57,7 +57,7 @@ ossl::Ptr<EVP_PKEY> public_key_of(std::string_view pem) {
   return ossl::Ptr<EVP_PKEY>(X509_get_pubkey(cert.get()));
 }
 
-} // namespace
+}  // namespace
 
 Result<std::vector<CertificateInfo>> parse_pem_certificates(std::string_view pem, std::string_view label) {
   std::vector<CertificateInfo> out;
@@ -111,4 +111,4 @@ std::string format_date(std::chrono::system_clock::time_point when) {
   return buf;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

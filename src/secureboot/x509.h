@@ -40,4 +40,4 @@ bool holds_private_key(std::string_view text);
 // "2027-01-31" for a time point (UTC).
 std::string format_date(std::chrono::system_clock::time_point when);
 
-} // namespace sbpipe
+}  // namespace sbpipe

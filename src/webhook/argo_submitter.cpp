@@ -42,7 +42,7 @@ bool finished(const nlohmann::json& workflow) {
   return phase == "Succeeded" || phase == "Failed" || phase == "Error" || stopping;
 }
 
-} // namespace
+}  // namespace
 
 Result<Withdrawal> ArgoSubmitter::withdraw(const ReleaseRef& release_ref, const WorkflowOrigin& origin) {
   auto client = acquire();
@@ -55,8 +55,9 @@ Result<Withdrawal> ArgoSubmitter::withdraw(const ReleaseRef& release_ref, const 
     for (const auto& workflow : *listed) {
       if (finished(workflow)) continue;
       std::string name = workflow["metadata"].value("name", "");
-      auto stopped = client->stop_workflow(m_target.namespace_name, name,
-                                           {{"sbpipe.dev/withdrawn", origin.action}, {"sbpipe.dev/withdrawn-delivery", origin.delivery_id}});
+      auto stopped =
+          client->stop_workflow(m_target.namespace_name, name,
+                                {{"sbpipe.dev/withdrawn", origin.action}, {"sbpipe.dev/withdrawn-delivery", origin.delivery_id}});
       if (!stopped && stopped.error().kind() == ErrorKind::not_found) continue;  // gone meanwhile
       if (!stopped) {
         st = fail(stopped.error());
@@ -78,4 +79,4 @@ Status ArgoSubmitter::ready() {
   return st;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -32,4 +32,4 @@ private:
   std::vector<std::unique_ptr<KubeClient>> m_idle;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

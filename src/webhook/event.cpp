@@ -12,7 +12,7 @@ std::string lower(std::string text) {
   return text;
 }
 
-} // namespace
+}  // namespace
 
 Result<EventFilter> EventFilter::create(EventFilterConfig config) {
   if (config.allowed_repos.empty()) return fail(ErrorKind::config, "no allowed repository (allow_repos / --allow-repo)");
@@ -75,7 +75,8 @@ Result<ReleaseFields> parse_release_fields(std::string_view body) {
       for (auto rf : release) {
         std::string_view k;
         if (rf.unescaped_key().get(k)) return bad();
-        if (k == "id") has_id = rf.value().get_int64().get(f.id) == simdjson::SUCCESS;
+        if (k == "id")
+          has_id = rf.value().get_int64().get(f.id) == simdjson::SUCCESS;
         else if (k == "tag_name") {
           std::string_view tag;
           has_tag = rf.value().get_string().get(tag) == simdjson::SUCCESS;
@@ -92,7 +93,7 @@ Result<ReleaseFields> parse_release_fields(std::string_view body) {
   return f;
 }
 
-} // namespace
+}  // namespace
 
 Result<EventDecision> EventFilter::decide(std::string_view event, std::string_view body) const {
   EventDecision d;
@@ -108,7 +109,8 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
   d.release = ReleaseRef{fields->repo, fields->tag, fields->id};
   bool draft = fields->draft;
   bool prerelease = fields->prerelease;
-  if (std::find(m_config.allowed_repos.begin(), m_config.allowed_repos.end(), lower(d.release.repo)) == m_config.allowed_repos.end()) {
+  if (std::find(m_config.allowed_repos.begin(), m_config.allowed_repos.end(), lower(d.release.repo)) ==
+      m_config.allowed_repos.end()) {
     d.reason = "repository " + d.release.repo + " is not allowed";
     return d;
   }
@@ -122,7 +124,8 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
   }
   if (m_config.trigger == Trigger::draft) {
     if (d.action != "created" || !draft) {
-      d.reason = "trigger is draft: only 'created' drafts start a run (action " + d.action + (draft ? ", draft" : ", not a draft") + ")";
+      d.reason =
+          "trigger is draft: only 'created' drafts start a run (action " + d.action + (draft ? ", draft" : ", not a draft") + ")";
       return d;
     }
   } else {
@@ -148,4 +151,4 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
   return d;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -52,4 +52,4 @@ private:
   std::regex m_pattern;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -4,6 +4,7 @@
 
 #include "webhook/http_listener.h"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -16,7 +17,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -120,7 +120,8 @@ std::string trim(std::string_view s) {
 
 bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout; }
 
-template <class Stream> class Session final : public SessionBase {
+template <class Stream>
+class Session final : public SessionBase {
 public:
   static constexpr bool k_tls = !std::is_same_v<Stream, beast::tcp_stream>;
 
@@ -181,7 +182,8 @@ private:
     // Checked in on_header, then set for the body. (Not boost::none: Beast
     // 1.74 compares a Content-Length with an empty optional as "larger".)
     m_parser->body_limit(std::numeric_limits<std::uint64_t>::max());
-    http::async_read_header(m_stream, m_buffer, *m_parser, [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
+    http::async_read_header(m_stream, m_buffer, *m_parser,
+                            [self = self()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -207,7 +209,8 @@ private:
     if (auto it = req.find(http::field::content_encoding); it != req.end()) {
       std::string coding = lower(trim(std::string_view(it->value().data(), it->value().size())));
       if (coding != "identity" && !coding.empty())
-        return refuse(415, "Content-Encoding " + coding.substr(0, 32) + " is not accepted (GitHub sends deliveries uncompressed)");
+        return refuse(415,
+                      "Content-Encoding " + coding.substr(0, 32) + " is not accepted (GitHub sends deliveries uncompressed)");
     }
     if (auto it = req.find(http::field::transfer_encoding); it != req.end()) {
       std::string coding = lower(trim(std::string_view(it->value().data(), it->value().size())));
@@ -249,8 +252,7 @@ private:
     ServerRequest request;
     request.method = m_method;
     request.path = m_path;
-    for (const auto& field : req)
-      request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    for (const auto& field : req) request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
     request.body = std::move(req.body());
     m_parser.reset();
     // The reply may come from another thread: it holds the session and keeps
@@ -355,7 +357,7 @@ int fit_connections(int wanted) {
   return fits;
 }
 
-} // namespace
+}  // namespace
 
 struct HttpListener::Impl {
   Shared shared;
@@ -421,9 +423,7 @@ struct HttpListener::Impl {
 };
 
 HttpListener::HttpListener(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
-HttpListener::~HttpListener() {
-  m_impl->blocking.join();
-}
+HttpListener::~HttpListener() { m_impl->blocking.join(); }
 
 Result<std::unique_ptr<HttpListener>> HttpListener::create(ListenerLimits limits, std::vector<Route> routes,
                                                            std::optional<ListenerTls> tls,
@@ -455,7 +455,8 @@ Result<int> HttpListener::bind(const std::string& host, int port) {
   beast::error_code ec;
   tcp::resolver resolver(impl.ioc);
   auto endpoints = resolver.resolve(host, std::to_string(port), tcp::resolver::passive | tcp::resolver::numeric_service, ec);
-  if (ec || endpoints.empty()) return fail(ErrorKind::io, "cannot listen on " + where + ": " + (ec ? ec.message() : "no address"));
+  if (ec || endpoints.empty())
+    return fail(ErrorKind::io, "cannot listen on " + where + ": " + (ec ? ec.message() : "no address"));
   tcp::endpoint endpoint = endpoints.begin()->endpoint();
   impl.acceptor.open(endpoint.protocol(), ec);
   // Asio does not open sockets close-on-exec: without it, the runs the local
@@ -506,4 +507,4 @@ ListenerCounters HttpListener::counters() const {
 
 const ListenerLimits& HttpListener::limits() const { return m_impl->shared.limits; }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -126,4 +126,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

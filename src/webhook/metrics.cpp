@@ -8,10 +8,14 @@ namespace {
 std::string escape_label(const std::string& value) {
   std::string out;
   for (char c : value) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -22,7 +26,7 @@ std::string number(double value) {
   return buf;
 }
 
-} // namespace
+}  // namespace
 
 void WebhookMetrics::count_delivery(const std::string& event, const std::string& action, const std::string& outcome) {
   std::lock_guard lock(m_mutex);
@@ -67,4 +71,4 @@ std::string WebhookMetrics::render() const {
   return out;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -31,4 +31,4 @@ private:
   double m_sum = 0;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -15,8 +15,7 @@ Status parse_listen(std::string_view text, ServerConfig& server) {
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
     if (ec != std::errc() || end != digits.data() + digits.size()) port = -1;
   }
-  if (port < 0 || port > 65535)
-    return fail(ErrorKind::usage, "listen address '" + std::string(text) + "': expected HOST:PORT");
+  if (port < 0 || port > 65535) return fail(ErrorKind::usage, "listen address '" + std::string(text) + "': expected HOST:PORT");
   std::string host(text.substr(0, colon));
   if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
   server.host = host.empty() ? "0.0.0.0" : host;
@@ -55,21 +54,29 @@ Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view
         auto sub = field.first.as<std::string>();
         std::string subkey = key + "." + sub;
         Status r;
-        if (sub == "namespace") r = read_config_string(field.second, subkey, s.target.namespace_name, label);
-        else if (sub == "workflow_template") r = read_config_string(field.second, subkey, s.target.workflow_template, label);
+        if (sub == "namespace")
+          r = read_config_string(field.second, subkey, s.target.namespace_name, label);
+        else if (sub == "workflow_template")
+          r = read_config_string(field.second, subkey, s.target.workflow_template, label);
         else if (sub == "parameters") {
           if (!field.second.IsMap()) return config_error(label, subkey + " must be a mapping");
           for (const auto& p : field.second) {
             auto pname = p.first.as<std::string>();
             std::string pkey = subkey + "." + pname;
-            if (pname == "version") r = read_config_string(p.second, pkey, s.target.version_parameter, label);
-            else if (pname == "repo") r = read_config_string(p.second, pkey, s.target.repo_parameter, label);
-            else if (pname == "release_id") r = read_config_string(p.second, pkey, s.target.release_id_parameter, label);
-            else if (pname == "release_state") r = read_config_string(p.second, pkey, s.target.release_state_parameter, label);
-            else return config_error(label, "unknown key " + pkey);
+            if (pname == "version")
+              r = read_config_string(p.second, pkey, s.target.version_parameter, label);
+            else if (pname == "repo")
+              r = read_config_string(p.second, pkey, s.target.repo_parameter, label);
+            else if (pname == "release_id")
+              r = read_config_string(p.second, pkey, s.target.release_id_parameter, label);
+            else if (pname == "release_state")
+              r = read_config_string(p.second, pkey, s.target.release_state_parameter, label);
+            else
+              return config_error(label, "unknown key " + pkey);
             if (!r) return r;
           }
-        } else return config_error(label, "unknown key " + subkey);
+        } else
+          return config_error(label, "unknown key " + subkey);
         if (!r) return r;
       }
       return {};
@@ -86,4 +93,4 @@ Result<ServeSettings> load_serve_config(const std::filesystem::path& path) {
   return parse_serve_config(*text, path.string());
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -42,4 +42,4 @@ Result<ServeSettings> load_serve_config(const std::filesystem::path& path);
 // "HOST:PORT" or ":PORT" (all addresses) into the server config.
 Status parse_listen(std::string_view text, ServerConfig& server);
 
-} // namespace sbpipe
+}  // namespace sbpipe

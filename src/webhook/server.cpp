@@ -1,7 +1,7 @@
 #include "webhook/server.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 
@@ -41,8 +41,8 @@ void log_delivery(const Delivery& d, int status) {
     return s.empty() ? dash : s;
   };
   const DeliveryFacts& f = d.facts;
-  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(f.delivery), or_dash(f.event),
-               or_dash(f.action), or_dash(f.repo), or_dash(f.tag), f.outcome, status, ms);
+  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(f.delivery),
+               or_dash(f.event), or_dash(f.action), or_dash(f.repo), or_dash(f.tag), f.outcome, status, ms);
 }
 
 // The listener's own refusals of webhook requests, as outcomes.
@@ -70,7 +70,7 @@ Result<std::optional<ListenerTls>> load_tls(const ServerConfig& config) {
   return std::optional<ListenerTls>(std::move(tls));
 }
 
-} // namespace
+}  // namespace
 
 WebhookServer::WebhookServer(ServerConfig config, EventFilter filter, Submitter& submitter)
     : m_impl(std::make_unique<Impl>(std::move(config), std::move(filter), submitter)) {}
@@ -78,7 +78,8 @@ WebhookServer::WebhookServer(ServerConfig config, EventFilter filter, Submitter&
 WebhookServer::~WebhookServer() = default;
 
 Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config, EventFilter filter, Submitter& submitter) {
-  if (config.secrets.empty()) return fail(ErrorKind::config, "no webhook secret (--webhook-secret-file or SBPIPE_WEBHOOK_SECRET)");
+  if (config.secrets.empty())
+    return fail(ErrorKind::config, "no webhook secret (--webhook-secret-file or SBPIPE_WEBHOOK_SECRET)");
   auto tls = load_tls(config);
   if (!tls) return fail(tls.error());
   std::unique_ptr<WebhookServer> self(new WebhookServer(std::move(config), std::move(filter), submitter));
@@ -102,46 +103,56 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
   routes.push_back({"GET", "/metrics", [&metrics, slot](ServerRequest&, Reply reply) {
                       auto c = (*slot)->counters();
                       std::string text = metrics.render();
-                      text += "# HELP sbpipe_webhook_connections_open Connections open now.\n"
-                              "# TYPE sbpipe_webhook_connections_open gauge\n"
-                              "sbpipe_webhook_connections_open " + std::to_string(c.open) + "\n"
-                              "# HELP sbpipe_webhook_connections_total Connections accepted.\n"
-                              "# TYPE sbpipe_webhook_connections_total counter\n"
-                              "sbpipe_webhook_connections_total " + std::to_string(c.accepted) + "\n"
-                              "# HELP sbpipe_webhook_connections_closed_total Connections closed by the receiver's limits.\n"
-                              "# TYPE sbpipe_webhook_connections_closed_total counter\n"
-                              "sbpipe_webhook_connections_closed_total{reason=\"evicted\"} " + std::to_string(c.evicted) + "\n"
-                              "sbpipe_webhook_connections_closed_total{reason=\"full\"} " + std::to_string(c.refused_full) + "\n"
-                              "sbpipe_webhook_connections_closed_total{reason=\"timeout\"} " + std::to_string(c.timed_out) + "\n";
+                      text +=
+                          "# HELP sbpipe_webhook_connections_open Connections open now.\n"
+                          "# TYPE sbpipe_webhook_connections_open gauge\n"
+                          "sbpipe_webhook_connections_open " +
+                          std::to_string(c.open) +
+                          "\n"
+                          "# HELP sbpipe_webhook_connections_total Connections accepted.\n"
+                          "# TYPE sbpipe_webhook_connections_total counter\n"
+                          "sbpipe_webhook_connections_total " +
+                          std::to_string(c.accepted) +
+                          "\n"
+                          "# HELP sbpipe_webhook_connections_closed_total Connections closed by the receiver's limits.\n"
+                          "# TYPE sbpipe_webhook_connections_closed_total counter\n"
+                          "sbpipe_webhook_connections_closed_total{reason=\"evicted\"} " +
+                          std::to_string(c.evicted) +
+                          "\n"
+                          "sbpipe_webhook_connections_closed_total{reason=\"full\"} " +
+                          std::to_string(c.refused_full) +
+                          "\n"
+                          "sbpipe_webhook_connections_closed_total{reason=\"timeout\"} " +
+                          std::to_string(c.timed_out) + "\n";
                       reply(ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)});
                     }});
-  routes.push_back({"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
-                      // The decision is webhook/decision.h's; here it is put on
-                      // the wire, counted and logged, before the answer leaves
-                      // (a client that reads /metrics next sees its delivery).
-                      auto start = Steady::now();
-                      auto done = [start, &metrics, reply](const DeliveryFacts& facts, DeliveryAct act, const DeliveryAnswer& answer) {
-                        metrics.observe_latency(std::chrono::duration<double>(Steady::now() - start).count());
-                        metrics.count_delivery(facts.event, facts.action, facts.outcome);
-                        if (!answer.failure.empty())
-                          spdlog::warn("delivery={} {} failed: {}", facts.delivery,
-                                       act == DeliveryAct::withdraw ? "withdrawal" : "submission", answer.failure);
-                        log_delivery(Delivery{start, facts}, answer.status);
-                        reply(json_response(answer.status, answer.body));
-                      };
-                      DeliveryHeaders headers{req.header("X-Hub-Signature-256"), req.header("X-GitHub-Delivery"),
-                                              req.header("X-GitHub-Event")};
-                      auto screened = std::make_shared<ScreenedDelivery>(
-                          screen_delivery(impl.config.secrets, impl.filter, headers, req.body));
-                      if (screened->answer) return done(screened->facts, screened->act, *screened->answer);
-                      // Submitting and withdrawing call the Kubernetes API or
-                      // the queue: a blocking thread.
-                      (*slot)->run_blocking([&impl, &metrics, screened, done] {
-                        auto answer = act_on_delivery(*screened, impl.submitter);
-                        if (screened->act == DeliveryAct::submit) metrics.count_submission(screened->facts.outcome);
-                        done(screened->facts, screened->act, answer);
-                      });
-                    }});
+  routes.push_back(
+      {"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
+         // The decision is webhook/decision.h's; here it is put on
+         // the wire, counted and logged, before the answer leaves
+         // (a client that reads /metrics next sees its delivery).
+         auto start = Steady::now();
+         auto done = [start, &metrics, reply](const DeliveryFacts& facts, DeliveryAct act, const DeliveryAnswer& answer) {
+           metrics.observe_latency(std::chrono::duration<double>(Steady::now() - start).count());
+           metrics.count_delivery(facts.event, facts.action, facts.outcome);
+           if (!answer.failure.empty())
+             spdlog::warn("delivery={} {} failed: {}", facts.delivery, act == DeliveryAct::withdraw ? "withdrawal" : "submission",
+                          answer.failure);
+           log_delivery(Delivery{start, facts}, answer.status);
+           reply(json_response(answer.status, answer.body));
+         };
+         DeliveryHeaders headers{req.header("X-Hub-Signature-256"), req.header("X-GitHub-Delivery"),
+                                 req.header("X-GitHub-Event")};
+         auto screened = std::make_shared<ScreenedDelivery>(screen_delivery(impl.config.secrets, impl.filter, headers, req.body));
+         if (screened->answer) return done(screened->facts, screened->act, *screened->answer);
+         // Submitting and withdrawing call the Kubernetes API or
+         // the queue: a blocking thread.
+         (*slot)->run_blocking([&impl, &metrics, screened, done] {
+           auto answer = act_on_delivery(*screened, impl.submitter);
+           if (screened->act == DeliveryAct::submit) metrics.count_submission(screened->facts.outcome);
+           done(screened->facts, screened->act, answer);
+         });
+       }});
 
   ListenerLimits limits;
   limits.max_body = impl.config.max_body;
@@ -173,4 +184,4 @@ void WebhookServer::stop() { m_impl->listener->stop(); }
 
 int WebhookServer::max_connections() const { return m_impl->listener->limits().max_connections; }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -46,9 +46,9 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body = 25u << 20;
-  int threads = 32;             // blocking threads: submissions and /readyz
-  int max_connections = 1024;   // see ListenerLimits
-  int io_threads = 0;           // 0: one per core
+  int threads = 32;            // blocking threads: submissions and /readyz
+  int max_connections = 1024;  // see ListenerLimits
+  int io_threads = 0;          // 0: one per core
   std::chrono::milliseconds request_timeout{10000};
   std::chrono::milliseconds idle_timeout{5000};
 };
@@ -78,4 +78,4 @@ private:
   WebhookMetrics m_metrics;
 };
 
-} // namespace sbpipe
+}  // namespace sbpipe

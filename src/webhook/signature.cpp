@@ -30,4 +30,4 @@ bool verify_webhook_signature(const std::vector<std::string>& secrets, std::stri
   return ok;
 }
 
-} // namespace sbpipe
+}  // namespace sbpipe

@@ -19,4 +19,4 @@ std::string webhook_signature(std::string_view secret, std::string_view body);
 // and each comparison is constant-time.
 bool verify_webhook_signature(const std::vector<std::string>& secrets, std::string_view body, std::string_view header);
 
-} // namespace sbpipe
+}  // namespace sbpipe

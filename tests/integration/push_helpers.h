@@ -28,8 +28,8 @@ inline std::vector<std::string> listed_names(const std::string& text) {
 }
 
 // Pushes with fast retries (tests should not wait for real back-off).
-inline RunResult push(const std::vector<std::string>& inputs, const std::string& ref,
-                      std::vector<std::string> extra = {}, const std::map<std::string, std::string>& env = {}) {
+inline RunResult push(const std::vector<std::string>& inputs, const std::string& ref, std::vector<std::string> extra = {},
+                      const std::map<std::string, std::string>& env = {}) {
   std::vector<std::string> args{"push-installer"};
   args.insert(args.end(), inputs.begin(), inputs.end());
   args.insert(args.end(), {"--ref", ref, "--plain-http", "--retry-delay-ms", "20"});
@@ -79,4 +79,4 @@ inline void check_one_line_error(const RunResult& r, const std::string& needle) 
   CHECK_MESSAGE(last.find(needle) != std::string::npos, "expected '" << needle << "' in: " << r.err);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -35,8 +35,9 @@ TEST_CASE("cli: --version belongs to sbpipe alone; after a subcommand it is an e
         "sbpipe's own version is 'sbpipe version'\n\nRun 'sbpipe plan --help' for usage.\n");
   auto verify = sbpipe({"verify", "--version"});
   CHECK(verify.exit_code == 2);
-  CHECK(verify.err == "sbpipe: unknown flag --version for \"sbpipe verify\": sbpipe's own version is 'sbpipe version'\n\n"
-                      "Run 'sbpipe verify --help' for usage.\n");
+  CHECK(verify.err ==
+        "sbpipe: unknown flag --version for \"sbpipe verify\": sbpipe's own version is 'sbpipe version'\n\n"
+        "Run 'sbpipe verify --help' for usage.\n");
   auto before = sbpipe({"--version", "run", "--tag", "v1.9.0"});
   CHECK(before.exit_code == 2);
   CHECK(before.err.starts_with("sbpipe: unknown flag --version for \"sbpipe run\""));
@@ -49,8 +50,9 @@ TEST_CASE("cli: --version belongs to sbpipe alone; after a subcommand it is an e
 TEST_CASE("cli: unknown commands and flags are named, with what was probably meant") {
   auto typo = sbpipe({"push-instaler"});
   CHECK(typo.exit_code == 2);
-  CHECK(typo.err == "sbpipe: unknown command \"push-instaler\" for \"sbpipe\"\n\nDid you mean this?\n\tpush-installer\n\n"
-                    "Run 'sbpipe --help' for usage.\n");
+  CHECK(typo.err ==
+        "sbpipe: unknown command \"push-instaler\" for \"sbpipe\"\n\nDid you mean this?\n\tpush-installer\n\n"
+        "Run 'sbpipe --help' for usage.\n");
   auto far = sbpipe({"deploy"});
   CHECK(far.exit_code == 2);
   CHECK(far.err == "sbpipe: unknown command \"deploy\" for \"sbpipe\"\n\nRun 'sbpipe --help' for usage.\n");
@@ -58,12 +60,14 @@ TEST_CASE("cli: unknown commands and flags are named, with what was probably mea
   // CLI11 alone would say "--ref is required" and hide the typo.
   auto flag = sbpipe({"push-installer", "installer.tar", "--reff", "registry.example/talos/installer:v1.9.0"});
   CHECK(flag.exit_code == 2);
-  CHECK(flag.err == "sbpipe: unknown flag --reff for \"sbpipe push-installer\"\n\nDid you mean this?\n\t--ref\n\n"
-                    "Run 'sbpipe push-installer --help' for usage.\n");
+  CHECK(flag.err ==
+        "sbpipe: unknown flag --reff for \"sbpipe push-installer\"\n\nDid you mean this?\n\t--ref\n\n"
+        "Run 'sbpipe push-installer --help' for usage.\n");
   auto joined = sbpipe({"plan", "--tag", "v1.9.0", "--formt=shell"});
   CHECK(joined.exit_code == 2);
-  CHECK(joined.err == "sbpipe: unknown flag --formt for \"sbpipe plan\"\n\nDid you mean this?\n\t--format\n\n"
-                      "Run 'sbpipe plan --help' for usage.\n");
+  CHECK(joined.err ==
+        "sbpipe: unknown flag --formt for \"sbpipe plan\"\n\nDid you mean this?\n\t--format\n\n"
+        "Run 'sbpipe plan --help' for usage.\n");
   // Other usage errors end with the same pointer.
   auto missing = sbpipe({"plan"});
   CHECK(missing.exit_code == 2);
@@ -76,7 +80,8 @@ TEST_CASE("cli: unknown commands and flags are named, with what was probably mea
 TEST_CASE("cli: bare sbpipe and sbpipe help [COMMAND] print usage") {
   auto help = sbpipe({"--help"});
   REQUIRE(help.exit_code == 0);
-  CHECK(help.out.starts_with("sbpipe: release pipeline for Talos Linux images signed for UEFI SecureBoot\nUsage: sbpipe [OPTIONS]"));
+  CHECK(help.out.starts_with(
+      "sbpipe: release pipeline for Talos Linux images signed for UEFI SecureBoot\nUsage: sbpipe [OPTIONS]"));
   for (const char* command : {"push-installer", "plan", "run", "completion", "version", "help"})
     CHECK_MESSAGE(help.out.find(std::string("\n  ") + command + " ") != std::string::npos, command);
   auto bare = sbpipe({});
@@ -123,8 +128,8 @@ TEST_CASE("cli: short flags as gh and kubectl have them") {
 // What bash does on <TAB>: COMP_WORDS/COMP_CWORD set, the function called,
 // COMPREPLY read (bash manual, "Programmable Completion").
 std::string complete_bash(const std::string& words, int cword) {
-  std::string script = "source <(\"$SBPIPE\" completion bash) && COMP_WORDS=(" + words + ") && COMP_CWORD=" +
-                       std::to_string(cword) + " && _sbpipe && echo \"${COMPREPLY[*]}\"";
+  std::string script = "source <(\"$SBPIPE\" completion bash) && COMP_WORDS=(" + words +
+                       ") && COMP_CWORD=" + std::to_string(cword) + " && _sbpipe && echo \"${COMPREPLY[*]}\"";
   auto r = run({"bash", "-c", script}, {{"SBPIPE", sbpipe_binary()}});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   return r.out;
@@ -142,14 +147,14 @@ TEST_CASE("cli: completion bash completes commands and each command's flags") {
   CHECK(zsh.out.starts_with("#compdef sbpipe\nautoload -U +X bashcompinit && bashcompinit\n"));
   auto fish = sbpipe({"completion", "fish"});
   CHECK(fish.exit_code == 0);
-  CHECK(fish.out.find("complete -c sbpipe -n '__fish_seen_subcommand_from plan' -l tag -r -F -d 'Talos version (the release tag), e.g. v1.9.0'\n") !=
-        std::string::npos);
+  CHECK(fish.out.find("complete -c sbpipe -n '__fish_seen_subcommand_from plan' -l tag -r -F -d 'Talos version (the release "
+                      "tag), e.g. v1.9.0'\n") != std::string::npos);
   auto bad = sbpipe({"completion", "powershell"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("shell must be bash, zsh or fish") != std::string::npos);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")
 
-} // namespace
-} // namespace sbpipe::test
+}  // namespace
+}  // namespace sbpipe::test

@@ -23,15 +23,26 @@ const std::string k_tag = "v1.9.0";
 
 TEST_SUITE("integration") {
 
-TEST_CASE("cli: the GitHub token comes from --github-token-file when given, else GH_TOKEN, then GITHUB_TOKEN; a 401 names the source") {
+TEST_CASE(
+    "cli: the GitHub token comes from --github-token-file when given, else GH_TOKEN, then GITHUB_TOKEN; a 401 names the source") {
   GitHubStandIn github;
   int64_t id = github.create_release(k_repo, k_tag, true, false, "notes");
   TempDir dir;
   write_file(dir / "metal-amd64.iso", "iso bytes");
   write_file(dir / "token", github.token() + "\n");
   auto upload = [&](std::map<std::string, std::string> env, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"upload-assets", (dir / "metal-amd64.iso").string(), "-R", k_repo, "--tag", k_tag,
-                                  "--github-api", github.api_url(), "--retry-delay-ms", "20", "--log-level", "debug"};
+    std::vector<std::string> args{"upload-assets",
+                                  (dir / "metal-amd64.iso").string(),
+                                  "-R",
+                                  k_repo,
+                                  "--tag",
+                                  k_tag,
+                                  "--github-api",
+                                  github.api_url(),
+                                  "--retry-delay-ms",
+                                  "20",
+                                  "--log-level",
+                                  "debug"};
     args.insert(args.end(), extra.begin(), extra.end());
     return sbpipe(args, env);
   };
@@ -67,11 +78,15 @@ void write_stub_helper(const fs::path& bin, const std::string& server, const std
              "[ \"$1\" = get ] || { echo \"unexpected action $1\" >&2; exit 2; }\n"
              "read -r url\n"
              "printf '%s\\n' \"$url\" >> \"$(dirname \"$0\")/asked\"\n"
-             "if [ \"$url\" = '" + server + "' ]; then\n"
-             "  printf '{\"ServerURL\":\"%s\",\"Username\":\"" + user + "\",\"Secret\":\"" + secret + "\"}' \"$url\"\n"
-             "else\n"
-             "  echo 'credentials not found in native keychain'; exit 1\n"
-             "fi\n");
+             "if [ \"$url\" = '" +
+                 server +
+                 "' ]; then\n"
+                 "  printf '{\"ServerURL\":\"%s\",\"Username\":\"" +
+                 user + "\",\"Secret\":\"" + secret +
+                 "\"}' \"$url\"\n"
+                 "else\n"
+                 "  echo 'credentials not found in native keychain'; exit 1\n"
+                 "fi\n");
   fs::permissions(bin / "docker-credential-test", fs::perms::owner_all);
 }
 
@@ -98,8 +113,10 @@ TEST_CASE("cli: registry credentials from a docker credential helper (credsStore
     CHECK(r.err.find("helper-s3cret") == std::string::npos);
   }
   SUBCASE("credHelpers: the registry's own helper wins over an auths entry") {
-    write_file(dir / "docker" / "config.json", "{\"auths\":{\"" + registry.host() + "\":{\"auth\":\"d3Jvbmc6d3Jvbmc=\"}},"
-                                               "\"credHelpers\":{\"" + registry.host() + "\":\"test\"}}");
+    write_file(dir / "docker" / "config.json", "{\"auths\":{\"" + registry.host() +
+                                                   "\":{\"auth\":\"d3Jvbmc6d3Jvbmc=\"}},"
+                                                   "\"credHelpers\":{\"" +
+                                                   registry.host() + "\":\"test\"}}");
     auto r = push({(dir / "installer.tar").string()}, ref, {}, env);
     CHECK_MESSAGE(r.exit_code == 0, r.err);
   }
@@ -120,10 +137,10 @@ TEST_CASE("cli: registry credentials from a docker credential helper (credsStore
   }
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")
 
-} // namespace
-} // namespace sbpipe::test
+}  // namespace
+}  // namespace sbpipe::test
 
 namespace sbpipe::test {
 namespace {
@@ -141,10 +158,11 @@ TEST_CASE("cli: a loopback registry that speaks plain HTTP is reached without --
   CHECK_MESSAGE(r.exit_code == 0, r.err);
   CHECK(r.out.starts_with(registry.host() + "/test/installer@sha256:"));
   CHECK(r.err.find(registry.host() + ": no HTTPS (") != std::string::npos);
-  CHECK(r.err.find("it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane does") != std::string::npos);
+  CHECK(r.err.find("it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane does") !=
+        std::string::npos);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")
 
-} // namespace
-} // namespace sbpipe::test
+}  // namespace
+}  // namespace sbpipe::test

@@ -47,9 +47,7 @@ bool has_line(const std::string& report, const std::string& path, const std::str
   return false;
 }
 
-RunResult verify(const fs::path& input) {
-  return sbpipe({"verify", input.string(), "--cert", binaries().keys.cert.string()});
-}
+RunResult verify(const fs::path& input) { return sbpipe({"verify", input.string(), "--cert", binaries().keys.cert.string()}); }
 
 // An ISO whose tree holds `tree` and whose appended EFI partition (also its
 // El Torito UEFI image, as imager makes it) holds `esp`: {path, file}.
@@ -75,23 +73,23 @@ fs::path make_iso(const fs::path& dir, const std::string& name, const std::vecto
       if (fs::exists(esp_root / top)) mcopy.push_back((esp_root / top).string());
     mcopy.push_back("::");
     if (mcopy.size() > 6) must_run(mcopy);
-    argv.insert(argv.end(), {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(),
-                             "-no-emul-boot"});
+    argv.insert(argv.end(),
+                {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(), "-no-emul-boot"});
   }
   argv.insert(argv.end(), {"-o", iso.string(), root.string()});
   must_run(argv);
   return iso;
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
 TEST_CASE("verify: an installer is judged as containerd unpacks it (F1, F2, F12)") {
   auto& b = binaries();
   TempDir dir;
-  must_run({"/usr/bin/python3", std::string(SBPIPE_TEST_SUPPORT_DIR) + "/hostile_installers.py", dir.path().string(), b.uki.string(),
-            b.sdboot.string(), b.unsigned_uki.string()});
+  must_run({"/usr/bin/python3", std::string(SBPIPE_TEST_SUPPORT_DIR) + "/hostile_installers.py", dir.path().string(),
+            b.uki.string(), b.sdboot.string(), b.unsigned_uki.string()});
   auto good = verify(dir / "good.tar");
   CHECK_MESSAGE(good.exit_code == 0, good.out << good.err);
   struct Case {
@@ -101,9 +99,12 @@ TEST_CASE("verify: an installer is judged as containerd unpacks it (F1, F2, F12)
   };
   const std::string unpacked = " in the image as it is unpacked";
   for (const Case& c :
-       {Case{"hardlink.tar", "!usr/install/amd64/vmlinuz.efi", "FAIL  is a hardlink to evil.efi in the image as it is unpacked; a boot path must be a regular file"},
-        Case{"symlink_later.tar", "!usr/install/amd64/vmlinuz.efi", "FAIL  is a symlink to /evil.efi in the image as it is unpacked"},
-        Case{"hardlink_later.tar", "!usr/install/amd64/vmlinuz.efi", "FAIL  is a hardlink to evil.efi in the image as it is unpacked"},
+       {Case{"hardlink.tar", "!usr/install/amd64/vmlinuz.efi",
+             "FAIL  is a hardlink to evil.efi in the image as it is unpacked; a boot path must be a regular file"},
+        Case{"symlink_later.tar", "!usr/install/amd64/vmlinuz.efi",
+             "FAIL  is a symlink to /evil.efi in the image as it is unpacked"},
+        Case{"hardlink_later.tar", "!usr/install/amd64/vmlinuz.efi",
+             "FAIL  is a hardlink to evil.efi in the image as it is unpacked"},
         Case{"dirsymlink_later.tar", "!usr/install/amd64",
              "FAIL  is a symlink in the image as it is unpacked: the boot files below it are not what verify checked"},
         Case{"whiteout_later.tar", "!usr/install/amd64/vmlinuz.efi",
@@ -146,7 +147,8 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
                    "FAIL  missing from the EFI system partition that firmware boots (only in the ISO 9660 tree)"));
     auto none = verify(make_iso(dir.path(), "none", signed_set, {}, false));
     CHECK(none.exit_code == 1);
-    CHECK(none.out.find("no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO") != std::string::npos);
+    CHECK(none.out.find("no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO") !=
+          std::string::npos);
   }
   SUBCASE("an EFI partition that is not a FAT file system fails closed") {
     fs::path iso_root = dir / "junk-tree";
@@ -155,8 +157,8 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
       fs::copy_file(file, iso_root / path);
     }
     write_file(dir / "junk.img", random_bytes(1 << 20, 5));
-    must_run({"xorriso", "-as", "mkisofs", "-quiet", "-R", "-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef",
-              (dir / "junk.img").string(), "-no-emul-boot", "-o", (dir / "junk.iso").string(), iso_root.string()});
+    must_run({"xorriso", "-as", "mkisofs", "-quiet", "-R", "-e", "--interval:appended_partition_2:all::", "-append_partition",
+              "2", "0xef", (dir / "junk.img").string(), "-no-emul-boot", "-o", (dir / "junk.iso").string(), iso_root.string()});
     auto r = verify(dir / "junk.iso");
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("not a readable FAT file system") != std::string::npos);
@@ -172,11 +174,12 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
     must_run({"xorriso", "-as", "mkisofs", "-quiet", "-R", "-o", (dir / "sym.iso").string(), root.string()});
     auto r = verify(dir / "sym.iso");
     CHECK(r.exit_code == 1);
-    CHECK(has_line(r.out, "!EFI/BOOT/BOOTX64.EFI", "FAIL  is a symlink to ../../unsigned.efi in the ISO; a boot path must be a regular file"));
+    CHECK(has_line(r.out, "!EFI/BOOT/BOOTX64.EFI",
+                   "FAIL  is a symlink to ../../unsigned.efi in the ISO; a boot path must be a regular file"));
     CHECK(has_line(r.out, "!loader/keys/auto/db.auth", "FAIL  missing: systemd-boot has no keys to enrol"));
   }
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -27,7 +27,8 @@ struct Curl {
   // returns "<status>\n<body>".
   std::pair<int, std::string> call(const std::string& method, const std::string& path, std::vector<std::string> headers = {},
                                    const std::string& body = "") {
-    std::vector<std::string> argv{"curl", "-s", "-X", method, "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + github.token()};
+    std::vector<std::string> argv{
+        "curl", "-s", "-X", method, "-w", "\n%{http_code}", "-H", "Authorization: Bearer " + github.token()};
     if (headers.empty()) headers = {"User-Agent: sbpipe-test", "X-GitHub-Api-Version: 2022-11-28"};
     for (const auto& h : headers) argv.insert(argv.end(), {"-H", h});
     if (!body.empty()) argv.insert(argv.end(), {"-H", "Content-Type: application/json", "--data-binary", body});
@@ -38,7 +39,7 @@ struct Curl {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -64,36 +65,41 @@ TEST_CASE("GitHub stand-in: releases, assets and errors validate against GitHub'
   auto [missing_status, missing] = curl.call("GET", base + "/99999");
   CHECK(missing_status == 404);
   CHECK(schema_violations("../github-openapi/basic-error.json", json::parse(missing)) == "");
-  auto [dup_status, dup] = curl.call("PATCH", base + "/assets/" + std::to_string(github.add_asset(id, "b.iso", "b")), {},
-                                     R"({"name":"a.iso"})");
+  auto [dup_status, dup] =
+      curl.call("PATCH", base + "/assets/" + std::to_string(github.add_asset(id, "b.iso", "b")), {}, R"({"name":"a.iso"})");
   CHECK(dup_status == 422);
   CHECK(schema_violations("../github-openapi/validation-error.json", json::parse(dup)) == "");
   CHECK(json::parse(dup)["errors"][0]["code"] == "already_exists");
 }
 
-TEST_CASE("GitHub stand-in: no User-Agent is 403 and an unsupported API version 400, as GitHub answers; sbpipe sends both right") {
+TEST_CASE(
+    "GitHub stand-in: no User-Agent is 403 and an unsupported API version 400, as GitHub answers; sbpipe sends both right") {
   GitHubStandIn github;
   Curl curl{github};
   github.create_release(kRepo, "v1.9.0");
   std::string path = "/repos/" + kRepo + "/releases/tags/v1.9.0";
-  CHECK(curl.call("GET", path, {"User-Agent:", "X-GitHub-Api-Version: 2022-11-28"}).first == 403);  // curl: "User-Agent:" removes it
+  CHECK(curl.call("GET", path, {"User-Agent:", "X-GitHub-Api-Version: 2022-11-28"}).first ==
+        403);  // curl: "User-Agent:" removes it
   CHECK(curl.call("GET", path, {"User-Agent: x", "X-GitHub-Api-Version: 1999-01-01"}).first == 400);
   CHECK(curl.call("GET", path, {"User-Agent: x"}).first == 200);  // no version: the default one
   CHECK(curl.call("GET", path, {"User-Agent: x", "X-GitHub-Api-Version: 2026-03-10"}).first == 200);
-  CHECK(github.requests() == std::vector<std::string>{"GET tags/v1.9.0 -> 403 no user agent", "GET tags/v1.9.0 -> 400 api version",
-                                                      "GET tags/v1.9.0", "GET tags/v1.9.0"});
+  CHECK(github.requests() == std::vector<std::string>{"GET tags/v1.9.0 -> 403 no user agent",
+                                                      "GET tags/v1.9.0 -> 400 api version", "GET tags/v1.9.0",
+                                                      "GET tags/v1.9.0"});
   // sbpipe's own requests pass both checks (every call of a whole upload-assets).
   TempDir dir;
   write_file(dir / "a.iso", "aaaa");
   github.clear_requests();
-  auto up = sbpipe({"upload-assets", (dir / "a.iso").string(), "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url()},
-                   {{"GITHUB_TOKEN", github.token()}});
+  auto up =
+      sbpipe({"upload-assets", (dir / "a.iso").string(), "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url()},
+             {{"GITHUB_TOKEN", github.token()}});
   REQUIRE_MESSAGE(up.exit_code == 0, up.err);
   CHECK(github.requests().size() == 5);  // tags, assets, a.iso, sha512sum.txt, sha256sum.txt
   for (const auto& line : github.requests()) CHECK_MESSAGE(line.find(" -> 40") == std::string::npos, line);
 }
 
-TEST_CASE("GitHub stand-in: an upload in progress is listed 'open'; a published immutable release locks uploads, deletes and renames") {
+TEST_CASE(
+    "GitHub stand-in: an upload in progress is listed 'open'; a published immutable release locks uploads, deletes and renames") {
   GitHubStandIn github;
   Curl curl{github};
   int64_t id = github.create_release(kRepo, "v1.9.0");
@@ -114,8 +120,8 @@ TEST_CASE("GitHub stand-in: an upload in progress is listed 'open'; a published 
   upload_url = upload_url.substr(0, upload_url.find('{')) + "?name=big.iso";
   auto upload = std::async(std::launch::async, [&] {
     return run({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Authorization: Bearer " + github.token(), "-H",
-                "User-Agent: t", "-H", "Content-Type: application/x-iso9660-image", "--data-binary", "@" + (dir / "big.iso").string(),
-                upload_url});
+                "User-Agent: t", "-H", "Content-Type: application/x-iso9660-image", "--data-binary",
+                "@" + (dir / "big.iso").string(), upload_url});
   });
   arrived.get_future().wait();
   auto [status, assets] = curl.call("GET", "/repos/" + kRepo + "/releases/" + std::to_string(id) + "/assets");
@@ -142,13 +148,13 @@ TEST_CASE("GitHub stand-in: an upload in progress is listed 'open'; a published 
 
   // What sbpipe says about it: --allow-published on a locked release fails at the first change.
   write_file(dir / "big.iso", random_bytes(1 << 20, 4));
-  auto up = sbpipe({"upload-assets", (dir / "big.iso").string(), "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url(),
-                    "--allow-published"},
+  auto up = sbpipe({"upload-assets", (dir / "big.iso").string(), "--repo", kRepo, "--tag", "v1.9.0", "--github-api",
+                    github.api_url(), "--allow-published"},
                    {{"GITHUB_TOKEN", github.token()}});
   CHECK(up.exit_code == 1);
   CHECK(up.err.find("immutable release") != std::string::npos);
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -38,7 +38,7 @@ int count(const std::vector<HostileRequest>& seen, const std::string& listener, 
   }));
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -104,8 +104,8 @@ TEST_CASE("F17: a huge error body is cut off with the host and request named") {
   TempDir dir;
   auto r = push({installer(dir, "amd64", 5).string()}, "127.0.0.1:" + std::to_string(registry.port()) + "/adv/x:v1",
                 {"--retries", "1"}, login_env());
-  check_one_line_error(r, "GET http://127.0.0.1:" + std::to_string(registry.port()) +
-                              "/v2/: HTTP 500 response body larger than 4194304 bytes");
+  check_one_line_error(
+      r, "GET http://127.0.0.1:" + std::to_string(registry.port()) + "/v2/: HTTP 500 response body larger than 4194304 bytes");
   CHECK(registry.tags().empty());
 }
 
@@ -121,8 +121,8 @@ TEST_CASE("F15/F17: a FIFO or a device as a key, certificate or secret file is r
     }
   }
   SUBCASE("push-installer --password-file") {
-    auto r = sbpipe::test::sbpipe({"push-installer", (dir / "fifo").string(), "--ref", "127.0.0.1:1/a/b:v1", "--plain-http", "--username", "u",
-                     "--password-file", (dir / "fifo").string()});
+    auto r = sbpipe::test::sbpipe({"push-installer", (dir / "fifo").string(), "--ref", "127.0.0.1:1/a/b:v1", "--plain-http",
+                                   "--username", "u", "--password-file", (dir / "fifo").string()});
     CHECK(r.exit_code == 2);
     CHECK_MESSAGE(r.err.find("--password-file file " + (dir / "fifo").string() + ": cannot read (not a regular file (a FIFO))") !=
                       std::string::npos,
@@ -139,10 +139,12 @@ TEST_CASE("F15/F17: a FIFO or a device as a key, certificate or secret file is r
   SUBCASE("serve --tls-cert-file /dev/zero") {
     write_file(dir / "secret", "0123456789abcdef");
     auto r = sbpipe::test::sbpipe({"serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--webhook-secret-file",
-                     (dir / "secret").string(), "--allow-repo", "o/r", "--executor", "local", "--state-dir", (dir / "state").string(),
-                     "--tls-cert-file", "/dev/zero", "--tls-key-file", (dir / "fifo").string()});
+                                   (dir / "secret").string(), "--allow-repo", "o/r", "--executor", "local", "--state-dir",
+                                   (dir / "state").string(), "--tls-cert-file", "/dev/zero", "--tls-key-file",
+                                   (dir / "fifo").string()});
     CHECK(r.exit_code == 2);
-    CHECK_MESSAGE(r.err.find("TLS certificate file: /dev/zero: not a regular file (a character device)") != std::string::npos, r.err);
+    CHECK_MESSAGE(r.err.find("TLS certificate file: /dev/zero: not a regular file (a character device)") != std::string::npos,
+                  r.err);
   }
   // Nothing waited for a writer (the FIFO has none).
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(20));
@@ -163,4 +165,4 @@ TEST_CASE("F16: a config key that is not a plain name is a config error (exit 2)
   CHECK_MESSAGE(nested.err.find("imager has a key that is not a plain name (a mapping)") != std::string::npos, nested.err);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")

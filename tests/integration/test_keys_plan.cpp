@@ -58,7 +58,7 @@ void check_no_key_material(const fs::path& dir, const std::string& text) {
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -131,7 +131,8 @@ TEST_CASE("keys check: each broken key set fails with the reason") {
                      "TPM at every unseal, and many TPMs take only RSA-2048 there") != std::string::npos);
   }
   SUBCASE("encrypted key: fails without prompting") {
-    must_run({"openssl", "rsa", "-in", uki_key.string(), "-aes256", "-passout", "pass:secret", "-out", (dir / "enc.pem").string()});
+    must_run(
+        {"openssl", "rsa", "-in", uki_key.string(), "-aes256", "-passout", "pass:secret", "-out", (dir / "enc.pem").string()});
     fs::rename(dir / "enc.pem", uki_key);
     auto r = keys_check(dir);
     CHECK(r.exit_code == 1);
@@ -205,8 +206,9 @@ TEST_CASE("plan: defaults, shell form, and refusals") {
 
   auto shell = sbpipe({"plan", "--tag", "v1.9.0", "--format", "shell"});
   REQUIRE(shell.exit_code == 0);
-  CHECK(shell.out.find("docker run --rm -t -v \"$PWD/_out:/out\" -v \"$PWD/secureboot:/secureboot:ro\" ghcr.io/siderolabs/imager:v1.9.0 "
-                       "secureboot-installer") != std::string::npos);
+  CHECK(shell.out.find(
+            "docker run --rm -t -v \"$PWD/_out:/out\" -v \"$PWD/secureboot:/secureboot:ro\" ghcr.io/siderolabs/imager:v1.9.0 "
+            "secureboot-installer") != std::string::npos);
 
   TempDir tmp;
   write_file(tmp / "bad.yaml", "imager:\n  outputs: [installer]\n  extra_kernel_args: [console=ttyS0]\n");
@@ -234,21 +236,24 @@ TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on
   std::string digest = read_file(tmp / "digest");
   digest.erase(digest.find_last_not_of('\n') + 1);
 
-  write_file(tmp / "sbpipe.yaml", "imager:\n  image: " + registry.host() + "/siderolabs/imager:{version}\n  system_extensions:\n    - " +
-                                      registry.host() + "/ext/gvisor:1.0\n");
+  write_file(tmp / "sbpipe.yaml", "imager:\n  image: " + registry.host() +
+                                      "/siderolabs/imager:{version}\n  system_extensions:\n    - " + registry.host() +
+                                      "/ext/gvisor:1.0\n");
   auto r = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "sbpipe.yaml").string(), "--pin-digests", "--plain-http"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto doc = nlohmann::json::parse(r.out);
   CHECK(doc["invocations"][0]["image"].get<std::string>().find("@sha256:") != std::string::npos);
   CHECK(doc["invocations"][0]["args"].dump().find(registry.host() + "/ext/gvisor:1.0@" + digest) != std::string::npos);
 
-  write_file(tmp / "missing.yaml", "imager:\n  image: " + registry.host() + "/siderolabs/imager:{version}\n  system_extensions:\n    - " +
-                                       registry.host() + "/ext/gvisor:9.9\n");
-  auto missing = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "missing.yaml").string(), "--pin-digests", "--plain-http"});
+  write_file(tmp / "missing.yaml", "imager:\n  image: " + registry.host() +
+                                       "/siderolabs/imager:{version}\n  system_extensions:\n    - " + registry.host() +
+                                       "/ext/gvisor:9.9\n");
+  auto missing =
+      sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "missing.yaml").string(), "--pin-digests", "--plain-http"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("ext/gvisor:9.9: cannot pin to a digest") != std::string::npos);
   CHECK(missing.out.empty());
 }
 
-} // TEST_SUITE
-} // namespace sbpipe::test
+}  // TEST_SUITE("integration")
+}  // namespace sbpipe::test

@@ -32,7 +32,7 @@ void check_layers_match(const std::map<std::string, std::string>& pulled, const 
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -178,7 +178,8 @@ TEST_CASE("push-installer: Basic auth with htpasswd") {
   std::string ref = registry.host() + "/test/installer:v1";
 
   SUBCASE("credentials from the environment") {
-    auto r = push({f.tarball.string()}, ref, {}, {{"SBPIPE_REGISTRY_USERNAME", "builder"}, {"SBPIPE_REGISTRY_PASSWORD", "s3cret-pass"}});
+    auto r = push({f.tarball.string()}, ref, {},
+                  {{"SBPIPE_REGISTRY_USERNAME", "builder"}, {"SBPIPE_REGISTRY_PASSWORD", "s3cret-pass"}});
     CHECK_MESSAGE(r.exit_code == 0, r.err);
   }
   SUBCASE("credentials from docker config.json") {
@@ -322,4 +323,4 @@ TEST_CASE("push-installer: transport faults are retried from HEAD; persistent on
   }
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")

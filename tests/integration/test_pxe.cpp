@@ -37,7 +37,7 @@ std::vector<std::string> listing(const fs::path& dir) {
   return names;
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -80,7 +80,7 @@ TEST_CASE("pxe-extract: a SecureBoot ISO, a non-ISO and a bad --arch are clear e
   auto sb = sbpipe({"pxe-extract", (dir / "secureboot.iso").string(), "--out", out.string()});
   CHECK(sb.exit_code == 1);
   CHECK(sb.err.find((dir / "secureboot.iso").string() + ": no boot/initramfs.xz, boot/vmlinuz in this ISO (the PXE assets are in "
-                    "the plain ISO)") != std::string::npos);
+                                                        "the plain ISO)") != std::string::npos);
   CHECK(listing(out).empty());
 
   write_file(dir / "junk.iso", random_bytes(200000, 2));
@@ -98,6 +98,6 @@ TEST_CASE("pxe-extract: a SecureBoot ISO, a non-ISO and a bad --arch are clear e
   CHECK(missing.err.find("nope.iso: no such file") != std::string::npos);
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

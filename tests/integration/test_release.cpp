@@ -94,14 +94,14 @@ const Strings kAllUploads =
     uploads_of({"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"});
 const Strings kLookup{"GET tags/" + kTag, "GET assets"};
 // The lookup once checksum files are published: both are read.
-const Strings kListed = concat(kLookup, {"GET asset sha256sum.txt download", "GET storage", "GET asset sha512sum.txt download",
-                                         "GET storage"});
+const Strings kListed =
+    concat(kLookup, {"GET asset sha256sum.txt download", "GET storage", "GET asset sha512sum.txt download", "GET storage"});
 
 Strings replace_of(const std::string& name) {
   return {"POST upload sbpipe-tmp-" + name, "DELETE asset " + name, "PATCH asset sbpipe-tmp-" + name + " -> " + name};
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -232,7 +232,8 @@ TEST_CASE("upload-assets: an asset without a digest is compared by downloading i
   auto r = f.upload();
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   Strings expected = kListed;
-  for (const auto* name : {"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"}) {
+  for (const auto* name :
+       {"metal-amd64-secureboot.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "sha512sum.txt", "sha256sum.txt"}) {
     expected.push_back(std::string("GET asset ") + name + " download");
     expected.push_back("GET storage");
   }
@@ -315,7 +316,8 @@ TEST_CASE("finalize: a missing asset stops it with the release left as it was") 
 TEST_CASE("finalize: flips the pre-release once, keeps the notes and adds the sbpipe section; a second run changes nothing") {
   ReleaseFixture f;
   REQUIRE(f.upload().exit_code == 0);
-  write_file(f.dir / "sbpipe.yaml", "imager:\n  system_extensions: [ghcr.io/siderolabs/gvisor:20250505.0]\n  extra_kernel_args: [console=ttyS0]\n");
+  write_file(f.dir / "sbpipe.yaml",
+             "imager:\n  system_extensions: [ghcr.io/siderolabs/gvisor:20250505.0]\n  extra_kernel_args: [console=ttyS0]\n");
   f.github.clear_requests();
   auto r = f.finalize({"--config", (f.dir / "sbpipe.yaml").string()});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
@@ -425,7 +427,8 @@ TEST_CASE("--target dir: publishes files, sha256sum.txt, sha512sum.txt and relea
   Strings names;
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
-  CHECK(names == Strings{"initramfs-amd64.xz", "release.json", "sha256sum.txt", "sha512sum.txt", "vmlinuz-amd64"});  // no temp files
+  CHECK(names ==
+        Strings{"initramfs-amd64.xz", "release.json", "sha256sum.txt", "sha512sum.txt", "vmlinuz-amd64"});  // no temp files
 
   auto again = sbpipe(args);
   CHECK(again.out.find("0 uploaded, 0 replaced, 4 unchanged") != std::string::npos);
@@ -453,6 +456,6 @@ TEST_CASE("--target dir: publishes files, sha256sum.txt, sha512sum.txt and relea
   CHECK(refused.err.find(out.string() + " is already a full release; refusing to change its assets (--allow-published)") !=
         std::string::npos);
 }
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

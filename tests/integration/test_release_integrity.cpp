@@ -7,7 +7,6 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-
 #include "integration/push_helpers.h"
 #include "support/github_standin.h"
 
@@ -30,7 +29,8 @@ struct Files {
   TempDir dir;
   Files() {
     fs::create_directories(dir / "files");
-    for (size_t i = 0; i < kNames.size(); ++i) write_file(path(kNames[i]), random_bytes(200000 + i * 1000, static_cast<int>(i) + 1));
+    for (size_t i = 0; i < kNames.size(); ++i)
+      write_file(path(kNames[i]), random_bytes(200000 + i * 1000, static_cast<int>(i) + 1));
   }
   fs::path path(const std::string& name) const { return dir / "files" / name; }
   Strings paths(const Strings& names) const {
@@ -79,11 +79,12 @@ struct DirRelease : Files {
   bool released() { return nlohmann::json::parse(read_file(out / "release.json"))["prerelease"] == false; }
 };
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
-TEST_CASE("the new-user sequence on GitHub: upload all, re-upload one changed file, finalize: the checksum files cover every asset") {
+TEST_CASE(
+    "the new-user sequence on GitHub: upload all, re-upload one changed file, finalize: the checksum files cover every asset") {
   GitHubRelease r;
   REQUIRE(r.upload(kNames).exit_code == 0);
   write_file(r.path("metal-amd64.iso"), random_bytes(210000, 42));  // fixed after the first upload
@@ -220,7 +221,8 @@ TEST_CASE("the pin: an unpublished pre-release, a deleted release, another tag b
   r.github.clear_requests();
   auto up = r.upload({"vmlinuz-amd64"}, pin);
   CHECK(up.exit_code == 1);
-  CHECK(up.err.find("release v1.9.0 of owner/talos-build was unpublished (it is a draft now; the run started from a pre-release)") !=
+  CHECK(up.err.find(
+            "release v1.9.0 of owner/talos-build was unpublished (it is a draft now; the run started from a pre-release)") !=
         std::string::npos);
   auto fin = r.finalize(pin);
   CHECK(fin.exit_code == 1);
@@ -266,12 +268,13 @@ TEST_CASE("F18: an upload_url on a host that is not GitHub's own gets no token a
   r.github.with_faults([](StandInFaults& f) { f.upload_url_origin = "http://uploads.attacker.invalid"; });
   auto up = r.upload(kNames);
   CHECK(up.exit_code == 1);
-  CHECK(up.err.find("GitHub answered an upload_url on http://uploads.attacker.invalid, which is neither the API host 127.0.0.1 nor "
-                    "its uploads host; refusing to send the token there") != std::string::npos);
+  CHECK(
+      up.err.find("GitHub answered an upload_url on http://uploads.attacker.invalid, which is neither the API host 127.0.0.1 nor "
+                  "its uploads host; refusing to send the token there") != std::string::npos);
   CHECK(count_prefix(r.github.requests(), "POST upload") == 0);
   CHECK(up.err.find(r.github.token()) == std::string::npos);
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -34,8 +34,9 @@ const std::string kRepo = "owner/talos-build";
 const TalosLine kNewest = model_lines().back();
 // The release's assets: the ISOs, and imager's network-boot outputs under
 // the names of Talos's own release assets.
-const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz",
-                                    "cmdline-metal-amd64", "metal-amd64-secureboot-uki.efi", "sha256sum.txt", "sha512sum.txt"};
+const std::set<std::string> kAssets{
+    "metal-amd64-secureboot.iso",     "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "cmdline-metal-amd64",
+    "metal-amd64-secureboot-uki.efi", "sha256sum.txt",   "sha512sum.txt"};
 // imager's output file behind an asset name.
 std::string output_of(const std::string& asset) {
   if (asset == "vmlinuz-amd64") return "kernel-amd64";
@@ -67,10 +68,12 @@ struct RunFixture {
     if (with_proxy) proxy = std::make_unique<FaultProxy>(registry.port());
     release_id = github.create_release(kRepo, kTag, true, false, "Notes from the build repository.");
     std::string command = imager_command.empty() ? "[" + kStandin + ", '{args}', --keys, '{keys}']" : imager_command;
-    write_file(config, "imager:\n  image: ghcr.io/siderolabs/imager:{version}\n"
-                       "run:\n  repo: " + kRepo + "\n  state_dir: " + state.string() + "\n  keys_dir: " + keys.string() +
-                           "\n  imager_command: " + command + "\n  imager_output: '{out}'\n  installer_repository: " +
-                           registry_host() + "/owner/installer\n  plain_http: true\n  github_api: " + github.api_url() + "\n");
+    write_file(config,
+               "imager:\n  image: ghcr.io/siderolabs/imager:{version}\n"
+               "run:\n  repo: " +
+                   kRepo + "\n  state_dir: " + state.string() + "\n  keys_dir: " + keys.string() +
+                   "\n  imager_command: " + command + "\n  imager_output: '{out}'\n  installer_repository: " + registry_host() +
+                   "/owner/installer\n  plain_http: true\n  github_api: " + github.api_url() + "\n");
   }
 
   std::string registry_host() const { return proxy ? "127.0.0.1:" + std::to_string(proxy->port()) : registry.host(); }
@@ -86,7 +89,8 @@ struct RunFixture {
   }
 
   std::map<std::string, std::string> model_extra() const {
-    return random_kernel ? std::map<std::string, std::string>{{"STANDIN_KERNEL", "random"}} : std::map<std::string, std::string>{};
+    return random_kernel ? std::map<std::string, std::string>{{"STANDIN_KERNEL", "random"}}
+                         : std::map<std::string, std::string>{};
   }
 
   json journal() { return json::parse(read_file(state / kTag / "journal.json"))["steps"]; }
@@ -126,7 +130,8 @@ struct RunFixture {
     CHECK_FALSE(release.prerelease);
     CHECK(release.body.find("Notes from the build repository.") == 0);
     CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer:" + kTag + "@" + digest) !=
-          std::string::npos, release.body);
+                      std::string::npos,
+                  release.body);
     CHECK(github.latest(kRepo) == release_id);
   }
 
@@ -156,7 +161,8 @@ bool has_line(const std::vector<std::string>& lines, const std::string& line) {
 }
 
 int count_prefix(const std::vector<std::string>& lines, const std::string& prefix) {
-  return static_cast<int>(std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
+  return static_cast<int>(
+      std::count_if(lines.begin(), lines.end(), [&](const std::string& l) { return l.rfind(prefix, 0) == 0; }));
 }
 
 // Uploads that completed per name, over a request log: every "POST upload
@@ -211,7 +217,9 @@ struct LocalReceiver {
         }());
     wait_for_port(port);
   }
-  int deliver(const std::string& action, const std::string& delivery) { return deliver(action, delivery, f.kTag, f.release_id, false); }
+  int deliver(const std::string& action, const std::string& delivery) {
+    return deliver(action, delivery, f.kTag, f.release_id, false);
+  }
   int deliver(const std::string& action, const std::string& delivery, const std::string& tag, int64_t id, bool draft) {
     std::string body = json{{"action", action},
                             {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", true}, {"draft", draft}}},
@@ -241,14 +249,13 @@ struct LocalReceiver {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
 TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one process; a re-run sends nothing") {
   const TalosLine* line = nullptr;
-  for (const auto& l : model_lines())
-    SUBCASE(("Talos " + l.line).c_str()) line = &l;
+  for (const auto& l : model_lines()) SUBCASE(("Talos " + l.line).c_str()) line = &l;
   REQUIRE(line != nullptr);
   RunFixture f(false, "", *line, false);
   auto r = f.run();
@@ -353,7 +360,8 @@ TEST_CASE("run: killed during an upload, the re-run deletes the broken asset, up
   CHECK(crashed.exit_code == 128 + SIGKILL);
   f.github.with_faults([](StandInFaults& faults) { faults.during_upload = nullptr; });
   const std::string broken = "(upload metal-amd64.iso broken off, left in state open)";
-  for (int i = 0; i < 250 && !has_line(f.github.requests(), broken); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 250 && !has_line(f.github.requests(), broken); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(has_line(f.github.requests(), broken));
   CHECK(f.github.asset(f.release_id, "metal-amd64.iso")->state == "open");
   CHECK(f.github.release(f.release_id).prerelease);
@@ -410,7 +418,8 @@ TEST_CASE("run: provenance from --source: the tag's commit in the annotations an
   write_file(src / "README", "changed after the tag\n");
   auto r = f.run({"--source", src.string(), "--restart"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-  CHECK(r.err.find("the work tree differs from tag " + f.kTag + " (1 tracked file(s) changed since the tag)") != std::string::npos);
+  CHECK(r.err.find("the work tree differs from tag " + f.kTag + " (1 tracked file(s) changed since the tag)") !=
+        std::string::npos);
   auto manifest = json::parse(skopeo_raw(f.installer()));
   CHECK(manifest["annotations"]["org.opencontainers.image.revision"] == commit);
   CHECK(manifest["annotations"]["org.opencontainers.image.source"] == "https://github.com/owner/talos-build");
@@ -475,37 +484,43 @@ RunResult run_next(RunFixture& f, const std::string& tag, const fs::path& keys, 
   std::string config = read_file(f.config);
   config.replace(config.find("keys_dir: " + f.keys.string()), 10 + f.keys.string().size(), "keys_dir: " + keys.string());
   write_file(f.dir / (tag + ".yaml"), config);
-  std::vector<std::string> argv{sbpipe_binary(), "run", "--tag", tag, "--config", (f.dir / (tag + ".yaml")).string(), "--retry-delay-ms", "20"};
+  std::vector<std::string> argv{sbpipe_binary(),    "run", "--tag", tag, "--config", (f.dir / (tag + ".yaml")).string(),
+                                "--retry-delay-ms", "20"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   auto env = model_env(TalosLine{f.line.line, tag}, f.model_extra());
   env.emplace("GITHUB_TOKEN", f.github.token());
   return sbpipe::test::run(argv, env, 300);
 }
 
-TEST_CASE("run: a build whose PCR key or UKI signer differs from the previous release's is refused; --allow-key-rotation publishes it") {
+TEST_CASE(
+    "run: a build whose PCR key or UKI signer differs from the previous release's is refused; --allow-key-rotation publishes "
+    "it") {
   RunFixture f;
   auto first = f.run();
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
-  CHECK(first.err.find("continuity: no earlier release in " + f.registry_host() + "/owner/installer (first release)") != std::string::npos);
+  CHECK(first.err.find("continuity: no earlier release in " + f.registry_host() + "/owner/installer (first release)") !=
+        std::string::npos);
 
   SUBCASE("the same keys: continuous") {
     f.github.create_release(kRepo, "v1.13.1", true, false, "next");
     auto next = run_next(f, "v1.13.1", f.keys);
     REQUIRE_MESSAGE(next.exit_code == 0, next.err);
-    CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") !=
-          std::string::npos);
+    CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag +
+                        "@sha256:") != std::string::npos);
   }
   SUBCASE("a rotated PCR key") {
     fs::path rotated = f.dir / "rotated";
     fs::create_directories(rotated);
     for (const char* name : {"uki-signing-key.pem", "uki-signing-cert.pem"}) fs::copy_file(f.keys / name, rotated / name);
     must_run({"openssl", "genrsa", "-traditional", "-out", (rotated / "pcr-signing-key.pem").string(), "2048"});
-    must_run({"openssl", "rsa", "-in", (rotated / "pcr-signing-key.pem").string(), "-pubout", "-out", (rotated / "pcr-signing-key.pub.pem").string()});
+    must_run({"openssl", "rsa", "-in", (rotated / "pcr-signing-key.pem").string(), "-pubout", "-out",
+              (rotated / "pcr-signing-key.pub.pem").string()});
     int64_t id = f.github.create_release(kRepo, "v1.13.1", true, false, "next");
     f.github.clear_requests();
     auto refused = run_next(f, "v1.13.1", rotated);
     CHECK(refused.exit_code == 1);
-    CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
+    CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") !=
+          std::string::npos);
     CHECK(refused.err.find("amd64: the PCR signing key changed (") != std::string::npos);
     CHECK(refused.err.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
                            "nothing was published; if the change is intended") != std::string::npos);
@@ -513,8 +528,9 @@ TEST_CASE("run: a build whose PCR key or UKI signer differs from the previous re
     CHECK(manifest_status(f.registry.host(), "owner/installer", "v1.13.1") == "404");
     auto allowed = run_next(f, "v1.13.1", rotated, {"--allow-key-rotation"});
     REQUIRE_MESSAGE(allowed.exit_code == 0, allowed.err);
-    CHECK(f.github.release(id).body.find("**Before upgrading:** key rotation (allowed with --allow-key-rotation): amd64: the PCR signing "
-                                         "key changed") != std::string::npos);
+    CHECK(f.github.release(id).body.find(
+              "**Before upgrading:** key rotation (allowed with --allow-key-rotation): amd64: the PCR signing "
+              "key changed") != std::string::npos);
   }
   SUBCASE("a new UKI signing certificate") {
     fs::path rotated = f.dir / "newcert";
@@ -536,8 +552,8 @@ TEST_CASE("run: without the PCR public key nodes are sealed to, nothing is built
   CHECK(r.exit_code == 2);
   CHECK(r.err.find("run.keys_dir: " + (f.keys / "pcr-signing-key.pub.pem").string() +
                    ": missing; verify checks every UKI against the PCR public key your nodes are sealed to, and never reads the "
-                   "private key: write it once with `sbpipe keys check " + f.keys.string() + " --write-public " + f.keys.string() +
-                   "`, or set run.pcr_public_key") != std::string::npos);
+                   "private key: write it once with `sbpipe keys check " +
+                   f.keys.string() + " --write-public " + f.keys.string() + "`, or set run.pcr_public_key") != std::string::npos);
   CHECK_FALSE(fs::exists(f.state / f.kTag / "out"));  // imager never ran
   CHECK(f.github.requests().empty());
 }
@@ -658,7 +674,8 @@ TEST_CASE("run: the journal pins the release; unpublished or replaced since the 
   f.github.clear_requests();
   auto unpublished = f.run();
   CHECK(unpublished.exit_code == 1);
-  CHECK(unpublished.err.find("release " + f.kTag + " of owner/talos-build was unpublished (it is a draft now; the run started from a "
+  CHECK(unpublished.err.find("release " + f.kTag +
+                             " of owner/talos-build was unpublished (it is a draft now; the run started from a "
                              "pre-release)") != std::string::npos);
   CHECK(count_prefix(f.github.requests(), "POST") == 0);
   CHECK(manifest_status(f.registry.host(), "owner/installer", f.kTag) == "404");
@@ -668,8 +685,8 @@ TEST_CASE("run: the journal pins the release; unpublished or replaced since the 
   int64_t again = f.github.create_release(kRepo, f.kTag);
   auto replaced = f.run();
   CHECK(replaced.exit_code == 1);
-  CHECK(replaced.err.find("is release id " + std::to_string(again) + " now, but this run began for id " + std::to_string(f.release_id) +
-                          "; run with --restart") != std::string::npos);
+  CHECK(replaced.err.find("is release id " + std::to_string(again) + " now, but this run began for id " +
+                          std::to_string(f.release_id) + "; run with --restart") != std::string::npos);
   CHECK(f.github.release(again).assets.empty());
 }
 
@@ -691,6 +708,6 @@ TEST_CASE("run --release-id: of two drafts with one tag, only the one given is f
   CHECK(f.github.release(b).body == "Draft B.");
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -26,10 +26,11 @@ const std::string kRepo = "owner/talos-build";
 
 std::string release_payload(const std::string& action, const std::string& tag, bool prerelease, bool draft,
                             const std::string& repo = kRepo, int64_t id = 4242) {
-  json payload = {{"action", action},
-                  {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", prerelease}, {"draft", draft}, {"body", "MARKER-IN-BODY"}}},
-                  {"repository", {{"full_name", repo}, {"private", true}}},
-                  {"sender", {{"login", "ci-bot"}}}};
+  json payload = {
+      {"action", action},
+      {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", prerelease}, {"draft", draft}, {"body", "MARKER-IN-BODY"}}},
+      {"repository", {{"full_name", repo}, {"private", true}}},
+      {"sender", {{"login", "ci-bot"}}}};
   return payload.dump();
 }
 
@@ -42,12 +43,13 @@ struct Receiver {
   explicit Receiver(std::vector<std::string> extra = {}) {
     write_file(dir / "kubeconfig", kube.kubeconfig());
     write_file(dir / "secret", kSecret + "\n");
-    std::vector<std::string> argv{sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port),
-                                  "--webhook-secret-file", (dir / "secret").string(), "--allow-repo", kRepo};
+    std::vector<std::string> argv{
+        sbpipe_binary(),           "serve",        "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file",
+        (dir / "secret").string(), "--allow-repo", kRepo};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    process = std::make_unique<Process>(argv, dir / "serve.log",
-                                        std::map<std::string, std::string>{{"KUBECONFIG", (dir / "kubeconfig").string()},
-                                                                           {"KUBERNETES_SERVICE_HOST", ""}});
+    process = std::make_unique<Process>(
+        argv, dir / "serve.log",
+        std::map<std::string, std::string>{{"KUBECONFIG", (dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}});
     wait_for_port(port);
   }
 
@@ -70,7 +72,7 @@ struct Receiver {
 
 json body_of(const httplib::Result& r) { return json::parse(r->body); }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -95,9 +97,10 @@ TEST_CASE("serve: created, prereleased and published of one pre-release start ex
   auto& wf = workflows[0];
   CHECK(schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", wf) == "");
   CHECK(wf["spec"]["workflowTemplateRef"]["name"] == "talos-secureboot-build");
-  CHECK(wf["spec"]["arguments"]["parameters"] ==
-        json::array({{{"name", "version"}, {"value", "v1.9.0"}}, {{"name", "repo"}, {"value", kRepo}},
-                     {{"name", "release-id"}, {"value", "4242"}}, {{"name", "release-state"}, {"value", "prerelease"}}}));
+  CHECK(wf["spec"]["arguments"]["parameters"] == json::array({{{"name", "version"}, {"value", "v1.9.0"}},
+                                                              {{"name", "repo"}, {"value", kRepo}},
+                                                              {{"name", "release-id"}, {"value", "4242"}},
+                                                              {{"name", "release-state"}, {"value", "prerelease"}}}));
   CHECK(wf["metadata"]["annotations"]["sbpipe.dev/delivery"] == "d-1");
   CHECK(wf["metadata"]["annotations"]["sbpipe.dev/action"] == "created");
 
@@ -121,8 +124,9 @@ TEST_CASE("serve: missing, wrong and stale-secret signatures get 401 and start n
   auto missing = rx.deliver("release", body, "d-1", "");
   auto wrong = rx.deliver("release", body, "d-2", "not-the-secret");
   httplib::Client client("127.0.0.1", rx.port);
-  auto tampered = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body + " ")}},
-                              body, "application/json");
+  auto tampered =
+      client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body + " ")}},
+                  body, "application/json");
   for (const auto* r : {&missing, &wrong, &tampered}) {
     REQUIRE(*r);
     CHECK((*r)->status == 401);
@@ -135,7 +139,8 @@ TEST_CASE("serve: missing, wrong and stale-secret signatures get 401 and start n
   write_file(rx.dir / "new-secret", "rotated-secret-abcdef\n");
   Receiver rotating({"--webhook-secret-file", (rx.dir / "new-secret").string()});
   CHECK(rotating.deliver("release", body, "d-1", kSecret)->status == 201);
-  CHECK(rotating.deliver("release", release_payload("created", "v1.9.1", true, false), "d-2", "rotated-secret-abcdef")->status == 201);
+  CHECK(rotating.deliver("release", release_payload("created", "v1.9.1", true, false), "d-2", "rotated-secret-abcdef")->status ==
+        201);
   CHECK(rotating.deliver("release", release_payload("created", "v1.9.2", true, false), "d-3", "retired-secret")->status == 401);
   CHECK(rotating.kube.workflows().size() == 2);
 }
@@ -187,8 +192,10 @@ TEST_CASE("serve: the API failing or unreachable gives 503; a redelivery once it
   // Nothing listening where the kubeconfig points: 503 within GitHub's 10 s, and not ready.
   TempDir dir;
   int dead = free_port();
-  write_file(dir / "kubeconfig", "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:" +
-                                     std::to_string(dead) + "'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t0123456789}\n");
+  write_file(dir / "kubeconfig",
+             "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {server: 'http://127.0.0.1:" +
+                 std::to_string(dead) +
+                 "'}\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\nusers:\n- name: u\n  user: {token: t0123456789}\n");
   write_file(dir / "secret", kSecret);
   int port = free_port();
   Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file",
@@ -198,8 +205,8 @@ TEST_CASE("serve: the API failing or unreachable gives 503; a redelivery once it
   httplib::Client client("127.0.0.1", port);
   client.set_read_timeout(15);
   auto start = std::chrono::steady_clock::now();
-  auto down = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
-                          "application/json");
+  auto down = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}},
+                          body, "application/json");
   REQUIRE(down);
   CHECK(down->status == 503);
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(10));
@@ -222,7 +229,8 @@ TEST_CASE("serve: readyz asks the API whether it may create workflows") {
 TEST_CASE("serve: SIGTERM during a request still answers it, then the process exits 0") {
   Receiver rx;
   rx.kube.with_faults([](KubeFaults& f) { f.create_delay_ms = 1500; });
-  auto pending = std::async(std::launch::async, [&] { return rx.deliver("release", release_payload("created", "v1.9.0", true, false)); });
+  auto pending =
+      std::async(std::launch::async, [&] { return rx.deliver("release", release_payload("created", "v1.9.0", true, false)); });
   std::this_thread::sleep_for(std::chrono::milliseconds(400));  // the request is in flight
   ::kill(rx.process->pid(), SIGTERM);
   auto answered = pending.get();
@@ -241,8 +249,9 @@ TEST_CASE("serve: unpublished or deleted stops every unfinished Workflow of that
   // One Workflow from the webhook, one re-run from submit (generated name), one of another release.
   REQUIRE(rx.deliver("release", release_payload("created", "v1.9.0", true, false, kRepo, id))->status == 201);
   REQUIRE(rx.deliver("release", release_payload("created", "v1.9.1", true, false, kRepo, other))->status == 201);
-  auto submitted = sbpipe({"submit", "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url()},
-                          {{"KUBECONFIG", (rx.dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}, {"GITHUB_TOKEN", github.token()}});
+  auto submitted = sbpipe(
+      {"submit", "--repo", kRepo, "--tag", "v1.9.0", "--github-api", github.api_url()},
+      {{"KUBECONFIG", (rx.dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}, {"GITHUB_TOKEN", github.token()}});
   REQUIRE_MESSAGE(submitted.exit_code == 0, submitted.err);
   std::string rerun = submitted.out.substr(0, submitted.out.find('\n'));
   std::string fixed = "talos-build-v1-9-0-" + std::to_string(id);
@@ -271,7 +280,8 @@ TEST_CASE("serve: unpublished or deleted stops every unfinished Workflow of that
   rx.kube.set_phase("talos-build-v1-9-1-" + std::to_string(other), "Succeeded");
   CHECK(rx.deliver("release", release_payload("deleted", "v1.9.1", true, false, kRepo, other), "d-11")->status == 202);
   CHECK(rx.kube.count("PATCH /apis/argoproj.io/v1alpha1/namespaces/argo/workflows/") == 2);
-  CHECK(rx.log().find("delivery=d-9 event=release action=unpublished repo=owner/talos-build tag=v1.9.0 outcome=withdrawn status=200") !=
+  CHECK(rx.log().find(
+            "delivery=d-9 event=release action=unpublished repo=owner/talos-build tag=v1.9.0 outcome=withdrawn status=200") !=
         std::string::npos);
 }
 
@@ -297,7 +307,8 @@ TEST_CASE("serve over HTTPS, submitting to an HTTPS API with the CA and a client
   }
   KubeTls tls{p("server.pem"), p("server.key"), p("ca.pem")};
   KubeStandIn kube("no-token-needed", &tls);
-  write_file(dir / "kubeconfig", kube.kubeconfig_x509(read_file(dir / "ca.pem"), read_file(dir / "client.pem"), read_file(dir / "client.key")));
+  write_file(dir / "kubeconfig",
+             kube.kubeconfig_x509(read_file(dir / "ca.pem"), read_file(dir / "client.pem"), read_file(dir / "client.key")));
   write_file(dir / "secret", kSecret);
   int port = free_port();
   Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file", p("secret"),
@@ -308,8 +319,8 @@ TEST_CASE("serve over HTTPS, submitting to an HTTPS API with the CA and a client
   client.set_ca_cert_path(p("ca.pem").c_str());
   client.enable_server_certificate_verification(true);
   auto body = release_payload("created", "v1.9.0", true, false);
-  auto r = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
-                       "application/json");
+  auto r = client.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}},
+                       body, "application/json");
   REQUIRE_MESSAGE(r, read_file(dir / "log"));
   CHECK(r->status == 201);
   CHECK(kube.workflows().size() == 1);
@@ -324,16 +335,18 @@ TEST_CASE("serve over HTTPS, submitting to an HTTPS API with the CA and a client
   httplib::Client plain("127.0.0.1", port2);
   plain.set_read_timeout(15);
   CHECK(plain.Get("/readyz")->status == 503);
-  CHECK(plain.Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
-                   "application/json")
+  CHECK(plain
+            .Post("/webhook", {{"X-GitHub-Event", "release"}, {"X-Hub-Signature-256", webhook_signature(kSecret, body)}}, body,
+                  "application/json")
             ->status == 503);
   CHECK(kube.workflows().size() == 1);
 }
 
 TEST_CASE("serve refuses to start without a secret or an allowed repository") {
   TempDir dir;
-  auto no_secret = sbpipe({"serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--allow-repo", kRepo},
-                          {{"SBPIPE_WEBHOOK_SECRET", ""}, {"KUBECONFIG", (dir / "none").string()}, {"KUBERNETES_SERVICE_HOST", ""}});
+  auto no_secret =
+      sbpipe({"serve", "--listen", "127.0.0.1:" + std::to_string(free_port()), "--allow-repo", kRepo},
+             {{"SBPIPE_WEBHOOK_SECRET", ""}, {"KUBECONFIG", (dir / "none").string()}, {"KUBERNETES_SERVICE_HOST", ""}});
   CHECK(no_secret.exit_code == 2);
   write_file(dir / "secret", kSecret);
   auto no_repo = sbpipe({"serve", "--webhook-secret-file", (dir / "secret").string()});
@@ -354,9 +367,8 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   github.create_release(kRepo, "v1.8.0", false);
   TempDir dir;
   write_file(dir / "kubeconfig", kube.kubeconfig());
-  std::map<std::string, std::string> env{{"KUBECONFIG", (dir / "kubeconfig").string()},
-                                         {"KUBERNETES_SERVICE_HOST", ""},
-                                         {"GITHUB_TOKEN", github.token()}};
+  std::map<std::string, std::string> env{
+      {"KUBECONFIG", (dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}, {"GITHUB_TOKEN", github.token()}};
   std::vector<std::string> base{"submit", "--repo", kRepo, "--github-api", github.api_url()};
   auto with = [&](std::vector<std::string> extra) {
     auto args = base;
@@ -406,6 +418,6 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   CHECK(failed.err.find("ended Failed: child 'verify' failed") != std::string::npos);
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

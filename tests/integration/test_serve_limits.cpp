@@ -102,9 +102,18 @@ struct Server {
 
   explicit Server(std::vector<std::string> extra = {}) {
     write_file(dir / "secret", kSecret + "\n");
-    std::vector<std::string> argv{sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port),
-                                  "--webhook-secret-file", (dir / "secret").string(), "--allow-repo", "owner/talos-build",
-                                  "--executor", "local", "--state-dir", (dir / "state").string()};
+    std::vector<std::string> argv{sbpipe_binary(),
+                                  "serve",
+                                  "--listen",
+                                  "127.0.0.1:" + std::to_string(port),
+                                  "--webhook-secret-file",
+                                  (dir / "secret").string(),
+                                  "--allow-repo",
+                                  "owner/talos-build",
+                                  "--executor",
+                                  "local",
+                                  "--state-dir",
+                                  (dir / "state").string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(argv, dir / "serve.log");
     wait_for_port(port);
@@ -150,11 +159,12 @@ std::string ignored_delivery() {
 
 std::string signed_post(const std::string& body, const std::string& extra_headers = "") {
   return "POST /webhook HTTP/1.1\r\nHost: x\r\nX-GitHub-Event: release\r\nX-GitHub-Delivery: d-1\r\nX-Hub-Signature-256: " +
-         sbpipe::webhook_signature(kSecret, body) + "\r\nContent-Type: application/json\r\nContent-Length: " +
-         std::to_string(body.size()) + "\r\n" + extra_headers + "\r\n" + body;
+         sbpipe::webhook_signature(kSecret, body) +
+         "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n" + extra_headers +
+         "\r\n" + body;
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -286,8 +296,8 @@ TEST_CASE("serve keeps a connection alive for many requests and listens with a r
     CHECK(answer.find("Connection: close") == std::string::npos);
   }
   // A 100-continue client gets the go-ahead, then the answer.
-  REQUIRE(c.send_all(signed_post(body, "Expect: 100-continue\r\n").substr(0, signed_post(body, "Expect: 100-continue\r\n").size() -
-                                                                               body.size())));
+  REQUIRE(c.send_all(signed_post(body, "Expect: 100-continue\r\n")
+                         .substr(0, signed_post(body, "Expect: 100-continue\r\n").size() - body.size())));
   CHECK(status_line(c.receive(3000, "\r\n\r\n")) == "HTTP/1.1 100 Continue");
   REQUIRE(c.send_all(body));
   CHECK(status_line(c.receive(3000, "}\n")) == "HTTP/1.1 202 Accepted");
@@ -300,4 +310,4 @@ TEST_CASE("serve keeps a connection alive for many requests and listens with a r
   CHECK_MESSAGE(std::stoi(send_q) >= 128, ss.out);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("integration")

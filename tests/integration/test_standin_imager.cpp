@@ -47,7 +47,7 @@ std::string config_of(const std::string& image) {
   return must_run({"skopeo", "inspect", "--tls-verify=false", "--config", "--raw", "docker://" + image});
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -66,7 +66,8 @@ TEST_CASE("Talos lines: the default outputs of every line pass verify, push-inst
         CHECK(verified.out.find("profiles main reset-maintenance") != std::string::npos);  // the installer's UKI
         CHECK(verified.out.find("profiles main reset,") != std::string::npos);             // the ISO's
       }
-      auto json_report = json::parse(sbpipe({"verify", "--format", "json", b.sb_iso().string(), "--cert", b.cert().string()}).out);
+      auto json_report =
+          json::parse(sbpipe({"verify", "--format", "json", b.sb_iso().string(), "--cert", b.cert().string()}).out);
       for (const auto& bin : json_report["binaries"])
         if (bin["role"] == "uki" && line.line != "1.9") {
           REQUIRE(bin["profiles"].size() == 2);
@@ -83,7 +84,8 @@ TEST_CASE("Talos lines: the default outputs of every line pass verify, push-inst
         // imager 1.9 leaves the platform empty; sbpipe keeps the config as
         // imager wrote it and says where it took the platform from.
         CHECK(config["architecture"] == "");
-        CHECK(manifest["annotations"]["dev.sbpipe.platform"] == "linux/amd64 from usr/install/amd64/ (the image config names none)");
+        CHECK(manifest["annotations"]["dev.sbpipe.platform"] ==
+              "linux/amd64 from usr/install/amd64/ (the image config names none)");
       } else {
         CHECK(config["architecture"] == "amd64");
         CHECK_FALSE(manifest.contains("annotations"));
@@ -111,20 +113,25 @@ TEST_CASE("Talos lines: a 1.9 installer pushed as one of two architectures gets 
   }
   LocalRegistry registry;
   std::string ref = registry.host() + "/owner/installer:v1.9.0";
-  auto pushed = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()}, ref);
+  auto pushed = push(
+      {(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()},
+      ref);
   REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
   auto index = json::parse(skopeo_raw(ref));
   REQUIRE(index["manifests"].size() == 2);
   CHECK(index["manifests"][0]["platform"]["architecture"] == "amd64");
   CHECK(index["manifests"][1]["platform"]["architecture"] == "arm64");
   CHECK(index["annotations"]["dev.sbpipe.platform"] ==
-        "linux/amd64 from usr/install/amd64/ (the image config names none); linux/arm64 from usr/install/arm64/ (the image config names none)");
-  auto verified = sbpipe({"verify", (dir / "arm64" / "installer-arm64-secureboot.tar").string(), "--cert", (dir / "keys" / "uki-signing-cert.pem").string()});
+        "linux/amd64 from usr/install/amd64/ (the image config names none); linux/arm64 from usr/install/arm64/ (the image "
+        "config names none)");
+  auto verified = sbpipe({"verify", (dir / "arm64" / "installer-arm64-secureboot.tar").string(), "--cert",
+                          (dir / "keys" / "uki-signing-cert.pem").string()});
   CHECK_MESSAGE(verified.exit_code == 0, verified.out);
   auto two = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string()}, ref + "-x", {"--arch", "arm64"});
   CHECK(two.exit_code == 0);  // --arch is taken for a config that names none
-  auto refused = push({(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()},
-                      ref, {"--arch", "arm64"});
+  auto refused = push(
+      {(dir / "amd64" / "installer-amd64-secureboot.tar").string(), (dir / "arm64" / "installer-arm64-secureboot.tar").string()},
+      ref, {"--arch", "arm64"});
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("--arch names the platform of one INPUT") != std::string::npos);
 }
@@ -161,10 +168,12 @@ TEST_CASE("Talos lines: every boot profile is gated, and what imager writes in o
   }
   SUBCASE("an arm64 1.13 plain ISO boots with sd-boot only: pxe-extract says where the PXE files are") {
     run_model({"iso", "--arch", "arm64"}, dir / "out", dir / "keys", model_lines()[2]);
-    auto r = sbpipe({"pxe-extract", (dir / "out" / "metal-arm64.iso").string(), "--out", (dir / "pxe").string(), "--arch", "arm64"});
+    auto r =
+        sbpipe({"pxe-extract", (dir / "out" / "metal-arm64.iso").string(), "--out", (dir / "pxe").string(), "--arch", "arm64"});
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("this ISO boots with systemd-boot and a UKI only (a SecureBoot ISO, or a Talos 1.12+ arm64 ISO); take the PXE "
-                     "files from imager's kernel and initramfs outputs") != std::string::npos);
+    CHECK(
+        r.err.find("this ISO boots with systemd-boot and a UKI only (a SecureBoot ISO, or a Talos 1.12+ arm64 ISO); take the PXE "
+                   "files from imager's kernel and initramfs outputs") != std::string::npos);
     CHECK_FALSE(fs::exists(dir / "pxe" / "vmlinuz-arm64"));
   }
   SUBCASE("unsigned or wrongly signed output is stopped by verify") {
@@ -177,6 +186,6 @@ TEST_CASE("Talos lines: every boot profile is gated, and what imager writes in o
   }
 }
 
-}
+}  // TEST_SUITE("integration")
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

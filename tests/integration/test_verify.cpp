@@ -76,7 +76,7 @@ uint64_t cert_dir_offset(const fs::path& file) {
   return u32_at(d, 0x3c) + 24 + 112 + 4 * 8;
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("integration") {
 
@@ -252,7 +252,8 @@ TEST_CASE("verify: the signed PCR 11 policy must be the one this UKI boots with,
     UkiSpec spec;
     spec.pcrsig = dump_pcrsig(donor, f.tmp.path());
     auto out = check("stale", spec);
-    CHECK(out.find("pcr11 policy: sha256: the signed policy is not this UKI's (a stale .pcrsig, or sections changed after signing)") !=
+    CHECK(out.find(
+              "pcr11 policy: sha256: the signed policy is not this UKI's (a stale .pcrsig, or sections changed after signing)") !=
           std::string::npos);
   }
   SUBCASE("signed by another PCR key than .pcrpkey") {
@@ -279,8 +280,9 @@ TEST_CASE("verify: the signed PCR 11 policy must be the one this UKI boots with,
     CHECK(check("nobank", spec).find("sha256: missing bank (nodes unseal with the sha256 bank)") != std::string::npos);
     UkiSpec none;
     none.pcr_policy = false;
-    CHECK(check("nopcr", none).find("pcr11 policy: no .pcrsig: a node sealed to a PCR key cannot unseal its disk with this UKI") !=
-          std::string::npos);
+    CHECK(
+        check("nopcr", none).find("pcr11 policy: no .pcrsig: a node sealed to a PCR key cannot unseal its disk with this UKI") !=
+        std::string::npos);
   }
   SUBCASE("a .cmdline changed after signing") {
     // The same bytes but one, patched into the unsigned UKI before sbsign.
@@ -433,7 +435,8 @@ TEST_CASE("verify: --cert holding a private key is refused unread (exit 2)") {
 
 TEST_CASE("verify: Debian's Microsoft-signed shim and Debian-signed GRUB verify against their own signers") {
   TempDir tmp;
-  for (const fs::path& efi : {fs::path("/usr/lib/shim/shimx64.efi.signed"), fs::path("/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")}) {
+  for (const fs::path& efi :
+       {fs::path("/usr/lib/shim/shimx64.efi.signed"), fs::path("/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed")}) {
     CAPTURE(efi);
     REQUIRE(fs::exists(efi));
     auto certs = embedded_certificates(efi, tmp.path());
@@ -454,5 +457,5 @@ TEST_CASE("verify: Debian's Microsoft-signed shim and Debian-signed GRUB verify 
   }
 }
 
-} // TEST_SUITE
-} // namespace sbpipe::test
+}  // TEST_SUITE("integration")
+}  // namespace sbpipe::test

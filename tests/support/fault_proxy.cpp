@@ -78,7 +78,7 @@ size_t content_length(const std::string& head) {
   return std::stoull(l.substr(p + 17));
 }
 
-} // namespace
+}  // namespace
 
 FaultProxy::FaultProxy(int upstream_port) : m_upstream_port(upstream_port) {
   m_listen_fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -156,7 +156,8 @@ void FaultProxy::handle(int client) {
       fault = rule;
       break;
     }
-    m_log.push_back(method + " " + path + (fault && fault->action != FaultRule::Action::forward ? " -> faulted" : " -> forwarded"));
+    m_log.push_back(method + " " + path +
+                    (fault && fault->action != FaultRule::Action::forward ? " -> faulted" : " -> forwarded"));
   }
   if (fault && fault->on_match) fault->on_match();
 
@@ -178,7 +179,8 @@ void FaultProxy::handle(int client) {
     }
     std::string body = "{\"errors\":[{\"code\":\"UNAVAILABLE\",\"message\":\"injected fault\"}]}";
     std::string response = "HTTP/1.1 " + std::to_string(fault->status) + " Injected\r\nContent-Type: application/json\r\n" +
-                           fault->extra_headers + "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+                           fault->extra_headers + "Content-Length: " + std::to_string(body.size()) +
+                           "\r\nConnection: close\r\n\r\n" + body;
     send_all(client, response.data(), response.size());
     shutdown(client, SHUT_WR);
     close(client);
@@ -247,4 +249,4 @@ void FaultProxy::handle(int client) {
   close(client);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

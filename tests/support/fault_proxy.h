@@ -9,8 +9,8 @@
 
 #include <atomic>
 #include <functional>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -18,13 +18,13 @@
 namespace sbpipe::test {
 
 struct FaultRule {
-  std::string method;           // "PUT", "" for any
-  std::string path_contains;    // "" for any
+  std::string method;         // "PUT", "" for any
+  std::string path_contains;  // "" for any
   enum class Action { respond, drop_mid_body, forward } action = Action::respond;
   int status = 503;
-  std::string extra_headers;    // e.g. "Retry-After: 1\r\n"
+  std::string extra_headers;  // e.g. "Retry-After: 1\r\n"
   size_t drop_after_bytes = 65536;
-  int times = 1;                // -1: forever
+  int times = 1;  // -1: forever
   // Runs when the rule matches, before the action (tests kill a client there).
   std::function<void()> on_match;
 };
@@ -55,4 +55,4 @@ private:
   std::vector<std::thread> m_workers;
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -43,7 +43,7 @@ json user_json(const std::string& api_base) {
           {"site_admin", false}};
 }
 
-} // namespace
+}  // namespace
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -55,10 +55,11 @@ void not_found(httplib::Response& res) {
 }
 
 void validation_failed(httplib::Response& res, const std::string& resource, const std::string& code, const std::string& field) {
-  send_json(res, 422, {{"message", "Validation Failed"},
-                       {"errors", json::array({{{"resource", resource}, {"code", code}, {"field", field}}})},
-                       {"documentation_url", "https://docs.github.com/rest/releases/assets"},
-                       {"status", "422"}});
+  send_json(res, 422,
+            {{"message", "Validation Failed"},
+             {"errors", json::array({{{"resource", resource}, {"code", code}, {"field", field}}})},
+             {"documentation_url", "https://docs.github.com/rest/releases/assets"},
+             {"status", "422"}});
 }
 
 void unprocessable(httplib::Response& res, const std::string& message) {
@@ -147,24 +148,28 @@ bool GitHubStandIn::Impl::admit(const httplib::Request& req, httplib::Response& 
   // "Requests with no User-Agent header will be rejected" (403).
   if (req.get_header_value("User-Agent").empty()) {
     log.back() += " -> 403 no user agent";
-    send_json(res, 403, {{"message", "Request forbidden by administrative rules. Please make sure your request has a User-Agent "
-                                     "header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required)."},
-                         {"documentation_url", "https://docs.github.com/rest"}});
+    send_json(res, 403,
+              {{"message",
+                "Request forbidden by administrative rules. Please make sure your request has a User-Agent "
+                "header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required)."},
+               {"documentation_url", "https://docs.github.com/rest"}});
     return false;
   }
   // "If you specify an API version that is no longer supported, you will receive a 400 error."
   if (req.has_header("X-GitHub-Api-Version") && !supported_api_version(req.get_header_value("X-GitHub-Api-Version"))) {
     log.back() += " -> 400 api version";
-    send_json(res, 400, {{"message", "Unsupported 'X-GitHub-Api-Version' header: " + req.get_header_value("X-GitHub-Api-Version")},
-                         {"documentation_url", "https://docs.github.com/rest/about-the-rest-api/api-versions"},
-                         {"status", "400"}});
+    send_json(res, 400,
+              {{"message", "Unsupported 'X-GitHub-Api-Version' header: " + req.get_header_value("X-GitHub-Api-Version")},
+               {"documentation_url", "https://docs.github.com/rest/about-the-rest-api/api-versions"},
+               {"status", "400"}});
     return false;
   }
   auto auth = req.get_header_value("Authorization");
   if (auth != "Bearer " + token && auth != "token " + token) {
     headers(remaining, reset);
     log.back() += " -> 401";
-    send_json(res, 401, {{"message", "Bad credentials"}, {"documentation_url", "https://docs.github.com/rest"}, {"status", "401"}});
+    send_json(res, 401,
+              {{"message", "Bad credentials"}, {"documentation_url", "https://docs.github.com/rest"}, {"status", "401"}});
     return false;
   }
   bool limited = entry.starts_with(faults.rate_limit_match);
@@ -180,8 +185,9 @@ bool GitHubStandIn::Impl::admit(const httplib::Request& req, httplib::Response& 
     headers(remaining, reset);
     res.set_header("retry-after", "1");
     log.back() += " -> 403 secondary";
-    send_json(res, 403, {{"message", "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
-                         {"status", "403"}});
+    send_json(res, 403,
+              {{"message", "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
+               {"status", "403"}});
     return false;
   }
   headers(--remaining, reset);
@@ -201,8 +207,8 @@ void GitHubStandIn::Impl::page(const httplib::Request& req, httplib::Response& r
   json items = json::array();
   for (size_t i = (page_no - 1) * per_page; i < all.size() && i < page_no * per_page; ++i) items.push_back(all[i]);
   if (page_no * per_page < all.size())
-    res.set_header("Link", "<" + api_base() + path + "?per_page=" + std::to_string(per_page) + "&page=" + std::to_string(page_no + 1) +
-                               ">; rel=\"next\"");
+    res.set_header("Link", "<" + api_base() + path + "?per_page=" + std::to_string(per_page) +
+                               "&page=" + std::to_string(page_no + 1) + ">; rel=\"next\"");
   send_json(res, 200, items);
 }
 
@@ -258,7 +264,8 @@ void GitHubStandIn::delete_release(int64_t release_id) {
   m_impl->releases.erase(release_id);
 }
 
-int64_t GitHubStandIn::add_asset(int64_t release_id, const std::string& name, const std::string& content, const std::string& state) {
+int64_t GitHubStandIn::add_asset(int64_t release_id, const std::string& name, const std::string& content,
+                                 const std::string& state) {
   std::lock_guard lock(m_impl->mutex);
   StandInAsset a;
   a.id = ++m_impl->next_id;
@@ -327,4 +334,4 @@ int GitHubStandIn::leaked_authorizations() {
   return m_impl->leaked_authorizations;
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

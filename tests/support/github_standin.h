@@ -134,4 +134,4 @@ private:
   int m_api_port = 0;
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

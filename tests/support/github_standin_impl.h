@@ -68,4 +68,4 @@ void validation_failed(httplib::Response& res, const std::string& resource, cons
 void unprocessable(httplib::Response& res, const std::string& message);
 std::string sha256_of_bytes(const unsigned char* digest, size_t n);
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -17,7 +17,7 @@ const std::string k_repo = R"(/repos/([^/]+/[^/]+))";
 // An immutable release is locked once published (drafts are not yet).
 bool locked(const StandInRelease& r) { return r.immutable && !r.draft; }
 
-} // namespace
+}  // namespace
 
 void GitHubStandIn::Impl::routes() {
   using Req = const httplib::Request&;
@@ -167,7 +167,8 @@ void GitHubStandIn::Impl::upload(const httplib::Request& req, httplib::Response&
     if (r == nullptr) return not_found(res);
     if (name.empty()) return validation_failed(res, "ReleaseAsset", "missing_field", "name");
     if (!req.has_header("Content-Length")) return send_json(res, 411, {{"message", "Content-Length required"}});
-    if (req.get_header_value("Content-Type").empty()) return validation_failed(res, "ReleaseAsset", "missing_field", "content_type");
+    if (req.get_header_value("Content-Type").empty())
+      return validation_failed(res, "ReleaseAsset", "missing_field", "content_type");
     if (locked(*r)) return unprocessable(res, "Cannot upload assets to an immutable release.");
     for (const auto& other : r->assets)
       if (other.name == name) return validation_failed(res, "ReleaseAsset", "already_exists", "name");
@@ -248,7 +249,8 @@ void GitHubStandIn::Impl::storage_get(const httplib::Request& req, httplib::Resp
     if (req.has_header("Authorization")) {
       ++leaked_authorizations;  // S3 refuses a second auth mechanism
       res.status = 400;
-      res.set_content("<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>", "application/xml");
+      res.set_content("<Error><Code>InvalidArgument</Code><Message>Only one auth mechanism allowed</Message></Error>",
+                      "application/xml");
       return;
     }
     for (const auto& [id, r] : releases)
@@ -272,4 +274,4 @@ void GitHubStandIn::Impl::storage_get(const httplib::Request& req, httplib::Resp
   });
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

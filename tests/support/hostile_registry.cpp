@@ -23,8 +23,8 @@ struct HostileRegistry::Impl {
   std::thread registry_thread, other_thread;
   mutable std::mutex mutex;
   std::vector<HostileRequest> seen;
-  std::set<std::string> blobs;                  // "sha256:<hex>"
-  std::map<std::string, std::string> manifests; // reference → body
+  std::set<std::string> blobs;                   // "sha256:<hex>"
+  std::map<std::string, std::string> manifests;  // reference → body
   std::vector<std::string> tags;
   int next_upload = 0;
 
@@ -166,4 +166,4 @@ std::vector<std::string> HostileRegistry::tags() const {
   return m_impl->tags;
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

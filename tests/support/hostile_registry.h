@@ -55,4 +55,4 @@ private:
   std::unique_ptr<Impl> m_impl;
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

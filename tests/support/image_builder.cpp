@@ -23,7 +23,7 @@ std::string layer_descriptor(const TestLayer& l) {
          "\",\"digest\":\"sha256:" + l.stored_hex() + "\",\"size\":" + std::to_string(l.stored.size()) + "}";
 }
 
-} // namespace
+}  // namespace
 
 std::string random_bytes(size_t n, uint64_t seed) {
   std::mt19937_64 rng(seed);
@@ -136,8 +136,8 @@ Members docker_save_members(const std::vector<TestLayer>& layers, const std::str
     m.emplace_back(name, l.stored);
     names += (names.empty() ? "" : ",") + ("\"" + name + "\"");
   }
-  m.emplace_back("manifest.json", "[{\"Config\":\"" + config_name + "\",\"RepoTags\":[\"ghcr.io/owner/installer:v1\"],\"Layers\":[" +
-                                      names + "]}]");
+  m.emplace_back("manifest.json", "[{\"Config\":\"" + config_name +
+                                      "\",\"RepoTags\":[\"ghcr.io/owner/installer:v1\"],\"Layers\":[" + names + "]}]");
   return m;
 }
 
@@ -149,14 +149,17 @@ std::string write_oci_layout(const std::filesystem::path& dir, const std::vector
     ls += (ls.empty() ? "" : ",") + layer_descriptor(l);
   }
   write_file(blobs / sha256_hex(config), config);
-  std::string manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{"
-                         "\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" +
-                         sha256_hex(config) + "\",\"size\":" + std::to_string(config.size()) + "},\"layers\":[" + ls + "]}";
+  std::string manifest =
+      "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{"
+      "\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:" +
+      sha256_hex(config) + "\",\"size\":" + std::to_string(config.size()) + "},\"layers\":[" + ls + "]}";
   write_file(blobs / sha256_hex(manifest), manifest);
   write_file(dir / "oci-layout", "{\"imageLayoutVersion\":\"1.0.0\"}");
-  write_file(dir / "index.json", "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
-                                 "\"digest\":\"sha256:" + sha256_hex(manifest) + "\",\"size\":" + std::to_string(manifest.size()) + "}]}");
+  write_file(dir / "index.json",
+             "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+             "\"digest\":\"sha256:" +
+                 sha256_hex(manifest) + "\",\"size\":" + std::to_string(manifest.size()) + "}]}");
   return sha256_hex(manifest);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -42,4 +42,4 @@ Members docker_save_members(const std::vector<TestLayer>& layers, const std::str
 // Writes an OCI layout directory for one image; returns the manifest digest hex.
 std::string write_oci_layout(const std::filesystem::path& dir, const std::vector<TestLayer>& layers, const std::string& config);
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

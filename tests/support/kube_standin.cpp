@@ -17,8 +17,8 @@ namespace {
 using nlohmann::json;
 
 json status_object(int code, const std::string& reason, const std::string& message, json details = nullptr) {
-  json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"},
-            {"message", message}, {"reason", reason}, {"code", code}};
+  json s = {{"kind", "Status"}, {"apiVersion", "v1"}, {"metadata", json::object()}, {"status", "Failure"}, {"message", message},
+            {"reason", reason}, {"code", code}};
   if (!details.is_null()) s["details"] = details;
   return s;
 }
@@ -30,12 +30,13 @@ void send(httplib::Response& res, int code, const json& body) {
 
 std::string support_dir() { return SBPIPE_TEST_SUPPORT_DIR; }
 
-} // namespace
+}  // namespace
 
 std::string schema_violations(const std::string& schema_relative_path, const json& document) {
   TempDir dir;
   write_file(dir / "doc.json", document.dump());
-  auto r = run({support_dir() + "/validate_json.py", support_dir() + "/schemas/" + schema_relative_path, (dir / "doc.json").string()});
+  auto r =
+      run({support_dir() + "/validate_json.py", support_dir() + "/schemas/" + schema_relative_path, (dir / "doc.json").string()});
   if (r.exit_code != 0 && r.out.empty()) return "validator failed: " + r.err;
   return r.out;
 }
@@ -70,7 +71,8 @@ struct KubeStandIn::Impl {
   void routes() {
     server->set_logger([this](const httplib::Request& req, const httplib::Response& res) { record(req, res); });
 
-    server->Post(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Post(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req,
+                                                                                      httplib::Response& res) {
       if (!admit(req, res)) return;
       std::string ns = req.matches[1].str();
       KubeFaults f;
@@ -80,8 +82,9 @@ struct KubeStandIn::Impl {
       }
       if (f.create_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(f.create_delay_ms));
       if (f.create_status != 0)
-        return send(res, f.create_status, status_object(f.create_status, f.create_status == 503 ? "ServiceUnavailable" : "InternalError",
-                                                        "injected failure"));
+        return send(
+            res, f.create_status,
+            status_object(f.create_status, f.create_status == 503 ? "ServiceUnavailable" : "InternalError", "injected failure"));
       auto body = json::parse(req.body, nullptr, false);
       if (!body.is_object()) return send(res, 400, status_object(400, "BadRequest", "the body is not a JSON object"));
       std::string violations = schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", body);
@@ -89,8 +92,9 @@ struct KubeStandIn::Impl {
         return send(res, 422, status_object(422, "Invalid", "Workflow.argoproj.io is invalid: " + violations));
       auto& meta = body["metadata"];
       if (meta.contains("namespace") && meta["namespace"] != ns)
-        return send(res, 400, status_object(400, "BadRequest",
-                                            "the namespace of the provided object does not match the namespace sent on the request"));
+        return send(res, 400,
+                    status_object(400, "BadRequest",
+                                  "the namespace of the provided object does not match the namespace sent on the request"));
       std::lock_guard lock(mutex);
       std::string name = meta.value("name", "");
       if (name.empty() && meta.contains("generateName")) {
@@ -100,8 +104,9 @@ struct KubeStandIn::Impl {
       }
       if (name.empty()) return send(res, 422, status_object(422, "Invalid", "metadata.name: Required value"));
       if (workflows[ns].count(name))
-        return send(res, 409, status_object(409, "AlreadyExists", "workflows.argoproj.io \"" + name + "\" already exists",
-                                            {{"name", name}, {"group", "argoproj.io"}, {"kind", "workflows"}}));
+        return send(res, 409,
+                    status_object(409, "AlreadyExists", "workflows.argoproj.io \"" + name + "\" already exists",
+                                  {{"name", name}, {"group", "argoproj.io"}, {"kind", "workflows"}}));
       meta["name"] = name;
       meta["namespace"] = ns;
       meta["uid"] = "uid-" + std::to_string(next_version);
@@ -111,7 +116,8 @@ struct KubeStandIn::Impl {
       send(res, 201, body);
     });
 
-    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req,
+                                                                                             httplib::Response& res) {
       if (!admit(req, res)) return;
       std::lock_guard lock(mutex);
       auto& ns = workflows[req.matches[1].str()];
@@ -125,42 +131,49 @@ struct KubeStandIn::Impl {
       send(res, 200, it->second);
     });
 
-    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!admit(req, res)) return;
-      std::vector<std::tuple<std::string, std::string, bool>> terms;  // key, value, equal
-      std::string selector = req.get_param_value("labelSelector");
-      for (size_t start = 0; start < selector.size();) {
-        size_t end = selector.find(',', start);
-        std::string term = selector.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        start = end == std::string::npos ? selector.size() : end + 1;
-        size_t op = term.find_first_of("!=");
-        if (op == std::string::npos || op == 0)
-          return send(res, 400, status_object(400, "BadRequest", "unable to parse requirement: " + term));
-        bool equal = term[op] == '=';
-        size_t value_at = term.find_first_not_of("!=", op);
-        terms.emplace_back(term.substr(0, op), value_at == std::string::npos ? "" : term.substr(value_at), equal);
-      }
-      std::lock_guard lock(mutex);
-      json items = json::array();
-      for (const auto& [name, wf] : workflows[req.matches[1].str()]) {
-        const json& labels = wf["metadata"].contains("labels") ? wf["metadata"]["labels"] : json::object();
-        bool match = true;
-        for (const auto& [key, value, equal] : terms) {
-          bool has = labels.contains(key) && labels[key] == value;
-          match = match && (equal ? has : !has);
-        }
-        if (match) items.push_back(wf);
-      }
-      send(res, 200, {{"apiVersion", "argoproj.io/v1alpha1"}, {"kind", "WorkflowList"},
-                      {"metadata", {{"resourceVersion", std::to_string(next_version)}}}, {"items", items}});
-    });
+    server->Get(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows)",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  if (!admit(req, res)) return;
+                  std::vector<std::tuple<std::string, std::string, bool>> terms;  // key, value, equal
+                  std::string selector = req.get_param_value("labelSelector");
+                  for (size_t start = 0; start < selector.size();) {
+                    size_t end = selector.find(',', start);
+                    std::string term = selector.substr(start, end == std::string::npos ? std::string::npos : end - start);
+                    start = end == std::string::npos ? selector.size() : end + 1;
+                    size_t op = term.find_first_of("!=");
+                    if (op == std::string::npos || op == 0)
+                      return send(res, 400, status_object(400, "BadRequest", "unable to parse requirement: " + term));
+                    bool equal = term[op] == '=';
+                    size_t value_at = term.find_first_not_of("!=", op);
+                    terms.emplace_back(term.substr(0, op), value_at == std::string::npos ? "" : term.substr(value_at), equal);
+                  }
+                  std::lock_guard lock(mutex);
+                  json items = json::array();
+                  for (const auto& [name, wf] : workflows[req.matches[1].str()]) {
+                    const json& labels = wf["metadata"].contains("labels") ? wf["metadata"]["labels"] : json::object();
+                    bool match = true;
+                    for (const auto& [key, value, equal] : terms) {
+                      bool has = labels.contains(key) && labels[key] == value;
+                      match = match && (equal ? has : !has);
+                    }
+                    if (match) items.push_back(wf);
+                  }
+                  send(res, 200,
+                       {{"apiVersion", "argoproj.io/v1alpha1"},
+                        {"kind", "WorkflowList"},
+                        {"metadata", {{"resourceVersion", std::to_string(next_version)}}},
+                        {"items", items}});
+                });
 
-    server->Patch(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    server->Patch(R"(/apis/argoproj.io/v1alpha1/namespaces/([^/]+)/workflows/([^/]+))", [this](const httplib::Request& req,
+                                                                                               httplib::Response& res) {
       if (!admit(req, res)) return;
       std::string type = req.get_header_value("Content-Type");
       if (type != "application/merge-patch+json")
-        return send(res, 415, status_object(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
-                                                                          "media types include: application/merge-patch+json"));
+        return send(res, 415,
+                    status_object(415, "UnsupportedMediaType",
+                                  "the body of the request was in an unknown format - accepted "
+                                  "media types include: application/merge-patch+json"));
       auto patch = json::parse(req.body, nullptr, false);
       if (patch.is_discarded()) return send(res, 400, status_object(400, "BadRequest", "the body is not JSON"));
       json patched;
@@ -169,27 +182,30 @@ struct KubeStandIn::Impl {
         auto& ns = workflows[req.matches[1].str()];
         auto it = ns.find(req.matches[2].str());
         if (it == ns.end())
-          return send(res, 404, status_object(404, "NotFound", "workflows.argoproj.io \"" + req.matches[2].str() + "\" not found"));
+          return send(res, 404,
+                      status_object(404, "NotFound", "workflows.argoproj.io \"" + req.matches[2].str() + "\" not found"));
         patched = it->second;
       }
       patched.merge_patch(patch);
       std::string violations = schema_violations("argo-workflows/workflow-argoproj-v1alpha1.json", patched);
-      if (!violations.empty()) return send(res, 422, status_object(422, "Invalid", "Workflow.argoproj.io is invalid: " + violations));
+      if (!violations.empty())
+        return send(res, 422, status_object(422, "Invalid", "Workflow.argoproj.io is invalid: " + violations));
       std::lock_guard lock(mutex);
       patched["metadata"]["resourceVersion"] = std::to_string(next_version++);
       workflows[req.matches[1].str()][req.matches[2].str()] = patched;
       send(res, 200, patched);
     });
 
-    server->Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", [this](const httplib::Request& req, httplib::Response& res) {
-      if (!admit(req, res)) return;
-      auto body = json::parse(req.body, nullptr, false);
-      if (!body.is_object() || body.value("kind", "") != "SelfSubjectAccessReview")
-        return send(res, 400, status_object(400, "BadRequest", "expected a SelfSubjectAccessReview"));
-      std::lock_guard lock(mutex);
-      body["status"] = {{"allowed", !faults.deny_access}};
-      send(res, 201, body);
-    });
+    server->Post("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+                 [this](const httplib::Request& req, httplib::Response& res) {
+                   if (!admit(req, res)) return;
+                   auto body = json::parse(req.body, nullptr, false);
+                   if (!body.is_object() || body.value("kind", "") != "SelfSubjectAccessReview")
+                     return send(res, 400, status_object(400, "BadRequest", "expected a SelfSubjectAccessReview"));
+                   std::lock_guard lock(mutex);
+                   body["status"] = {{"allowed", !faults.deny_access}};
+                   send(res, 201, body);
+                 });
   }
 };
 
@@ -221,7 +237,8 @@ std::string KubeStandIn::url() const {
   return (m_impl->tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(m_impl->port);
 }
 
-std::string KubeStandIn::kubeconfig_x509(const std::string& ca_pem, const std::string& cert_pem, const std::string& key_pem) const {
+std::string KubeStandIn::kubeconfig_x509(const std::string& ca_pem, const std::string& cert_pem,
+                                         const std::string& key_pem) const {
   auto b64 = [](const std::string& text) {
     std::string out(4 * ((text.size() + 2) / 3) + 1, '\0');
     int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(text.data()),
@@ -230,16 +247,24 @@ std::string KubeStandIn::kubeconfig_x509(const std::string& ca_pem, const std::s
     return out;
   };
   return "apiVersion: v1\nkind: Config\ncurrent-context: tls\n"
-         "clusters:\n- name: tls\n  cluster:\n    server: " + url() + "\n    certificate-authority-data: " + b64(ca_pem) + "\n"
+         "clusters:\n- name: tls\n  cluster:\n    server: " +
+         url() + "\n    certificate-authority-data: " + b64(ca_pem) +
+         "\n"
          "contexts:\n- name: tls\n  context:\n    cluster: tls\n    user: admin\n"
-         "users:\n- name: admin\n  user:\n    client-certificate-data: " + b64(cert_pem) + "\n    client-key-data: " + b64(key_pem) + "\n";
+         "users:\n- name: admin\n  user:\n    client-certificate-data: " +
+         b64(cert_pem) + "\n    client-key-data: " + b64(key_pem) + "\n";
 }
 
 std::string KubeStandIn::kubeconfig(const std::string& namespace_name) const {
   return "apiVersion: v1\nkind: Config\ncurrent-context: standin\n"
-         "clusters:\n- name: standin\n  cluster:\n    server: " + url() + "\n"
-         "contexts:\n- name: standin\n  context:\n    cluster: standin\n    user: robot\n    namespace: " + namespace_name + "\n"
-         "users:\n- name: robot\n  user:\n    token: " + m_token + "\n";
+         "clusters:\n- name: standin\n  cluster:\n    server: " +
+         url() +
+         "\n"
+         "contexts:\n- name: standin\n  context:\n    cluster: standin\n    user: robot\n    namespace: " +
+         namespace_name +
+         "\n"
+         "users:\n- name: robot\n  user:\n    token: " +
+         m_token + "\n";
 }
 
 std::vector<json> KubeStandIn::workflows(const std::string& namespace_name) {
@@ -271,4 +296,4 @@ void KubeStandIn::with_faults(const std::function<void(KubeFaults&)>& change) {
   change(m_impl->faults);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -81,4 +81,4 @@ private:
 // python3-jsonschema; returns the violations ("" when valid).
 std::string schema_violations(const std::string& schema_relative_path, const nlohmann::json& document);
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

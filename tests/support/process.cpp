@@ -45,7 +45,7 @@ int spawn(std::vector<std::string> argv, const std::string& out_path, const std:
   return pid;
 }
 
-} // namespace
+}  // namespace
 
 Process::Process(std::vector<std::string> argv, const std::filesystem::path& log_file,
                  const std::map<std::string, std::string>& env) {
@@ -161,4 +161,4 @@ void write_file(const std::filesystem::path& path, const std::string& data) {
 
 std::string sbpipe_binary() { return SBPIPE_BINARY; }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -37,8 +37,8 @@ struct RunResult {
 // Runs a command to completion, capturing stdout and stderr.
 // `on_start` receives the child's PID as soon as it exists (tests that kill
 // it at a chosen moment).
-RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
-              int timeout_seconds = 300, const std::function<void(int)>& on_start = {});
+RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {}, int timeout_seconds = 300,
+              const std::function<void(int)>& on_start = {});
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int free_port();
@@ -62,4 +62,4 @@ void write_file(const std::filesystem::path& path, const std::string& data);
 // Path of the sbpipe binary under test.
 std::string sbpipe_binary();
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -20,4 +20,4 @@ LocalRegistry::LocalRegistry(RegistryConfig config) : m_dir(m_tmp.path()), m_por
   wait_for_port(m_port);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

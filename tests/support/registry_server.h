@@ -11,8 +11,8 @@ namespace sbpipe::test {
 
 struct RegistryConfig {
   bool relative_urls = false;
-  std::string htpasswd_file;   // Basic auth when set
-  std::string silly_realm;     // Bearer ("silly") auth when set
+  std::string htpasswd_file;  // Basic auth when set
+  std::string silly_realm;    // Bearer ("silly") auth when set
 };
 
 class LocalRegistry {
@@ -29,4 +29,4 @@ private:
   std::unique_ptr<Process> m_process;
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -12,7 +12,7 @@ namespace sbpipe::test {
 namespace {
 // The owner GUID efitools writes into signature lists.
 constexpr const char* k_owner_guid = "11111111-2222-3333-4444-123456789abc";
-}
+}  // namespace
 
 std::string must_run(const std::vector<std::string>& argv) {
   auto r = run(argv);
@@ -33,8 +33,8 @@ KeyPair make_issued_pair(const fs::path& dir, const std::string& name, const std
   fs::path csr = dir / (name + ".csr");
   must_run({"openssl", "genrsa", "-traditional", "-out", p.key.string(), "2048"});
   must_run({"openssl", "req", "-new", "-key", p.key.string(), "-out", csr.string(), "-subj", "/CN=" + cn});
-  must_run({"openssl", "x509", "-req", "-in", csr.string(), "-CA", ca.cert.string(), "-CAkey", ca.key.string(),
-            "-CAcreateserial", "-out", p.cert.string(), "-days", "365"});
+  must_run({"openssl", "x509", "-req", "-in", csr.string(), "-CA", ca.cert.string(), "-CAkey", ca.key.string(), "-CAcreateserial",
+            "-out", p.cert.string(), "-days", "365"});
   return p;
 }
 
@@ -65,20 +65,23 @@ void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch
   write_file(scratch / "cmdline", spec.cmdline);
   write_file(scratch / "linux", random_bytes(spec.kernel_bytes, 7));
   write_file(scratch / "initrd", random_bytes(spec.initrd_bytes, 8));
-  std::vector<std::string> argv{"objcopy",
-                                "--add-section", ".osrel=" + (scratch / "osrel").string(), "--change-section-vma", ".osrel=0x20000",
-                                "--add-section", ".cmdline=" + (scratch / "cmdline").string(), "--change-section-vma", ".cmdline=0x30000"};
+  std::vector<std::string> argv{
+      "objcopy",         "--add-section", ".osrel=" + (scratch / "osrel").string(),     "--change-section-vma",
+      ".osrel=0x20000",  "--add-section", ".cmdline=" + (scratch / "cmdline").string(), "--change-section-vma",
+      ".cmdline=0x30000"};
   fs::path pcr_key = spec.pcr_key.empty() ? default_pcr_key() : spec.pcr_key;
   if (spec.pcr_policy)
-    argv.insert(argv.end(), {"--add-section", ".pcrpkey=" + public_half(pcr_key).string(), "--change-section-vma", ".pcrpkey=0x40000"});
+    argv.insert(argv.end(),
+                {"--add-section", ".pcrpkey=" + public_half(pcr_key).string(), "--change-section-vma", ".pcrpkey=0x40000"});
   fs::path without_sig = spec.pcr_policy ? scratch / "uki-without-pcrsig.efi" : out;
   argv.insert(argv.end(), {"--add-section", ".linux=" + (scratch / "linux").string(), "--change-section-vma", ".linux=0x2000000",
-                           "--add-section", ".initrd=" + (scratch / "initrd").string(), "--change-section-vma", ".initrd=0x3000000",
-                           k_stub.string(), without_sig.string()});
+                           "--add-section", ".initrd=" + (scratch / "initrd").string(), "--change-section-vma",
+                           ".initrd=0x3000000", k_stub.string(), without_sig.string()});
   must_run(argv);
   if (!spec.pcr_policy) return;
   // .pcrsig is not measured, so adding it leaves the policy it signs intact.
-  write_file(scratch / "pcrsig", spec.pcrsig ? *spec.pcrsig : model_pcrsig(without_sig, spec.pcrsig_key.empty() ? pcr_key : spec.pcrsig_key));
+  write_file(scratch / "pcrsig",
+             spec.pcrsig ? *spec.pcrsig : model_pcrsig(without_sig, spec.pcrsig_key.empty() ? pcr_key : spec.pcrsig_key));
   must_run({"objcopy", "--add-section", ".pcrsig=" + (scratch / "pcrsig").string(), "--change-section-vma", ".pcrsig=0x4000000",
             without_sig.string(), out.string()});
 }
@@ -94,7 +97,8 @@ bool sbverify_accepts(const fs::path& file, const fs::path& cert) {
 void write_installer(const fs::path& out, const fs::path& uki, const fs::path& sdboot, const std::string& arch, bool gzip) {
   std::vector<TestLayer> layers{
       make_layer({{"usr/bin/installer", random_bytes(50000, 3)}, {"etc/os-release", "ID=talos\n"}}, gzip),
-      make_layer({{"usr/install/" + arch + "/vmlinuz.efi", read_file(uki)}, {"usr/install/" + arch + "/systemd-boot.efi", read_file(sdboot)}},
+      make_layer({{"usr/install/" + arch + "/vmlinuz.efi", read_file(uki)},
+                  {"usr/install/" + arch + "/systemd-boot.efi", read_file(sdboot)}},
                  gzip)};
   write_tar(out, docker_save_members(layers, config_json(arch, layers)));
 }
@@ -112,7 +116,8 @@ void write_iso(const fs::path& out, const fs::path& staging) {
     must_run({"mkfs.vfat", "-F", "32", "-n", "EFI", img.string()});
     mcopy.push_back("::");
     must_run(mcopy);
-    argv.insert(argv.end(), {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(), "-no-emul-boot"});
+    argv.insert(argv.end(),
+                {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(), "-no-emul-boot"});
   }
   argv.insert(argv.end(), {"-o", out.string(), staging.string()});
   must_run(argv);
@@ -148,7 +153,8 @@ std::vector<fs::path> embedded_certificates(const fs::path& efi, const fs::path&
   auto image = parse_pe(**file);
   if (!image) throw std::runtime_error(efi.string() + ": " + image.error().message());
   auto table = read_certificate_table(**file, *image);
-  if (!table || table->entries.empty() || !table->entries.front().pkcs7) throw std::runtime_error(efi.string() + ": no signature");
+  if (!table || table->entries.empty() || !table->entries.front().pkcs7)
+    throw std::runtime_error(efi.string() + ": no signature");
   auto der = read_auth_data(**file, table->entries.front(), 1 << 20);
   if (!der) throw std::runtime_error(efi.string() + ": " + der.error().message());
   fs::path p7 = dir / (efi.filename().string() + ".p7");
@@ -168,4 +174,4 @@ std::vector<fs::path> embedded_certificates(const fs::path& efi, const fs::path&
   return out;
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -35,8 +35,8 @@ struct UkiSpec {
   // The PCR signing key (PKCS#1 PEM) for .pcrpkey and .pcrsig; empty: one
   // test key shared by the whole test run (default_pcr_key()).
   fs::path pcr_key;
-  bool pcr_policy = true;  // false: no .pcrpkey and no .pcrsig
-  fs::path pcrsig_key;     // signs .pcrsig instead of pcr_key (another PCR key)
+  bool pcr_policy = true;             // false: no .pcrpkey and no .pcrsig
+  fs::path pcrsig_key;                // signs .pcrsig instead of pcr_key (another PCR key)
   std::optional<std::string> pcrsig;  // .pcrsig as given (a stale or edited one)
   size_t kernel_bytes = 400000;
   size_t initrd_bytes = 300000;
@@ -78,4 +78,4 @@ void write_enrolment(const fs::path& dir, const std::vector<fs::path>& db_certs)
 // file each (openssl pkcs7 -print_certs), in the order OpenSSL prints them.
 std::vector<fs::path> embedded_certificates(const fs::path& efi, const fs::path& dir);
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -14,11 +14,12 @@ const std::vector<TalosLine>& model_lines() {
 void make_owner_keys(const fs::path& dir, const std::string& cn) {
   fs::create_directories(dir);
   must_run({"openssl", "genrsa", "-traditional", "-out", (dir / "uki-signing-key.pem").string(), "2048"});
-  must_run({"openssl", "req", "-x509", "-key", (dir / "uki-signing-key.pem").string(), "-out", (dir / "uki-signing-cert.pem").string(),
-            "-days", "30", "-subj", "/O=" + cn});
+  must_run({"openssl", "req", "-x509", "-key", (dir / "uki-signing-key.pem").string(), "-out",
+            (dir / "uki-signing-cert.pem").string(), "-days", "30", "-subj", "/O=" + cn});
   must_run({"openssl", "genrsa", "-traditional", "-out", (dir / "pcr-signing-key.pem").string(), "2048"});
   // What `sbpipe keys check --write-public` writes beside them.
-  must_run({"openssl", "rsa", "-in", (dir / "pcr-signing-key.pem").string(), "-pubout", "-out", (dir / "pcr-signing-key.pub.pem").string()});
+  must_run({"openssl", "rsa", "-in", (dir / "pcr-signing-key.pem").string(), "-pubout", "-out",
+            (dir / "pcr-signing-key.pub.pem").string()});
 }
 
 std::map<std::string, std::string> model_env(const TalosLine& line, std::map<std::string, std::string> extra) {
@@ -41,4 +42,4 @@ void run_model(const std::vector<std::string>& args, const fs::path& out, const 
   if (r.exit_code != 0) throw std::runtime_error("standin-imager " + args.front() + " (" + line.line + "): " + r.err);
 }
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -42,6 +42,7 @@ RunResult try_model(const std::vector<std::string>& args, const fs::path& out, c
                     const std::map<std::string, std::string>& env = {});
 
 // The default lockdown arguments sbpipe plans for SecureBoot outputs.
-inline const std::vector<std::string> k_lockdown_args{"--extra-kernel-arg", "-lockdown", "--extra-kernel-arg", "lockdown=integrity"};
+inline const std::vector<std::string> k_lockdown_args{"--extra-kernel-arg", "-lockdown", "--extra-kernel-arg",
+                                                      "lockdown=integrity"};
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

@@ -24,9 +24,9 @@ class FakeTarget final : public ReleaseTarget {
 public:
   ReleaseInfo info{"v1", ReleaseState::prerelease, "", "fake://v1", 7};
   std::map<std::string, FakeAsset> files;
-  bool digests_known = true;     // false: every asset reads as "no digest"
-  bool missing = false;          // open() answers not_found
-  std::string fail_put;          // put of this name fails (transient)
+  bool digests_known = true;  // false: every asset reads as "no digest"
+  bool missing = false;       // open() answers not_found
+  std::string fail_put;       // put of this name fails (transient)
   std::vector<std::string> calls;
   ReleaseFacts released_with;
 
@@ -91,4 +91,4 @@ public:
   }
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

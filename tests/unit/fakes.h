@@ -61,4 +61,4 @@ public:
   }
 };
 
-} // namespace sbpipe::test
+}  // namespace sbpipe::test

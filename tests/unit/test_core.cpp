@@ -70,4 +70,4 @@ TEST_CASE("Error: exit codes and context") {
   CHECK(Error(ErrorKind::io, "boom").with_context("file.tar").message() == "file.tar: boom");
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

@@ -72,8 +72,9 @@ TEST_CASE("F4: Registry sends Authorization only to its own origin and refuses H
     auto st = registry.upload_blob(d, blob.size(), body);
     REQUIRE(!st);
     CHECK(st.error().kind() == ErrorKind::auth);
-    CHECK(st.error().message() == "registry reg:5000/o/r: PUT http://reg:5001 (another origin than the registry) asked for "
-                                  "credentials; they are sent only to http://reg:5000");
+    CHECK(st.error().message() ==
+          "registry reg:5000/o/r: PUT http://reg:5001 (another origin than the registry) asked for "
+          "credentials; they are sent only to http://reg:5000");
     for (size_t i = 1; i < http.requests.size(); ++i) CHECK(!authorization(http.requests[i]));
   }
   SUBCASE("an HTTPS registry's plain-HTTP Location is refused before any byte is sent there") {
@@ -82,8 +83,9 @@ TEST_CASE("F4: Registry sends Authorization only to its own origin and refuses H
     MemorySource body(blob);
     auto st = registry.upload_blob(d, blob.size(), body);
     REQUIRE(!st);
-    CHECK(st.error().message() == "registry reg/o/r: upload Location http://reg is plain HTTP while the registry is HTTPS; "
-                                  "refusing to send the image unencrypted");
+    CHECK(st.error().message() ==
+          "registry reg/o/r: upload Location http://reg is plain HTTP while the registry is HTTPS; "
+          "refusing to send the image unencrypted");
     CHECK(http.requests.size() == 1);
   }
 }
@@ -97,8 +99,9 @@ TEST_CASE("F4: the registry login goes to a token realm only over HTTPS or to lo
   Authenticator plain(http, clock, Credentials{"u", "p"}, {});
   auto refused = plain.on_unauthorized(challenge("http://auth.example/token"));
   REQUIRE(!refused);
-  CHECK(refused.error().message() == "token service http://auth.example is plain HTTP on a host other than loopback; sbpipe sends "
-                                     "the registry login only over HTTPS (or to 127.0.0.1/localhost)");
+  CHECK(refused.error().message() ==
+        "token service http://auth.example is plain HTTP on a host other than loopback; sbpipe sends "
+        "the registry login only over HTTPS (or to 127.0.0.1/localhost)");
   CHECK(http.requests.empty());
   Authenticator anonymous(http, clock, Credentials{}, {});
   http.reply(200, {}, R"({"token":"anon"})");
@@ -130,7 +133,8 @@ TEST_CASE("F15: the file reader refuses FIFOs and devices at once, and names the
   CHECK(read_small_file(dir / "missing").error().kind() == ErrorKind::not_found);
   auto secret = read_secret_file(dir / "fifo", "webhook secret");
   CHECK(secret.error().kind() == ErrorKind::config);
-  CHECK(secret.error().message() == "webhook secret file " + (dir / "fifo").string() + ": cannot read (not a regular file (a FIFO))");
+  CHECK(secret.error().message() ==
+        "webhook secret file " + (dir / "fifo").string() + ": cannot read (not a regular file (a FIFO))");
   CHECK(!file_opener(dir / "fifo")());
   write_file(dir / "big", std::string(70000, 'x'));
   CHECK(read_secret_file(dir / "big", "token").error().message() ==
@@ -167,4 +171,4 @@ TEST_CASE("F10: a tar index of 100,000 members: the last copy of a name wins, an
   CHECK(archive->find("junk/100000") == nullptr);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

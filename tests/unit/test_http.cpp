@@ -59,4 +59,4 @@ TEST_CASE("retry policy") {
   CHECK(parse_retry_after("-5", now) == std::nullopt);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

@@ -31,14 +31,15 @@ nlohmann::json wait_for_state(LocalExecutor& executor, const std::string& name, 
   return {};
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("unit") {
 
 TEST_CASE("imager command: words split with quotes, placeholders filled, {args} spliced") {
   auto words = split_command("podman run --rm -v '{keys}:/secureboot:ro' -v \"{out}:/out\" {image} {args}");
   REQUIRE(words);
-  CHECK(*words == std::vector<std::string>{"podman", "run", "--rm", "-v", "{keys}:/secureboot:ro", "-v", "{out}:/out", "{image}", "{args}"});
+  CHECK(*words == std::vector<std::string>{"podman", "run", "--rm", "-v", "{keys}:/secureboot:ro", "-v", "{out}:/out", "{image}",
+                                           "{args}"});
   CHECK(split_command("a 'b").error().message().find("unterminated quote") != std::string::npos);
   ImagerSlots slots{"/k", "/o", "ghcr.io/siderolabs/imager:v1.9.0", {"iso", "--arch", "amd64", "--output", "/out"}};
   auto argv = expand_imager_command(*words, slots);
@@ -54,11 +55,12 @@ TEST_CASE("imager command: words split with quotes, placeholders filled, {args} 
 }
 
 TEST_CASE("run: section: every key read, the command as a string or a list, mistakes named") {
-  auto s = parse_run_config("imager: {outputs: [iso]}\nrun:\n  repo: o/r\n  target: dir:/srv/pxe\n  state_dir: /var/lib/sbpipe\n"
-                            "  keys_dir: /etc/k\n  imager_command: docker run -v {out}:/out {image} {args}\n"
-                            "  installer_repository: ghcr.io/o/installer\n  make_latest: false\n  plain_http: true\n"
-                            "  registry_password_file: /run/p\n  require_cmdline: [lockdown=integrity]\n",
-                            "sbpipe.yaml");
+  auto s = parse_run_config(
+      "imager: {outputs: [iso]}\nrun:\n  repo: o/r\n  target: dir:/srv/pxe\n  state_dir: /var/lib/sbpipe\n"
+      "  keys_dir: /etc/k\n  imager_command: docker run -v {out}:/out {image} {args}\n"
+      "  installer_repository: ghcr.io/o/installer\n  make_latest: false\n  plain_http: true\n"
+      "  registry_password_file: /run/p\n  require_cmdline: [lockdown=integrity]\n",
+      "sbpipe.yaml");
   REQUIRE(s);
   CHECK(s->repo == "o/r");
   CHECK(s->target == "dir:/srv/pxe");
@@ -105,8 +107,10 @@ TEST_CASE("subprocess: exit status, signals, and secrets kept out of the child's
   CHECK(env.find("gh_should_not_pass_either") == std::string::npos);
   CHECK(env.find("EXTRA=1\n") != std::string::npos);
   CHECK(env.find("to-stderr") != std::string::npos);
-  CHECK(run_child(ChildSpec{{"/nonexistent/imager"}, {}, {}, std::nullopt}).error().message().find("cannot start /nonexistent/imager") !=
-        std::string::npos);
+  CHECK(run_child(ChildSpec{{"/nonexistent/imager"}, {}, {}, std::nullopt})
+            .error()
+            .message()
+            .find("cannot start /nonexistent/imager") != std::string::npos);
 }
 
 TEST_CASE("local executor: journaled before it answers, one entry per release, failures re-run on redelivery") {
@@ -161,4 +165,4 @@ TEST_CASE("local executor: journaled before it answers, one entry per release, f
   CHECK(damaged.error().message().find("broken.json: damaged queue entry") != std::string::npos);
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

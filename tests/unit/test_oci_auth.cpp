@@ -168,4 +168,4 @@ TEST_CASE("resolve_credentials: flags, environment, docker config") {
   TEST_clear_secrets();
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

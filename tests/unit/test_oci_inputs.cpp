@@ -61,4 +61,4 @@ TEST_CASE("load_images: docker-save and OCI layout metadata") {
         (dir / "empty").string() + ": directory is not an OCI layout (no index.json)");
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

@@ -10,7 +10,7 @@ using namespace sbpipe::test;
 namespace {
 std::string drain_all(ByteSource& s) { return read_all(s, 64 << 20).value(); }
 std::unique_ptr<ByteSource> mem(std::string s) { return std::make_unique<MemorySource>(std::move(s)); }
-} // namespace
+}  // namespace
 
 TEST_SUITE("unit") {
 
@@ -78,4 +78,4 @@ TEST_CASE("VerifyingSource: passes good bytes; withholds the last bytes of bad o
   }
 }
 
-} // TEST_SUITE
+}  // TEST_SUITE("unit")

@@ -7,10 +7,10 @@
 
 #include "core/sha256.h"
 #include "github/api.h"
+#include "pipeline/run_state.h"
 #include "release/assets.h"
 #include "release/checksums.h"
 #include "release/release_notes.h"
-#include "pipeline/run_state.h"
 #include "support/process.h"
 #include "unit/fakes.h"
 
@@ -25,7 +25,8 @@ TEST_CASE("asset names GitHub would rewrite are refused with the reason") {
     CHECK_MESSAGE(check_asset_name(ok).has_value(), ok);
   auto spaced = check_asset_name("my file.iso");
   REQUIRE_FALSE(spaced);
-  CHECK(spaced.error().message() == "asset name 'my file.iso': holds a character GitHub would rewrite (allowed: letters, digits, . - _ +)");
+  CHECK(spaced.error().message() ==
+        "asset name 'my file.iso': holds a character GitHub would rewrite (allowed: letters, digits, . - _ +)");
   CHECK(check_asset_name(".hidden").error().message().find("starts or ends with '.'") != std::string::npos);
   CHECK(check_asset_name("").error().kind() == ErrorKind::usage);
   CHECK(check_asset_name(std::string(256, 'a')).error().message().find("longer than 255") != std::string::npos);
@@ -71,8 +72,11 @@ TEST_CASE("checksum parsing: binary mode and upper case accepted; bad lines name
 }
 
 TEST_CASE("release notes: the sbpipe section is appended once and then replaced in place") {
-  ReleaseFacts facts{"v1.9.0", "ghcr.io/me/installer:v1.9.0@sha256:" + std::string(64, 'e'), {"ghcr.io/siderolabs/gvisor:1"},
-                     {"lockdown=integrity"}, {{"a.iso", std::string(64, 'a')}}};
+  ReleaseFacts facts{"v1.9.0",
+                     "ghcr.io/me/installer:v1.9.0@sha256:" + std::string(64, 'e'),
+                     {"ghcr.io/siderolabs/gvisor:1"},
+                     {"lockdown=integrity"},
+                     {{"a.iso", std::string(64, 'a')}}};
   std::string section = notes_section(facts);
   CHECK(section.starts_with(k_notes_begin));
   CHECK(section.ends_with(std::string(k_notes_end) + "\n"));
@@ -109,12 +113,15 @@ struct ApiFixture {
 };
 
 std::string release_body(bool draft) {
-  return nlohmann::json{{"id", 7}, {"tag_name", "v1"}, {"draft", draft}, {"prerelease", true},
+  return nlohmann::json{{"id", 7},
+                        {"tag_name", "v1"},
+                        {"draft", draft},
+                        {"prerelease", true},
                         {"upload_url", "https://uploads.example/repos/o/r/releases/7/assets{?name,label}"}}
       .dump();
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("GitHubApi: a draft is found by listing when releases/tags answers 404") {
   ApiFixture f;
@@ -136,7 +143,8 @@ TEST_CASE("GitHubApi: a draft is found by listing when releases/tags answers 404
 TEST_CASE("GitHubApi: the primary rate limit waits until x-ratelimit-reset") {
   ApiFixture f;
   auto reset = std::chrono::duration_cast<std::chrono::seconds>(f.clock.wall_now().time_since_epoch()).count() + 30;
-  f.http.reply(403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}}, R"({"message":"API rate limit exceeded"})");
+  f.http.reply(403, {{"x-ratelimit-remaining", "0"}, {"x-ratelimit-reset", std::to_string(reset)}},
+               R"({"message":"API rate limit exceeded"})");
   f.http.reply(200, {}, release_body(false));
   auto api = f.api();
   REQUIRE(api.find_release(RepoName{"o", "r"}, "v1"));
@@ -204,7 +212,9 @@ TEST_CASE("GitHubApi: 5xx is retried for API calls but an upload's 502 is left t
 
 TEST_CASE("GitHubApi: 422 already_exists is a conflict; other 422s are permanent") {
   ApiFixture f;
-  f.http.reply(422, {}, R"({"message":"Validation Failed","errors":[{"resource":"ReleaseAsset","code":"already_exists","field":"name"}]})");
+  f.http.reply(
+      422, {},
+      R"({"message":"Validation Failed","errors":[{"resource":"ReleaseAsset","code":"already_exists","field":"name"}]})");
   f.http.reply(422, {}, R"({"message":"Cannot upload assets to an immutable release."})");
   auto api = f.api();
   Release release;
@@ -242,7 +252,8 @@ TEST_CASE("GitHubApi: several drafts with one tag are refused by tag, naming the
   auto found = api.find_release(RepoName{"o", "r"}, "v1");
   REQUIRE_FALSE(found);
   CHECK(found.error().kind() == ErrorKind::conflict);
-  CHECK(found.error().message() == "GitHub: release v1 of o/r: 2 draft releases carry this tag (ids 9, 7); pass --release-id to pick one");
+  CHECK(found.error().message() ==
+        "GitHub: release v1 of o/r: 2 draft releases carry this tag (ids 9, 7); pass --release-id to pick one");
 }
 
 TEST_CASE("GitHubApi: the token goes only to GitHub's own upload host; any other upload_url is refused unsent (F18)") {
@@ -254,7 +265,8 @@ TEST_CASE("GitHubApi: the token goes only to GitHub's own upload host; any other
       {"https://api.github.com", "https://uploads.github.com/repos/o/r/releases/7/assets{?name,label}", true},
       {"https://api.octo.ghe.com", "https://uploads.octo.ghe.com/repos/o/r/releases/7/assets{?name,label}", true},
       {"https://ghe.example/api/v3", "https://ghe.example/api/uploads/repos/o/r/releases/7/assets{?name,label}", true},
-      {"http://127.0.0.1:8080", "http://127.0.0.1:8081/repos/o/r/releases/7/assets{?name,label}", true},  // ports are not compared
+      {"http://127.0.0.1:8080", "http://127.0.0.1:8081/repos/o/r/releases/7/assets{?name,label}",
+       true},  // ports are not compared
       {"https://api.github.com", "https://uploads.evil.example/repos/o/r/releases/7/assets", false},
       {"https://api.github.com", "https://api.github.com.evil.example/x/assets", false},
       {"https://api.github.com", "http://uploads.github.com/x/assets", false},  // no downgrade to plain HTTP
@@ -286,7 +298,7 @@ TEST_CASE("RepoName parsing") {
     CHECK_MESSAGE(RepoName::parse(bad).error().message() == "--repo '" + std::string(bad) + "': expected OWNER/NAME", bad);
 }
 
-}
+}  // TEST_SUITE("unit")
 
 TEST_SUITE("unit") {
 
@@ -338,12 +350,13 @@ TEST_CASE("describe_files checks names and sizes without reading, and refuses du
   write_file(dir / "sha512sum.txt", "x");
   CHECK(describe_files({dir / "sha512sum.txt"}).error().message() ==
         (dir / "sha512sum.txt").string() + ": sha512sum.txt is written by sbpipe; do not pass one");
-  CHECK(describe_files({dir / "a.iso"}, 4).error().message() == (dir / "a.iso").string() + ": 4 B is over the 4 B limit of a release asset");
+  CHECK(describe_files({dir / "a.iso"}, 4).error().message() ==
+        (dir / "a.iso").string() + ": 4 B is over the 4 B limit of a release asset");
   CHECK(describe_files({dir / "sub"}).error().message() == (dir / "sub").string() + ": not a regular file");
   CHECK(describe_files({dir / "none"}).error().kind() == ErrorKind::not_found);
 }
 
-}
+}  // TEST_SUITE("unit")
 
 TEST_SUITE("unit") {
 
@@ -373,4 +386,4 @@ TEST_CASE("run state: one holder per version, a journal that survives reopening,
   CHECK(RunState::open(dir.path(), "../x", false).error().kind() == ErrorKind::usage);
 }
 
-}
+}  // TEST_SUITE("unit")

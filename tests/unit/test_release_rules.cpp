@@ -46,7 +46,7 @@ FinalizeRequest finalize_request(std::optional<ReleaseState> started = std::null
   return r;
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("unit") {
 
@@ -65,7 +65,8 @@ TEST_CASE("publish: re-uploading one changed file keeps every other asset in the
   auto t = published_release();
   auto reports = publish(t, {local("b.iso", "B2B2")});
   REQUIRE(reports);
-  CHECK(t.calls == Strings{"open", "read sha256sum.txt", "read sha512sum.txt", "put b.iso", "put sha512sum.txt", "put sha256sum.txt"});
+  CHECK(t.calls ==
+        Strings{"open", "read sha256sum.txt", "read sha512sum.txt", "put b.iso", "put sha512sum.txt", "put sha256sum.txt"});
   CHECK(t.content("sha256sum.txt") == line256("a.iso", "AAAA") + line256("b.iso", "B2B2"));
   CHECK(t.content("sha512sum.txt") == line512("a.iso", "AAAA") + line512("b.iso", "B2B2"));  // a.iso's carried over, not read
 }
@@ -94,9 +95,10 @@ TEST_CASE("publish: the listing never shrinks; a listed asset that is gone or ch
     auto refused = publish(t, {local("b.iso", "B2B2")});
     REQUIRE_FALSE(refused);
     CHECK(refused.error().kind() == ErrorKind::invalid_input);
-    CHECK(refused.error().message() ==
-          "release v1: the checksum files would no longer describe the release: a.iso is listed in sha256sum.txt but is no longer "
-          "an asset; pass the file to publish it again; nothing was changed");
+    CHECK(
+        refused.error().message() ==
+        "release v1: the checksum files would no longer describe the release: a.iso is listed in sha256sum.txt but is no longer "
+        "an asset; pass the file to publish it again; nothing was changed");
     CHECK(t.content("b.iso") == "BBBB");
     CHECK(publish(t, {local("a.iso", "AAAA"), local("b.iso", "B2B2")}));  // given again: fine
   }
@@ -155,13 +157,15 @@ TEST_CASE("the pin: another tag, unpublished, or published meanwhile is refused,
   auto unpublished = publish(t, {local("a.iso", "A")}, pinned);
   REQUIRE_FALSE(unpublished);
   CHECK(unpublished.error().kind() == ErrorKind::invalid_input);
-  CHECK(unpublished.error().message() == "release v1 was unpublished (it is a draft now; the run started from a pre-release); nothing "
-                                         "more is published for it; publish it again to start a new run");
+  CHECK(unpublished.error().message() ==
+        "release v1 was unpublished (it is a draft now; the run started from a pre-release); nothing "
+        "more is published for it; publish it again to start a new run");
   CHECK(t.files.empty());
   t.info.state = ReleaseState::prerelease;
   auto published = publish(t, {local("a.iso", "A")}, PublishRequest{ReleasePin{"v1", ReleaseState::draft}, AllowPublished::no});
   CHECK(published.error().message() ==
-        "release v1 is a pre-release now, but the run started from a draft; refusing to change it; start a new run for it as it is now");
+        "release v1 is a pre-release now, but the run started from a draft; refusing to change it; start a new run for it as it "
+        "is now");
   CHECK(parse_release_state("published", "--release-state").error().message() ==
         "--release-state 'published': expected prerelease or draft");
 }
@@ -190,13 +194,17 @@ TEST_CASE("finalize refuses, release left as it was: every asset must be listed,
   };
   std::vector<Case> cases{
       {"unlisted asset", [](FakeTarget& t) { t.add("extra.iso", "E"); }, "extra.iso is not listed in sha256sum.txt"},
-      {"deleted line",
-       [](FakeTarget& t) { t.files["sha256sum.txt"].content = line256("b.iso", "BBBB"); },
+      {"deleted line", [](FakeTarget& t) { t.files["sha256sum.txt"].content = line256("b.iso", "BBBB"); },
        "a.iso is not listed in sha256sum.txt; sha512sum.txt lists a.iso, which sha256sum.txt does not"},
       {"absent", [](FakeTarget& t) { t.files.erase("a.iso"); }, "a.iso is missing"},
-      {"incomplete", [](FakeTarget& t) { t.files["a.iso"] = FakeAsset{"AA", false, "starter"}; }, "a.iso is incomplete (starter)"},
+      {"incomplete",
+       [](FakeTarget& t) {
+         t.files["a.iso"] = FakeAsset{"AA", false, "starter"};
+       },
+       "a.iso is incomplete (starter)"},
       {"different", [](FakeTarget& t) { t.files["a.iso"].content = "XXXX"; },
-       "a.iso has sha256 " + Sha256::hex_of("XXXX").substr(0, 16) + "..., sha256sum.txt says " + Sha256::hex_of("AAAA").substr(0, 16) + "..."},
+       "a.iso has sha256 " + Sha256::hex_of("XXXX").substr(0, 16) + "..., sha256sum.txt says " +
+           Sha256::hex_of("AAAA").substr(0, 16) + "..."},
       {"legacy file beside the new ones", [](FakeTarget& t) { t.add("sha256sums.txt", ""); },
        "sha256sums.txt is left from an older sbpipe beside sha256sum.txt (run upload-assets again: it removes it)"},
   };
@@ -214,7 +222,8 @@ TEST_CASE("finalize refuses, release left as it was: every asset must be listed,
   auto no_512 = published_release();
   no_512.files.erase("sha512sum.txt");
   CHECK(finalize_release(no_512, finalize_request()).error().message() ==
-        "release v1 has sha256sum.txt but no sha512sum.txt (an interrupted upload-assets?): run upload-assets again; release left as it was");
+        "release v1 has sha256sum.txt but no sha512sum.txt (an interrupted upload-assets?): run upload-assets again; release "
+        "left as it was");
   FakeTarget empty;
   CHECK(finalize_release(empty, finalize_request()).error().message() ==
         "release v1 has no sha256sum.txt: run upload-assets first; release left as it was");
@@ -239,8 +248,9 @@ TEST_CASE("finalize: a release unpublished since the run started is not turned i
   t.info.state = ReleaseState::draft;
   auto refused = finalize_release(t, finalize_request(ReleaseState::prerelease));
   REQUIRE_FALSE(refused);
-  CHECK(refused.error().message() == "release v1 was unpublished (it is a draft now; the run started from a pre-release); nothing "
-                                     "more is published for it; publish it again to start a new run; release left as it was");
+  CHECK(refused.error().message() ==
+        "release v1 was unpublished (it is a draft now; the run started from a pre-release); nothing "
+        "more is published for it; publish it again to start a new run; release left as it was");
   CHECK(t.info.state == ReleaseState::draft);
   CHECK(t.calls == Strings{"open"});
   // A draft started as a draft (immutable releases) is what finalize publishes.
@@ -276,7 +286,8 @@ TEST_CASE("finalize without an installer reference keeps the one the notes name,
 
   auto failing = again;
   failing.check_installer = [](const std::string&) -> Status { return fail(ErrorKind::invalid_input, "tag moved"); };
-  CHECK(finalize_release(t, failing).error().message() == "release v1: installer check failed; release left as it was: tag moved");
+  CHECK(finalize_release(t, failing).error().message() ==
+        "release v1: installer check failed; release left as it was: tag moved");
 }
 
 TEST_CASE("installer_in_notes reads only the sbpipe section's installer line") {
@@ -288,4 +299,4 @@ TEST_CASE("installer_in_notes reads only the sbpipe section's installer line") {
   CHECK(installer_in_notes("- Installer: `outside/the:section`\n").empty());
 }
 
-}
+}  // TEST_SUITE("unit")

@@ -73,7 +73,7 @@ Result<PeImage> parse(const std::string& bytes) {
 
 std::string error_of(const Result<PeImage>& r) { return r ? std::string("(parsed)") : r.error().message(); }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("unit") {
 
@@ -523,8 +523,9 @@ TEST_CASE("plan: the rules that differ between Talos versions") {
   c.outputs = {"installer"};
   c.extra_kernel_args = {"console=ttyS0"};
   SUBCASE("kernel args on the plain installer: refused before 1.10, taken from 1.10 (it carries a UKI)") {
-    CHECK(planned(c, "v1.9.6") == "extra_kernel_args: imager refuses kernel args for the 'installer' output before Talos 1.10 "
-                                  "(only SecureBoot installers carry a cmdline)");
+    CHECK(planned(c, "v1.9.6") ==
+          "extra_kernel_args: imager refuses kernel args for the 'installer' output before Talos 1.10 "
+          "(only SecureBoot installers carry a cmdline)");
     CHECK(planned(c, "v1.10.0") == "(planned)");
     CHECK(planned(c, "v1.13.2") == "(planned)");
     CHECK(planned(c, "custom-build") == "(planned)");  // no Talos version: the newest rules, as imager's quirks
@@ -548,8 +549,9 @@ TEST_CASE("plan: the rules that differ between Talos versions") {
   SUBCASE("disk images are .raw.zst and must be listed as unverified to be planned") {
     PlanConfig d;
     d.outputs = {"secureboot-iso", "secureboot-metal"};
-    CHECK(planned(d, "v1.11.0") == "outputs: 'secureboot-metal' is a disk image, which verify cannot look inside, so it would be "
-                                   "published unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
+    CHECK(planned(d, "v1.11.0") ==
+          "outputs: 'secureboot-metal' is a disk image, which verify cannot look inside, so it would be "
+          "published unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
     d.unverified_outputs = {"secureboot-iso"};
     CHECK(planned(d, "v1.11.0") == "unverified_outputs: 'secureboot-iso' can be verified; only disk images may be listed");
     d.unverified_outputs = {"metal"};
@@ -576,8 +578,9 @@ TEST_CASE("plan: the rules that differ between Talos versions") {
   SUBCASE("kernel args the kernel would read differently are refused") {
     PlanConfig k;
     k.extra_kernel_args = {"\"lockdown=confidentiality\""};
-    CHECK(planned(k, "v1.11.0") == "extra_kernel_args: '\"lockdown=confidentiality\"' holds a double quote, which the kernel "
-                                   "strips (so it reads another value)");
+    CHECK(planned(k, "v1.11.0") ==
+          "extra_kernel_args: '\"lockdown=confidentiality\"' holds a double quote, which the kernel "
+          "strips (so it reads another value)");
     k.extra_kernel_args = {"--"};
     CHECK(planned(k, "v1.11.0") == "extra_kernel_args: '--' is \"--\", after which every argument goes to init, not the kernel");
     k.extra_kernel_args = {std::string("a\0b", 3)};
@@ -611,7 +614,8 @@ TEST_CASE("plan config: YAML errors name the file and key") {
   auto ok = parse_plan_config("imager:\n  outputs: [iso]\n  architectures: [arm64]\nother_section: {x: 1}\n", "f.yaml");
   REQUIRE(ok.has_value());
   CHECK(ok->outputs == std::vector<std::string>{"iso"});
-  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().message() == "f.yaml: imager.outputs must be a list of strings");
+  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().message() ==
+        "f.yaml: imager.outputs must be a list of strings");
   CHECK(parse_plan_config("imager:\n  colour: red\n", "f.yaml").error().message() == "f.yaml: unknown key imager.colour");
   CHECK(parse_plan_config("imager: [\n", "f.yaml").error().message().starts_with("f.yaml: not valid YAML"));
   CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().kind() == ErrorKind::config);
@@ -623,11 +627,19 @@ TEST_CASE("plan shell: words are quoted for sh") {
   CHECK(shell_quote("it's") == "'it'\\''s'");
   CHECK(shell_quote("") == "''");
   Plan p;
-  p.invocations.push_back(ImagerInvocation{"iso-amd64", "iso", "amd64", false, OutputKind::iso, "img:1", {"iso", "--extra-kernel-arg", "x=$(reboot)"}, "metal-amd64.iso", true});
+  p.invocations.push_back(ImagerInvocation{"iso-amd64",
+                                           "iso",
+                                           "amd64",
+                                           false,
+                                           OutputKind::iso,
+                                           "img:1",
+                                           {"iso", "--extra-kernel-arg", "x=$(reboot)"},
+                                           "metal-amd64.iso",
+                                           true});
   std::string text = plan_shell(p, ShellOptions{"podman", "/srv/my out", ""});
   CHECK(text.find("podman run --rm -t -v '/srv/my out:/out' img:1 iso --extra-kernel-arg 'x=$(reboot)'") != std::string::npos);
   CHECK(text.find("/secureboot") == std::string::npos);  // no keys for a plain ISO
 }
 
-} // TEST_SUITE
-} // namespace sbpipe
+}  // TEST_SUITE("unit")
+}  // namespace sbpipe

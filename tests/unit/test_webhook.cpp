@@ -19,8 +19,8 @@ using nlohmann::json;
 
 namespace {
 
-std::string release_event(const std::string& action, const std::string& repo, const std::string& tag, bool prerelease,
-                          bool draft, int64_t id = 42) {
+std::string release_event(const std::string& action, const std::string& repo, const std::string& tag, bool prerelease, bool draft,
+                          int64_t id = 42) {
   return json{{"action", action},
               {"repository", {{"full_name", repo}}},
               {"release", {{"id", id}, {"tag_name", tag}, {"prerelease", prerelease}, {"draft", draft}}}}
@@ -42,7 +42,7 @@ Getenv env_of(std::map<std::string, std::string> values) {
   };
 }
 
-} // namespace
+}  // namespace
 
 TEST_SUITE("unit") {
 
@@ -71,9 +71,11 @@ TEST_CASE("event filter: the three actions of a pre-release are accepted; everyt
   }
   auto reason = [&](std::string_view event, const std::string& body) { return filter.decide(event, body)->reason; };
   CHECK(reason("push", "{}") == "event 'push' is not handled (only release)");
-  CHECK(reason("release", release_event("created", "other/repo", "v1.9.0", true, false)) == "repository other/repo is not allowed");
+  CHECK(reason("release", release_event("created", "other/repo", "v1.9.0", true, false)) ==
+        "repository other/repo is not allowed");
   CHECK(reason("release", release_event("created", "owner/talos-build", "v1.9.0", true, true)) == "release v1.9.0 is a draft");
-  CHECK(reason("release", release_event("released", "owner/talos-build", "v1.9.0", false, false)) == "action 'released' does not start a run");
+  CHECK(reason("release", release_event("released", "owner/talos-build", "v1.9.0", false, false)) ==
+        "action 'released' does not start a run");
   CHECK(reason("release", release_event("published", "owner/talos-build", "v1.9.0", false, false)) ==
         "release v1.9.0 is a full release, not a pre-release");
   CHECK(reason("release", release_event("created", "owner/talos-build", "nightly", true, false)) ==
@@ -104,8 +106,9 @@ TEST_CASE("event filter: unpublished and deleted withdraw the release's runs, in
   // An accepted delivery carries the state the run starts from.
   CHECK(make_filter().decide("release", release_event("published", "owner/talos-build", "v1.9.0", true, false))->release.state ==
         "prerelease");
-  CHECK(make_filter(Trigger::draft).decide("release", release_event("created", "owner/talos-build", "v1.9.0", false, true))->release.state ==
-        "draft");
+  CHECK(make_filter(Trigger::draft)
+            .decide("release", release_event("created", "owner/talos-build", "v1.9.0", false, true))
+            ->release.state == "draft");
 }
 
 TEST_CASE("event filter: trigger draft takes created drafts only") {
@@ -170,7 +173,8 @@ serve:
     namespace: builds
     workflow_template: tpl
     parameters: {version: v, release_id: rid}
-)", "sbpipe.yaml");
+)",
+                              "sbpipe.yaml");
   REQUIRE(s);
   CHECK(s->server.host == "127.0.0.1");
   CHECK(s->server.port == 9000);
@@ -180,7 +184,8 @@ serve:
   CHECK(s->target.version_parameter == "v");
   CHECK(s->target.release_id_parameter == "rid");
   CHECK(parse_serve_config("serve: {lisen: x}", "f.yaml").error().message() == "f.yaml: unknown key serve.lisen");
-  CHECK(parse_serve_config("serve: {trigger: always}", "f.yaml").error().message() == "f.yaml: serve.trigger must be prerelease or draft");
+  CHECK(parse_serve_config("serve: {trigger: always}", "f.yaml").error().message() ==
+        "f.yaml: serve.trigger must be prerelease or draft");
   ServerConfig server;
   CHECK(parse_listen(":8443", server));
   CHECK(server.host == "0.0.0.0");
@@ -215,8 +220,10 @@ contexts:
 users:
 - name: admin
   user:
-    client-certificate-data: )" + base64_encode("CERT PEM") + R"(
-    client-key-data: )" + base64_encode("KEY PEM") + R"(
+    client-certificate-data: )" + base64_encode("CERT PEM") +
+                                 R"(
+    client-key-data: )" + base64_encode("KEY PEM") +
+                                 R"(
 - name: robot
   user: {token: robot-token-123456}
 - name: sso
@@ -235,7 +242,8 @@ users:
   CHECK(other->insecure_skip_verify);
   CHECK(*other->token() == "robot-token-123456");
   CHECK(load_kubeconfig(dir / "config", "plugin").error().message().find("exec or auth-provider plugin") != std::string::npos);
-  CHECK(load_kubeconfig(dir / "config", "none").error().message() == "kubeconfig " + (dir / "config").string() + ": context 'none' not found");
+  CHECK(load_kubeconfig(dir / "config", "none").error().message() ==
+        "kubeconfig " + (dir / "config").string() + ": context 'none' not found");
   CHECK(load_kubeconfig(dir / "missing").error().kind() == ErrorKind::config);
 
   auto via_env = load_kube_config(env_of({{"KUBECONFIG", (dir / "config").string() + ":/other"}}));
@@ -271,7 +279,8 @@ TEST_CASE("metrics render in Prometheus text format with escaped labels and a cu
   m.observe_latency(0.002);
   m.observe_latency(3);
   std::string text = m.render();
-  CHECK(text.find("sbpipe_webhook_deliveries_total{event=\"release\",action=\"created\",outcome=\"created\"} 2\n") != std::string::npos);
+  CHECK(text.find("sbpipe_webhook_deliveries_total{event=\"release\",action=\"created\",outcome=\"created\"} 2\n") !=
+        std::string::npos);
   CHECK(text.find("action=\"a\\\"b\"") != std::string::npos);
   CHECK(text.find("sbpipe_workflow_submissions_total{outcome=\"created\"} 1\n") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_bucket{le=\"0.0025\"} 1\n") != std::string::npos);
@@ -280,4 +289,4 @@ TEST_CASE("metrics render in Prometheus text format with escaped labels and a cu
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_count 2\n") != std::string::npos);
 }
 
-}
+}  // TEST_SUITE("unit")
