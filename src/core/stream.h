@@ -12,6 +12,9 @@
 
 namespace sbpipe {
 
+// The buffer size for reading large content through a stream or a file (1 MiB).
+constexpr size_t k_stream_chunk = 1 << 20;
+
 class ByteSource {
 public:
   virtual ~ByteSource() = default;

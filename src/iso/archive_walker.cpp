@@ -10,15 +10,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/stream.h"
 #include "oci/tar_archive.h"
 
 namespace sbpipe {
-namespace {
-constexpr size_t k_chunk = 1 << 20;
-}
+namespace {}
 
 ArchiveWalker::ArchiveWalker(std::unique_ptr<ByteSource> source, std::string label)
-    : m_source(std::move(source)), m_label(std::move(label)), m_buffer(k_chunk, '\0'), m_archive(archive_read_new()) {}
+    : m_source(std::move(source)), m_label(std::move(label)), m_buffer(k_stream_chunk, '\0'), m_archive(archive_read_new()) {}
 
 ArchiveWalker::~ArchiveWalker() { archive_read_free(m_archive); }
 
@@ -101,7 +100,7 @@ Result<uint64_t> ArchiveWalker::copy_to(const std::filesystem::path& dest) {
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail(ErrorKind::io, dest.string() + ": " + std::strerror(errno));
   // Not m_buffer: libarchive still points into that one.
-  std::string chunk(k_chunk, '\0');
+  std::string chunk(k_stream_chunk, '\0');
   uint64_t total = 0;
   auto failed = [&](Error e) {
     ::close(fd);

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace sbpipe {
 namespace {
 
@@ -14,10 +16,6 @@ constexpr uint8_t k_mbr_type_gpt = 0xEE;
 // C12A7328-F81F-11D2-BA4B-00A0C93EC93B in GPT's mixed-endian layout (UEFI 2.10, 5.3.3).
 constexpr unsigned char k_esp_guid[16] = {0x28, 0x73, 0x2A, 0xC1, 0x1F, 0xF8, 0xD2, 0x11,
                                           0xBA, 0x4B, 0x00, 0xA0, 0xC9, 0x3E, 0xC9, 0x3B};
-
-uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
-uint32_t le32(const unsigned char* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
-uint64_t le64(const unsigned char* p) { return le32(p) | static_cast<uint64_t>(le32(p + 4)) << 32; }
 
 template <size_t N>
 Result<bool> read(const RandomAccess& f, uint64_t at, std::array<unsigned char, N>& out) {

@@ -10,6 +10,9 @@
 #include <cstring>
 #include <set>
 
+#include "core/bytes.h"
+#include "core/stream.h"
+
 namespace sbpipe {
 namespace {
 
@@ -20,13 +23,9 @@ constexpr uint32_t k_max_fat12_clusters = 4085;
 constexpr size_t k_entry = 32;
 constexpr int k_max_depth = 32;
 constexpr size_t k_max_entries = 100000;
-constexpr size_t k_chunk = 1 << 20;
 constexpr uint8_t k_attr_directory = 0x10;
 constexpr uint8_t k_attr_volume = 0x08;
 constexpr uint8_t k_attr_long_name = 0x0F;
-
-uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
-uint32_t le32(const unsigned char* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
 
 bool power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -256,7 +255,7 @@ Status FatVolume::copy(const FatFile& f, const std::filesystem::path& dest) cons
   }
   int fd = ::open(dest.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail(ErrorKind::io, dest.string() + ": " + std::strerror(errno));
-  std::string buffer(std::min<uint64_t>(k_chunk, m_cluster_bytes), '\0');
+  std::string buffer(std::min<uint64_t>(k_stream_chunk, m_cluster_bytes), '\0');
   uint64_t left = f.size;
   auto failed = [&](Error e) {
     ::close(fd);

@@ -10,7 +10,7 @@
 namespace sbpipe {
 namespace {
 
-constexpr size_t k_chunk = 256 * 1024;
+constexpr size_t k_codec_chunk = 256 * 1024;
 
 class PlainHasher final : public DecodingHasher {
 public:
@@ -26,7 +26,7 @@ private:
 
 class GzipHasher final : public DecodingHasher {
 public:
-  GzipHasher() : m_out(k_chunk) { inflateInit2(&m_z, 16 + MAX_WBITS); }
+  GzipHasher() : m_out(k_codec_chunk) { inflateInit2(&m_z, 16 + MAX_WBITS); }
   ~GzipHasher() override { inflateEnd(&m_z); }
 
   Status update(std::span<const char> data) override {
@@ -70,7 +70,7 @@ private:
 
 class ZstdHasher final : public DecodingHasher {
 public:
-  ZstdHasher() : m_dctx(ZSTD_createDCtx()), m_out(k_chunk) {}
+  ZstdHasher() : m_dctx(ZSTD_createDCtx()), m_out(k_codec_chunk) {}
   ~ZstdHasher() override { ZSTD_freeDCtx(m_dctx); }
 
   Status update(std::span<const char> data) override {
@@ -99,7 +99,7 @@ private:
 
 class GzipSource final : public ByteSource {
 public:
-  GzipSource(std::unique_ptr<ByteSource> raw, int level) : m_raw(std::move(raw)), m_in(k_chunk) {
+  GzipSource(std::unique_ptr<ByteSource> raw, int level) : m_raw(std::move(raw)), m_in(k_codec_chunk) {
     // windowBits 16+15: gzip wrapper; zlib writes mtime 0, so output is reproducible.
     deflateInit2(&m_z, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
   }
@@ -137,7 +137,7 @@ private:
 
 class ZstdSource final : public ByteSource {
 public:
-  ZstdSource(std::unique_ptr<ByteSource> raw, int level) : m_raw(std::move(raw)), m_cctx(ZSTD_createCCtx()), m_in(k_chunk) {
+  ZstdSource(std::unique_ptr<ByteSource> raw, int level) : m_raw(std::move(raw)), m_cctx(ZSTD_createCCtx()), m_in(k_codec_chunk) {
     ZSTD_CCtx_setParameter(m_cctx, ZSTD_c_compressionLevel, level);
   }
   ~ZstdSource() override { ZSTD_freeCCtx(m_cctx); }

@@ -19,6 +19,8 @@ bool is_checksum_file(std::string_view name) {
 
 std::string_view digest_name(DigestKind kind) { return kind == DigestKind::sha256 ? "sha256" : "sha512"; }
 
+std::string digest_prefix(const std::string& hex) { return hex.substr(0, 16) + "..."; }
+
 std::string format_checksums(const ChecksumList& list) {
   std::string text;
   for (const auto& [name, hex] : list) text += hex + "  " + name + "\n";

@@ -25,6 +25,8 @@ bool is_checksum_file(std::string_view name);
 
 enum class DigestKind { sha256, sha512 };
 std::string_view digest_name(DigestKind kind);
+// The first 16 hex digits of a digest and "...", for messages.
+std::string digest_prefix(const std::string& hex);
 
 // Asset name → lowercase hex digest, sorted by name.
 using ChecksumList = std::map<std::string, std::string>;

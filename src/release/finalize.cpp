@@ -4,12 +4,11 @@
 
 #include <map>
 
+#include "release/checksums.h"
 #include "release/publish.h"
 
 namespace sbpipe {
 namespace {
-
-std::string prefix(const std::string& hex) { return hex.substr(0, 16) + "..."; }
 
 std::string names_of(const ChecksumList& a, const ChecksumList& b) {
   std::string out;
@@ -69,10 +68,11 @@ Result<std::vector<std::string>> check_assets(ReleaseTarget& target, const std::
       sha256 = read->sha256;
       auto listed512 = listing.sha512.find(name);
       if (sha256 == hex && listed512 != listing.sha512.end() && listed512->second != read->sha512)
-        problems.push_back(name + " has sha512 " + prefix(read->sha512) + ", " + std::string(k_sha512_sums) + " says " +
-                           prefix(listed512->second));
+        problems.push_back(name + " has sha512 " + digest_prefix(read->sha512) + ", " + std::string(k_sha512_sums) + " says " +
+                           digest_prefix(listed512->second));
     }
-    if (sha256 != hex) problems.push_back(name + " has sha256 " + prefix(sha256) + ", " + listing_name + " says " + prefix(hex));
+    if (sha256 != hex)
+      problems.push_back(name + " has sha256 " + digest_prefix(sha256) + ", " + listing_name + " says " + digest_prefix(hex));
   }
   return problems;
 }

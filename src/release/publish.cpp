@@ -5,6 +5,8 @@
 #include <map>
 #include <set>
 
+#include "release/checksums.h"
+
 namespace sbpipe {
 namespace {
 
@@ -27,8 +29,6 @@ Result<ChecksumList> read_checksum_file(ReleaseTarget& target, const PublishedAs
   if (!st) return fail(st.error());
   return parse_checksums(text, kind, target.what() + " " + asset.name);
 }
-
-std::string prefix(const std::string& hex) { return hex.substr(0, 16) + "..."; }
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -62,8 +62,9 @@ Result<Digests> read_digests(ReleaseTarget& target, const PublishedAsset& asset)
   if (!st) return fail(st.error());
   Digests out = digests.finish();
   if (asset.sha256 && *asset.sha256 != out.sha256)
-    return fail(ErrorKind::invalid_input, target.what() + ": " + asset.name + " read back with sha256 " + prefix(out.sha256) +
-                                              ", but its published digest is " + prefix(*asset.sha256));
+    return fail(ErrorKind::invalid_input, target.what() + ": " + asset.name + " read back with sha256 " +
+                                              digest_prefix(out.sha256) + ", but its published digest is " +
+                                              digest_prefix(*asset.sha256));
   return out;
 }
 
@@ -126,8 +127,8 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
     if (!sha256) return fail(sha256.error());
     auto listed = before->sha256.find(asset.name);
     if (listed != before->sha256.end() && listed->second != *sha256) {
-      problems.push_back(asset.name + " has sha256 " + prefix(*sha256) + ", " + listing_name + " says " + prefix(listed->second) +
-                         " (changed outside sbpipe?); pass the file to publish it again");
+      problems.push_back(asset.name + " has sha256 " + digest_prefix(*sha256) + ", " + listing_name + " says " +
+                         digest_prefix(listed->second) + " (changed outside sbpipe?); pass the file to publish it again");
       continue;
     }
     if (listed == before->sha256.end())

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 
+#include "core/stream.h"
 #include "secureboot/der.h"
 #include "secureboot/openssl_util.h"
 
@@ -20,7 +21,6 @@ constexpr std::string_view k_spc_pe_image_data{"\x2b\x06\x01\x04\x01\x82\x37\x02
 constexpr std::string_view k_spc_indirect_data{"\x2b\x06\x01\x04\x01\x82\x37\x02\x01\x04", 10};
 // 1.2.840.113549.1.7.2, signedData (CryptPkcs7VerifyCommon.c mOidValue).
 constexpr std::string_view k_signed_data_oid{"\x2a\x86\x48\x86\xf7\x0d\x01\x07\x02", 9};
-constexpr size_t k_chunk = 1 << 20;
 // A PKCS#7 the firmware can use is under 64 KiB (HashPeImageByType reads a
 // two-byte length); longer ones are not read.
 constexpr size_t k_max_auth_data = 16 << 20;
@@ -92,11 +92,11 @@ Result<std::string> digest_with(const RandomAccess& file, const PeImage& image, 
                 "than the file holds (HashPeImage)");
   ossl::Ptr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), md, nullptr);
-  std::string buffer(k_chunk, '\0');
+  std::string buffer(k_stream_chunk, '\0');
   for (const auto& range : *ranges) {
     uint64_t done = 0;
     while (done < range.length) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(k_chunk, range.length - done));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(k_stream_chunk, range.length - done));
       if (auto st = file.read_at(range.offset + done, std::span<char>(buffer.data(), n)); !st) return fail(st.error());
       EVP_DigestUpdate(ctx.get(), buffer.data(), n);
       done += n;

@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace sbpipe {
 namespace {
 
@@ -12,9 +14,6 @@ constexpr uint32_t k_uefi_guid_header = 8 + 16;   // OFFSET_OF (WIN_CERTIFICATE_
 // as it lies in memory (MdePkg/Include/Guid/WinCertificate.h).
 constexpr std::array<unsigned char, 16> k_pkcs7_guid{0x9d, 0xd2, 0xaf, 0x4a, 0xdf, 0x68, 0xee, 0x49,
                                                      0x8a, 0xa9, 0x34, 0x7d, 0x37, 0x56, 0x65, 0xa7};
-
-uint32_t le32(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16 | static_cast<uint32_t>(p[3]) << 24; }
-uint16_t le16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 
 // ALIGN_SIZE in DxeImageVerificationLib.h: the padding to 8 bytes.
 uint32_t align_size(uint32_t length) { return length % 8 ? 8 - length % 8 : 0; }

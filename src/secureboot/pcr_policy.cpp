@@ -8,12 +8,12 @@
 #include <algorithm>
 
 #include "core/base64.h"
+#include "core/stream.h"
 #include "secureboot/openssl_util.h"
 
 namespace sbpipe {
 namespace {
 
-constexpr size_t k_chunk = 1 << 20;
 constexpr size_t k_max_pcrsig = 1 << 20;
 constexpr uint32_t k_tpm_cc_policy_pcr = 0x0000017F;
 constexpr int k_uki_pcr = 11;
@@ -114,7 +114,7 @@ void check_bank(const std::string& bank, const nlohmann::json& entries, const st
 }  // namespace
 
 Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const std::vector<std::string>& banks) {
-  std::string buffer(k_chunk, '\0');
+  std::string buffer(k_stream_chunk, '\0');
   for (const PeSection* section : sections) {
     std::vector<ossl::Ptr<EVP_MD_CTX>> ctxs;
     for (const auto& b : banks) {
@@ -123,7 +123,7 @@ Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const
     }
     uint64_t stored = std::min<uint64_t>(section->virtual_size, section->raw_size);
     for (uint64_t done = 0; done < section->virtual_size;) {
-      size_t n = static_cast<size_t>(std::min<uint64_t>(k_chunk, section->virtual_size - done));
+      size_t n = static_cast<size_t>(std::min<uint64_t>(k_stream_chunk, section->virtual_size - done));
       if (done >= stored) {
         std::fill(buffer.begin(), buffer.begin() + static_cast<long>(n), '\0');  // loaded as zeros past the raw data
       } else {

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/bytes.h"
+
 namespace sbpipe {
 namespace {
 
@@ -23,9 +25,6 @@ constexpr uint32_t k_security_directory = 4;   // EFI_IMAGE_DIRECTORY_ENTRY_SECU
 constexpr uint32_t k_debug_directory = 6;      // EFI_IMAGE_DIRECTORY_ENTRY_DEBUG
 constexpr uint64_t k_debug_entry_size = 28;    // sizeof (EFI_IMAGE_DEBUG_DIRECTORY_ENTRY)
 constexpr uint32_t k_debug_type_codeview = 2;  // EFI_IMAGE_DEBUG_TYPE_CODEVIEW
-
-uint16_t le16(const char* p) { return static_cast<uint16_t>(static_cast<uint8_t>(p[0]) | static_cast<uint8_t>(p[1]) << 8); }
-uint32_t le32(const char* p) { return le16(p) | static_cast<uint32_t>(le16(p + 2)) << 16; }
 
 std::unexpected<Error> malformed(std::string reason) {
   return fail(ErrorKind::invalid_input, "not a valid PE image: " + std::move(reason));

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/bytes.h"
+
 namespace sbpipe {
 namespace {
 
@@ -10,15 +12,6 @@ constexpr size_t k_list_header_size = k_guid_size + 12;  // type, ListSize, Head
 constexpr size_t k_efi_time_size = 16;
 constexpr size_t k_win_cert_guid_header = 8 + k_guid_size;  // dwLength, wRevision, wCertificateType, CertType
 constexpr uint16_t k_win_cert_type_efi_guid = 0x0ef1;
-
-uint32_t le32(std::string_view d, size_t at) {
-  return static_cast<uint32_t>(static_cast<uint8_t>(d[at])) | static_cast<uint32_t>(static_cast<uint8_t>(d[at + 1])) << 8 |
-         static_cast<uint32_t>(static_cast<uint8_t>(d[at + 2])) << 16 |
-         static_cast<uint32_t>(static_cast<uint8_t>(d[at + 3])) << 24;
-}
-uint16_t le16(std::string_view d, size_t at) {
-  return static_cast<uint16_t>(static_cast<uint8_t>(d[at]) | static_cast<uint8_t>(d[at + 1]) << 8);
-}
 
 std::unexpected<Error> malformed(size_t list, const std::string& why) {
   return fail(ErrorKind::invalid_input, "EFI signature list " + std::to_string(list + 1) + ": " + why);
@@ -30,8 +23,8 @@ std::string guid_text(std::string_view b) {
   if (b.size() < k_guid_size) return "";
   auto u = [&](size_t i) { return static_cast<unsigned>(static_cast<uint8_t>(b[i])); };
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", le32(b, 0), le16(b, 4), le16(b, 6), u(8),
-                u(9), u(10), u(11), u(12), u(13), u(14), u(15));
+  std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%02x%02x-%02x%02x%02x%02x%02x%02x", le32(b.data()), le16(b.data() + 4),
+                le16(b.data() + 6), u(8), u(9), u(10), u(11), u(12), u(13), u(14), u(15));
   return buf;
 }
 
@@ -46,9 +39,9 @@ Result<std::vector<EfiSignatureList>> parse_signature_lists(std::string_view dat
     list.kind = list.type_guid == k_efi_cert_x509_guid     ? SignatureKind::x509
                 : list.type_guid == k_efi_cert_sha256_guid ? SignatureKind::sha256
                                                            : SignatureKind::other;
-    uint64_t list_size = le32(data, at + 16);
-    uint64_t header_size = le32(data, at + 20);
-    uint64_t signature_size = le32(data, at + 24);
+    uint64_t list_size = le32(data.data() + at + 16);
+    uint64_t header_size = le32(data.data() + at + 20);
+    uint64_t signature_size = le32(data.data() + at + 24);
     if (list_size > data.size() - at) return malformed(index, "SignatureListSize runs past the end of the data");
     if (list_size < k_list_header_size + header_size) return malformed(index, "SignatureListSize smaller than its headers");
     if (signature_size <= k_guid_size) return malformed(index, "SignatureSize too small");
@@ -73,11 +66,12 @@ Result<AuthenticatedVariable> parse_auth_variable(std::string_view data) {
   AuthenticatedVariable var;
   auto byte = [&](size_t i) { return static_cast<unsigned>(static_cast<uint8_t>(data[i])); };
   char stamp[32];
-  std::snprintf(stamp, sizeof stamp, "%04u-%02u-%02u %02u:%02u:%02u", le16(data, 0), byte(2), byte(3), byte(4), byte(5), byte(6));
+  std::snprintf(stamp, sizeof stamp, "%04u-%02u-%02u %02u:%02u:%02u", le16(data.data()), byte(2), byte(3), byte(4), byte(5),
+                byte(6));
   var.timestamp = stamp;
-  uint64_t cert_length = le32(data, k_efi_time_size);
-  uint16_t revision = le16(data, k_efi_time_size + 4);
-  uint16_t type = le16(data, k_efi_time_size + 6);
+  uint64_t cert_length = le32(data.data() + k_efi_time_size);
+  uint16_t revision = le16(data.data() + k_efi_time_size + 4);
+  uint16_t type = le16(data.data() + k_efi_time_size + 6);
   if (revision != 0x0200 || type != k_win_cert_type_efi_guid) return bad("AuthInfo is not a WIN_CERTIFICATE_UEFI_GUID");
   if (cert_length < k_win_cert_guid_header || cert_length > data.size() - k_efi_time_size)
     return bad("AuthInfo length runs past the end of the file");

@@ -3,7 +3,11 @@
 import os
 import socket
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from suite_support import make_owner_keys, stop_process  # noqa: E402,F401  (make_owner_keys: for the boot tests)
 
 
 def run(*args, check=True, **kw):
@@ -11,17 +15,6 @@ def run(*args, check=True, **kw):
     if check and r.returncode != 0:
         raise AssertionError(f"{args[0]} failed ({r.returncode}): {r.stderr.decode(errors='replace')[-3000:]}")
     return r
-
-
-def make_owner_keys(d, name="Owner"):
-    """The key set a workflow mounts at /secureboot, as `talosctl gen secureboot` writes it
-    (PKCS#1 RSA; a 2048-bit UKI key keeps the tests quick), plus the PCR key's public half."""
-    os.makedirs(d, exist_ok=True)
-    run("openssl", "genrsa", "-traditional", "-out", f"{d}/uki-signing-key.pem", "2048")
-    run("openssl", "req", "-x509", "-key", f"{d}/uki-signing-key.pem", "-out", f"{d}/uki-signing-cert.pem", "-days", "30",
-        "-subj", "/O=" + name)
-    run("openssl", "genrsa", "-traditional", "-out", f"{d}/pcr-signing-key.pem", "2048")
-    run("openssl", "rsa", "-in", f"{d}/pcr-signing-key.pem", "-pubout", "-out", f"{d}/pcr-signing-key.pub.pem")
 
 
 def free_port():
@@ -59,13 +52,7 @@ class Registry:
             raise
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

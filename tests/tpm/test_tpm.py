@@ -28,6 +28,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from suite_support import make_owner_keys, stop_process  # noqa: E402
+
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
 MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
@@ -105,12 +108,7 @@ class SoftwareTpm:
         self.env = dict(os.environ, TPM2TOOLS_TCTI="swtpm:path=" + self.sock)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc)
 
     def tool(self, *args, check=True):
         return run(*args, check=check, env=self.env, cwd=self.dir)
@@ -175,15 +173,6 @@ class SoftwareTpm:
         return r.stdout if r.returncode == 0 else None
 
 
-def make_keys(d, name="Owner"):
-    os.makedirs(d, exist_ok=True)
-    run("openssl", "genrsa", "-traditional", "-out", f"{d}/uki-signing-key.pem", "2048")
-    run("openssl", "req", "-x509", "-key", f"{d}/uki-signing-key.pem", "-out", f"{d}/uki-signing-cert.pem", "-days", "30",
-        "-subj", "/O=" + name)
-    run("openssl", "genrsa", "-traditional", "-out", f"{d}/pcr-signing-key.pem", "2048")
-    run("openssl", "rsa", "-in", f"{d}/pcr-signing-key.pem", "-pubout", "-out", f"{d}/pcr-signing-key.pub.pem")
-
-
 def model_uki(line, keys, out, env=None):
     """The model's signed SecureBoot UKI (the metal UKI output for 1.10+, the ISO's for 1.9)."""
     e = dict(os.environ, STANDIN_TALOS=line, STANDIN_VERSION=LINES[line], **(env or {}))
@@ -210,9 +199,9 @@ class NodeVerdict(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="sbpipe-tpm-")
         cls.keys = os.path.join(cls.tmp, "keys")
-        make_keys(cls.keys)
+        make_owner_keys(cls.keys)
         cls.other = os.path.join(cls.tmp, "other-keys")
-        make_keys(cls.other, "Other")
+        make_owner_keys(cls.other, "Other")
 
     @classmethod
     def tearDownClass(cls):
@@ -306,7 +295,7 @@ class SystemdMeasure(unittest.TestCase):
         tmp = tempfile.mkdtemp(prefix="sbpipe-measure-")
         self.addCleanup(shutil.rmtree, tmp, True)
         keys = os.path.join(tmp, "keys")
-        make_keys(keys)
+        make_owner_keys(keys)
         stub = os.path.join(tmp, "stub.efi")
         run("objcopy", "--remove-section", ".sbat", STUB, stub)
         variants = {"plain": {}, "splash": {".splash": b"BM" + os.urandom(300)}, "long": {".cmdline": b"a=b " * 500}}
