@@ -15,7 +15,7 @@
 namespace sbpipe {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Steady = std::chrono::steady_clock;
 constexpr auto k_redraw_interval = std::chrono::milliseconds(100);
 constexpr size_t k_bar_width = 24;
 
@@ -43,7 +43,7 @@ std::string duration_text(double seconds) {
 
 }  // namespace
 
-std::string render_transfer_row(const TransferRow& row, Clock::time_point now, size_t label_width, size_t width) {
+std::string render_transfer_row(const TransferRow& row, Steady::time_point now, size_t label_width, size_t width) {
   double secs = std::chrono::duration<double>(now - row.start).count();
   double rate = secs > 0 ? static_cast<double>(row.done) / secs : 0;
   std::string text = fmt::format("{:<{}}  ", row.label, label_width);
@@ -76,7 +76,7 @@ bool ProgressBoard::enabled() {
   return m_enabled;
 }
 
-size_t ProgressBoard::add(std::string label, std::optional<uint64_t> total, Clock::time_point now) {
+size_t ProgressBoard::add(std::string label, std::optional<uint64_t> total, Steady::time_point now) {
   std::lock_guard lock(m_mutex);
   if (m_rows.empty()) {  // a new batch: the overall line starts again
     m_finished_done = m_finished_total = 0;
@@ -90,14 +90,14 @@ size_t ProgressBoard::add(std::string label, std::optional<uint64_t> total, Cloc
   return id;
 }
 
-void ProgressBoard::update(size_t id, uint64_t done, Clock::time_point now) {
+void ProgressBoard::update(size_t id, uint64_t done, Steady::time_point now) {
   std::lock_guard lock(m_mutex);
   for (auto& e : m_rows)
     if (e.id == id) e.row.done = done;
   if (now - m_last_draw >= k_redraw_interval) draw(now);
 }
 
-void ProgressBoard::remove(size_t id, Clock::time_point now) {
+void ProgressBoard::remove(size_t id, Steady::time_point now) {
   std::lock_guard lock(m_mutex);
   auto it = std::find_if(m_rows.begin(), m_rows.end(), [id](const Entry& e) { return e.id == id; });
   if (it == m_rows.end()) return;
@@ -113,7 +113,7 @@ void ProgressBoard::write_above(std::string_view text) {
   out += text;
   m_drawn = 0;
   std::fwrite(out.data(), 1, out.size(), stderr);
-  if (!m_rows.empty()) draw(Clock::now());
+  if (!m_rows.empty()) draw(Steady::now());
   std::fflush(stderr);
 }
 
@@ -123,7 +123,7 @@ std::string ProgressBoard::clear_sequence() const {
   return fmt::format("\x1b[{}A\r\x1b[J", m_drawn);
 }
 
-std::string ProgressBoard::frame(Clock::time_point now) const {
+std::string ProgressBoard::frame(Steady::time_point now) const {
   size_t width = terminal_width() - 1;
   size_t label_width = 0;
   for (const auto& e : m_rows) label_width = std::max(label_width, e.row.label.size());
@@ -140,7 +140,7 @@ std::string ProgressBoard::frame(Clock::time_point now) const {
   return out;
 }
 
-void ProgressBoard::draw(Clock::time_point now) {
+void ProgressBoard::draw(Steady::time_point now) {
   if (!m_enabled) return;
   std::string out = clear_sequence();
   if (!m_rows.empty()) out += frame(now);
