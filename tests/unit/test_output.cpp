@@ -89,7 +89,7 @@ TEST_CASE("report_table: the upload summary lines up with fmt, counts below") {
 
 TEST_CASE("rfc3339_utc_ms: UTC with milliseconds and Z") {
   using namespace std::chrono;
-  CHECK(rfc3339_utc_ms(system_clock::time_point(milliseconds(1796151537599))) == "2026-12-01T11:38:57.599Z");
+  CHECK(rfc3339_utc_ms(system_clock::time_point(milliseconds(1796151537599))) == "2026-12-01T18:58:57.599Z");
   CHECK(rfc3339_utc_ms(system_clock::time_point(milliseconds(0))) == "1970-01-01T00:00:00.000Z");
   CHECK(rfc3339_utc_ms(system_clock::time_point(milliseconds(-1))) == "1969-12-31T23:59:59.999Z");
 }
