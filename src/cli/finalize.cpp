@@ -52,7 +52,10 @@ Status run_finalize(const FinalizeFlags& flags) {
   nlohmann::json out{{"tag", flags.release.tag}, {"changed", result->changed}, {"release", location}};
   std::string line = std::string(result->changed ? "released " : "already released ") +
                      (opened->is_dir ? location : flags.release.tag + (location.empty() ? "" : " " + location));
-  print_result_line(flags.format == "json" ? out.dump() : line);
+  if (flags.format == "json")
+    print_json_result(out);
+  else
+    print_result_line(line);
   return {};
 }
 

@@ -7,6 +7,7 @@
 #include "cli/app.h"
 #include "cli/output.h"
 #include "core/clock.h"
+#include "core/table.h"
 #include "secureboot/keys.h"
 
 namespace sbpipe {
@@ -31,18 +32,11 @@ Status run_keys_check(const KeysFlags& flags) {
     nlohmann::json out{{"ok", failed == 0}, {"checks", nlohmann::json::array()}};
     for (const auto& r : rows)
       out["checks"].push_back({{"item", r.item}, {"check", r.check}, {"level", level_name(r.level)}, {"detail", r.detail}});
-    print_result_line(out.dump());
+    print_json_result(out);
   } else {
-    size_t item_width = 4, check_width = 5;
-    for (const auto& r : rows) {
-      item_width = std::max(item_width, r.item.size());
-      check_width = std::max(check_width, r.check.size());
-    }
-    auto pad = [](const std::string& s, size_t width) { return s + std::string(width - s.size() + 2, ' '); };
-    print_result_line(pad("ITEM", item_width) + pad("CHECK", check_width) + "RESULT  DETAIL");
-    for (const auto& r : rows)
-      print_result_line(pad(r.item, item_width) + pad(r.check, check_width) + pad(std::string(level_name(r.level)), 6) +
-                        r.detail);
+    Table table({"ITEM", "CHECK", "RESULT", "DETAIL"});
+    for (const auto& r : rows) table.add_row({r.item, r.check, std::string(level_name(r.level)), r.detail});
+    print_result_text(table.render());
   }
   if (failed != 0)
     return fail(ErrorKind::invalid_input, "keys check: " + std::to_string(failed) + " check(s) failed, " +

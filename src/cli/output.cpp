@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 namespace sbpipe {
 
 void print_result_line(const std::string& line) {
@@ -16,6 +18,13 @@ void print_result_line(const std::string& line) {
 void print_result_text(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
+}
+
+void print_json_result(const nlohmann::json& fields) {
+  // ordered_json keeps schemaVersion first, where a reader looks for it.
+  nlohmann::ordered_json out{{"schemaVersion", k_schema_version}};
+  for (const auto& [key, value] : fields.items()) out[key] = value;
+  print_result_line(out.dump());
 }
 
 CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initializer_list<std::string_view> choices,

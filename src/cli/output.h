@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/error.h"
 
 namespace CLI {
@@ -21,6 +23,15 @@ void print_result_line(const std::string& line);
 
 // Prints text (which ends in its own newline) to stdout and flushes it.
 void print_result_text(const std::string& text);
+
+// The version of every `--format json` document's shape. It goes up by one
+// when a documented top-level field changes meaning or goes away; adding a
+// field keeps it. README.md's "Machine output" section lists the fields.
+inline constexpr int k_schema_version = 1;
+
+// Prints `fields` (a JSON object) as one line on stdout, with
+// "schemaVersion" first: the one way a command prints its --format json.
+void print_json_result(const nlohmann::json& fields);
 
 // Adds `-o,--format` whose help shows the choices ({text,json}) and the
 // default; check the value with check_choice when the command runs.

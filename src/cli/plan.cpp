@@ -1,6 +1,7 @@
 // sbpipe plan --tag V [--config F] [--format json|shell] [--pin-digests]
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include "cli/app.h"
 #include "cli/output.h"
@@ -59,7 +60,7 @@ Status run_plan(const PlanFlags& flags) {
   auto plan = make_plan(flags.version, config, flags.pin_digests ? &resolver : nullptr);
   if (!plan) return fail(plan.error());
   if (flags.format == "json") {
-    print_result_line(plan_json(*plan));
+    print_json_result(nlohmann::json::parse(plan_json(*plan)));
   } else if (flags.format == "argo") {
     print_result_line(plan_items_json(*plan));
   } else {

@@ -1,6 +1,7 @@
 // sbpipe push-installer INPUT... --ref REGISTRY/REPO:TAG [--plain-http] [--digest-file F]
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -31,9 +32,11 @@ struct PushFlags {
   int retry_delay_ms = 500;
   int jobs = 2;
   std::string arch;
+  std::string format = "text";
 };
 
 Status run_push(const PushFlags& flags) {
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   InstallerPush request{flags.inputs,      flags.ref,
                         flags.compression, flags.compression_level,
                         flags.annotations, flags.mount_from,
@@ -50,7 +53,10 @@ Status run_push(const PushFlags& flags) {
   if (!flags.digest_file.empty()) {
     if (auto st = write_file_atomically(flags.digest_file, pushed->digest + "\n"); !st) return st;
   }
-  print_result_line(pushed->name + "@" + pushed->digest);
+  if (flags.format == "json")
+    print_json_result({{"ref", pushed->name + "@" + pushed->digest}, {"name", pushed->name}, {"digest", pushed->digest}});
+  else
+    print_result_line(pushed->name + "@" + pushed->digest);
   return {};
 }
 
@@ -85,6 +91,7 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
   cmd->add_option("--jobs", flags->jobs, "Layers uploaded at once")->capture_default_str()->check(CLI::Range(1, 16));
+  add_format_flag(*cmd, flags->format, {"text", "json"}, "Result on stdout: REGISTRY/REPO@DIGEST, or a JSON object");
   cmd->callback([flags, &action] { action = [flags] { return run_push(*flags); }; });
 }
 

@@ -37,6 +37,20 @@ struct RunFlags {
   ReleaseFlags pin;  // --release-id, --release-state
 };
 
+// --format json: what was published, then every step's journal record.
+nlohmann::json run_result_json(const std::string& tag, const nlohmann::json& steps) {
+  auto field = [&steps](const char* step, const char* key) {
+    if (!steps.contains(step) || !steps[step].is_object() || !steps[step].contains(key)) return nlohmann::json();
+    return steps[step][key];
+  };
+  nlohmann::json assets = field("upload-assets", "assets");
+  return {{"tag", tag},
+          {"installer", field("push-installer", "ref")},
+          {"assets", assets.is_null() ? nlohmann::json::array() : assets},
+          {"release", field("finalize", "release")},
+          {"steps", steps}};
+}
+
 // The config file's `imager:` and `run:` sections, then the flags over them.
 Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
   RunSettings settings;
@@ -100,7 +114,7 @@ Status run_run(RunFlags& flags) {
   auto steps = run_pipeline(request, settings, plan, env);
   if (!steps) return fail(steps.error());
   if (flags.format == "json")
-    print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
+    print_json_result(run_result_json(flags.tag, *steps));
   else
     print_result_text(run_summary(*steps));
   return {};

@@ -28,6 +28,7 @@ struct SubmitFlags {
   std::string workflow_template;
   int poll_seconds = 10;
   int timeout_minutes = 240;
+  std::string format = "text";
   GitHubFlags github;
 };
 
@@ -58,6 +59,7 @@ Status wait_for(KubeClient& kube, const std::string& namespace_name, const std::
 }
 
 Status run_submit(const SubmitFlags& flags) {
+  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   auto repo = RepoName::parse(flags.repo);
   if (!repo) return fail(repo.error());
   ServeSettings settings;
@@ -96,7 +98,10 @@ Status run_submit(const SubmitFlags& flags) {
   auto created = kube.create_workflow(target.namespace_name, workflow);
   if (!created) return fail(created.error());
   spdlog::info("created workflow {} in namespace {}", created->name, target.namespace_name);
-  print_result_line(created->name);
+  if (flags.format == "json")
+    print_json_result({{"workflow", created->name}, {"namespace", target.namespace_name}});
+  else
+    print_result_line(created->name);
   if (flags.wait) return wait_for(kube, target.namespace_name, created->name, flags);
   return {};
 }
@@ -120,6 +125,8 @@ void add_submit(CLI::App& app, CommandAction& action) {
       ->capture_default_str()
       ->check(CLI::Range(1, 600));
   cmd->add_option("--wait-timeout", flags->timeout_minutes, "Minutes --wait waits at most")->capture_default_str();
+  add_format_flag(*cmd, flags->format, {"text", "json"},
+                  "Result on stdout: the Workflow's name, or a JSON object (--dry-run prints the Workflow itself)");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_submit(*flags); }; });
 }

@@ -33,7 +33,7 @@ Status run_upload(const UploadFlags& flags) {
   auto reports = publish_release(*opened->target, *assets, request);
   if (!reports) return fail(reports.error());
   if (flags.format == "json") {
-    print_result_line(report_json(*reports).dump());
+    print_json_result({{"assets", report_json(*reports)}});
   } else {
     print_result_text(report_table(*reports));
   }

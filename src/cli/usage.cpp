@@ -1,12 +1,14 @@
 #include "cli/usage.h"
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <memory>
 
 #include "cli/output.h"
 #include "cli/suggest.h"
+#include "core/table.h"
 
 namespace sbpipe {
 namespace {
@@ -55,8 +57,7 @@ std::string did_you_mean(const std::vector<std::string>& close) {
 }
 
 std::string global_flags_footer(const CLI::App& root) {
-  std::vector<std::pair<std::string, std::string>> rows;
-  size_t width = 0;
+  Table table;
   for (const CLI::Option* opt :
        root.get_options([](const CLI::Option* o) { return o->nonpositional() && !o->get_group().empty(); })) {
     if (opt->check_lname("help") || opt->check_lname("version"))
@@ -64,13 +65,9 @@ std::string global_flags_footer(const CLI::App& root) {
     std::string left = opt->get_name(false, true);
     if (!opt->get_type_name().empty() && opt->get_expected_max() > 0) left += " " + opt->get_type_name();
     if (!opt->get_default_str().empty()) left += "=" + opt->get_default_str();
-    width = std::max(width, left.size());
-    rows.emplace_back(std::move(left), opt->get_description());
+    table.add_row({std::move(left), opt->get_description()});
   }
-  std::string text = "Global flags (before or after the command):\n";
-  for (const auto& [left, description] : rows)
-    text += "  " + left + std::string(width - left.size() + 2, ' ') + description + "\n";
-  return text;
+  return "Global flags (before or after the command):\n" + table.render("  ");
 }
 
 }  // namespace
@@ -78,11 +75,17 @@ std::string global_flags_footer(const CLI::App& root) {
 std::string help_pointer(const CLI::App& app) { return "Run '" + command_path(chosen_command(app)) + " --help' for usage."; }
 
 void add_version_command(CLI::App& app, CommandAction& action) {
+  auto format = std::make_shared<std::string>("text");
   CLI::App* cmd = app.add_subcommand("version", "Print sbpipe's version");
-  cmd->callback([&action] {
-    action = [] {
-      print_result_line(std::string("sbpipe ") + SBPIPE_VERSION);
-      return Status{};
+  add_format_flag(*cmd, *format, {"text", "json"}, "sbpipe VERSION, or a JSON object");
+  cmd->callback([format, &action] {
+    action = [format]() -> Status {
+      if (auto st = check_choice("--format", *format, {"text", "json"}); !st) return st;
+      if (*format == "json")
+        print_json_result({{"version", SBPIPE_VERSION}});
+      else
+        print_result_line(std::string("sbpipe ") + SBPIPE_VERSION);
+      return {};
     };
   });
 }

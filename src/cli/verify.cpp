@@ -64,7 +64,7 @@ Status run_verify(const VerifyFlags& flags) {
     verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
   }
   if (flags.format == "json") {
-    print_result_line(verdicts_json(*verdicts).dump());
+    print_json_result(verdicts_json(*verdicts));
   } else {
     print_result_text(verdicts_text(*verdicts));
   }

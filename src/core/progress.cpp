@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "core/progress_board.h"
+
 namespace sbpipe {
 
 std::string format_bytes(uint64_t bytes) {
@@ -24,6 +26,11 @@ ProgressSource::ProgressSource(ByteSource& inner, Clock& clock, std::string labe
     : m_inner(inner), m_clock(clock), m_label(std::move(label)), m_total(total), m_start(clock.now()),
       m_interval(isatty(STDERR_FILENO) ? 2 : 15) {
   m_next = m_start + m_interval;
+  if (ProgressBoard::instance().enabled()) m_row = ProgressBoard::instance().add(m_label, m_total, m_start);
+}
+
+ProgressSource::~ProgressSource() {
+  if (m_row != 0) ProgressBoard::instance().remove(m_row, m_clock.now());
 }
 
 Result<size_t> ProgressSource::read(std::span<char> buffer) {
@@ -31,7 +38,9 @@ Result<size_t> ProgressSource::read(std::span<char> buffer) {
   if (!n) return n;
   m_done += *n;
   auto now = m_clock.now();
-  if (now >= m_next && *n > 0) {
+  if (m_row != 0) {
+    ProgressBoard::instance().update(m_row, m_done, now);
+  } else if (now >= m_next && *n > 0) {
     m_next = now + m_interval;
     double secs = std::chrono::duration<double>(now - m_start).count();
     std::string line = m_label + ": " + format_bytes(m_done);

@@ -8,6 +8,9 @@
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/file.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/table.h"
 #include "pipeline/continuity.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_env.h"
@@ -49,16 +52,6 @@ std::string substitute(std::string word, const ImagerSlots& slots) {
       word.replace(at, name.size(), *value);
   }
   return word;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; start < text.size(); start = end + 1) {
-    end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-  }
-  return lines;
 }
 
 // imager's command line for one invocation writing into `out`. Only
@@ -148,13 +141,14 @@ public:
 private:
   bool skip(const std::string& step) const {
     if (!m_state.done(step)) return false;
-    spdlog::info("{}: done in an earlier run (journal)", step);
+    log_event(LogLevel::info, step + ": done in an earlier run (journal)",
+              {{"tag", m_request.tag}, {"step", step}, {"outcome", "done_earlier"}});
     return true;
   }
 
   Status record(const std::string& step, json output) {
     if (auto st = m_state.record(step, std::move(output)); !st) return st;
-    spdlog::info("{}: done", step);
+    log_event(LogLevel::info, step + ": done", {{"tag", m_request.tag}, {"step", step}, {"outcome", "done"}});
     return {};
   }
 
@@ -240,12 +234,15 @@ private:
     if (auto st = create_private_directories(m_state.dir() / "no-keys"); !st) return st;
     auto argv = imager_argv(m_settings, inv, staging, m_state.dir() / "no-keys");
     if (!argv) return fail(argv.error());
-    spdlog::info("{}: running imager ({})", step, (*argv)[0]);
+    log_event(LogLevel::info, step + ": running imager (" + (*argv)[0] + ")",
+              {{"tag", m_request.tag}, {"step", step}, {"command", (*argv)[0]}});
     auto started = m_env.clock.now();
     auto exit = m_env.processes.run(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
     if (!exit) return fail(exit.error().with_context("imager " + inv.name));
-    spdlog::info("{}: imager ended with status {} after {} s", step, *exit,
-                 std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count());
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count();
+    log_event(LogLevel::info,
+              step + ": imager ended with status " + std::to_string(*exit) + " after " + std::to_string(secs) + " s",
+              {{"tag", m_request.tag}, {"step", step}, {"status", *exit}, {"seconds", secs}});
     if (*exit != 0)
       return fail(ErrorKind::invalid_input,
                   "imager " + inv.name + " exited with status " + std::to_string(*exit) + "; nothing was published");
@@ -286,7 +283,17 @@ private:
                    .pcr_pubkey_setting = m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
                });
     if (!verdicts) return fail(verdicts.error());
-    for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
+    // One line per binary; the table is verify's own output, not a log's.
+    for (const auto& v : *verdicts)
+      log_event(v.ok ? LogLevel::info : LogLevel::error,
+                "verify: " + std::string(v.ok ? "ok " : "FAIL ") + v.path + " (" + v.role + ")" +
+                    (v.reason.empty() ? "" : ": " + v.reason),
+                {{"tag", m_request.tag},
+                 {"step", "verify"},
+                 {"path", v.path},
+                 {"role", v.role},
+                 {"outcome", v.ok ? "ok" : "failed"},
+                 {"reason", v.reason}});
     if (auto st = verdicts_status(*verdicts); !st)
       return fail(st.error().with_context("verify: nothing was published; fix the build, then run again with --restart"));
     auto continuity = check_previous_release(*verdicts);
@@ -379,7 +386,16 @@ private:
     if (!assets) return fail(assets.error());
     auto reports = publish_release(m_env.release, *assets, PublishRequest{m_pin, AllowPublished::no});
     if (!reports) return fail(reports.error().with_context("upload-assets"));
-    for (const auto& line : split_lines(report_table(*reports))) spdlog::info("upload-assets: {}", line);
+    // One line per asset; run's summary on stdout is the table.
+    for (const auto& r : *reports)
+      log_event(LogLevel::info,
+                "upload-assets: " + std::string(outcome_name(r.outcome)) + " " + r.name + " (" + format_bytes(r.size) + ")",
+                {{"tag", m_request.tag},
+                 {"step", "upload-assets"},
+                 {"asset", r.name},
+                 {"outcome", outcome_name(r.outcome)},
+                 {"size", r.size},
+                 {"sha256", r.sha256}});
     return record(k_upload, {{"assets", report_json(*reports)}});
   }
 
@@ -574,18 +590,18 @@ Result<std::string> run_dry_text(const std::string& tag, const RunSettings& sett
 }
 
 std::string run_summary(const json& steps) {
-  std::string out;
+  Table table;
   const json empty = json::object();
   auto step = [&](const char* name) -> const json& { return steps.contains(name) ? steps[name] : empty; };
   const auto& push = step("push-installer");
-  out += "installer  " + (push.contains("ref") ? push["ref"].get<std::string>() : std::string("(not pushed)")) + "\n";
+  table.add_row({"installer", push.contains("ref") ? push["ref"].get<std::string>() : std::string("(not pushed)")});
   const auto& upload = step("upload-assets");
   if (upload.contains("assets"))
     for (const auto& a : upload["assets"])
-      out += "asset      " + a.value("name", "") + "  " + a.value("sha256", "") + "  " + a.value("result", "") + "\n";
+      table.add_row({"asset", a.value("name", ""), a.value("result", ""), a.value("sha256", "")});
   const auto& fin = step("finalize");
-  out += "release    " + fin.value("release", std::string("(not finalized)")) + "\n";
-  return out;
+  table.add_row({"release", fin.value("release", std::string("(not finalized)"))});
+  return table.render();
 }
 
 }  // namespace sbpipe

@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/file.h"
+#include "core/table.h"
 #include "core/temp_dir.h"
 #include "oci/credentials.h"
 #include "oci/layer_codec.h"
@@ -135,16 +136,11 @@ Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths
 }
 
 std::string verdicts_text(const std::vector<Verdict>& verdicts) {
-  size_t width = 0;
-  for (const auto& v : verdicts) width = std::max(width, v.path.size());
-  std::string text;
-  for (const auto& v : verdicts) {
-    text += v.path + std::string(width - v.path.size() + 2, ' ');
-    text += v.role + std::string(v.role.size() < 13 ? 13 - v.role.size() : 1, ' ');
-    text += v.ok ? "ok    " : "FAIL  ";
-    text += v.reason + "\n";
-  }
-  return text;
+  Table table;
+  table.set_min_width(1, 11);  // the role column lines up across runs
+  table.set_min_width(2, 4);
+  for (const auto& v : verdicts) table.add_row({v.path, v.role, v.ok ? "ok" : "FAIL", v.reason});
+  return table.render();
 }
 
 nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {

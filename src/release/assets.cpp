@@ -10,6 +10,7 @@
 #include "core/file.h"
 #include "core/progress.h"
 #include "core/sha256.h"
+#include "core/table.h"
 #include "release/checksums.h"
 
 namespace sbpipe {
@@ -193,19 +194,15 @@ std::string_view outcome_name(AssetOutcome outcome) {
 }
 
 std::string report_table(const std::vector<AssetReport>& reports) {
-  size_t width = 5;
-  for (const auto& r : reports) width = std::max(width, r.name.size());
-  auto pad = [](std::string text, size_t n) {
-    if (text.size() < n) text.append(n - text.size(), ' ');
-    return text;
-  };
-  std::string out = pad("ASSET", width) + "  " + pad("RESULT", 9) + "  " + pad("SIZE", 10) + "  SHA256\n";
+  Table table({"ASSET", "RESULT", "SIZE", "SHA256"});
+  table.set_min_width(1, 9);  // the widest result word, so tables of one run line up
+  table.set_min_width(2, 10);
   std::map<AssetOutcome, int> counts;
   for (const auto& r : reports) {
-    out += pad(r.name, width) + "  " + pad(std::string(outcome_name(r.outcome)), 9) + "  " + pad(format_bytes(r.size), 10) +
-           "  " + r.sha256.substr(0, 16) + "\n";
+    table.add_row({r.name, std::string(outcome_name(r.outcome)), format_bytes(r.size), r.sha256.substr(0, 16)});
     ++counts[r.outcome];
   }
+  std::string out = table.render();
   out += std::to_string(counts[AssetOutcome::uploaded]) + " uploaded, " + std::to_string(counts[AssetOutcome::replaced]) +
          " replaced, " + std::to_string(counts[AssetOutcome::unchanged]) + " unchanged\n";
   return out;

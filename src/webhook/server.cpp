@@ -4,8 +4,10 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <cmath>
 
 #include "core/file.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "webhook/http_listener.h"
 
@@ -36,13 +38,17 @@ ServerResponse json_response(int status, const nlohmann::json& body) {
 
 void log_delivery(const Delivery& d, int status) {
   double ms = std::chrono::duration<double, std::milli>(Steady::now() - d.start).count();
-  auto or_dash = [](const std::string& s) -> const std::string& {
-    static const std::string dash = "-";
-    return s.empty() ? dash : s;
-  };
   const DeliveryFacts& f = d.facts;
-  spdlog::info("delivery={} event={} action={} repo={} tag={} outcome={} status={} ms={:.1f}", or_dash(f.delivery),
-               or_dash(f.event), or_dash(f.action), or_dash(f.repo), or_dash(f.tag), f.outcome, status, ms);
+  log_event(LogLevel::info, "webhook delivery",
+            {{"delivery", f.delivery},
+             {"event", f.event},
+             {"action", f.action},
+             {"repo", f.repo},
+             {"tag", f.tag},
+             {"outcome", f.outcome},
+             {"status", status},
+             {"ms", std::round(ms * 10) / 10}},
+            LogText::fields);
 }
 
 // The listener's own refusals of webhook requests, as outcomes.
@@ -136,8 +142,13 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
            metrics.observe_latency(std::chrono::duration<double>(Steady::now() - start).count());
            metrics.count_delivery(facts.event, facts.action, facts.outcome);
            if (!answer.failure.empty())
-             spdlog::warn("delivery={} {} failed: {}", facts.delivery, act == DeliveryAct::withdraw ? "withdrawal" : "submission",
-                          answer.failure);
+             log_event(LogLevel::warn,
+                       "delivery=" + facts.delivery + " " + (act == DeliveryAct::withdraw ? "withdrawal" : "submission") +
+                           " failed: " + answer.failure,
+                       {{"delivery", facts.delivery},
+                        {"act", act == DeliveryAct::withdraw ? "withdrawal" : "submission"},
+                        {"outcome", "failed"},
+                        {"error", answer.failure}});
            log_delivery(Delivery{start, facts}, answer.status);
            reply(json_response(answer.status, answer.body));
          };

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 
 namespace sbpipe::test {
@@ -152,6 +155,39 @@ TEST_CASE("cli: completion bash completes commands and each command's flags") {
   auto bad = sbpipe({"completion", "powershell"});
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("shell must be bash, zsh or fish") != std::string::npos);
+}
+
+TEST_CASE("cli: -o json is versioned, and README.md's Machine output table names every command that has it") {
+  auto version = sbpipe({"version", "-o", "json"});
+  REQUIRE(version.exit_code == 0);
+  check_machine_output("version", version.out);
+  CHECK(version.out == std::string("{\"schemaVersion\":1,\"version\":\"") + SBPIPE_VERSION + "\"}\n");
+  auto plan = sbpipe({"plan", "--tag", "v1.9.0", "-o", "json"});
+  REQUIRE(plan.exit_code == 0);
+  check_machine_output("plan", plan.out);
+  auto argo = sbpipe({"plan", "--tag", "v1.9.0", "-o", "argo"});
+  CHECK(argo.out.starts_with("[{"));  // Argo's withParam array stays an array
+
+  // Every command whose --format offers json is in the table, and nothing else.
+  auto documented = documented_machine_output();
+  std::set<std::string> with_json, in_table;
+  for (const auto& [command, fields] : documented) in_table.insert(command);
+  for (const std::string command : {"push-installer", "verify", "keys check", "plan", "pxe-extract", "upload-assets", "finalize",
+                                    "serve", "submit", "run", "version"}) {
+    std::vector<std::string> args{"help"};
+    for (size_t at = 0, next; at <= command.size(); at = next + 1) {
+      next = command.find(' ', at);
+      if (next == std::string::npos) next = command.size();
+      args.push_back(command.substr(at, next - at));
+    }
+    auto help = sbpipe(args);
+    REQUIRE_MESSAGE(help.exit_code == 0, help.err);
+    auto format = help.out.find("--format {");
+    if (format != std::string::npos &&
+        help.out.substr(format, help.out.find('}', format) - format).find("json") != std::string::npos)
+      with_json.insert(command);
+  }
+  CHECK(with_json == in_table);
 }
 
 }  // TEST_SUITE("integration")

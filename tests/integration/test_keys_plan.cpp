@@ -7,6 +7,7 @@
 
 #include <sstream>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "secureboot/keys.h"
 #include "support/registry_server.h"
@@ -74,6 +75,7 @@ TEST_CASE("keys check: a talosctl-like key set passes and prints no key material
 
   auto j = keys_check(keys.dir.path(), {"--format", "json"});
   REQUIRE(j.exit_code == 0);
+  check_machine_output("keys check", j.out);
   auto doc = nlohmann::json::parse(j.out);
   CHECK(doc["ok"] == true);
   CHECK(doc["checks"].size() > 6);

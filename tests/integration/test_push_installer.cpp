@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "support/fault_proxy.h"
 #include "support/registry_server.h"
@@ -154,6 +155,10 @@ TEST_CASE("push-installer: an unchanged re-push uploads nothing") {
   auto second = push({f.tarball.string()}, ref);
   REQUIRE_MESSAGE(second.exit_code == 0, second.err);
   CHECK(second.out == first.out);
+  auto as_json = push({f.tarball.string()}, ref, {"-o", "json"});
+  REQUIRE_MESSAGE(as_json.exit_code == 0, as_json.err);
+  check_machine_output("push-installer", as_json.out);
+  CHECK(nlohmann::json::parse(as_json.out)["ref"].get<std::string>() + "\n" == first.out);
   CHECK(second.err.find("nothing to push") != std::string::npos);
   auto log = proxy.log();
   std::vector<std::string> later(log.begin() + static_cast<long>(before), log.end());

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <thread>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "support/github_standin.h"
 #include "support/registry_server.h"
@@ -122,11 +123,44 @@ TEST_CASE("upload-assets: fresh upload, then an unchanged re-run uploads nothing
   auto again = f.upload({"--format", "json"});
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.github.requests() == kListed);  // zero uploads
-  auto report = nlohmann::json::parse(again.out);
+  check_machine_output("upload-assets", again.out);
+  auto out = nlohmann::json::parse(again.out);
+  auto report = out["assets"];
   REQUIRE(report.size() == 5);
   for (const auto& item : report) CHECK(item["result"] == "unchanged");
   CHECK(report[3]["name"] == "sha512sum.txt");
   CHECK(report[4]["name"] == "sha256sum.txt");
+}
+
+TEST_CASE("upload-assets on a terminal redraws one line per asset and a total in place; without one, plain lines") {
+  ReleaseFixture f;
+  Strings args{"/usr/bin/python3", std::string(SBPIPE_TEST_SUPPORT_DIR) + "/run_in_pty.py", (f.dir / "pty.out").string(),
+               sbpipe_binary(), "upload-assets"};
+  for (const auto& file : f.files) args.push_back(file.string());
+  auto c = f.common();
+  args.insert(args.end(), c.begin(), c.end());
+  auto r = run(args, f.env(), 300);
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  std::string tty = read_file(f.dir / "pty.out");
+  // Each row is drawn from the line's start, erased first; a redraw moves
+  // the cursor back up over the rows drawn before.
+  CHECK(tty.find("\r\x1b[2Kuploading metal-amd64-secureboot.iso") != std::string::npos);
+  CHECK(tty.find("\r\x1b[2Ktotal (") != std::string::npos);
+  CHECK(tty.find("A\r\x1b[J") != std::string::npos);
+  CHECK(tty.find("] ") != std::string::npos);          // the bar
+  CHECK(tty.find(" / 2.0 MiB") != std::string::npos);  // done / total of the 2 MiB asset
+  // Log lines still reach the terminal, above the display.
+  CHECK(tty.find("sbpipe: ") != std::string::npos);
+  // The table is a result: stdout (a pipe here), not the terminal.
+  CHECK(r.out.find("metal-amd64-secureboot.iso") != std::string::npos);
+  CHECK(tty.find("ASSET ") == std::string::npos);
+
+  // Not a terminal: no control sequences at all, as before.
+  ReleaseFixture plain;
+  auto p = plain.upload();
+  REQUIRE_MESSAGE(p.exit_code == 0, p.err);
+  CHECK(p.err.find('\r') == std::string::npos);
+  CHECK(p.err.find('\x1b') == std::string::npos);
 }
 
 TEST_CASE("upload-assets: a changed file is uploaded under a temporary name, then swapped") {
@@ -335,6 +369,7 @@ TEST_CASE("finalize: flips the pre-release once, keeps the notes and adds the sb
   auto again = f.finalize({"--config", (f.dir / "sbpipe.yaml").string(), "--format", "json"});
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.github.requests() == kListed);
+  check_machine_output("finalize", again.out);
   CHECK(nlohmann::json::parse(again.out)["changed"] == false);
   CHECK(f.github.release(f.release_id).body == release.body);
 }

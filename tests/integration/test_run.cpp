@@ -13,6 +13,7 @@
 #include <set>
 #include <thread>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "support/fault_proxy.h"
 #include "support/github_standin.h"
@@ -277,6 +278,13 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   CHECK(again.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
   CHECK(again.out == r.out);
   f.check_final_state();
+  auto as_json = f.run({"-o", "json"});
+  REQUIRE_MESSAGE(as_json.exit_code == 0, as_json.err);
+  check_machine_output("run", as_json.out);
+  auto doc = nlohmann::json::parse(as_json.out);
+  CHECK(doc["installer"] == doc["steps"]["push-installer"]["ref"]);
+  CHECK(doc["assets"].size() == doc["steps"]["upload-assets"]["assets"].size());
+  CHECK(doc["release"].is_string());
 }
 
 TEST_CASE("run: an unsigned or wrongly signed UKI stops the run at verify; nothing is published") {

@@ -2,14 +2,18 @@
 // Kubernetes API stand-in (and the GitHub stand-in for submit).
 
 #include <doctest/doctest.h>
+
 #include <httplib.h>
 #include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
 
 #include <signal.h>
 
 #include <future>
 #include <thread>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "support/github_standin.h"
 #include "support/kube_standin.h"
@@ -283,6 +287,44 @@ TEST_CASE("serve: unpublished or deleted stops every unfinished Workflow of that
   CHECK(rx.log().find(
             "delivery=d-9 event=release action=unpublished repo=owner/talos-build tag=v1.9.0 outcome=withdrawn status=200") !=
         std::string::npos);
+  auto as_json = sbpipe(
+      {"submit", "--repo", kRepo, "--tag", "v1.9.1", "--github-api", github.api_url(), "-o", "json"},
+      {{"KUBECONFIG", (rx.dir / "kubeconfig").string()}, {"KUBERNETES_SERVICE_HOST", ""}, {"GITHUB_TOKEN", github.token()}});
+  REQUIRE_MESSAGE(as_json.exit_code == 0, as_json.err);
+  check_machine_output("submit", as_json.out);
+  CHECK(nlohmann::json::parse(as_json.out)["namespace"] == "argo");
+}
+
+TEST_CASE("serve --log-format json: each delivery is one JSON record with real fields and an RFC 3339 time") {
+  Receiver rx({"--log-format", "json"});
+  REQUIRE(rx.deliver("release", release_payload("created", "v1.9.0", true, false))->status == 201);
+  REQUIRE(rx.deliver("release", "{}", "d-2", "")->status == 401);
+  std::vector<json> deliveries;
+  std::istringstream lines(rx.log());
+  for (std::string line; std::getline(lines, line);) {
+    auto record = json::parse(line);  // every line is JSON
+    REQUIRE(record["time"].is_string());
+    std::string time = record["time"];
+    CHECK_MESSAGE(std::regex_match(time, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)")), time);
+    CHECK(!record.contains("ts_ms"));
+    if (record.contains("delivery") && record.contains("status")) deliveries.push_back(record);
+  }
+  REQUIRE(deliveries.size() == 2);
+  const auto& created = deliveries[0];
+  CHECK(created["msg"] == "webhook delivery");
+  CHECK(created["level"] == "info");
+  CHECK(created["delivery"] == "d-1");
+  CHECK(created["event"] == "release");
+  CHECK(created["action"] == "created");
+  CHECK(created["repo"] == kRepo);
+  CHECK(created["tag"] == "v1.9.0");
+  CHECK(created["outcome"] == "created");
+  CHECK(created["status"] == 201);
+  CHECK(created["ms"].is_number());
+  CHECK(deliveries[1]["outcome"] == "unauthorized");
+  CHECK(deliveries[1]["status"] == 401);
+  CHECK(deliveries[1]["delivery"] == "");  // not read before the signature passed
+  CHECK(rx.log().find(kSecret) == std::string::npos);
 }
 
 TEST_CASE("serve: trigger draft (immutable releases) starts from a created draft") {

@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "integration/machine_output.h"
 #include "integration/push_helpers.h"
 #include "support/secureboot_fixtures.h"
 
@@ -94,6 +95,7 @@ TEST_CASE("verify: a UKI and systemd-boot signed by the UKI key pass, as sbverif
 
   auto j = verify({f.uki.string(), f.sdboot.string()}, f.uki_keys.cert, {"--format", "json"});
   REQUIRE(j.exit_code == 0);
+  check_machine_output("verify", j.out);
   auto doc = nlohmann::json::parse(j.out);
   CHECK(doc["ok"] == true);
   REQUIRE(doc["binaries"].size() == 2);
