@@ -251,6 +251,73 @@ users:
   CHECK(via_env->source == (dir / "config").string());
 }
 
+TEST_CASE("kubeconfig list: merged as kubectl merges it; --kubeconfig and --context choose") {
+  TempDir one;
+  TempDir two;
+  write_file(one / "ca.pem", "CA OF ONE");
+  write_file(two / "token", "bob-token-from-two\n");
+  // The first file to name a context, cluster or user wins it; current-context
+  // comes from the first file that sets one (here the second).
+  write_file(one / "config", R"(apiVersion: v1
+kind: Config
+clusters:
+- name: shared
+  cluster: {server: "https://first:6443", certificate-authority: ca.pem}
+contexts:
+- name: dev
+  context: {cluster: shared, user: alice, namespace: builds}
+)");
+  write_file(two / "config", R"(apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: shared
+  cluster: {server: "https://second:6443"}
+contexts:
+- name: dev
+  context: {cluster: shared, user: bob, namespace: ignored}
+- name: prod
+  context: {cluster: shared, user: bob}
+users:
+- name: alice
+  user: {token: alice-token-123456}
+- name: bob
+  user: {tokenFile: token}
+)");
+  std::string list = (one / "config").string() + ":" + (one / "missing").string() + ":" + (two / "config").string();
+  auto dev = load_kube_config(env_of({{"KUBECONFIG", list}}));
+  REQUIRE(dev);
+  CHECK(dev->context == "dev");
+  CHECK(dev->server == "https://first:6443");
+  CHECK(dev->ca_pem == "CA OF ONE");  // relative to the file the cluster came from
+  CHECK(*dev->token() == "alice-token-123456");
+  CHECK(dev->namespace_name == "builds");
+  CHECK(dev->source == (one / "config").string() + ":" + (two / "config").string());
+
+  auto prod = load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{"", "prod"});
+  REQUIRE(prod);
+  CHECK(*prod->token() == "bob-token-from-two");  // tokenFile relative to the second file
+  CHECK(prod->namespace_name.empty());
+
+  // --kubeconfig replaces KUBECONFIG; --context picks within it.
+  auto only_two = load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{(two / "config").string(), ""});
+  REQUIRE(only_two);
+  CHECK(only_two->server == "https://second:6443");
+  CHECK(only_two->namespace_name == "ignored");
+  // --context wins over in-cluster, which has no contexts.
+  auto chosen =
+      load_kube_config(env_of({{"KUBECONFIG", list}, {"KUBERNETES_SERVICE_HOST", "10.96.0.1"}}), KubeSelection{"", "dev"});
+  REQUIRE(chosen);
+  CHECK(chosen->server == "https://first:6443");
+
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{"", "staging"}).error().message() ==
+        "kubeconfig " + dev->source + ": context 'staging' not found");
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", (one / "config").string()}})).error().message() ==
+        "kubeconfig " + (one / "config").string() + ": no current-context (pass --context NAME)");
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", (one / "x").string() + ":" + (two / "y").string()}})).error().message() ==
+        "kubeconfig: none of " + (one / "x").string() + ":" + (two / "y").string() + " exists");
+}
+
 TEST_CASE("in-cluster configuration re-reads a rotated token") {
   TempDir dir;
   write_file(dir / "ca.crt", "CLUSTER CA");
