@@ -150,7 +150,10 @@ Status run_serve(ServeFlags& flags) {
   spdlog::info("listening on {}:{}{} ({}, at most {} connections); accepted releases become {}", settings->server.host, *port,
                settings->server.path, settings->server.tls_cert_file.empty() ? "http" : "https", (*server)->max_connections(),
                destination);
-  if (local) local->start();
+  if (local) {
+    (*server)->metrics().add_collector([local] { return local->metrics_text(); });
+    local->start();
+  }
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);

@@ -5,9 +5,11 @@
 #include <doctest/doctest.h>
 
 #include "core/base64.h"
+#include "core/build_info.h"
 #include "kube/config.h"
 #include "kube/workflow.h"
 #include "support/process.h"
+#include "support/prometheus_text.h"
 #include "webhook/event.h"
 #include "webhook/metrics.h"
 #include "webhook/serve_config.h"
@@ -354,6 +356,15 @@ TEST_CASE("metrics render in Prometheus text format with escaped labels and a cu
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_bucket{le=\"5\"} 2\n") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_count 2\n") != std::string::npos);
+  m.add_collector([] { return std::string("# HELP extra_total x.\n# TYPE extra_total counter\nextra_total 7\n"); });
+  auto parsed = parse_prometheus_text(m.render());
+  CHECK(parsed.problems.empty());
+  CHECK(parsed.value("extra_total") == 7);
+  CHECK(parsed.types["sbpipe_build_info"] == "gauge");
+  std::string info = "sbpipe_build_info{version=\"" SBPIPE_VERSION "\",commit=\"" + build_info().commit + "\",compiler=\"" +
+                     build_info().compiler + "\"}";
+  CHECK(parsed.value(info) == 1);
+  CHECK((build_info().commit == "unknown" || build_info().commit.size() == 12));
 }
 
 }  // TEST_SUITE("unit")
