@@ -18,6 +18,7 @@
 #include "pipeline/local_executor.h"
 #include "pipeline/local_run.h"
 #include "webhook/argo_submitter.h"
+#include "webhook/readiness.h"
 #include "webhook/serve_config.h"
 
 namespace sbpipe {
@@ -154,11 +155,16 @@ Status run_serve(ServeFlags& flags) {
     (*server)->metrics().add_collector([local] { return local->metrics_text(); });
     local->start();
   }
+  // The socket listens (bind() did listen()): connections made from now on
+  // are answered, so a Type=notify unit may count as started.
+  notify_ready("listening on " + settings->server.host + ":" + std::to_string(*port));
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
-    if (received == SIGTERM || received == SIGINT)
+    if (received == SIGTERM || received == SIGINT) {
       spdlog::info("signal {}: finishing requests in flight, then stopping", received);
+      notify_stopping("finishing requests in flight");
+    }
     (*server)->stop();
   });
   auto served = (*server)->serve();
