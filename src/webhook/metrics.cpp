@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/build_info.h"
+#include "webhook/process_metrics.h"
 
 namespace sbpipe {
 namespace {
@@ -81,6 +82,7 @@ std::string WebhookMetrics::render() const {
   out += "sbpipe_webhook_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(m_count) + "\n";
   out += "sbpipe_webhook_request_duration_seconds_sum " + number(m_sum) + "\n";
   out += "sbpipe_webhook_request_duration_seconds_count " + std::to_string(m_count) + "\n";
+  out += process_metrics_text();
   for (const auto& collector : m_collectors) out += collector();
   return out;
 }

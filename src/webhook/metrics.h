@@ -2,8 +2,8 @@
 // The receiver's Prometheus metrics (text exposition format 0.0.4):
 // sbpipe_build_info{version,commit,compiler} 1 (the Prometheus convention
 // for a build's facts as labels); deliveries by event, action and outcome;
-// submissions by outcome; a histogram of request latency; and what each
-// added collector renders (the local executor's queue and runs). Label values come only from deliveries
+// submissions by outcome; a histogram of request latency; the process_*
+// families (webhook/process_metrics.h); and what each added collector renders (the local executor's queue and runs). Label values come only from deliveries
 // whose signature was verified, so strangers cannot grow the label sets.
 // Thread-safe.
 

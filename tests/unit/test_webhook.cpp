@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "core/base64.h"
 #include "core/build_info.h"
 #include "kube/config.h"
@@ -365,6 +367,14 @@ TEST_CASE("metrics render in Prometheus text format with escaped labels and a cu
                      build_info().compiler + "\"}";
   CHECK(parsed.value(info) == 1);
   CHECK((build_info().commit == "unknown" || build_info().commit.size() == 12));
+  // The process collector's families, as client libraries name them.
+  CHECK(parsed.types["process_cpu_seconds_total"] == "counter");
+  CHECK(parsed.value("process_resident_memory_bytes") > 0);
+  CHECK(parsed.value("process_open_fds") >= 3);
+  CHECK(parsed.value("process_max_fds") >= parsed.value("process_open_fds"));
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(parsed.value("process_start_time_seconds") <= now + 1);
+  CHECK(parsed.value("process_start_time_seconds") > now - 86400 * 2);
 }
 
 }  // TEST_SUITE("unit")
