@@ -6,6 +6,7 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/registry_flags.h"
 #include "cli/release_target.h"
 #include "pipeline/steps.h"
 #include "release/finalize.h"
@@ -23,6 +24,7 @@ struct FinalizeFlags {
   std::string registry_password_file;
   bool plain_http = false;
   std::string registry_ca_file;
+  RegistryAccess access;  // --authfile, --insecure
   GitHubFlags github;
 };
 
@@ -41,7 +43,10 @@ Status run_finalize(const FinalizeFlags& flags) {
   if (!facts) return fail(facts.error());
   auto opened = open_release_target(flags.release, flags.github, DirReleaseId::refuse);
   if (!opened) return fail(opened.error());
-  RegistryAccess access{flags.registry_username, std::nullopt, flags.plain_http, flags.registry_ca_file, {}};
+  RegistryAccess access = flags.access;
+  access.username = flags.registry_username;
+  access.plain_http = flags.plain_http;
+  access.ca_file = flags.registry_ca_file;
   if (!flags.registry_password_file.empty()) access.password_file = flags.registry_password_file;
 
   FinalizeRequest request{opened->pin, flags.no_make_latest ? MakeLatest::no : MakeLatest::yes, *facts,
@@ -82,6 +87,7 @@ void add_finalize(CLI::App& app, CommandAction& action) {
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback tests, in-cluster registries)");
   cmd->add_option("--registry-ca-file", flags->registry_ca_file, "Extra CA bundle for the registry");
+  add_registry_access_flags(*cmd, flags->access);
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_finalize(*flags); }; });
 }

@@ -5,8 +5,10 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/registry_flags.h"
 #include "oci/credentials.h"
 #include "oci/session.h"
+#include "pipeline/steps.h"
 #include "secureboot/plan.h"
 
 namespace sbpipe {
@@ -19,6 +21,7 @@ struct PlanFlags {
   bool pin_digests = false;
   bool plain_http = false;
   std::string ca_file;
+  RegistryAccess access;  // --authfile, --insecure
   std::string imager_image;
   std::vector<std::string> outputs;
   std::vector<std::string> architectures;
@@ -33,9 +36,12 @@ struct PlanFlags {
 // Resolves tags through the registry API (anonymous, or the credentials
 // push-installer would use for that registry).
 Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) {
-  auto credentials = resolve_credentials(ref.registry, CredentialSources{"", std::nullopt, process_getenv});
+  RegistryAccess access = flags.access;
+  access.plain_http = flags.plain_http;
+  access.ca_file = flags.ca_file;
+  auto credentials = registry_credentials(ref.registry, access);
   if (!credentials) return fail(credentials.error());
-  auto digest = head_image_manifest(ref, ref.tag, *credentials, SessionOptions{flags.plain_http, flags.ca_file, RetryPolicy{}});
+  auto digest = head_image_manifest(ref, ref.tag, *credentials, session_options(access));
   if (!digest) return fail(digest.error());
   return digest->str();
 }
@@ -82,6 +88,7 @@ void add_plan(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");
+  add_registry_access_flags(*cmd, flags->access);
   cmd->add_option("--imager-image", flags->imager_image,
                   "imager image; {version} is replaced (default ghcr.io/siderolabs/imager:{version})");
   cmd->add_option("--output", flags->outputs, "imager output profile (repeatable; replaces the config's list)");

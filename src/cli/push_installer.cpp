@@ -9,6 +9,7 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/registry_flags.h"
 #include "core/file.h"
 #include "pipeline/steps.h"
 
@@ -19,7 +20,7 @@ struct PushFlags {
   std::vector<std::string> inputs;
   std::string ref;
   bool plain_http = false;
-  bool insecure = false;
+  RegistryAccess access;  // --authfile, --insecure
   std::string digest_file;
   std::string username;
   std::string password_file;
@@ -42,7 +43,8 @@ Status run_push(const PushFlags& flags) {
                         flags.annotations, flags.mount_from,
                         flags.jobs,        RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
   if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
-  request.registry.insecure = flags.insecure;
+  request.registry.insecure = flags.access.insecure;
+  request.registry.authfile = flags.access.authfile;
   if (!flags.arch.empty() && flags.inputs.size() != 1)
     return fail(ErrorKind::usage, "--arch names the platform of one INPUT; with several, each image's config or layers must say");
   request.arch = flags.arch;
@@ -70,8 +72,7 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--ref", flags->ref, "Target REGISTRY/REPO:TAG")->required();
   cmd->add_flag("--plain-http", flags->plain_http,
                 "Speak HTTP instead of HTTPS (without it, loopback and private addresses fall back to HTTP when HTTPS fails)");
-  cmd->add_flag("--insecure", flags->insecure,
-                "HTTPS without certificate verification (a registry with a self-signed certificate)");
+  add_registry_access_flags(*cmd, flags->access);
   cmd->add_option("--digest-file", flags->digest_file, "Also write the pushed digest (sha256:<hex>) to this file");
   cmd->add_option("--username", flags->username, "Registry user name (with --password-file)");
   cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");

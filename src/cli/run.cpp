@@ -6,6 +6,7 @@
 #include "cli/app.h"
 #include "cli/github_flags.h"
 #include "cli/output.h"
+#include "cli/registry_flags.h"
 #include "cli/release_target.h"
 #include "pipeline/local_run.h"
 #include "pipeline/run_env.h"
@@ -27,6 +28,7 @@ struct RunFlags {
   std::string registry_username;
   std::string registry_password_file;
   bool plain_http = false;
+  RegistryAccess access;  // --authfile, --insecure
   bool restart = false;
   bool wait = false;
   bool allow_key_rotation = false;
@@ -76,6 +78,8 @@ Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
   set(settings.registry.username, flags.registry_username);
   if (!flags.registry_password_file.empty()) settings.registry.password_file = flags.registry_password_file;
   if (flags.plain_http) settings.registry.plain_http = true;
+  set(settings.registry.authfile, flags.access.authfile);
+  if (flags.access.insecure) settings.registry.insecure = true;
   if (flags.no_make_latest) settings.make_latest = false;
   settings.registry.retry.max_attempts = flags.github.retries;  // --retries and --retry-delay-ms serve the registry too
   settings.registry.retry.base_delay = std::chrono::milliseconds(flags.github.retry_delay_ms);
@@ -139,6 +143,7 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_option("--registry-username", flags->registry_username, "Registry user name (with --registry-password-file)");
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach the registry over HTTP (loopback, in-cluster registries)");
+  add_registry_access_flags(*cmd, flags->access);
   cmd->add_flag("--restart", flags->restart, "Forget the finished steps and build again (what was published stays)");
   cmd->add_flag("--wait", flags->wait, "Wait for another run of this version to end instead of refusing");
   cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,

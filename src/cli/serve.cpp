@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cli/app.h"
+#include "cli/kube_flags.h"
 #include "core/file.h"
 #include "core/log.h"
 #include "core/redact.h"
@@ -17,6 +18,7 @@
 #include "pipeline/local_executor.h"
 #include "pipeline/local_run.h"
 #include "webhook/argo_submitter.h"
+#include "webhook/readiness.h"
 #include "webhook/serve_config.h"
 
 namespace sbpipe {
@@ -42,6 +44,7 @@ struct ServeFlags {
   int request_timeout_ms = 0;
   int idle_timeout_ms = 0;
   int deadline_ms = 8000;
+  KubeSelection kube;
 };
 
 Result<ServeSettings> settings_from(const ServeFlags& flags) {
@@ -63,7 +66,6 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
       return fail(ErrorKind::usage, "--trigger must be prerelease or draft");
     s.filter.trigger = flags.trigger == "draft" ? Trigger::draft : Trigger::prerelease;
   }
-  if (!flags.namespace_name.empty()) s.target.namespace_name = flags.namespace_name;
   if (!flags.workflow_template.empty()) s.target.workflow_template = flags.workflow_template;
   if (!flags.tls_cert_file.empty()) s.server.tls_cert_file = flags.tls_cert_file;
   if (!flags.tls_key_file.empty()) s.server.tls_key_file = flags.tls_key_file;
@@ -123,11 +125,11 @@ Status run_serve(ServeFlags& flags) {
     destination = "runs on this machine (state " + flags.state_dir + ")";
     submitter = std::move(*executor);
   } else {
-    auto kube = load_kube_config(process_getenv);
+    auto kube = load_kube_config(process_getenv, flags.kube);
     if (!kube) return fail(kube.error());
-    if (settings->target.namespace_name.empty()) settings->target.namespace_name = kube->namespace_name;
-    destination = "Workflows through " + kube->source + " namespace " + settings->target.namespace_name + " template " +
-                  settings->target.workflow_template;
+    settings->target.namespace_name = workflow_namespace(flags.namespace_name, *settings, &*kube);
+    destination = "Workflows through " + kube_destination(*kube) + " namespace " + settings->target.namespace_name +
+                  " template " + settings->target.workflow_template;
     submitter = std::make_unique<ArgoSubmitter>(*kube, settings->target, std::chrono::milliseconds(flags.deadline_ms));
   }
 
@@ -149,12 +151,20 @@ Status run_serve(ServeFlags& flags) {
   spdlog::info("listening on {}:{}{} ({}, at most {} connections); accepted releases become {}", settings->server.host, *port,
                settings->server.path, settings->server.tls_cert_file.empty() ? "http" : "https", (*server)->max_connections(),
                destination);
-  if (local) local->start();
+  if (local) {
+    (*server)->metrics().add_collector([local] { return local->metrics_text(); });
+    local->start();
+  }
+  // The socket listens (bind() did listen()): connections made from now on
+  // are answered, so a Type=notify unit may count as started.
+  notify_ready("listening on " + settings->server.host + ":" + std::to_string(*port));
   std::thread stopper([&] {
     int received = 0;
     sigwait(&signals, &received);
-    if (received == SIGTERM || received == SIGINT)
+    if (received == SIGTERM || received == SIGINT) {
       spdlog::info("signal {}: finishing requests in flight, then stopping", received);
+      notify_stopping("finishing requests in flight");
+    }
     (*server)->stop();
   });
   auto served = (*server)->serve();
@@ -179,8 +189,10 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
   cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
   cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
-  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflows (default: argo)")
+  cmd->add_option("-n,--namespace", flags->namespace_name,
+                  "Namespace of the Workflows (default: the config's, else the kubeconfig context's, else argo)")
       ->envname("SBPIPE_NAMESPACE");
+  add_kube_flags(*cmd, flags->kube);
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate to run (default talos-secureboot-build)")
       ->envname("SBPIPE_WORKFLOW_TEMPLATE");
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");

@@ -1,4 +1,10 @@
-// sbpipe submit --repo OWNER/NAME --tag TAG [--release-id ID] [--dry-run] [--wait]
+// sbpipe submit --repo OWNER/NAME --tag TAG [--release-id ID [--release-state S]] [--dry-run] [--wait]
+//              [--kubeconfig F] [--context NAME] [-n NS]
+//
+// `--dry-run --release-id ID` asks neither GitHub nor Kubernetes for
+// anything it does not need (as `argo submit --dry-run` / `kubectl create
+// --dry-run=client`): the Workflow is made from the flags alone; the
+// kubeconfig is read, when there is one, only for its context's namespace.
 
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -7,6 +13,7 @@
 
 #include "cli/app.h"
 #include "cli/github_flags.h"
+#include "cli/kube_flags.h"
 #include "cli/output.h"
 #include "core/clock.h"
 #include "kube/client.h"
@@ -20,6 +27,7 @@ struct SubmitFlags {
   std::string repo;
   std::string tag;
   int64_t release_id = 0;
+  std::string release_state;  // "", prerelease or draft
   bool dry_run = false;
   bool wait = false;
   bool force = false;
@@ -30,6 +38,7 @@ struct SubmitFlags {
   int timeout_minutes = 240;
   std::string format = "text";
   GitHubFlags github;
+  KubeSelection kube;
 };
 
 // Follows the Workflow until it ends; 0 only on Succeeded.
@@ -68,32 +77,56 @@ Status run_submit(const SubmitFlags& flags) {
     if (!loaded) return fail(loaded.error());
     settings = std::move(*loaded);
   }
+  if (!flags.release_state.empty() && flags.release_state != "prerelease" && flags.release_state != "draft")
+    return fail(ErrorKind::usage, "--release-state must be prerelease or draft");
   WorkflowTarget target = settings.target;
-  if (!flags.namespace_name.empty()) target.namespace_name = flags.namespace_name;
   if (!flags.workflow_template.empty()) target.workflow_template = flags.workflow_template;
+  // The kubeconfig: always for a real submit; for a dry run only for the
+  // context's namespace (and only when there is one, unless chosen by flag).
+  bool kube_chosen = !flags.kube.kubeconfig.empty() || !flags.kube.context.empty();
+  std::optional<KubeConfig> kube_config;
+  if (!flags.dry_run || kube_chosen) {
+    auto loaded = load_kube_config(process_getenv, flags.kube);
+    if (!loaded) return fail(loaded.error());
+    kube_config = std::move(*loaded);
+  } else if (auto loaded = load_kube_config(process_getenv, flags.kube)) {
+    kube_config = std::move(*loaded);
+  } else {
+    spdlog::debug("dry run: no kubeconfig ({}); namespace from flags or config", loaded.error().message());
+  }
+  target.namespace_name = workflow_namespace(flags.namespace_name, settings, kube_config ? &*kube_config : nullptr);
 
-  auto github = connect_github(flags.github);
-  if (!github) return fail(github.error());
-  // Resolved once, here: the Workflow's steps then work on exactly this
-  // release (--release-id), in the state it has now (--release-state).
-  auto release =
-      flags.release_id != 0 ? github->api->get_release(*repo, flags.release_id) : github->api->find_release(*repo, flags.tag);
-  if (!release) return fail(release.error());
-  if (release->tag_name != flags.tag)
-    return fail(ErrorKind::usage, "release id " + std::to_string(release->id) + " of " + repo->str() + " has tag '" +
-                                      release->tag_name + "', not " + flags.tag);
-  if (release->is_full_release() && !flags.force)
-    return fail(ErrorKind::permanent, "release " + flags.tag + " of " + repo->str() +
-                                          " is a full release already; --force to run the pipeline for it anyway");
-  std::string state = release->draft ? "draft" : release->prerelease ? "prerelease" : "";
-  auto workflow =
-      make_workflow(ReleaseRef{repo->str(), flags.tag, release->id, state}, target, WorkflowOrigin{"", "submit"}, true);
+  ReleaseRef release_ref{repo->str(), flags.tag, flags.release_id, flags.release_state};
+  if (flags.dry_run && flags.release_id != 0) {
+    spdlog::info("dry run with --release-id: GitHub not asked; the release's tag and state are taken as given");
+  } else {
+    auto github = connect_github(flags.github);
+    if (!github) return fail(github.error());
+    // Resolved once, here: the Workflow's steps then work on exactly this
+    // release (--release-id), in the state it has now (--release-state).
+    auto release =
+        flags.release_id != 0 ? github->api->get_release(*repo, flags.release_id) : github->api->find_release(*repo, flags.tag);
+    if (!release) return fail(release.error());
+    if (release->tag_name != flags.tag)
+      return fail(ErrorKind::usage, "release id " + std::to_string(release->id) + " of " + repo->str() + " has tag '" +
+                                        release->tag_name + "', not " + flags.tag);
+    if (release->is_full_release() && !flags.force)
+      return fail(ErrorKind::permanent, "release " + flags.tag + " of " + repo->str() +
+                                            " is a full release already; --force to run the pipeline for it anyway");
+    std::string state = release->draft ? "draft" : release->prerelease ? "prerelease" : "";
+    if (!flags.release_state.empty() && flags.release_state != state)
+      return fail(ErrorKind::usage, "release " + flags.tag + " of " + repo->str() + " is " +
+                                        (state.empty() ? std::string("a full release") : "a " + state) + ", not a " +
+                                        flags.release_state + " (--release-state)");
+    release_ref.release_id = release->id;
+    release_ref.state = state;
+  }
+  auto workflow = make_workflow(release_ref, target, WorkflowOrigin{"", "submit"}, true);
   if (flags.dry_run) {
     print_result_line(workflow.dump(2));
     return {};
   }
-  auto kube_config = load_kube_config(process_getenv);
-  if (!kube_config) return fail(kube_config.error());
+  spdlog::debug("Workflows through {}", kube_destination(*kube_config));
   KubeClient kube(make_kube_http(*kube_config, std::chrono::seconds(30)), *kube_config);
   auto created = kube.create_workflow(target.namespace_name, workflow);
   if (!created) return fail(created.error());
@@ -115,11 +148,17 @@ void add_submit(CLI::App& app, CommandAction& action) {
   cmd->add_option("--tag", flags->tag, "The release's tag")->required();
   cmd->add_option("--release-id", flags->release_id, "GitHub's id of the release, when several drafts carry the tag")
       ->check(CLI::PositiveNumber);
-  cmd->add_flag("--dry-run", flags->dry_run, "Print the Workflow JSON instead of creating it");
+  cmd->add_option("--release-state", flags->release_state,
+                  "prerelease or draft: the state the run must find the release in (with --dry-run --release-id: taken "
+                  "as given, GitHub is not asked)");
+  cmd->add_flag("--dry-run", flags->dry_run,
+                "Print the Workflow JSON instead of creating it (with --release-id: without GitHub or a token)");
   cmd->add_flag("--wait", flags->wait, "Follow the Workflow until it ends; exit 0 only when it Succeeded");
   cmd->add_flag("--force", flags->force, "Also run for a release that is no longer a pre-release");
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its serve.kubernetes section names the target");
-  cmd->add_option("-n,--namespace", flags->namespace_name, "Namespace of the Workflow (default argo)");
+  cmd->add_option("-n,--namespace", flags->namespace_name,
+                  "Namespace of the Workflow (default: the config's, else the kubeconfig context's, else argo)");
+  add_kube_flags(*cmd, flags->kube);
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate (default talos-secureboot-build)");
   cmd->add_option("--poll-interval", flags->poll_seconds, "Seconds between phase checks with --wait")
       ->capture_default_str()

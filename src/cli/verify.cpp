@@ -5,6 +5,7 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/registry_flags.h"
 #include "pipeline/continuity.h"
 #include "pipeline/steps.h"
 
@@ -24,6 +25,7 @@ struct VerifyFlags {
   std::string ca_file;
   std::string username;
   std::string password_file;
+  RegistryAccess access;  // --authfile, --insecure
 };
 
 // The version of the build, from its UKIs' .osrel.
@@ -57,7 +59,10 @@ Status run_verify(const VerifyFlags& flags) {
   auto verdicts = verify_inputs(flags.paths, *options);
   if (!verdicts) return fail(verdicts.error());
   if (!flags.previous_ref.empty()) {
-    RegistryAccess access{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}};
+    RegistryAccess access = flags.access;
+    access.username = flags.username;
+    access.plain_http = flags.plain_http;
+    access.ca_file = flags.ca_file;
     if (!flags.password_file.empty()) access.password_file = flags.password_file;
     auto report = check_continuity(*verdicts, ContinuityRequest{flags.previous_ref, build_version(*verdicts), access});
     if (!report) return fail(report.error().with_context("--previous-ref"));
@@ -94,6 +99,7 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the --previous-ref registry");
   cmd->add_option("--username", flags->username, "Registry user name for --previous-ref (with --password-file)");
   cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
+  add_registry_access_flags(*cmd, flags->access);
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_verify(*flags); }; });
 }

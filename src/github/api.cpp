@@ -211,10 +211,11 @@ Result<HttpResponse> GitHubApi::call(HttpRequest request, const SourceOpener* bo
           return fail(Error(ErrorKind::transient, why.message() + "; not waiting longer than " +
                                                       std::to_string(m_options.max_rate_limit_wait.count()) + " s"));
         wait = *limited;
-        spdlog::warn("{}, waiting {} s", why.message(), (wait.count() + 999) / 1000);
+        spdlog::warn("{}, waiting {} s (attempt {} of {})", why.message(), (wait.count() + 999) / 1000, attempt, max_attempts);
       } else if (retry_on != RetryOn::rate_limits_only && is_retryable_status(response->status) && attempt < max_attempts) {
         wait = backoff_delay(m_options.policy, attempt, m_rng);
-        spdlog::warn("GitHub: {} answered HTTP {}, retrying", request.method, response->status);
+        spdlog::warn("GitHub: {} answered HTTP {} ({})", request.method, response->status,
+                     retry_note(attempt, max_attempts, wait));
       } else {
         return response;
       }
@@ -222,7 +223,7 @@ Result<HttpResponse> GitHubApi::call(HttpRequest request, const SourceOpener* bo
       if (retry_on != RetryOn::everything || !response.error().retryable() || attempt >= max_attempts)
         return fail(response.error());
       wait = backoff_delay(m_options.policy, attempt, m_rng);
-      spdlog::warn("GitHub: {}, retrying", response.error().message());
+      spdlog::warn("GitHub: {} ({})", response.error().message(), retry_note(attempt, max_attempts, wait));
     }
     m_clock.sleep_for(wait);
   }

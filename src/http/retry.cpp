@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <string>
 
@@ -15,6 +16,18 @@ std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, 
   delay = std::min<long long>(delay, policy.max_delay.count());
   std::uniform_int_distribution<long long> jitter(delay / 2, delay);
   return std::chrono::milliseconds(jitter(rng));
+}
+
+std::string retry_note(int attempt, int max_attempts, std::chrono::milliseconds wait) {
+  std::string delay;
+  if (wait.count() < 1000) {
+    delay = std::to_string(wait.count()) + " ms";
+  } else {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(wait.count()) / 1000.0);
+    delay = buf;
+  }
+  return "attempt " + std::to_string(attempt) + " of " + std::to_string(max_attempts) + " failed; retrying in " + delay;
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <random>
+#include <string>
 #include <string_view>
 
 namespace sbpipe {
@@ -22,6 +23,11 @@ bool is_retryable_status(long status);
 // [delay/2, delay], delay = base * 2^(attempt-1), capped at max_delay.
 // attempt counts from 1 (the wait after the first failure).
 std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt, std::mt19937& rng);
+
+// What a retry log line says after the failure: "attempt 2 of 5 failed;
+// retrying in 1.5 s" (milliseconds below one second), so a person sees how
+// many tries are left and how long the wait is.
+std::string retry_note(int attempt, int max_attempts, std::chrono::milliseconds wait);
 
 // Parses a Retry-After value: delta-seconds or an HTTP-date. nullopt when
 // unparseable. Dates in the past give 0.

@@ -2,6 +2,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <map>
+#include <string_view>
+
 #include "core/base64.h"
 #include "core/file.h"
 #include "core/redact.h"
@@ -35,11 +38,86 @@ Result<std::string> data_or_file(const YAML::Node& node, const char* data_key, c
   return std::string();
 }
 
-const YAML::Node find_named(const YAML::Node& list, const std::string& name, const char* inner) {
-  if (list && list.IsSequence())
-    for (const auto& item : list)
-      if (item["name"] && item["name"].as<std::string>() == name) return item[inner];
-  return YAML::Node(YAML::NodeType::Undefined);
+// One named entry of a merged list (a context, cluster or user) and the
+// file it came from, against which its relative paths resolve.
+struct Entry {
+  YAML::Node node;
+  std::filesystem::path file;
+};
+
+// The KUBECONFIG files merged as client-go's loader merges them.
+struct Merged {
+  std::string current_context;
+  std::map<std::string, Entry> contexts;
+  std::map<std::string, Entry> clusters;
+  std::map<std::string, Entry> users;
+  std::vector<std::string> files;  // the files read, in order
+};
+
+void merge_named(const YAML::Node& list, const char* inner, const std::filesystem::path& file,
+                 std::map<std::string, Entry>& into) {
+  if (!list || !list.IsSequence()) return;
+  for (const auto& item : list) {
+    if (!item.IsMap() || !item["name"]) continue;
+    // try_emplace: the first file to name it wins, as kubectl's merge does.
+    into.try_emplace(item["name"].as<std::string>(), Entry{item[inner], file});
+  }
+}
+
+Result<Merged> merge_files(const std::vector<std::filesystem::path>& paths) {
+  Merged merged;
+  for (const auto& path : paths) {
+    auto text = read_small_file(path, 4 << 20);
+    if (!text) {
+      // KUBECONFIG may name files that do not exist yet (kubectl skips them).
+      if (text.error().kind() == ErrorKind::not_found && paths.size() > 1) continue;
+      return fail(ErrorKind::config, "kubeconfig " + path.string() + ": cannot read");
+    }
+    try {
+      YAML::Node root = YAML::Load(*text);
+      if (merged.current_context.empty() && root["current-context"])
+        merged.current_context = root["current-context"].as<std::string>();
+      merge_named(root["contexts"], "context", path, merged.contexts);
+      merge_named(root["clusters"], "cluster", path, merged.clusters);
+      merge_named(root["users"], "user", path, merged.users);
+    } catch (const YAML::Exception& e) {
+      return fail(ErrorKind::config, "kubeconfig " + path.string() + ": " + e.what());
+    }
+    merged.files.push_back(path.string());
+  }
+  if (merged.files.empty()) {
+    std::string list;
+    for (const auto& p : paths) list += (list.empty() ? "" : ":") + p.string();
+    return fail(ErrorKind::config, "kubeconfig: none of " + list + " exists");
+  }
+  return merged;
+}
+
+// The user's credentials into `config`; paths relative to `base`.
+Status read_user(const YAML::Node& user, const std::string& user_name, const std::filesystem::path& base,
+                 const std::string& label, KubeConfig& config) {
+  auto cert = data_or_file(user, "client-certificate-data", "client-certificate", base, label);
+  if (!cert) return fail(cert.error());
+  auto key = data_or_file(user, "client-key-data", "client-key", base, label);
+  if (!key) return fail(key.error());
+  config.client_cert_pem = *cert;
+  config.client_key_pem = *key;
+  if (config.client_cert_pem.empty() != config.client_key_pem.empty())
+    return fail(ErrorKind::config,
+                label + ": user '" + user_name + "' has a client certificate without a key, or a key without one");
+  if (user["token"]) {
+    std::string token = user["token"].as<std::string>();
+    register_secret(token);
+    config.token = [token]() -> Result<std::string> { return token; };
+  } else if (user["tokenFile"]) {
+    std::filesystem::path file = user["tokenFile"].as<std::string>();
+    config.token = token_file_reader(file.is_relative() ? base / file : file);
+  } else if (user["exec"] || user["auth-provider"]) {
+    return fail(ErrorKind::config,
+                label + ": user '" + user_name +
+                    "' uses an exec or auth-provider plugin, which sbpipe does not run; use a token or client certificate");
+  }
+  return {};
 }
 
 }  // namespace
@@ -65,54 +143,39 @@ Result<KubeConfig> load_in_cluster_config(const Getenv& getenv, const std::files
   return config;
 }
 
-Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std::string& context_name) {
-  std::string label = "kubeconfig " + path.string();
-  auto text = read_small_file(path, 4 << 20);
-  if (!text) return fail(ErrorKind::config, label + ": cannot read");
+Result<KubeConfig> load_kubeconfigs(const std::vector<std::filesystem::path>& paths, const std::string& context_name) {
+  auto merged = merge_files(paths);
+  if (!merged) return fail(merged.error());
+  std::string source;
+  for (const auto& f : merged->files) source += (source.empty() ? "" : ":") + f;
+  std::string label = "kubeconfig " + source;
   try {
-    YAML::Node root = YAML::Load(*text);
-    std::string wanted =
-        context_name.empty() && root["current-context"] ? root["current-context"].as<std::string>() : context_name;
-    if (wanted.empty()) return fail(ErrorKind::config, label + ": no current-context");
-    YAML::Node context = find_named(root["contexts"], wanted, "context");
-    if (!context) return fail(ErrorKind::config, label + ": context '" + wanted + "' not found");
+    std::string wanted = context_name.empty() ? merged->current_context : context_name;
+    if (wanted.empty()) return fail(ErrorKind::config, label + ": no current-context (pass --context NAME)");
+    auto context_it = merged->contexts.find(wanted);
+    if (context_it == merged->contexts.end() || !context_it->second.node)
+      return fail(ErrorKind::config, label + ": context '" + wanted + "' not found");
+    const YAML::Node& context = context_it->second.node;
     std::string cluster_name = context["cluster"] ? context["cluster"].as<std::string>() : "";
     std::string user_name = context["user"] ? context["user"].as<std::string>() : "";
-    YAML::Node cluster = find_named(root["clusters"], cluster_name, "cluster");
-    if (!cluster || !cluster["server"]) return fail(ErrorKind::config, label + ": cluster '" + cluster_name + "' has no server");
+    auto cluster_it = merged->clusters.find(cluster_name);
+    if (cluster_it == merged->clusters.end() || !cluster_it->second.node || !cluster_it->second.node["server"])
+      return fail(ErrorKind::config, label + ": cluster '" + cluster_name + "' has no server");
+    const YAML::Node& cluster = cluster_it->second.node;
     KubeConfig config;
-    config.source = path.string();
+    config.source = source;
+    config.context = wanted;
     config.server = cluster["server"].as<std::string>();
     while (!config.server.empty() && config.server.back() == '/') config.server.pop_back();
     if (context["namespace"]) config.namespace_name = context["namespace"].as<std::string>();
-    auto base = path.parent_path();
-    auto ca = data_or_file(cluster, "certificate-authority-data", "certificate-authority", base, label);
+    auto ca = data_or_file(cluster, "certificate-authority-data", "certificate-authority", cluster_it->second.file.parent_path(),
+                           label);
     if (!ca) return fail(ca.error());
     config.ca_pem = *ca;
     config.insecure_skip_verify = cluster["insecure-skip-tls-verify"] && cluster["insecure-skip-tls-verify"].as<bool>();
-    YAML::Node user = find_named(root["users"], user_name, "user");
-    if (user) {
-      auto cert = data_or_file(user, "client-certificate-data", "client-certificate", base, label);
-      if (!cert) return fail(cert.error());
-      auto key = data_or_file(user, "client-key-data", "client-key", base, label);
-      if (!key) return fail(key.error());
-      config.client_cert_pem = *cert;
-      config.client_key_pem = *key;
-      if (config.client_cert_pem.empty() != config.client_key_pem.empty())
-        return fail(ErrorKind::config,
-                    label + ": user '" + user_name + "' has a client certificate without a key, or a key without one");
-      if (user["token"]) {
-        std::string token = user["token"].as<std::string>();
-        register_secret(token);
-        config.token = [token]() -> Result<std::string> { return token; };
-      } else if (user["tokenFile"]) {
-        std::filesystem::path file = user["tokenFile"].as<std::string>();
-        config.token = token_file_reader(file.is_relative() ? base / file : file);
-      } else if (user["exec"] || user["auth-provider"]) {
-        return fail(ErrorKind::config,
-                    label + ": user '" + user_name +
-                        "' uses an exec or auth-provider plugin, which sbpipe does not run; use a token or client certificate");
-      }
+    if (auto user_it = merged->users.find(user_name); user_it != merged->users.end() && user_it->second.node) {
+      if (auto st = read_user(user_it->second.node, user_name, user_it->second.file.parent_path(), label, config); !st)
+        return fail(st.error());
     }
     return config;
   } catch (const YAML::Exception& e) {
@@ -120,17 +183,31 @@ Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std:
   }
 }
 
-Result<KubeConfig> load_kube_config(const Getenv& getenv) {
-  if (auto host = getenv("KUBERNETES_SERVICE_HOST"); host && !host->empty()) return load_in_cluster_config(getenv);
-  std::filesystem::path path;
+Result<KubeConfig> load_kubeconfig(const std::filesystem::path& path, const std::string& context_name) {
+  return load_kubeconfigs({path}, context_name);
+}
+
+Result<KubeConfig> load_kube_config(const Getenv& getenv, const KubeSelection& selection) {
+  if (!selection.kubeconfig.empty()) return load_kubeconfig(selection.kubeconfig, selection.context);
+  if (auto host = getenv("KUBERNETES_SERVICE_HOST"); host && !host->empty() && selection.context.empty())
+    return load_in_cluster_config(getenv);
+  std::vector<std::filesystem::path> paths;
   if (auto env = getenv("KUBECONFIG"); env && !env->empty()) {
-    path = env->substr(0, env->find(':'));
-  } else if (auto home = getenv("HOME"); home && !home->empty()) {
-    path = std::filesystem::path(*home) / ".kube" / "config";
-  } else {
-    return fail(ErrorKind::config, "no Kubernetes API: not in a cluster, and neither KUBECONFIG nor HOME is set");
+    std::string_view list = *env;
+    while (!list.empty()) {
+      auto colon = list.find(':');
+      if (auto part = list.substr(0, colon); !part.empty()) paths.emplace_back(part);
+      if (colon == std::string_view::npos) break;
+      list.remove_prefix(colon + 1);
+    }
   }
-  return load_kubeconfig(path);
+  if (paths.empty()) {
+    auto home = getenv("HOME");
+    if (!home || home->empty())
+      return fail(ErrorKind::config, "no Kubernetes API: not in a cluster, and neither KUBECONFIG nor HOME is set");
+    paths.push_back(std::filesystem::path(*home) / ".kube" / "config");
+  }
+  return load_kubeconfigs(paths, selection.context);
 }
 
 }  // namespace sbpipe

@@ -66,8 +66,8 @@ Result<Answer> exchange(const std::vector<std::string>& argv, const std::string&
     if (rc == ENOENT) return Answer{127, ""};
     return fail(ErrorKind::config, "cannot start " + argv[0] + ": " + std::strerror(rc));
   }
-  // The input is one short line: it fits the pipe buffer, so write, close,
-  // then read to the end.
+  // The input is one short line or a small JSON object: it fits the pipe
+  // buffer, so write, close, then read to the end.
   ssize_t ignored = write(in[1], input.data(), input.size());
   (void)ignored;
   close(in[1]);
@@ -87,11 +87,16 @@ Result<Answer> exchange(const std::vector<std::string>& argv, const std::string&
   return answer;
 }
 
+Status check_helper_name(const std::string& helper) {
+  if (helper.empty() || helper.find('/') != std::string::npos)
+    return fail(ErrorKind::config, "docker config: credential helper name '" + helper + "' is not a plain name");
+  return {};
+}
+
 }  // namespace
 
 Result<std::optional<Credentials>> credentials_from_helper(const std::string& helper, const std::string& registry) {
-  if (helper.empty() || helper.find('/') != std::string::npos)
-    return fail(ErrorKind::config, "docker config: credential helper name '" + helper + "' is not a plain name");
+  if (auto st = check_helper_name(helper); !st) return fail(st.error());
   const std::string program = "docker-credential-" + helper;
   auto answer = exchange({program, "get"}, registry + "\n");
   if (!answer) return fail(answer.error());
@@ -112,6 +117,19 @@ Result<std::optional<Credentials>> credentials_from_helper(const std::string& he
     return fail(ErrorKind::config, program + " holds an identity token for " + registry +
                                        ", which sbpipe cannot use; log in with a user name and a password or access token");
   return std::optional<Credentials>{std::move(creds)};
+}
+
+Status store_in_helper(const std::string& helper, const std::string& registry, const Credentials& credentials) {
+  if (auto st = check_helper_name(helper); !st) return st;
+  const std::string program = "docker-credential-" + helper;
+  nlohmann::json request{{"ServerURL", registry}, {"Username", credentials.username}, {"Secret", credentials.password}};
+  auto answer = exchange({program, "store"}, request.dump());
+  if (!answer) return fail(answer.error());
+  if (answer->status == 127)
+    return fail(ErrorKind::config, program + " is not in PATH (config.json names the credential helper '" + helper + "')");
+  if (answer->status != 0)
+    return fail(ErrorKind::config, program + " store " + registry + " failed with exit status " + std::to_string(answer->status));
+  return {};
 }
 
 }  // namespace sbpipe

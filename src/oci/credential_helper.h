@@ -21,4 +21,10 @@ namespace sbpipe {
 // protocol's JSON. The secret is registered for redaction.
 Result<std::optional<Credentials>> credentials_from_helper(const std::string& helper, const std::string& registry);
 
+// Runs `docker-credential-<helper> store` with {"ServerURL","Username",
+// "Secret"} on its stdin, as `docker login` does for a registry config.json
+// gives a helper. config error when the helper is missing or fails (its
+// exit status named; the secret never is).
+Status store_in_helper(const std::string& helper, const std::string& registry, const Credentials& credentials);
+
 }  // namespace sbpipe

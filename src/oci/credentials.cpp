@@ -8,6 +8,7 @@
 #include "core/file.h"
 #include "core/redact.h"
 #include "oci/credential_helper.h"
+#include "oci/docker_config.h"
 
 #include <spdlog/spdlog.h>
 
@@ -15,39 +16,23 @@ namespace sbpipe {
 namespace {
 
 Result<Credentials> from_docker_config(const std::string& registry, const CredentialSources& sources) {
-  std::filesystem::path path;
-  if (auto dir = sources.getenv("DOCKER_CONFIG"); dir && !dir->empty()) {
-    path = std::filesystem::path(*dir) / "config.json";
-  } else if (auto home = sources.getenv("HOME"); home && !home->empty()) {
-    path = std::filesystem::path(*home) / ".docker" / "config.json";
-  } else {
-    return Credentials{};
-  }
-  auto text = read_small_file(path);
-  if (!text) {
-    if (text.error().kind() == ErrorKind::not_found) return Credentials{};
-    return fail(ErrorKind::config, "docker config " + path.string() + ": unreadable");
-  }
-  auto json = nlohmann::json::parse(*text, nullptr, false);
-  if (json.is_discarded() || !json.is_object())
-    return fail(ErrorKind::config, "docker config " + path.string() + ": not valid JSON");
+  auto path = docker_config_path(sources.authfile, sources.getenv);
+  if (!path) return Credentials{};
+  if (!sources.authfile.empty() && !std::filesystem::exists(*path))
+    return fail(ErrorKind::config, "--authfile " + path->string() + ": no such file");
+  auto config = read_docker_config(*path);
+  if (!config) return fail(config.error());
+  const nlohmann::json& json = *config;
   // A credential helper, when config.json names one for this registry,
   // answers alone (docker/cli credentials/native_store.go).
-  std::string helper;
-  if (auto helpers = json.find("credHelpers"); helpers != json.end() && helpers->is_object()) {
-    if (auto named = helpers->find(registry); named != helpers->end() && named->is_string()) helper = named->get<std::string>();
-  }
-  if (helper.empty()) {
-    if (auto store = json.find("credsStore"); store != json.end() && store->is_string()) helper = store->get<std::string>();
-  }
-  if (!helper.empty()) {
+  if (std::string helper = credential_helper_for(json, registry); !helper.empty()) {
     auto found = credentials_from_helper(helper, registry);
     if (!found) return fail(found.error());
     if (!*found) {
       spdlog::debug("registry credentials for {}: docker-credential-{} has none; anonymous", registry, helper);
       return Credentials{};
     }
-    spdlog::debug("registry credentials for {}: docker-credential-{} (named by {})", registry, helper, path.string());
+    spdlog::debug("registry credentials for {}: docker-credential-{} (named by {})", registry, helper, path->string());
     return **found;
   }
   if (!json.contains("auths") || !json["auths"].is_object()) return Credentials{};
@@ -65,17 +50,17 @@ Result<Credentials> from_docker_config(const std::string& registry, const Creden
     }
   }
   if (entry == nullptr || !entry->is_object()) {
-    spdlog::debug("registry credentials for {}: none in {}; anonymous", registry, path.string());
+    spdlog::debug("registry credentials for {}: none in {}; anonymous", registry, path->string());
     return Credentials{};
   }
-  spdlog::debug("registry credentials for {}: auths entry in {}", registry, path.string());
+  spdlog::debug("registry credentials for {}: auths entry in {}", registry, path->string());
   Credentials creds;
   if (entry->contains("auth") && (*entry)["auth"].is_string()) {
     auto decoded = base64_decode((*entry)["auth"].get<std::string>());
     auto colon = decoded ? decoded->find(':') : std::string::npos;
     if (!decoded || colon == std::string::npos)
       return fail(ErrorKind::config,
-                  "docker config " + path.string() + ": auths entry for " + registry + " is not base64 'user:password'");
+                  "docker config " + path->string() + ": auths entry for " + registry + " is not base64 'user:password'");
     creds.username = decoded->substr(0, colon);
     creds.password = decoded->substr(colon + 1);
   } else {

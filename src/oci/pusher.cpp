@@ -75,7 +75,8 @@ auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step())
       return fail(result.error().with_context(what + ": gave up after " + std::to_string(attempt) + " tries"));
     thread_local std::mt19937 rng(std::random_device{}());
     auto wait = result.error().retry_after().value_or(backoff_delay(m_options.retry, attempt, rng));
-    spdlog::warn("{}: {}; retrying from HEAD in {} ms", what, result.error().message(), wait.count());
+    spdlog::warn("{}: {} ({}, from HEAD)", what, result.error().message(),
+                 retry_note(attempt, m_options.retry.max_attempts, wait));
     m_clock.sleep_for(wait);
   }
 }

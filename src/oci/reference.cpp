@@ -14,12 +14,21 @@ bool is_valid_tag(std::string_view tag) {
   return std::regex_match(tag.begin(), tag.end(), k_tag);
 }
 
+std::optional<std::string> scheme_problem(std::string_view text) {
+  for (std::string_view scheme : {"http://", "https://"})
+    if (text.starts_with(scheme))
+      return "an image reference has no scheme: write " + std::string(text.substr(scheme.size())) +
+             (scheme == "http://" ? " (and --plain-http to speak HTTP)" : "");
+  return std::nullopt;
+}
+
 std::string Reference::api_host() const {
   return registry == "docker.io" || registry == "index.docker.io" ? "registry-1.docker.io" : registry;
 }
 
 Result<Reference> Reference::parse(std::string_view text) {
   auto bad = [&](const std::string& why) { return fail(ErrorKind::usage, "--ref '" + std::string(text) + "': " + why); };
+  if (auto why = scheme_problem(text)) return bad(*why);
   auto slash = text.find('/');
   if (slash == std::string_view::npos) return bad("expected REGISTRY/REPO:TAG");
   Reference ref;
@@ -48,6 +57,7 @@ Result<ImageRef> ImageRef::parse(std::string_view text, std::string_view what) {
   auto bad = [&](const std::string& why) {
     return fail(ErrorKind::usage, std::string(what) + " '" + std::string(text) + "': " + why);
   };
+  if (auto why = scheme_problem(text)) return bad(*why);
   static const std::regex k_digest(R"(sha256:[0-9a-f]{64})");
   ImageRef ref;
   auto at = text.find('@');

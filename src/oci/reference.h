@@ -1,6 +1,7 @@
 #pragma once
 // Image references of the form REGISTRY/REPOSITORY:TAG.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -43,5 +44,9 @@ struct ImageRef {
 bool is_valid_repository(std::string_view repository);
 // True when `tag` is a valid OCI tag.
 bool is_valid_tag(std::string_view tag);
+
+// What is wrong with a reference written as a URL ("http://127.0.0.1:5000/a:t"),
+// as crane and docker refuse it too; nullopt when it starts with no scheme.
+std::optional<std::string> scheme_problem(std::string_view text);
 
 }  // namespace sbpipe

@@ -78,12 +78,15 @@ Result<HttpResponse> Registry::call(HttpRequest request, Retry retry) {
       if (response->status != 401) m_auth.on_success();
       if (retry == Retry::no || !is_retryable_status(response->status) || attempt >= m_policy.max_attempts) return response;
       if (auto ra = response->header("Retry-After")) wait = parse_retry_after(*ra, m_clock.wall_now());
-      spdlog::warn("registry {}: {} answered HTTP {}, retrying", m_endpoint.display(), request.method, response->status);
     } else {
       if (retry == Retry::no || !response.error().retryable() || attempt >= m_policy.max_attempts) return fail(response.error());
-      spdlog::warn("registry {}: {}, retrying", m_endpoint.display(), response.error().message());
     }
-    m_clock.sleep_for(wait ? std::min(*wait, std::chrono::milliseconds(300'000)) : backoff_delay(m_policy, attempt, m_rng));
+    auto delay = wait ? std::min(*wait, std::chrono::milliseconds(300'000)) : backoff_delay(m_policy, attempt, m_rng);
+    std::string why =
+        response ? request.method + " answered HTTP " + std::to_string(response->status) + (wait ? " with Retry-After" : "")
+                 : response.error().message();
+    spdlog::warn("registry {}: {} ({})", m_endpoint.display(), why, retry_note(attempt, m_policy.max_attempts, delay));
+    m_clock.sleep_for(delay);
   }
 }
 
@@ -252,6 +255,9 @@ Status Registry::put_manifest(const std::string& reference, const std::string& m
         if (auto ra = response->header("Retry-After"))
           if (auto w = parse_retry_after(*ra, m_clock.wall_now())) wait = *w;
       }
+      std::string why = response ? "answered HTTP " + std::to_string(response->status) : response.error().message();
+      spdlog::warn("registry {}: PUT manifest {} {} ({})", m_endpoint.display(), reference, why,
+                   retry_note(attempt, m_policy.max_attempts, wait));
       m_clock.sleep_for(wait);
       continue;
     }

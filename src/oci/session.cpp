@@ -32,7 +32,10 @@ std::string probe_scheme(HttpClient& http, const std::string& api_host) {
   if (secure) return "https://";
   request.url = "http://" + api_host + "/v2/";
   auto plain = http.send(request);
-  if (!plain) return "https://";
+  // Only a registry's answer counts: a TLS server answers plain HTTP too
+  // (400 "Client sent an HTTP request to an HTTPS server"), and one whose
+  // certificate is not trusted must stay HTTPS (--ca-file, --insecure).
+  if (!plain || (plain->status != 200 && plain->status != 401)) return "https://";
   spdlog::info(
       "{}: no HTTPS ({}); it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane "
       "does (--plain-http says so up front)",

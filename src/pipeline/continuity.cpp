@@ -182,7 +182,7 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
   }
   auto credentials = registry_credentials(ref->registry, request.registry);
   if (!credentials) return fail(credentials.error());
-  SessionOptions options{request.registry.plain_http, request.registry.ca_file, request.registry.retry};
+  SessionOptions options = session_options(request.registry);
   auto session =
       open_registry_session(ref->api_host(), ref->repository, *credentials, {"repository:" + ref->repository + ":pull"}, options);
   if (!session) return fail(session.error());

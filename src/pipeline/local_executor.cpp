@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 
 #include "core/file.h"
@@ -26,6 +27,14 @@ std::string utc_now() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+// Seconds since the epoch of utc_now()'s format; 0 when it is not that.
+int64_t unix_seconds(const std::string& text) {
+  std::tm tm{};
+  const char* end = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  if (end == nullptr || *end != '\0') return 0;
+  return static_cast<int64_t>(timegm(&tm));
 }
 
 bool same_release(const json& entry, const ReleaseRef& release) {
@@ -68,6 +77,8 @@ Result<std::unique_ptr<LocalExecutor>> LocalExecutor::open(LocalExecutorConfig c
       if (auto st = executor->write_entry(entry); !st) return fail(st.error());
     }
     executor->m_next_seq = std::max(executor->m_next_seq, entry["seq"].get<int64_t>() + 1);
+    if (entry["state"] == "done")
+      executor->m_last_success = std::max(executor->m_last_success, unix_seconds(entry.value("finished_at", "")));
     executor->m_entries.push_back(std::move(entry));
   }
   if (ec) return fail(ErrorKind::io, (executor->m_config.state_dir / "queue").string() + ": " + ec.message());
@@ -157,6 +168,42 @@ std::vector<json> LocalExecutor::entries() const {
   return m_entries;
 }
 
+std::string LocalExecutor::metrics_text() const {
+  std::lock_guard lock(m_mutex);
+  auto count = [this](const char* state) {
+    return std::count_if(m_entries.begin(), m_entries.end(), [state](const json& e) { return e["state"] == state; });
+  };
+  std::string out =
+      "# HELP sbpipe_local_queue_depth Releases accepted and waiting to run (local executor).\n"
+      "# TYPE sbpipe_local_queue_depth gauge\n"
+      "sbpipe_local_queue_depth " +
+      std::to_string(count("queued")) +
+      "\n"
+      "# HELP sbpipe_local_runs_running Runs in progress now (local executor; at most 1).\n"
+      "# TYPE sbpipe_local_runs_running gauge\n"
+      "sbpipe_local_runs_running " +
+      std::to_string(count("running")) +
+      "\n"
+      "# HELP sbpipe_local_runs_total Runs ended since the receiver started, by outcome.\n"
+      "# TYPE sbpipe_local_runs_total counter\n";
+  for (const char* outcome : {"succeeded", "failed", "withdrawn"}) {
+    auto it = m_outcomes.find(outcome);
+    out += "sbpipe_local_runs_total{outcome=\"" + std::string(outcome) + "\"} " +
+           std::to_string(it == m_outcomes.end() ? 0 : it->second) + "\n";
+  }
+  out +=
+      "# HELP sbpipe_last_successful_release_timestamp_seconds When the last run that succeeded ended (Unix time).\n"
+      "# TYPE sbpipe_last_successful_release_timestamp_seconds gauge\n";
+  if (m_last_success > 0) out += "sbpipe_last_successful_release_timestamp_seconds " + std::to_string(m_last_success) + "\n";
+  return out;
+}
+
+void LocalExecutor::note_outcome(const json& entry) {
+  const std::string state = entry.value("state", "");
+  ++m_outcomes[state == "done" ? "succeeded" : state];
+  if (state == "done") m_last_success = std::max(m_last_success, unix_seconds(entry.value("finished_at", "")));
+}
+
 void LocalExecutor::work() {
   std::unique_lock lock(m_mutex);
   for (;;) {
@@ -197,6 +244,7 @@ void LocalExecutor::work() {
       bool finished = exit && *exit == 0;
       (*it)["state"] = finished ? "done" : "withdrawn";
       (*it)["finished_at"] = utc_now();
+      note_outcome(*it);
       if (!finished) {
         std::ofstream log(*child.output, std::ios::app);
         log << "sbpipe serve: " << withdrawn_text(*it) << "; the run was stopped before publishing more\n";
@@ -219,6 +267,7 @@ void LocalExecutor::work() {
       (*it)["state"] = *exit == 0 ? "done" : "failed";
       (*it)["exit_code"] = *exit;
     }
+    note_outcome(*it);
     if (auto st = write_entry(*it); !st) spdlog::error("queue: {}", st.error().message());
     if ((*it)["state"] == "done")
       spdlog::info("queue: {} done", name);

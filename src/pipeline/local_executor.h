@@ -25,6 +25,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -62,11 +63,21 @@ public:
   // Every entry, oldest first (for logs and tests).
   std::vector<nlohmann::json> entries() const;
 
+  // Prometheus text for /metrics: sbpipe_local_queue_depth (entries waiting
+  // to run), sbpipe_local_runs_running, sbpipe_local_runs_total{outcome}
+  // (succeeded, failed, withdrawn: runs ended since this process started)
+  // and sbpipe_last_successful_release_timestamp_seconds (the newest
+  // finished_at of a done entry, so it survives a restart; no sample
+  // before the first success). Thread-safe.
+  std::string metrics_text() const;
+
 private:
   explicit LocalExecutor(LocalExecutorConfig config) : m_config(std::move(config)) {}
   std::filesystem::path entry_path(const std::string& name) const;
   Status write_entry(const nlohmann::json& entry) const;
   void work();
+  // Counts an ended entry for metrics_text(). REQUIRES: m_mutex held.
+  void note_outcome(const nlohmann::json& entry);
 
   LocalExecutorConfig m_config;
   mutable std::mutex m_mutex;
@@ -76,6 +87,8 @@ private:
   bool m_stopping = false;
   std::string m_running;  // the entry whose run is in progress; guarded by m_mutex
   std::atomic<pid_t> m_child{0};
+  std::map<std::string, uint64_t> m_outcomes;  // guarded by m_mutex
+  int64_t m_last_success = 0;                  // Unix seconds; guarded by m_mutex
   std::thread m_worker;
 };
 

@@ -67,9 +67,13 @@ Status fill_platforms(std::vector<LocalImage>& images, const std::string& arch, 
 }  // namespace
 
 Result<Credentials> registry_credentials(const std::string& registry, const RegistryAccess& access) {
-  CredentialSources sources{access.username, std::nullopt, process_getenv};
+  CredentialSources sources{access.username, std::nullopt, process_getenv, access.authfile};
   if (access.password_file) sources.password_file = *access.password_file;
   return resolve_credentials(registry, sources);
+}
+
+SessionOptions session_options(const RegistryAccess& access) {
+  return SessionOptions{access.plain_http, access.ca_file, access.retry, access.insecure};
 }
 
 Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock) {
@@ -95,10 +99,9 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
 
   std::vector<std::string> scopes{"repository:" + target->repository + ":pull,push"};
   for (const auto& repo : request.mount_from) scopes.push_back("repository:" + repo + ":pull");
-  SessionOptions session_options{request.registry.plain_http, request.registry.ca_file, request.registry.retry,
-                                 request.registry.insecure};
+  SessionOptions options_for_sessions = session_options(request.registry);
   SessionFactory sessions = [&]() {
-    return open_registry_session(target->api_host(), target->repository, *credentials, scopes, session_options);
+    return open_registry_session(target->api_host(), target->repository, *credentials, scopes, options_for_sessions);
   };
   auto main_session = sessions();
   if (!main_session) return fail(main_session.error());
@@ -193,7 +196,7 @@ Status check_installer(const std::string& ref_text, const RegistryAccess& access
   if (ref->digest.empty()) return fail(ErrorKind::invalid_input, "installer reference '" + ref_text + "' names no digest");
   auto credentials = registry_credentials(ref->registry, access);
   if (!credentials) return fail(credentials.error());
-  SessionOptions options{access.plain_http, access.ca_file, access.retry, access.insecure};
+  SessionOptions options = session_options(access);
   auto by_digest = head_image_manifest(*ref, ref->digest, *credentials, options);
   if (!by_digest) return fail(by_digest.error());
   if (by_digest->str() != ref->digest)

@@ -15,6 +15,7 @@
 #include "http/retry.h"
 #include "oci/credentials.h"
 #include "oci/image.h"
+#include "oci/session.h"
 #include "release/release_notes.h"
 #include "secureboot/plan.h"
 #include "secureboot/verify.h"
@@ -30,11 +31,15 @@ struct RegistryAccess {
   std::string ca_file;
   RetryPolicy retry;
   bool insecure = false;  // HTTPS without certificate verification (--insecure)
+  std::string authfile;   // --authfile: this config.json instead of docker's
 };
 
 // The registry credentials for `registry`: flags, else environment, else
-// the docker config.
+// the docker config (or access.authfile).
 Result<Credentials> registry_credentials(const std::string& registry, const RegistryAccess& access);
+
+// The transport part of `access`, for open_registry_session().
+SessionOptions session_options(const RegistryAccess& access);
 
 struct InstallerPush {
   std::vector<std::string> inputs;  // one per architecture

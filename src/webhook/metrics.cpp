@@ -2,6 +2,9 @@
 
 #include <cstdio>
 
+#include "core/build_info.h"
+#include "webhook/process_metrics.h"
+
 namespace sbpipe {
 namespace {
 
@@ -46,9 +49,20 @@ void WebhookMetrics::observe_latency(double seconds) {
   m_sum += seconds;
 }
 
+void WebhookMetrics::add_collector(std::function<std::string()> collector) {
+  std::lock_guard lock(m_mutex);
+  m_collectors.push_back(std::move(collector));
+}
+
 std::string WebhookMetrics::render() const {
   std::lock_guard lock(m_mutex);
-  std::string out;
+  const BuildInfo& build = build_info();
+  std::string out =
+      "# HELP sbpipe_build_info The sbpipe build serving: version, commit and compiler as labels; always 1.\n"
+      "# TYPE sbpipe_build_info gauge\n"
+      "sbpipe_build_info{version=\"" +
+      escape_label(build.version) + "\",commit=\"" + escape_label(build.commit) + "\",compiler=\"" +
+      escape_label(build.compiler) + "\"} 1\n";
   out += "# HELP sbpipe_webhook_deliveries_total Webhook deliveries by event, action and outcome.\n";
   out += "# TYPE sbpipe_webhook_deliveries_total counter\n";
   for (const auto& [key, n] : m_deliveries) {
@@ -68,6 +82,8 @@ std::string WebhookMetrics::render() const {
   out += "sbpipe_webhook_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(m_count) + "\n";
   out += "sbpipe_webhook_request_duration_seconds_sum " + number(m_sum) + "\n";
   out += "sbpipe_webhook_request_duration_seconds_count " + std::to_string(m_count) + "\n";
+  out += process_metrics_text();
+  for (const auto& collector : m_collectors) out += collector();
   return out;
 }
 

@@ -1,16 +1,20 @@
 #pragma once
 // The receiver's Prometheus metrics (text exposition format 0.0.4):
-// deliveries by event, action and outcome; submissions by outcome; and a
-// histogram of request latency. Label values come only from deliveries
+// sbpipe_build_info{version,commit,compiler} 1 (the Prometheus convention
+// for a build's facts as labels); deliveries by event, action and outcome;
+// submissions by outcome; a histogram of request latency; the process_*
+// families (webhook/process_metrics.h); and what each added collector renders (the local executor's queue and runs). Label values come only from deliveries
 // whose signature was verified, so strangers cannot grow the label sets.
 // Thread-safe.
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 namespace sbpipe {
 
@@ -19,6 +23,9 @@ public:
   void count_delivery(const std::string& event, const std::string& action, const std::string& outcome);
   void count_submission(const std::string& outcome);
   void observe_latency(double seconds);
+  // Adds text (whole metric families, HELP/TYPE included) that render()
+  // appends; called for each scrape, from the scraping thread.
+  void add_collector(std::function<std::string()> collector);
   std::string render() const;
 
 private:
@@ -26,6 +33,7 @@ private:
   mutable std::mutex m_mutex;
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> m_deliveries;
   std::map<std::string, uint64_t> m_submissions;
+  std::vector<std::function<std::string()>> m_collectors;
   std::array<uint64_t, kBuckets.size()> m_bucket_counts{};
   uint64_t m_count = 0;
   double m_sum = 0;

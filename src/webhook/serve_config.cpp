@@ -54,9 +54,10 @@ Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view
         auto sub = field.first.as<std::string>();
         std::string subkey = key + "." + sub;
         Status r;
-        if (sub == "namespace")
+        if (sub == "namespace") {
           r = read_config_string(field.second, subkey, s.target.namespace_name, label);
-        else if (sub == "workflow_template")
+          s.namespace_configured = true;
+        } else if (sub == "workflow_template")
           r = read_config_string(field.second, subkey, s.target.workflow_template, label);
         else if (sub == "parameters") {
           if (!field.second.IsMap()) return config_error(label, subkey + " must be a mapping");

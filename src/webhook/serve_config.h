@@ -34,6 +34,9 @@ struct ServeSettings {
   WorkflowTarget target;
   std::vector<std::string> secret_files;
   std::string executor = "argo";
+  // serve.kubernetes.namespace was set: it then wins over the kubeconfig
+  // context's namespace (a -n flag wins over both).
+  bool namespace_configured = false;
 };
 
 Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view label);

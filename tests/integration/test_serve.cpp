@@ -443,12 +443,24 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   auto ambiguous = with({"--tag", "v2.0.0", "--dry-run"});
   CHECK(ambiguous.exit_code == 1);
   CHECK(ambiguous.err.find("2 draft releases carry this tag") != std::string::npos);
-  auto picked = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--dry-run"});
+  // A dry run with --release-id asks GitHub nothing (issue 15, as argo submit --dry-run):
+  // the id and --release-state are taken as given ...
+  auto picked = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--release-state", "draft", "--dry-run"});
   REQUIRE_MESSAGE(picked.exit_code == 0, picked.err);
+  CHECK(picked.err.find("GitHub not asked") != std::string::npos);
   auto picked_wf = json::parse(picked.out);
   CHECK(picked_wf["spec"]["arguments"]["parameters"][2]["value"] == std::to_string(draft_a));
   CHECK(picked_wf["spec"]["arguments"]["parameters"][3]["value"] == "draft");
-  CHECK(with({"--tag", "v1.9.0", "--release-id", std::to_string(draft_a), "--dry-run"}).exit_code == 2);
+  // ... and the real submit checks them against GitHub before it creates anything.
+  size_t before = kube.workflows().size();
+  auto mismatch = with({"--tag", "v1.9.0", "--release-id", std::to_string(draft_a)});
+  CHECK(mismatch.exit_code == 2);
+  CHECK(mismatch.err.find("has tag 'v2.0.0', not v1.9.0") != std::string::npos);
+  auto wrong_state = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--release-state", "prerelease"});
+  CHECK(wrong_state.exit_code == 2);
+  CHECK(wrong_state.err.find("release v2.0.0 of " + kRepo + " is a draft, not a prerelease (--release-state)") !=
+        std::string::npos);
+  CHECK(kube.workflows().size() == before);
 
   auto waited = with({"--tag", "v1.9.0", "--wait", "--poll-interval", "1"});
   CHECK_MESSAGE(waited.exit_code == 0, waited.err);

@@ -10,6 +10,8 @@ LocalRegistry::LocalRegistry(RegistryConfig config) : m_dir(m_tmp.path()), m_por
       << "storage:\n  filesystem:\n    rootdirectory: " << storage().string() << "\n  delete:\n    enabled: true\n"
       << "http:\n  addr: 127.0.0.1:" << m_port << "\n  secret: sbpipe-test-secret\n"
       << "  relativeurls: " << (config.relative_urls ? "true" : "false") << "\n";
+  if (!config.tls_cert_file.empty())
+    yml << "  tls:\n    certificate: " << config.tls_cert_file << "\n    key: " << config.tls_key_file << "\n";
   if (!config.htpasswd_file.empty())
     yml << "auth:\n  htpasswd:\n    realm: sbpipe-test\n    path: " << config.htpasswd_file << "\n";
   else if (!config.silly_realm.empty())

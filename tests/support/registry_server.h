@@ -13,6 +13,10 @@ struct RegistryConfig {
   bool relative_urls = false;
   std::string htpasswd_file;  // Basic auth when set
   std::string silly_realm;    // Bearer ("silly") auth when set
+  // HTTPS with this certificate and key (PEM) when set: distribution's
+  // http.tls.certificate / http.tls.key (docs/about/configuration.md, "tls").
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
 
 class LocalRegistry {

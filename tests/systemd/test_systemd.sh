@@ -22,7 +22,8 @@ security=$(systemd-analyze security --offline=true --threshold=20 "$work/sbpipe.
 echo "ok: $(echo "$security" | grep 'Overall exposure level')"
 
 for setting in 'NoNewPrivileges=yes' 'ProtectSystem=strict' 'PrivateTmp=yes' 'ProtectHome=yes' 'UMask=0077' \
-  'LoadCredential=webhook-secret:' 'LoadCredential=github-token:' 'StateDirectory=sbpipe' 'User=sbpipe' 'CapabilityBoundingSet=$'; do
+  'LoadCredential=webhook-secret:' 'LoadCredential=github-token:' 'StateDirectory=sbpipe' 'User=sbpipe' 'CapabilityBoundingSet=$' \
+  'Type=notify' 'NotifyAccess=main'; do
   grep -q "^$setting" "$unit" || fail "sbpipe.service lacks $setting"
 done
 grep -q '^Environment=.*\(TOKEN\|SECRET\|PASSWORD\)' "$unit" && fail "a secret in Environment="

@@ -58,6 +58,11 @@ TEST_CASE("Reference::parse") {
           "--ref 'ghcr.io/Owner/installer:v1': invalid repository name 'Owner/installer'");
     CHECK(Reference::parse("ghcr.io/o/i@sha256:abc").error().kind() == ErrorKind::usage);
     CHECK(Reference::parse("ghcr.io/o/i:-bad").error().message() == "--ref 'ghcr.io/o/i:-bad': invalid tag '-bad'");
+    CHECK(Reference::parse("http://127.0.0.1:5000/homelab/installer:v1").error().message() ==
+          "--ref 'http://127.0.0.1:5000/homelab/installer:v1': an image reference has no scheme: write "
+          "127.0.0.1:5000/homelab/installer:v1 (and --plain-http to speak HTTP)");
+    CHECK(ImageRef::parse("https://ghcr.io/o/i:v1", "--previous-ref").error().message() ==
+          "--previous-ref 'https://ghcr.io/o/i:v1': an image reference has no scheme: write ghcr.io/o/i:v1");
   }
 }
 

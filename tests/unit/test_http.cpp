@@ -59,4 +59,10 @@ TEST_CASE("retry policy") {
   CHECK(parse_retry_after("-5", now) == std::nullopt);
 }
 
+TEST_CASE("retry_note says which attempt failed, of how many, and the wait") {
+  CHECK(retry_note(1, 5, 480ms) == "attempt 1 of 5 failed; retrying in 480 ms");
+  CHECK(retry_note(4, 5, 2500ms) == "attempt 4 of 5 failed; retrying in 2.5 s");
+  CHECK(retry_note(2, 3, 0ms) == "attempt 2 of 3 failed; retrying in 0 ms");
+}
+
 }  // TEST_SUITE("unit")

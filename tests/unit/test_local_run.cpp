@@ -14,6 +14,7 @@
 #include "pipeline/local_run.h"
 #include "pipeline/provenance.h"
 #include "support/process.h"
+#include "support/prometheus_text.h"
 
 using namespace sbpipe;
 using namespace sbpipe::test;
@@ -163,6 +164,49 @@ TEST_CASE("local executor: journaled before it answers, one entry per release, f
   auto damaged = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"true"}});
   REQUIRE_FALSE(damaged);
   CHECK(damaged.error().message().find("broken.json: damaged queue entry") != std::string::npos);
+}
+
+TEST_CASE("local executor metrics: queue depth, runs by outcome, last success time (kept across a restart)") {
+  TempDir dir;
+  ReleaseRef good{"owner/talos-build", "v1.9.0", 1};
+  auto before = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  {
+    auto executor = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"true"}});
+    REQUIRE(executor);
+    auto empty = parse_prometheus_text((*executor)->metrics_text());
+    CHECK(empty.problems.empty());
+    CHECK(empty.types["sbpipe_local_queue_depth"] == "gauge");
+    CHECK(empty.types["sbpipe_local_runs_total"] == "counter");
+    CHECK(empty.value("sbpipe_local_queue_depth") == 0);
+    CHECK_FALSE(empty.has("sbpipe_last_successful_release_timestamp_seconds"));  // no success yet
+
+    REQUIRE((*executor)->submit(good, WorkflowOrigin{"d-1", "created"}));
+    REQUIRE((*executor)->submit(ReleaseRef{"owner/talos-build", "v1.9.1", 2}, WorkflowOrigin{"d-2", "created"}));
+    CHECK(parse_prometheus_text((*executor)->metrics_text()).value("sbpipe_local_queue_depth") == 2);
+    (*executor)->start();
+    REQUIRE_FALSE(wait_for_state(**executor, "talos-build-v1-9-1-2", "done").is_null());
+    auto after = parse_prometheus_text((*executor)->metrics_text());
+    CHECK(after.problems.empty());
+    CHECK(after.value("sbpipe_local_queue_depth") == 0);
+    CHECK(after.value("sbpipe_local_runs_running") == 0);
+    CHECK(after.value("sbpipe_local_runs_total{outcome=\"succeeded\"}") == 2);
+    CHECK(after.value("sbpipe_local_runs_total{outcome=\"failed\"}") == 0);
+    double last = after.value("sbpipe_last_successful_release_timestamp_seconds");
+    CHECK(last >= static_cast<double>(before));
+    CHECK(last <= static_cast<double>(before + 120));
+    (*executor)->stop();
+  }
+  // A restart keeps the last success (from the queue on disk); the counters start again.
+  auto reopened = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"false"}});
+  REQUIRE(reopened);
+  auto text = parse_prometheus_text((*reopened)->metrics_text());
+  CHECK(text.value("sbpipe_last_successful_release_timestamp_seconds") >= static_cast<double>(before));
+  CHECK(text.value("sbpipe_local_runs_total{outcome=\"succeeded\"}") == 0);
+  REQUIRE((*reopened)->submit(ReleaseRef{"owner/talos-build", "v1.9.2", 3}, WorkflowOrigin{"d-3", "created"}));
+  (*reopened)->start();
+  REQUIRE_FALSE(wait_for_state(**reopened, "talos-build-v1-9-2-3", "failed").is_null());
+  CHECK(parse_prometheus_text((*reopened)->metrics_text()).value("sbpipe_local_runs_total{outcome=\"failed\"}") == 1);
+  (*reopened)->stop();
 }
 
 }  // TEST_SUITE("unit")

@@ -3,6 +3,7 @@
 #include "core/redact.h"
 #include "oci/auth.h"
 #include "oci/credentials.h"
+#include "oci/docker_config.h"
 #include "oci/registry.h"
 #include "support/process.h"
 #include "unit/fakes.h"
@@ -166,6 +167,45 @@ TEST_CASE("resolve_credentials: flags, environment, docker config") {
   env.erase("SBPIPE_REGISTRY_PASSWORD");
   CHECK(resolve_credentials("ghcr.io", sources).error().kind() == ErrorKind::config);
   TEST_clear_secrets();
+}
+
+TEST_CASE("docker config: the path, the helper for a registry, and a saved login") {
+  auto env = [](std::map<std::string, std::string> values) {
+    return [values](const char* name) -> std::optional<std::string> {
+      auto it = values.find(name);
+      if (it == values.end()) return std::nullopt;
+      return it->second;
+    };
+  };
+  CHECK(docker_config_path("/a/auth.json", env({{"DOCKER_CONFIG", "/d"}})) == std::filesystem::path("/a/auth.json"));
+  CHECK(docker_config_path("", env({{"DOCKER_CONFIG", "/d"}, {"HOME", "/h"}})) == std::filesystem::path("/d/config.json"));
+  CHECK(docker_config_path("", env({{"HOME", "/h"}})) == std::filesystem::path("/h/.docker/config.json"));
+  CHECK(docker_config_path("", env({})) == std::nullopt);
+
+  auto config = nlohmann::json::parse(R"({"credsStore":"pass","credHelpers":{"ghcr.io":"gh"}})");
+  CHECK(credential_helper_for(config, "ghcr.io") == "gh");
+  CHECK(credential_helper_for(config, "quay.io") == "pass");
+  CHECK(credential_helper_for(nlohmann::json::object(), "quay.io") == "");
+  CHECK(auths_key("docker.io") == "https://index.docker.io/v1/");
+  CHECK(auths_key("127.0.0.1:5000") == "127.0.0.1:5000");
+
+  TempDir dir;
+  auto path = dir / "sub" / "config.json";
+  auto saved = save_docker_login(path, "ghcr.io", Credentials{"me", "pw"});
+  REQUIRE(saved);
+  CHECK(saved->helper.empty());
+  write_file(path, R"({"auths":{"ghcr.io":{"auth":"old","email":"x@y"},"quay.io":{"auth":"cTpx"}},"detachKeys":"ctrl-x"})");
+  REQUIRE(save_docker_login(path, "ghcr.io", Credentials{"me", "pw"}));
+  auto json = nlohmann::json::parse(read_file(path));
+  CHECK(json["auths"]["ghcr.io"] == nlohmann::json{{"auth", "bWU6cHc="}, {"email", "x@y"}});
+  CHECK(json["auths"]["quay.io"]["auth"] == "cTpx");
+  CHECK(json["detachKeys"] == "ctrl-x");
+
+  write_file(path, "{not json");
+  auto broken = save_docker_login(path, "ghcr.io", Credentials{"me", "pw"});
+  REQUIRE_FALSE(broken);
+  CHECK(broken.error().message() == "docker config " + path.string() + ": not valid JSON");
+  CHECK(read_file(path) == "{not json");
 }
 
 }  // TEST_SUITE("unit")

@@ -4,10 +4,14 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
+
 #include "core/base64.h"
+#include "core/build_info.h"
 #include "kube/config.h"
 #include "kube/workflow.h"
 #include "support/process.h"
+#include "support/prometheus_text.h"
 #include "webhook/event.h"
 #include "webhook/metrics.h"
 #include "webhook/serve_config.h"
@@ -251,6 +255,73 @@ users:
   CHECK(via_env->source == (dir / "config").string());
 }
 
+TEST_CASE("kubeconfig list: merged as kubectl merges it; --kubeconfig and --context choose") {
+  TempDir one;
+  TempDir two;
+  write_file(one / "ca.pem", "CA OF ONE");
+  write_file(two / "token", "bob-token-from-two\n");
+  // The first file to name a context, cluster or user wins it; current-context
+  // comes from the first file that sets one (here the second).
+  write_file(one / "config", R"(apiVersion: v1
+kind: Config
+clusters:
+- name: shared
+  cluster: {server: "https://first:6443", certificate-authority: ca.pem}
+contexts:
+- name: dev
+  context: {cluster: shared, user: alice, namespace: builds}
+)");
+  write_file(two / "config", R"(apiVersion: v1
+kind: Config
+current-context: dev
+clusters:
+- name: shared
+  cluster: {server: "https://second:6443"}
+contexts:
+- name: dev
+  context: {cluster: shared, user: bob, namespace: ignored}
+- name: prod
+  context: {cluster: shared, user: bob}
+users:
+- name: alice
+  user: {token: alice-token-123456}
+- name: bob
+  user: {tokenFile: token}
+)");
+  std::string list = (one / "config").string() + ":" + (one / "missing").string() + ":" + (two / "config").string();
+  auto dev = load_kube_config(env_of({{"KUBECONFIG", list}}));
+  REQUIRE(dev);
+  CHECK(dev->context == "dev");
+  CHECK(dev->server == "https://first:6443");
+  CHECK(dev->ca_pem == "CA OF ONE");  // relative to the file the cluster came from
+  CHECK(*dev->token() == "alice-token-123456");
+  CHECK(dev->namespace_name == "builds");
+  CHECK(dev->source == (one / "config").string() + ":" + (two / "config").string());
+
+  auto prod = load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{"", "prod"});
+  REQUIRE(prod);
+  CHECK(*prod->token() == "bob-token-from-two");  // tokenFile relative to the second file
+  CHECK(prod->namespace_name.empty());
+
+  // --kubeconfig replaces KUBECONFIG; --context picks within it.
+  auto only_two = load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{(two / "config").string(), ""});
+  REQUIRE(only_two);
+  CHECK(only_two->server == "https://second:6443");
+  CHECK(only_two->namespace_name == "ignored");
+  // --context wins over in-cluster, which has no contexts.
+  auto chosen =
+      load_kube_config(env_of({{"KUBECONFIG", list}, {"KUBERNETES_SERVICE_HOST", "10.96.0.1"}}), KubeSelection{"", "dev"});
+  REQUIRE(chosen);
+  CHECK(chosen->server == "https://first:6443");
+
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", list}}), KubeSelection{"", "staging"}).error().message() ==
+        "kubeconfig " + dev->source + ": context 'staging' not found");
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", (one / "config").string()}})).error().message() ==
+        "kubeconfig " + (one / "config").string() + ": no current-context (pass --context NAME)");
+  CHECK(load_kube_config(env_of({{"KUBECONFIG", (one / "x").string() + ":" + (two / "y").string()}})).error().message() ==
+        "kubeconfig: none of " + (one / "x").string() + ":" + (two / "y").string() + " exists");
+}
+
 TEST_CASE("in-cluster configuration re-reads a rotated token") {
   TempDir dir;
   write_file(dir / "ca.crt", "CLUSTER CA");
@@ -287,6 +358,23 @@ TEST_CASE("metrics render in Prometheus text format with escaped labels and a cu
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_bucket{le=\"5\"} 2\n") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_bucket{le=\"+Inf\"} 2\n") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_request_duration_seconds_count 2\n") != std::string::npos);
+  m.add_collector([] { return std::string("# HELP extra_total x.\n# TYPE extra_total counter\nextra_total 7\n"); });
+  auto parsed = parse_prometheus_text(m.render());
+  CHECK(parsed.problems.empty());
+  CHECK(parsed.value("extra_total") == 7);
+  CHECK(parsed.types["sbpipe_build_info"] == "gauge");
+  std::string info = "sbpipe_build_info{version=\"" SBPIPE_VERSION "\",commit=\"" + build_info().commit + "\",compiler=\"" +
+                     build_info().compiler + "\"}";
+  CHECK(parsed.value(info) == 1);
+  CHECK((build_info().commit == "unknown" || build_info().commit.size() == 12));
+  // The process collector's families, as client libraries name them.
+  CHECK(parsed.types["process_cpu_seconds_total"] == "counter");
+  CHECK(parsed.value("process_resident_memory_bytes") > 0);
+  CHECK(parsed.value("process_open_fds") >= 3);
+  CHECK(parsed.value("process_max_fds") >= parsed.value("process_open_fds"));
+  auto now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  CHECK(parsed.value("process_start_time_seconds") <= now + 1);
+  CHECK(parsed.value("process_start_time_seconds") > now - 86400 * 2);
 }
 
 }  // TEST_SUITE("unit")
