@@ -7,6 +7,7 @@
 #include "cli/app.h"
 #include "cli/output.h"
 #include "cli/release_target.h"
+#include "pipeline/config_check.h"
 #include "pipeline/steps.h"
 #include "release/finalize.h"
 
@@ -28,6 +29,7 @@ struct FinalizeFlags {
 
 Result<ReleaseFacts> facts_of(const FinalizeFlags& flags) {
   if (flags.config.empty()) return release_facts(flags.release.tag, flags.installer_ref, nullptr);
+  if (auto st = check_config_file(flags.config); !st) return fail(st.error());
   auto config = load_plan_config(flags.config);
   if (!config) return fail(config.error());
   return release_facts(flags.release.tag, flags.installer_ref, &*config);

@@ -506,6 +506,34 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
       auto words = split_command(text);
       if (!words) return config_error(label, key + ": " + words.error().message());
       s.imager_command = std::move(*words);
+namespace {
+
+// What parse_run_config reads (keep the two together).
+constexpr std::string_view k_run_keys[] = {"repo",
+                                           "target",
+                                           "state_dir",
+                                           "keys_dir",
+                                           "cert_file",
+                                           "pcr_public_key",
+                                           "imager_output",
+                                           "installer_repository",
+                                           "previous_ref",
+                                           "source_dir",
+                                           "make_latest",
+                                           "registry_username",
+                                           "registry_password_file",
+                                           "plain_http",
+                                           "registry_ca_file",
+                                           "github_api",
+                                           "github_token_file",
+                                           "require_cmdline",
+                                           "forbid_cmdline",
+                                           "imager_command"};
+
+}  // namespace
+
+ConfigSection run_config_section() { return {"run", k_run_keys}; }
+
       return {};
     }
     return config_error(label, "unknown key " + key);

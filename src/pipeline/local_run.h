@@ -19,6 +19,7 @@
 
 #include "pipeline/steps.h"
 #include "release/target.h"
+#include "core/config_keys.h"
 #include "secureboot/plan.h"
 
 namespace sbpipe {
@@ -58,6 +59,8 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
 Result<RunSettings> load_run_config(const std::filesystem::path& path);
 
 // The state directory: env SBPIPE_STATE_DIR, else systemd's
+// The keys parse_run_config reads, for the whole file's check (config_check.h).
+ConfigSection run_config_section();
 // STATE_DIRECTORY, else $XDG_STATE_HOME/sbpipe, else ~/.local/state/sbpipe.
 std::filesystem::path default_state_dir();
 
