@@ -1,14 +1,19 @@
 // sbpipe run --tag TAG [--config F] [--target github|dir:PATH] [--repo OWNER/NAME] [--source DIR]
 //            [--release-id ID] [--release-state S] [--state-dir D] [--restart] [--wait]
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/app.h"
 #include "cli/github_flags.h"
 #include "cli/output.h"
 #include "cli/release_target.h"
+#include "cli/run_report.h"
+#include "pipeline/config_check.h"
 #include "pipeline/local_run.h"
+#include "pipeline/preflight.h"
 #include "pipeline/run_env.h"
+#include "pipeline/run_state.h"
 #include "release/dir_target.h"
 
 namespace sbpipe {
@@ -42,6 +47,7 @@ Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
   RunSettings settings;
   PlanConfig plan;
   if (!flags.config.empty()) {
+    if (auto st = check_config_file(flags.config); !st) return fail(st.error());
     auto run = load_run_config(flags.config);
     if (!run) return fail(run.error());
     settings = std::move(*run);
@@ -77,32 +83,71 @@ Status run_run(RunFlags& flags) {
   auto loaded = settings_from(flags);
   if (!loaded) return fail(loaded.error());
   auto& [settings, plan] = *loaded;
+  std::string dry_text;
   if (flags.dry_run) {
     auto text = run_dry_text(flags.tag, settings, plan);
     if (!text) return fail(text.error());
-    print_result_text(*text);
-    return {};
+    dry_text = std::move(*text);
   }
   ReleaseFlags release{settings.repo, flags.tag, settings.target, flags.pin.release_id, flags.pin.release_state};
   auto dir = parse_publish_target(settings.target);
   if (!dir) return fail(dir.error());
   if (!*dir && settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
-  // A missing token fails before any build.
+  // A missing token is the preflight's to report (with the other checks);
+  // bad flags are usage errors at once.
   auto opened = open_release_target(release, flags.github, DirReleaseId::ignore);
-  if (!opened) return fail(opened.error());
+  if (!opened && opened.error().kind() == ErrorKind::usage) return fail(opened.error());
   RegistryInstallers installers(real_clock());
+  const bool json = flags.format == "json";
+
+  // The preflight runs before imager would; a run resumed after verify has
+  // nothing of minutes left to protect, and its steps check what they need.
+  std::vector<PreflightRow> preflight;
+  if (flags.dry_run || flags.restart || !RunState::recorded(state_root(settings), flags.tag, step_key(RunStep::verify))) {
+    PreflightEnv penv{real_clock(), real_process_runner(), installers, opened ? opened->target.get() : nullptr,
+                      opened ? std::string() : opened.error().message()};
+    preflight = run_preflight(flags.tag, settings, penv);
+    if (flags.dry_run) {
+      if (json)
+        print_result_line(
+            nlohmann::json{{"tag", flags.tag}, {"plan", dry_text}, {"preflight", preflight_json(preflight)}}.dump());
+      else
+        print_result_text(dry_text + "\n" + preflight_table(preflight));
+      return preflight_status(preflight);
+    }
+    if (auto st = preflight_status(preflight); !st) {
+      if (json)
+        print_result_line(nlohmann::json{{"tag", flags.tag}, {"preflight", preflight_json(preflight)}}.dump());
+      else
+        print_result_text(preflight_table(preflight));
+      return st;
+    }
+    if (!json) print_result_text(preflight_table(preflight) + "\n");
+  } else {
+    spdlog::info(
+        "preflight: skipped; the build was verified in an earlier run (journal), and each later step checks what it needs");
+  }
+  if (!opened) return fail(opened.error());
+
+  std::vector<StepTime> timings;
   RunEnv env{real_clock(), real_process_runner(), real_verifier(), installers, *opened->target};
   RunRequest request{.tag = flags.tag,
                      .restart = flags.restart,
                      .wait = flags.wait,
                      .release_state = opened->pin.started_as,
-                     .allow_key_rotation = flags.allow_key_rotation};
+                     .allow_key_rotation = flags.allow_key_rotation,
+                     .on_step = [&timings](const StepTime& t) { timings.push_back(t); }};
   auto steps = run_pipeline(request, settings, plan, env);
+  if (json) {
+    if (steps) {
+      nlohmann::json out{{"tag", flags.tag}, {"steps", *steps}};
+      if (!preflight.empty()) out["preflight"] = preflight_json(preflight);
+      print_result_line(out.dump());
+    }
+  } else {
+    print_result_text((steps ? run_summary(*steps) + "\n" : std::string()) + step_table(timings));
+  }
   if (!steps) return fail(steps.error());
-  if (flags.format == "json")
-    print_result_line(nlohmann::json{{"tag", flags.tag}, {"steps", *steps}}.dump());
-  else
-    print_result_text(run_summary(*steps));
   return {};
 }
 
@@ -131,7 +176,8 @@ void add_run(CLI::App& app, CommandAction& action) {
                 "Publish a build whose PCR key or UKI signer differs from the previous release's (an intended rotation: "
                 "re-seal TPM-encrypted disks or keep a recovery key first); the release notes say so");
   cmd->add_flag("--dry-run", flags->dry_run,
-                "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
+                "Print imager's command lines, the certificate, the installer reference and the target, and run the "
+                "preflight checks (exit 1 when one fails); build and publish nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);

@@ -1,5 +1,6 @@
 #include "pipeline/local_run.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -8,6 +9,7 @@
 #include "core/clock.h"
 #include "core/config_file.h"
 #include "core/file.h"
+#include "core/progress.h"
 #include "pipeline/continuity.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_env.h"
@@ -51,16 +53,6 @@ std::string substitute(std::string word, const ImagerSlots& slots) {
   return word;
 }
 
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> lines;
-  for (size_t start = 0, end; start < text.size(); start = end + 1) {
-    end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    lines.push_back(text.substr(start, end - start));
-  }
-  return lines;
-}
-
 // imager's command line for one invocation writing into `out`. Only
 // SecureBoot outputs get the keys; the others get `no_keys`, an empty
 // directory, in their place.
@@ -72,6 +64,16 @@ Result<std::vector<std::string>> imager_argv(const RunSettings& settings, const 
     if (slots.args[i] == "--output") slots.args[i + 1] = substitute(settings.imager_output, slots);
   return expand_imager_command(settings.imager_command, slots);
 }
+
+// What verify will need, checked before imager runs for minutes: the UKI
+// certificate and the PCR public key nodes are sealed to (both public; the
+// private keys are imager's alone).
+Status check_verify_inputs(const RunSettings& settings) {
+  if (auto st = check_cert_input(settings); !st) return st;
+  return check_pcr_public_input(settings);
+}
+
+}  // namespace
 
 fs::path state_root(const RunSettings& settings) {
   return settings.state_dir.empty() ? default_state_dir() : fs::path(settings.state_dir);
@@ -86,14 +88,16 @@ std::string pcr_public_path(const RunSettings& settings) {
                                          : settings.pcr_public_key;
 }
 
-// What verify will need, checked before imager runs for minutes: the UKI
-// certificate and the PCR public key nodes are sealed to (both public; the
-// private keys are imager's alone).
-Status check_verify_inputs(const RunSettings& settings) {
+Status check_cert_input(const RunSettings& settings) {
   std::error_code ec;
   if (!fs::is_regular_file(cert_path(settings), ec))
     return fail(ErrorKind::config, (settings.cert_file.empty() ? "run.keys_dir: " : "run.cert_file: ") + cert_path(settings) +
                                        ": missing (the UKI signing certificate verify checks signatures against)");
+  return {};
+}
+
+Status check_pcr_public_input(const RunSettings& settings) {
+  std::error_code ec;
   if (!fs::is_regular_file(pcr_public_path(settings), ec)) {
     if (!settings.pcr_public_key.empty())
       return fail(ErrorKind::config, "run.pcr_public_key: " + settings.pcr_public_key + ": missing");
@@ -105,6 +109,8 @@ Status check_verify_inputs(const RunSettings& settings) {
   }
   return {};
 }
+
+namespace {
 
 // Size and modification time (ns) of a file: "<size>:<mtime>".
 Result<std::string> file_stamp(const fs::path& path) {
@@ -132,20 +138,34 @@ public:
   Result<json> run() {
     if (!m_state.done(k_verify))
       if (auto st = check_verify_inputs(m_settings); !st) return fail(st.error());
-    if (auto st = plan(); !st) return fail(st.error());
-    if (auto st = check_release(); !st) return fail(st.error());
+    if (auto st = timed(k_plan, [&] { return plan(); }); !st) return fail(st.error());
+    if (auto st = timed(k_release, [&] { return check_release(); }); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
-      if (auto st = imager(inv); !st) return fail(st.error());
-    if (auto st = verify(); !st) return fail(st.error());
+      if (auto st = timed(imager_step(inv), [&] { return imager(inv); }); !st) return fail(st.error());
+    if (auto st = timed(k_verify, [&] { return verify(); }); !st) return fail(st.error());
     if (!m_state.done(k_push))  // the release may have changed while imager ran
       if (auto st = check_release(); !st) return fail(st.error());
-    if (auto st = push(); !st) return fail(st.error());
-    if (auto st = upload(); !st) return fail(st.error());
-    if (auto st = finalize(); !st) return fail(st.error());
+    if (auto st = timed(k_push, [&] { return push(); }); !st) return fail(st.error());
+    if (auto st = timed(k_upload, [&] { return upload(); }); !st) return fail(st.error());
+    if (auto st = timed(k_finalize, [&] { return finalize(); }); !st) return fail(st.error());
     return m_state.journal()["steps"];
   }
 
 private:
+  // Runs one step and tells the caller how it ended and how long it took.
+  Status timed(const std::string& step, const std::function<Status()>& body) {
+    bool earlier = m_state.done(step);
+    auto started = m_env.clock.now();
+    Status st = body();
+    if (m_request.on_step)
+      m_request.on_step(StepTime{step,
+                                 !st       ? StepOutcome::failed
+                                 : earlier ? StepOutcome::earlier
+                                           : StepOutcome::done,
+                                 m_env.clock.now() - started});
+    return st;
+  }
+
   bool skip(const std::string& step) const {
     if (!m_state.done(step)) return false;
     spdlog::info("{}: done in an earlier run (journal)", step);
@@ -286,7 +306,8 @@ private:
                    .pcr_pubkey_setting = m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
                });
     if (!verdicts) return fail(verdicts.error());
-    for (const auto& line : split_lines(verdicts_text(*verdicts))) spdlog::info("verify: {}", line);
+    // One line per binary, not verify's table: a log line is one fact.
+    for (const auto& v : *verdicts) spdlog::info("verify: {} ({}): {}: {}", v.path, v.role, v.ok ? "ok" : "FAIL", v.reason);
     if (auto st = verdicts_status(*verdicts); !st)
       return fail(st.error().with_context("verify: nothing was published; fix the build, then run again with --restart"));
     auto continuity = check_previous_release(*verdicts);
@@ -379,7 +400,8 @@ private:
     if (!assets) return fail(assets.error());
     auto reports = publish_release(m_env.release, *assets, PublishRequest{m_pin, AllowPublished::no});
     if (!reports) return fail(reports.error().with_context("upload-assets"));
-    for (const auto& line : split_lines(report_table(*reports))) spdlog::info("upload-assets: {}", line);
+    for (const auto& r : *reports)
+      spdlog::info("upload-assets: {}: {} ({})", r.name, outcome_name(r.outcome), format_bytes(r.size));
     return record(k_upload, {{"assets", report_json(*reports)}});
   }
 
@@ -435,6 +457,15 @@ private:
 
 }  // namespace
 
+std::string_view step_outcome_name(StepOutcome outcome) {
+  switch (outcome) {
+  case StepOutcome::done: return "done";
+  case StepOutcome::earlier: return "earlier run";
+  case StepOutcome::failed: return "FAILED";
+  }
+  return "FAILED";
+}
+
 Result<std::vector<std::string>> split_command(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
@@ -475,6 +506,34 @@ Result<std::vector<std::string>> expand_imager_command(const std::vector<std::st
   return argv;
 }
 
+namespace {
+
+// What parse_run_config reads (keep the two together).
+constexpr std::string_view k_run_keys[] = {"repo",
+                                           "target",
+                                           "state_dir",
+                                           "keys_dir",
+                                           "cert_file",
+                                           "pcr_public_key",
+                                           "imager_output",
+                                           "installer_repository",
+                                           "previous_ref",
+                                           "source_dir",
+                                           "make_latest",
+                                           "registry_username",
+                                           "registry_password_file",
+                                           "plain_http",
+                                           "registry_ca_file",
+                                           "github_api",
+                                           "github_token_file",
+                                           "require_cmdline",
+                                           "forbid_cmdline",
+                                           "imager_command"};
+
+}  // namespace
+
+ConfigSection run_config_section() { return {"run", k_run_keys}; }
+
 Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view label) {
   RunSettings s;
   std::string password_file;
@@ -506,34 +565,6 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
       auto words = split_command(text);
       if (!words) return config_error(label, key + ": " + words.error().message());
       s.imager_command = std::move(*words);
-namespace {
-
-// What parse_run_config reads (keep the two together).
-constexpr std::string_view k_run_keys[] = {"repo",
-                                           "target",
-                                           "state_dir",
-                                           "keys_dir",
-                                           "cert_file",
-                                           "pcr_public_key",
-                                           "imager_output",
-                                           "installer_repository",
-                                           "previous_ref",
-                                           "source_dir",
-                                           "make_latest",
-                                           "registry_username",
-                                           "registry_password_file",
-                                           "plain_http",
-                                           "registry_ca_file",
-                                           "github_api",
-                                           "github_token_file",
-                                           "require_cmdline",
-                                           "forbid_cmdline",
-                                           "imager_command"};
-
-}  // namespace
-
-ConfigSection run_config_section() { return {"run", k_run_keys}; }
-
       return {};
     }
     return config_error(label, "unknown key " + key);
@@ -608,9 +639,13 @@ std::string run_summary(const json& steps) {
   const auto& push = step("push-installer");
   out += "installer  " + (push.contains("ref") ? push["ref"].get<std::string>() : std::string("(not pushed)")) + "\n";
   const auto& upload = step("upload-assets");
-  if (upload.contains("assets"))
+  if (upload.contains("assets")) {
+    size_t width = 0;
+    for (const auto& a : upload["assets"]) width = std::max(width, a.value("name", "").size());
     for (const auto& a : upload["assets"])
-      out += "asset      " + a.value("name", "") + "  " + a.value("sha256", "") + "  " + a.value("result", "") + "\n";
+      out +=
+          fmt::format("asset      {:<{}}  {:<9}  {}\n", a.value("name", ""), width, a.value("result", ""), a.value("sha256", ""));
+  }
   const auto& fin = step("finalize");
   out += "release    " + fin.value("release", std::string("(not finalized)")) + "\n";
   return out;
