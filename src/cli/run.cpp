@@ -145,7 +145,9 @@ Status run_run(RunFlags& flags) {
       print_result_line(out.dump());
     }
   } else {
-    print_result_text((steps ? run_summary(*steps) + "\n" : std::string()) + step_table(timings));
+    std::string text = steps ? run_summary(*steps) : std::string();
+    if (!timings.empty()) text += (text.empty() ? "" : "\n") + step_table(timings);
+    if (!text.empty()) print_result_text(text);
   }
   if (!steps) return fail(steps.error());
   return {};
