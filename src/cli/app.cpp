@@ -40,6 +40,7 @@ int sbpipe_main(int argc, char** argv) {
   add_submit(app, action);
   add_run(app, action);
   add_registry(app, action);
+  add_config(app, action);
   add_completion(app, action);
   add_version_command(app, action);
   add_help_command(app, action);

@@ -8,6 +8,7 @@
 #include "cli/output.h"
 #include "cli/registry_flags.h"
 #include "cli/release_target.h"
+#include "pipeline/config_check.h"
 #include "pipeline/steps.h"
 #include "release/finalize.h"
 
@@ -30,6 +31,7 @@ struct FinalizeFlags {
 
 Result<ReleaseFacts> facts_of(const FinalizeFlags& flags) {
   if (flags.config.empty()) return release_facts(flags.release.tag, flags.installer_ref, nullptr);
+  if (auto st = check_config_file(flags.config); !st) return fail(st.error());
   auto config = load_plan_config(flags.config);
   if (!config) return fail(config.error());
   return release_facts(flags.release.tag, flags.installer_ref, &*config);

@@ -8,6 +8,7 @@
 #include "cli/registry_flags.h"
 #include "oci/credentials.h"
 #include "oci/session.h"
+#include "pipeline/config_check.h"
 #include "pipeline/steps.h"
 #include "secureboot/plan.h"
 
@@ -50,6 +51,7 @@ Status run_plan(const PlanFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"json", "argo", "shell"}); !st) return st;
   PlanConfig config;
   if (!flags.config.empty()) {
+    if (auto st = check_config_file(flags.config); !st) return st;
     auto loaded = load_plan_config(flags.config);
     if (!loaded) return fail(loaded.error());
     config = std::move(*loaded);

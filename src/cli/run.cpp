@@ -1,6 +1,7 @@
 // sbpipe run --tag TAG [--config F] [--target github|dir:PATH] [--repo OWNER/NAME] [--source DIR]
 //            [--release-id ID] [--release-state S] [--state-dir D] [--restart] [--wait]
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include "cli/app.h"
@@ -8,8 +9,12 @@
 #include "cli/output.h"
 #include "cli/registry_flags.h"
 #include "cli/release_target.h"
+#include "cli/run_report.h"
+#include "pipeline/config_check.h"
 #include "pipeline/local_run.h"
+#include "pipeline/preflight.h"
 #include "pipeline/run_env.h"
+#include "pipeline/run_state.h"
 #include "release/dir_target.h"
 
 namespace sbpipe {
@@ -39,8 +44,11 @@ struct RunFlags {
   ReleaseFlags pin;  // --release-id, --release-state
 };
 
-// --format json: what was published, then every step's journal record.
-nlohmann::json run_result_json(const std::string& tag, const nlohmann::json& steps) {
+// --format json: what was published, every step's journal record, the
+// preflight's rows ([] when it was skipped) and, for --dry-run, the plan's
+// text (null otherwise). One shape for every outcome, as README.md lists it.
+nlohmann::json run_result_json(const std::string& tag, const nlohmann::json& steps, const nlohmann::json& preflight,
+                               const nlohmann::json& plan = nullptr) {
   auto field = [&steps](const char* step, const char* key) {
     if (!steps.contains(step) || !steps[step].is_object() || !steps[step].contains(key)) return nlohmann::json();
     return steps[step][key];
@@ -50,7 +58,9 @@ nlohmann::json run_result_json(const std::string& tag, const nlohmann::json& ste
           {"installer", field("push-installer", "ref")},
           {"assets", assets.is_null() ? nlohmann::json::array() : assets},
           {"release", field("finalize", "release")},
-          {"steps", steps}};
+          {"steps", steps},
+          {"preflight", preflight},
+          {"plan", plan}};
 }
 
 // The config file's `imager:` and `run:` sections, then the flags over them.
@@ -58,6 +68,7 @@ Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
   RunSettings settings;
   PlanConfig plan;
   if (!flags.config.empty()) {
+    if (auto st = check_config_file(flags.config); !st) return fail(st.error());
     auto run = load_run_config(flags.config);
     if (!run) return fail(run.error());
     settings = std::move(*run);
@@ -95,32 +106,70 @@ Status run_run(RunFlags& flags) {
   auto loaded = settings_from(flags);
   if (!loaded) return fail(loaded.error());
   auto& [settings, plan] = *loaded;
+  std::string dry_text;
   if (flags.dry_run) {
     auto text = run_dry_text(flags.tag, settings, plan);
     if (!text) return fail(text.error());
-    print_result_text(*text);
-    return {};
+    dry_text = std::move(*text);
   }
   ReleaseFlags release{settings.repo, flags.tag, settings.target, flags.pin.release_id, flags.pin.release_state};
   auto dir = parse_publish_target(settings.target);
   if (!dir) return fail(dir.error());
   if (!*dir && settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
-  // A missing token fails before any build.
+  // A missing token is the preflight's to report (with the other checks);
+  // bad flags are usage errors at once.
   auto opened = open_release_target(release, flags.github, DirReleaseId::ignore);
-  if (!opened) return fail(opened.error());
+  if (!opened && opened.error().kind() == ErrorKind::usage) return fail(opened.error());
   RegistryInstallers installers(real_clock());
+  const bool json = flags.format == "json";
+
+  // The preflight runs before imager would; a run resumed after verify has
+  // nothing of minutes left to protect, and its steps check what they need.
+  std::vector<PreflightRow> preflight;
+  if (flags.dry_run || flags.restart || !RunState::recorded(state_root(settings), flags.tag, step_key(RunStep::verify))) {
+    PreflightEnv penv{real_clock(), real_process_runner(), installers, opened ? opened->target.get() : nullptr,
+                      opened ? std::string() : opened.error().message()};
+    preflight = run_preflight(flags.tag, settings, penv);
+    if (flags.dry_run) {
+      if (json)
+        print_json_result(run_result_json(flags.tag, nlohmann::json::object(), preflight_json(preflight), dry_text));
+      else
+        print_result_text(dry_text + "\n" + preflight_table(preflight));
+      return preflight_status(preflight);
+    }
+    if (auto st = preflight_status(preflight); !st) {
+      if (json)
+        print_json_result(run_result_json(flags.tag, nlohmann::json::object(), preflight_json(preflight)));
+      else
+        print_result_text(preflight_table(preflight));
+      return st;
+    }
+    if (!json) print_result_text(preflight_table(preflight) + "\n");
+  } else {
+    spdlog::info(
+        "preflight: skipped; the build was verified in an earlier run (journal), and each later step checks what it needs");
+  }
+  if (!opened) return fail(opened.error());
+
+  std::vector<StepTime> timings;
   RunEnv env{real_clock(), real_process_runner(), real_verifier(), installers, *opened->target};
   RunRequest request{.tag = flags.tag,
                      .restart = flags.restart,
                      .wait = flags.wait,
                      .release_state = opened->pin.started_as,
-                     .allow_key_rotation = flags.allow_key_rotation};
+                     .allow_key_rotation = flags.allow_key_rotation,
+                     .on_step = [&timings](const StepTime& t) { timings.push_back(t); }};
   auto steps = run_pipeline(request, settings, plan, env);
+  if (json) {
+    if (steps) {
+      print_json_result(run_result_json(flags.tag, *steps, preflight_json(preflight)));
+    }
+  } else {
+    std::string text = steps ? run_summary(*steps) : std::string();
+    if (!timings.empty()) text += (text.empty() ? "" : "\n") + step_table(timings);
+    if (!text.empty()) print_result_text(text);
+  }
   if (!steps) return fail(steps.error());
-  if (flags.format == "json")
-    print_json_result(run_result_json(flags.tag, *steps));
-  else
-    print_result_text(run_summary(*steps));
   return {};
 }
 
@@ -150,7 +199,8 @@ void add_run(CLI::App& app, CommandAction& action) {
                 "Publish a build whose PCR key or UKI signer differs from the previous release's (an intended rotation: "
                 "re-seal TPM-encrypted disks or keep a recovery key first); the release notes say so");
   cmd->add_flag("--dry-run", flags->dry_run,
-                "Print imager's command lines, the certificate, the installer reference and the target; run nothing");
+                "Print imager's command lines, the certificate, the installer reference and the target, and run the "
+                "preflight checks (exit 1 when one fails); build and publish nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);

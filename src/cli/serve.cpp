@@ -15,6 +15,7 @@
 #include "core/redact.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
+#include "pipeline/config_check.h"
 #include "pipeline/local_executor.h"
 #include "pipeline/local_run.h"
 #include "webhook/argo_submitter.h"
@@ -50,6 +51,7 @@ struct ServeFlags {
 Result<ServeSettings> settings_from(const ServeFlags& flags) {
   ServeSettings s;
   if (!flags.config.empty()) {
+    if (auto st = check_config_file(flags.config); !st) return fail(st.error());
     auto loaded = load_serve_config(flags.config);
     if (!loaded) return fail(loaded.error());
     s = std::move(*loaded);

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "kube/client.h"
 #include "oci/credentials.h"
+#include "pipeline/config_check.h"
 #include "webhook/serve_config.h"
 
 namespace sbpipe {
@@ -73,6 +74,7 @@ Status run_submit(const SubmitFlags& flags) {
   if (!repo) return fail(repo.error());
   ServeSettings settings;
   if (!flags.config.empty()) {
+    if (auto st = check_config_file(flags.config); !st) return st;
     auto loaded = load_serve_config(flags.config);
     if (!loaded) return fail(loaded.error());
     settings = std::move(*loaded);

@@ -15,7 +15,78 @@ Result<std::string> key_name(const YAML::Node& key, std::string_view label, std:
   return key.as<std::string>();
 }
 
+bool lists_below(const ConfigSection& section, const std::string& path) {
+  for (auto key : section.keys)
+    if (key.size() > path.size() && key.starts_with(path) && key[path.size()] == '.') return true;
+  return false;
+}
+
+bool lists(const ConfigSection& section, const std::string& path) {
+  for (auto key : section.keys)
+    if (key == path) return true;
+  return false;
+}
+
+// The keys of `node` (a mapping at `path` below `section`) that the section
+// does not know, by full path. Keys that are not plain names are the
+// reader's to refuse.
+void collect_unknown(const ConfigSection& section, const YAML::Node& node, const std::string& path,
+                     std::vector<std::string>& unknown) {
+  for (const auto& entry : node) {
+    if (!entry.first.IsScalar()) continue;
+    std::string key = (path.empty() ? "" : path + ".") + entry.first.as<std::string>();
+    if (lists(section, key)) continue;
+    if (!lists_below(section, key)) {
+      unknown.push_back("key " + std::string(section.name) + "." + key);
+      continue;
+    }
+    if (entry.second.IsMap()) collect_unknown(section, entry.second, key, unknown);
+  }
+}
+
 }  // namespace
+
+Result<std::vector<std::string>> unknown_config_keys(std::string_view yaml, std::string_view label,
+                                                     std::span<const ConfigSection> sections) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return config_error(label, "not valid YAML (line " + std::to_string(e.mark.line + 1) + ": " + e.msg + ")");
+  }
+  std::vector<std::string> unknown;
+  if (root.IsNull()) return unknown;
+  if (!root.IsMap()) return config_error(label, "the top level must be a mapping");
+  for (const auto& entry : root) {
+    auto name = key_name(entry.first, label, "the top level");
+    if (!name) return fail(name.error());
+    const ConfigSection* known = nullptr;
+    for (const auto& section : sections)
+      if (section.name == *name) known = &section;
+    if (!known)
+      unknown.push_back("section " + *name);
+    else if (entry.second.IsMap())
+      collect_unknown(*known, entry.second, "", unknown);
+  }
+  return unknown;
+}
+
+Status unknown_keys_status(const std::vector<std::string>& unknown, std::string_view label,
+                           std::span<const ConfigSection> sections) {
+  if (unknown.empty()) return {};
+  std::string message;
+  bool any_section = false;
+  for (const auto& u : unknown) {
+    message += (message.empty() ? "unknown " : ", unknown ") + u;
+    any_section = any_section || u.starts_with("section ");
+  }
+  if (any_section) {
+    std::string names;
+    for (const auto& section : sections) names += (names.empty() ? "" : ", ") + std::string(section.name);
+    message += " (sections: " + names + ")";
+  }
+  return config_error(label, message);
+}
 
 std::unexpected<Error> config_error(std::string_view label, const std::string& message) {
   return fail(ErrorKind::config, std::string(label) + ": " + message);

@@ -11,6 +11,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/config_keys.h"
 #include "core/error.h"
 
 namespace sbpipe {

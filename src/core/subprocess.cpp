@@ -2,11 +2,13 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 extern char** environ;
@@ -16,6 +18,25 @@ namespace sbpipe {
 const std::vector<std::string>& secret_env_names() {
   static const std::vector<std::string> names{"GH_TOKEN", "GITHUB_TOKEN", "SBPIPE_REGISTRY_PASSWORD", "SBPIPE_WEBHOOK_SECRET"};
   return names;
+}
+
+std::optional<std::string> find_program(const std::string& name) {
+  auto executable = [](const std::string& path) {
+    struct stat st {};
+    return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+  };
+  if (name.empty()) return std::nullopt;
+  if (name.find('/') != std::string::npos) return executable(name) ? std::optional(name) : std::nullopt;
+  const char* path = std::getenv("PATH");
+  std::string_view entries = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  for (size_t start = 0; start <= entries.size();) {
+    size_t end = std::min(entries.find(':', start), entries.size());
+    std::string dir(entries.substr(start, end - start));
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (executable(candidate)) return candidate;
+    start = end + 1;
+  }
+  return std::nullopt;
 }
 
 Result<int> run_child(const ChildSpec& spec, std::atomic<pid_t>* pid_out) {

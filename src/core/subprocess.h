@@ -32,6 +32,12 @@ struct ChildSpec {
 // holds the child's pid while it runs (0 otherwise), for a stopper thread.
 Result<int> run_child(const ChildSpec& spec, std::atomic<pid_t>* pid_out = nullptr);
 
+// The program posix_spawnp would start for `name`: `name` itself when it
+// holds a '/' (if it is an executable file), else the first executable
+// file named so in a PATH entry (an empty entry is the current directory).
+// nullopt when there is none.
+std::optional<std::string> find_program(const std::string& name);
+
 // The names sbpipe reads secrets from; children never inherit them.
 const std::vector<std::string>& secret_env_names();
 

@@ -251,6 +251,34 @@ Result<json> GitHubApi::call_json(const std::string& method, const std::string& 
   return parsed;
 }
 
+Result<RepoAccess> GitHubApi::repo_access(const RepoName& repo) {
+  HttpRequest request;
+  request.method = "GET";
+  request.url = repo_url(repo, "");
+  const std::string what = "repository " + repo.str();
+  auto response = call(request, nullptr, RetryOn::everything);
+  if (!response) return fail(response.error().with_context("GitHub: " + what));
+  if (response->status != 200) return fail(status_error(*response, what));
+  auto body = json::parse(response->body, nullptr, false);
+  if (!body.is_object()) return fail(ErrorKind::permanent, "GitHub: " + what + ": the answer is not a JSON object");
+  RepoAccess access;
+  access.is_private = body.value("private", false);
+  if (auto p = body.find("permissions"); p != body.end() && p->is_object()) access.push = p->value("push", false);
+  if (auto header = response->header("X-OAuth-Scopes")) {
+    std::vector<std::string> scopes;
+    for (size_t start = 0; start < header->size();) {
+      size_t end = std::min(header->find(',', start), header->size());
+      auto scope = header->substr(start, end - start);
+      scope.erase(0, scope.find_first_not_of(' '));
+      scope.erase(scope.find_last_not_of(' ') + 1);
+      if (!scope.empty()) scopes.push_back(scope);
+      start = end + 1;
+    }
+    access.scopes = std::move(scopes);
+  }
+  return access;
+}
+
 Result<Release> GitHubApi::find_release(const RepoName& repo, const std::string& tag) {
   std::string what = "release " + tag + " of " + repo.str();
   auto published = call_json("GET", repo_url(repo, "/releases/tags/" + percent_encode(tag)), what, nullptr, {200});

@@ -68,6 +68,18 @@ struct Release {
   bool is_full_release() const { return !draft && !prerelease; }
 };
 
+// What the token may do on a repository, as GET /repos/{owner}/{repo}
+// answers it (docs.github.com/en/rest/repos/repos#get-a-repository): the
+// account's `permissions` on it, and, for a classic token, the scopes
+// GitHub lists in X-OAuth-Scopes (fine-grained tokens get no such header;
+// what they were granted shows only when a request needs it, as a 403
+// naming the permission in X-Accepted-GitHub-Permissions).
+struct RepoAccess {
+  bool is_private = false;
+  bool push = false;                               // permissions.push
+  std::optional<std::vector<std::string>> scopes;  // nullopt: not a classic token
+};
+
 struct GitHubOptions {
   std::string api_base = "https://api.github.com";
   RetryPolicy policy;
@@ -93,6 +105,13 @@ public:
   // The release with this id (GET releases/{id}; drafts too, for a token
   // with push access). not_found when there is none (deleted).
   Result<Release> get_release(const RepoName& repo, int64_t release_id);
+
+  // The token's access to `repo` (RepoAccess). not_found when the token
+  // cannot see the repository; auth errors as for every call.
+  Result<RepoAccess> repo_access(const RepoName& repo);
+
+  // Where the token came from (GitHubOptions::token_source), for messages.
+  const std::string& token_source() const { return m_options.token_source; }
 
   // Every asset of a release (all pages).
   Result<std::vector<ReleaseAsset>> list_assets(const RepoName& repo, int64_t release_id);

@@ -40,6 +40,37 @@ GitHubTarget::GitHubTarget(GitHubApi& api, Clock& clock, GitHubTargetOptions opt
 
 std::string GitHubTarget::what() const { return "release " + m_options.tag + " of " + m_options.repo.str(); }
 
+Result<std::string> GitHubTarget::check_access() {
+  const std::string repo = m_options.repo.str();
+  const std::string token = m_api.token_source().empty() ? "the token" : "the token from " + m_api.token_source();
+  const std::string remedy =
+      "; create a fine-grained token for " + repo + " with Contents: read and write, or a classic token with the repo scope";
+  auto access = m_api.repo_access(m_options.repo);
+  if (!access) {
+    if (access.error().kind() == ErrorKind::not_found)
+      return fail(ErrorKind::auth,
+                  token + " cannot see " + repo +
+                      " (GitHub answers 404 for a repository the token has no access to, or that does not exist)" + remedy);
+    return fail(access.error());
+  }
+  std::string scopes;
+  if (access->scopes)
+    for (const auto& s : *access->scopes) scopes += (scopes.empty() ? "" : ", ") + s;
+  if (access->scopes) {
+    auto has = [&](std::string_view name) {
+      return std::find(access->scopes->begin(), access->scopes->end(), name) != access->scopes->end();
+    };
+    if (!has("repo") && !(has("public_repo") && !access->is_private))
+      return fail(ErrorKind::auth, token + " is a classic token without the repo scope (it has: " +
+                                       (scopes.empty() ? "none" : scopes) + ")" + remedy);
+  }
+  if (!access->push)
+    return fail(ErrorKind::auth, token + " lacks push access to " + repo + " (the account may only read it)" + remedy);
+  return token + " may push to " + repo +
+         (access->scopes ? " (classic token: " + scopes + ")"
+                         : " (a fine-grained token's Contents permission shows when assets are uploaded)");
+}
+
 Result<ReleaseInfo> GitHubTarget::open(OpenFor) {
   auto release = m_options.release_id ? m_api.get_release(m_options.repo, *m_options.release_id)
                                       : m_api.find_release(m_options.repo, m_options.tag);

@@ -43,6 +43,7 @@ public:
   GitHubTarget(GitHubApi& api, Clock& clock, GitHubTargetOptions options);
 
   std::string what() const override;
+  Result<std::string> check_access() override;
   Result<ReleaseInfo> open(OpenFor purpose) override;
   Result<std::vector<PublishedAsset>> assets() override;
   Status read(const PublishedAsset& asset, const std::function<Status(std::span<const char>)>& sink) override;

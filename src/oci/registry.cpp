@@ -148,6 +148,13 @@ void Registry::cancel_upload(const std::string& location) {
   (void)call(request, Retry::no);
 }
 
+Status Registry::check_push() {
+  auto location = start_upload();
+  if (!location) return fail(location.error());
+  if (!location->empty()) cancel_upload(*location);
+  return {};
+}
+
 Result<bool> Registry::mount_blob(const Digest& digest, const std::string& from_repository) {
   auto location = start_upload("?mount=" + percent_encode(digest.str()) + "&from=" + percent_encode(from_repository));
   if (!location) return fail(location.error());

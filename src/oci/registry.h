@@ -88,6 +88,11 @@ public:
   // redirect to its storage. Not retried: `sink` has seen the bytes.
   Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink);
 
+  // Whether the registry lets these credentials push, without pushing: opens
+  // a blob upload (POST) and cancels it at once (DELETE of its Location).
+  // auth errors when the registry refuses.
+  Status check_push();
+
   // The repository's tags (GET /tags/list, every page).
   Result<std::vector<std::string>> list_tags();
 

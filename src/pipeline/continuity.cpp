@@ -156,21 +156,16 @@ std::string fingerprint_or(const std::optional<std::string>& pem) {
   return f ? f->substr(0, 16) : "(unreadable)";
 }
 
-}  // namespace
+// The previous release's installer: its reference (tag picked when the
+// request names only a repository) and a pull session to its registry;
+// first_release when the repository holds no earlier version.
+struct Previous {
+  ImageRef ref;
+  RegistrySession session;
+  bool first_release = false;
+};
 
-std::string rotation_advice() {
-  return "if the change is intended, first give every TPM-sealed node a way back in (re-seal its disk to the new key after "
-         "upgrading, or add a recovery key slot), then run again with --allow-key-rotation, which records the rotation in "
-         "the release notes";
-}
-
-Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) {
-  ContinuityReport report;
-  std::vector<Facts> current;
-  for (const auto& v : verdicts)
-    if (v.role == "uki" && v.ok) current.push_back(Facts{arch_of_machine(v.machine), v.pcrpkey, v.signer_der, v.signer});
-  if (current.empty()) return report;
-
+Result<Previous> open_previous(const ContinuityRequest& request) {
   auto ref = ImageRef::parse(request.previous_ref, "--previous-ref");
   bool pick_tag = false;
   if (!ref) {
@@ -186,23 +181,66 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
   auto session =
       open_registry_session(ref->api_host(), ref->repository, *credentials, {"repository:" + ref->repository + ":pull"}, options);
   if (!session) return fail(session.error());
-  Registry& registry = *session->registry;
+  Previous previous{*ref, std::move(*session)};
   if (pick_tag) {
-    auto tags = registry.list_tags();
+    auto tags = previous.session.registry->list_tags();
     if (!tags) return fail(tags.error().with_context("previous release"));
     auto tag = previous_tag(*tags, request.version);
-    if (!tag) {
-      report.first_release = true;
-      return report;
-    }
-    ref->tag = *tag;
+    if (!tag)
+      previous.first_release = true;
+    else
+      previous.ref.tag = *tag;
   }
+  return previous;
+}
+
+std::string previous_name(const ImageRef& ref, const std::string& digest) {
+  return ref.registry + "/" + ref.repository + (ref.tag.empty() ? "" : ":" + ref.tag) + "@" + digest;
+}
+
+}  // namespace
+
+Result<ContinuityReport> find_previous_release(const ContinuityRequest& request) {
+  auto previous = open_previous(request);
+  if (!previous) return fail(previous.error());
+  ContinuityReport report;
+  report.first_release = previous->first_release;
+  if (report.first_release) return report;
+  const ImageRef& ref = previous->ref;
+  auto head = previous->session.registry->head_manifest(ref.digest.empty() ? ref.tag : ref.digest);
+  if (!head) return fail(head.error().with_context("previous release " + ref.str()));
+  if (!*head) return fail(ErrorKind::not_found, "previous release " + ref.str() + ": no such manifest in the registry");
+  report.previous = previous_name(ref, (*head)->digest.str());
+  return report;
+}
+
+std::string rotation_advice() {
+  return "if the change is intended, first give every TPM-sealed node a way back in (re-seal its disk to the new key after "
+         "upgrading, or add a recovery key slot), then run again with --allow-key-rotation, which records the rotation in "
+         "the release notes";
+}
+
+Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) {
+  ContinuityReport report;
+  std::vector<Facts> current;
+  for (const auto& v : verdicts)
+    if (v.role == "uki" && v.ok) current.push_back(Facts{arch_of_machine(v.machine), v.pcrpkey, v.signer_der, v.signer});
+  if (current.empty()) return report;
+
+  auto previous_release = open_previous(request);
+  if (!previous_release) return fail(previous_release.error());
+  if (previous_release->first_release) {
+    report.first_release = true;
+    return report;
+  }
+  const ImageRef* ref = &previous_release->ref;
+  Registry& registry = *previous_release->session.registry;
   auto scratch = ScratchDir::create("sbpipe-continuity");
   if (!scratch) return fail(scratch.error());
   PreviousInstaller previous(registry, scratch->path());
   auto before = previous.facts(ref->digest.empty() ? ref->tag : ref->digest);
   if (!before) return fail(before.error().with_context("previous release " + ref->str()));
-  report.previous = ref->registry + "/" + ref->repository + (ref->tag.empty() ? "" : ":" + ref->tag) + "@" + previous.digest();
+  report.previous = previous_name(*ref, previous.digest());
 
   for (const auto& now : current) {
     const Facts* was = nullptr;

@@ -38,6 +38,13 @@ struct ContinuityReport {
 // the registry cannot be read, or the previous image holds no UKI.
 Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request);
 
+// What check_continuity needs from the previous release, looked up before
+// there is a build to compare (run's preflight): the previous installer
+// resolved to its digest (report.previous), or first_release. The same
+// errors as check_continuity's, and not_found for a named reference the
+// registry does not hold. No comparison is made (changes stays empty).
+Result<ContinuityReport> find_previous_release(const ContinuityRequest& request);
+
 // "what to do" for a failed report: the rotation procedure, in one text.
 std::string rotation_advice();
 

@@ -1,5 +1,6 @@
 #include "pipeline/local_run.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -66,6 +67,16 @@ Result<std::vector<std::string>> imager_argv(const RunSettings& settings, const 
   return expand_imager_command(settings.imager_command, slots);
 }
 
+// What verify will need, checked before imager runs for minutes: the UKI
+// certificate and the PCR public key nodes are sealed to (both public; the
+// private keys are imager's alone).
+Status check_verify_inputs(const RunSettings& settings) {
+  if (auto st = check_cert_input(settings); !st) return st;
+  return check_pcr_public_input(settings);
+}
+
+}  // namespace
+
 fs::path state_root(const RunSettings& settings) {
   return settings.state_dir.empty() ? default_state_dir() : fs::path(settings.state_dir);
 }
@@ -79,14 +90,16 @@ std::string pcr_public_path(const RunSettings& settings) {
                                          : settings.pcr_public_key;
 }
 
-// What verify will need, checked before imager runs for minutes: the UKI
-// certificate and the PCR public key nodes are sealed to (both public; the
-// private keys are imager's alone).
-Status check_verify_inputs(const RunSettings& settings) {
+Status check_cert_input(const RunSettings& settings) {
   std::error_code ec;
   if (!fs::is_regular_file(cert_path(settings), ec))
     return fail(ErrorKind::config, (settings.cert_file.empty() ? "run.keys_dir: " : "run.cert_file: ") + cert_path(settings) +
                                        ": missing (the UKI signing certificate verify checks signatures against)");
+  return {};
+}
+
+Status check_pcr_public_input(const RunSettings& settings) {
+  std::error_code ec;
   if (!fs::is_regular_file(pcr_public_path(settings), ec)) {
     if (!settings.pcr_public_key.empty())
       return fail(ErrorKind::config, "run.pcr_public_key: " + settings.pcr_public_key + ": missing");
@@ -98,6 +111,8 @@ Status check_verify_inputs(const RunSettings& settings) {
   }
   return {};
 }
+
+namespace {
 
 // Size and modification time (ns) of a file: "<size>:<mtime>".
 Result<std::string> file_stamp(const fs::path& path) {
@@ -125,20 +140,34 @@ public:
   Result<json> run() {
     if (!m_state.done(k_verify))
       if (auto st = check_verify_inputs(m_settings); !st) return fail(st.error());
-    if (auto st = plan(); !st) return fail(st.error());
-    if (auto st = check_release(); !st) return fail(st.error());
+    if (auto st = timed(k_plan, [&] { return plan(); }); !st) return fail(st.error());
+    if (auto st = timed(k_release, [&] { return check_release(); }); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
-      if (auto st = imager(inv); !st) return fail(st.error());
-    if (auto st = verify(); !st) return fail(st.error());
+      if (auto st = timed(imager_step(inv), [&] { return imager(inv); }); !st) return fail(st.error());
+    if (auto st = timed(k_verify, [&] { return verify(); }); !st) return fail(st.error());
     if (!m_state.done(k_push))  // the release may have changed while imager ran
       if (auto st = check_release(); !st) return fail(st.error());
-    if (auto st = push(); !st) return fail(st.error());
-    if (auto st = upload(); !st) return fail(st.error());
-    if (auto st = finalize(); !st) return fail(st.error());
+    if (auto st = timed(k_push, [&] { return push(); }); !st) return fail(st.error());
+    if (auto st = timed(k_upload, [&] { return upload(); }); !st) return fail(st.error());
+    if (auto st = timed(k_finalize, [&] { return finalize(); }); !st) return fail(st.error());
     return m_state.journal()["steps"];
   }
 
 private:
+  // Runs one step and tells the caller how it ended and how long it took.
+  Status timed(const std::string& step, const std::function<Status()>& body) {
+    bool earlier = m_state.done(step);
+    auto started = m_env.clock.now();
+    Status st = body();
+    if (m_request.on_step)
+      m_request.on_step(StepTime{step,
+                                 !st       ? StepOutcome::failed
+                                 : earlier ? StepOutcome::earlier
+                                           : StepOutcome::done,
+                                 m_env.clock.now() - started});
+    return st;
+  }
+
   bool skip(const std::string& step) const {
     if (!m_state.done(step)) return false;
     log_event(LogLevel::info, step + ": done in an earlier run (journal)",
@@ -451,6 +480,15 @@ private:
 
 }  // namespace
 
+std::string_view step_outcome_name(StepOutcome outcome) {
+  switch (outcome) {
+  case StepOutcome::done: return "done";
+  case StepOutcome::earlier: return "earlier run";
+  case StepOutcome::failed: return "FAILED";
+  }
+  return "FAILED";
+}
+
 Result<std::vector<std::string>> split_command(std::string_view text) {
   std::vector<std::string> words;
   std::string word;
@@ -490,6 +528,34 @@ Result<std::vector<std::string>> expand_imager_command(const std::vector<std::st
   }
   return argv;
 }
+
+namespace {
+
+// What parse_run_config reads (keep the two together).
+constexpr std::string_view k_run_keys[] = {"repo",
+                                           "target",
+                                           "state_dir",
+                                           "keys_dir",
+                                           "cert_file",
+                                           "pcr_public_key",
+                                           "imager_output",
+                                           "installer_repository",
+                                           "previous_ref",
+                                           "source_dir",
+                                           "make_latest",
+                                           "registry_username",
+                                           "registry_password_file",
+                                           "plain_http",
+                                           "registry_ca_file",
+                                           "github_api",
+                                           "github_token_file",
+                                           "require_cmdline",
+                                           "forbid_cmdline",
+                                           "imager_command"};
+
+}  // namespace
+
+ConfigSection run_config_section() { return {"run", k_run_keys}; }
 
 Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view label) {
   RunSettings s;

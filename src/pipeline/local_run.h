@@ -10,13 +10,16 @@
 // short simply runs again. Nothing is published before verify passed, and
 // finalize checks everything it promises before it flips the release.
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "core/config_keys.h"
 #include "pipeline/steps.h"
 #include "release/target.h"
 #include "secureboot/plan.h"
@@ -56,10 +59,25 @@ struct RunSettings {
 
 Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view label);
 Result<RunSettings> load_run_config(const std::filesystem::path& path);
+// The keys parse_run_config reads, for the whole file's check (config_check.h).
+ConfigSection run_config_section();
 
 // The state directory: env SBPIPE_STATE_DIR, else systemd's
 // STATE_DIRECTORY, else $XDG_STATE_HOME/sbpipe, else ~/.local/state/sbpipe.
 std::filesystem::path default_state_dir();
+
+// The state directory run_pipeline uses: run.state_dir, else default_state_dir().
+std::filesystem::path state_root(const RunSettings& settings);
+
+// The files verify reads: run.cert_file, else <keys_dir>/uki-signing-cert.pem;
+// run.pcr_public_key, else <keys_dir>/pcr-signing-key.pub.pem.
+std::string cert_path(const RunSettings& settings);
+std::string pcr_public_path(const RunSettings& settings);
+
+// config error naming the setting and the file when the certificate (or
+// the PCR public key, with how to write it) is not a file.
+Status check_cert_input(const RunSettings& settings);
+Status check_pcr_public_input(const RunSettings& settings);
 
 // Splits a command line into words (whitespace; '...' and "..." quote).
 Result<std::vector<std::string>> split_command(std::string_view text);
@@ -74,6 +92,16 @@ struct ImagerSlots {
 // than {keys} {out} {image} {args}, or a template without {args}.
 Result<std::vector<std::string>> expand_imager_command(const std::vector<std::string>& command, const ImagerSlots& slots);
 
+// One step of a run as it ended, for the step list `run` prints at the end:
+// done now, done in an earlier run (the journal), or failed.
+enum class StepOutcome { done, earlier, failed };
+std::string_view step_outcome_name(StepOutcome outcome);  // "done", "earlier run", "FAILED"
+struct StepTime {
+  std::string step;  // the journal's name: "plan", "imager:iso-amd64", ...
+  StepOutcome outcome = StepOutcome::done;
+  std::chrono::steady_clock::duration took{};
+};
+
 struct RunRequest {
   std::string tag;       // the version
   bool restart = false;  // forget the journal and build again (published things are kept)
@@ -82,6 +110,8 @@ struct RunRequest {
   // the webhook); unset: the state found by the first look at the release.
   std::optional<ReleaseState> release_state;
   bool allow_key_rotation = false;  // a changed PCR key or UKI signer is published, with a notice
+  // Called as each step ends (timed with the env's clock), the failed one too.
+  std::function<void(const StepTime&)> on_step;
 };
 
 // Runs (or resumes) the pipeline through `env` (run_env.h: processes, the

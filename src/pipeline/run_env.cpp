@@ -6,6 +6,7 @@ namespace {
 class ChildProcesses final : public ProcessRunner {
 public:
   Result<int> run(const ChildSpec& spec) override { return run_child(spec); }
+  std::optional<std::string> find_program(const std::string& name) override { return sbpipe::find_program(name); }
 };
 
 class EfiVerifier final : public Verifier {
@@ -36,5 +37,13 @@ Result<ContinuityReport> RegistryInstallers::continuity(const std::vector<Verdic
 }
 
 Status RegistryInstallers::check(const std::string& ref, const RegistryAccess& access) { return check_installer(ref, access); }
+
+Status RegistryInstallers::check_push(const std::string& ref, const RegistryAccess& access) {
+  return check_push_access(ref, access);
+}
+
+Result<ContinuityReport> RegistryInstallers::previous_release(const ContinuityRequest& request) {
+  return find_previous_release(request);
+}
 
 }  // namespace sbpipe

@@ -10,6 +10,7 @@
 // The runner still reads and writes its own state directory (journal,
 // outputs) with the real file system: tests give it a temporary one.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ class ProcessRunner {
 public:
   virtual ~ProcessRunner() = default;
   virtual Result<int> run(const ChildSpec& spec) = 0;
+  // The program run(ChildSpec{{name}}) would start: `name` itself when it
+  // holds a '/', else the first executable PATH entry; nullopt when none.
+  virtual std::optional<std::string> find_program(const std::string& name) = 0;
 };
 
 // The SecureBoot gate's checks on files imager wrote: the options from the
@@ -51,6 +55,12 @@ public:
   virtual Result<PushedInstaller> push(const InstallerPush& request) = 0;
   virtual Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) = 0;
   virtual Status check(const std::string& ref, const RegistryAccess& access) = 0;
+  // The preflight's questions, answered without pushing or pulling a layer:
+  // may these credentials push `ref` (steps.h check_push_access), and which
+  // previous release would continuity compare with (continuity.h
+  // find_previous_release).
+  virtual Status check_push(const std::string& ref, const RegistryAccess& access) = 0;
+  virtual Result<ContinuityReport> previous_release(const ContinuityRequest& request) = 0;
 };
 
 // References only: the caller owns every part and keeps it alive for the run.
@@ -73,6 +83,8 @@ public:
   Result<PushedInstaller> push(const InstallerPush& request) override;
   Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) override;
   Status check(const std::string& ref, const RegistryAccess& access) override;
+  Status check_push(const std::string& ref, const RegistryAccess& access) override;
+  Result<ContinuityReport> previous_release(const ContinuityRequest& request) override;
 
 private:
   Clock& m_clock;

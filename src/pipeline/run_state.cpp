@@ -19,6 +19,14 @@ const nlohmann::json& null_json() {
 
 }  // namespace
 
+bool RunState::recorded(const std::filesystem::path& root, const std::string& version, const std::string& step) {
+  if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..") return false;
+  auto text = read_small_file(root / version / "journal.json", 16 << 20);
+  if (!text) return false;
+  auto parsed = nlohmann::json::parse(*text, nullptr, false);
+  return parsed.is_object() && parsed.contains("steps") && parsed["steps"].is_object() && parsed["steps"].contains(step);
+}
+
 Result<RunState> RunState::open(const std::filesystem::path& root, const std::string& version, bool wait) {
   if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..")
     return fail(ErrorKind::usage, "version '" + version + "' cannot name a state directory");

@@ -29,6 +29,10 @@ public:
   // by another process is a conflict error naming that process; with
   // wait=true it waits for it. invalid_input for a damaged journal.
   static Result<RunState> open(const std::filesystem::path& root, const std::string& version, bool wait);
+  // Whether the journal of `version` under `root` records `step` as done,
+  // read without the lock (a look before the run, e.g. its preflight);
+  // false when there is no journal or it cannot be read.
+  static bool recorded(const std::filesystem::path& root, const std::string& version, const std::string& step);
   RunState(RunState&& other) noexcept;
   RunState& operator=(RunState&&) = delete;
   RunState(const RunState&) = delete;

@@ -103,11 +103,12 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
   SessionFactory sessions = [&]() {
     return open_registry_session(target->api_host(), target->repository, *credentials, scopes, options_for_sessions);
   };
+  const std::string repository = target->registry + "/" + target->repository;
   auto main_session = sessions();
-  if (!main_session) return fail(main_session.error());
+  if (!main_session) return fail(with_registry_auth_hint(main_session.error(), repository));
   PushOptions options{*target, *annotations, request.mount_from, request.compression_level, request.registry.retry, request.jobs};
   auto pushed = push_images(*main_session->registry, clock, images, options, sessions);
-  if (!pushed) return fail(pushed.error());
+  if (!pushed) return fail(with_registry_auth_hint(pushed.error(), repository));
   return PushedInstaller{target->name(), pushed->digest.str(), pushed->changed};
 }
 
@@ -208,6 +209,29 @@ Status check_installer(const std::string& ref_text, const RegistryAccess& access
       return fail(ErrorKind::invalid_input, "tag " + ref->tag + " of " + ref->registry + "/" + ref->repository +
                                                 " now points at " + by_tag->str() + ", not " + ref->digest);
   }
+  return {};
+}
+
+Error with_registry_auth_hint(Error error, const std::string& repository) {
+  if (error.kind() != ErrorKind::auth) return error;
+  return Error(ErrorKind::auth, error.message() +
+                                    "; the credentials come from --username/--password-file (run: registry_username and "
+                                    "registry_password_file), else SBPIPE_REGISTRY_USERNAME/SBPIPE_REGISTRY_PASSWORD, else "
+                                    "docker's config.json (--log-level debug names which was used); pushing to " +
+                                    repository + " needs write access to it (GHCR: a token with write:packages)");
+}
+
+Status check_push_access(const std::string& ref_text, const RegistryAccess& access) {
+  auto target = Reference::parse(ref_text);
+  if (!target) return fail(target.error());
+  auto credentials = registry_credentials(target->registry, access);
+  if (!credentials) return fail(credentials.error());
+  SessionOptions options{access.plain_http, access.ca_file, access.retry, access.insecure};
+  auto session = open_registry_session(target->api_host(), target->repository, *credentials,
+                                       {"repository:" + target->repository + ":pull,push"}, options);
+  const std::string repository = target->registry + "/" + target->repository;
+  if (!session) return fail(with_registry_auth_hint(session.error(), repository));
+  if (auto st = session->registry->check_push(); !st) return fail(with_registry_auth_hint(st.error(), repository));
   return {};
 }
 

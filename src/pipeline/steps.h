@@ -100,6 +100,18 @@ Status check_installer_ref(const std::string& ref, const std::string& flag);
 // invalid_input when it does not; the registry's errors otherwise.
 Status check_installer(const std::string& ref, const RegistryAccess& access);
 
+// A registry's refusal (an auth error) with the next step: where the
+// credentials came from and what pushing to `repository` needs. Other
+// errors are returned as they are.
+Error with_registry_auth_hint(Error error, const std::string& repository);
+
+// Whether the registry of `ref` (REGISTRY/REPO:TAG, what push_installer
+// will push) accepts the credentials push_installer would use, for push:
+// a session with the pull,push scope, then an upload opened and cancelled
+// (Registry::check_push). Nothing is pushed. auth errors when refused
+// (with_registry_auth_hint's).
+Status check_push_access(const std::string& ref, const RegistryAccess& access);
+
 // What the release notes say about a build configured by `config`.
 ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config);
 

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <system_error>
 
+#include <unistd.h>
+
 #include "core/file.h"
 #include "core/progress.h"
 
@@ -51,6 +53,16 @@ ReleaseInfo DirTarget::info() const {
   out.notes = m_release_json.value("notes", "");
   out.location = m_release_json_path.string();
   return out;
+}
+
+Result<std::string> DirTarget::check_access() {
+  std::error_code ec;
+  fs::path dir = m_dir;
+  while (!dir.empty() && !fs::exists(dir, ec) && dir != dir.parent_path()) dir = dir.parent_path();
+  if (dir.empty()) dir = ".";
+  if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    return fail(ErrorKind::io, dir.string() + ": not writable by this user (publishing writes " + m_dir.string() + ")");
+  return dir.string() + " is writable";
 }
 
 Result<ReleaseInfo> DirTarget::open(OpenFor purpose) {

@@ -36,6 +36,7 @@ public:
   static Result<std::unique_ptr<DirTarget>> create(std::filesystem::path root, std::string tag, std::string repository);
 
   std::string what() const override { return m_dir.string(); }
+  Result<std::string> check_access() override;
   Result<ReleaseInfo> open(OpenFor purpose) override;
   Result<std::vector<PublishedAsset>> assets() override;
   Status read(const PublishedAsset& asset, const std::function<Status(std::span<const char>)>& sink) override;

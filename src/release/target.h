@@ -69,6 +69,14 @@ public:
   // "release v1.9.0 of owner/repo", "/srv/pxe/v1.9.0": the subject of messages.
   virtual std::string what() const = 0;
 
+  // Whether publishing here can work, changing nothing (run's preflight):
+  // GitHub: the token is accepted and may push to the repository; a
+  // directory: it, or the nearest directory above it that exists, is
+  // writable. Returns what was found, for people ("the token from GH_TOKEN
+  // may push to me/x"). auth error naming where the credential came from
+  // and the permission it needs; io error for a directory.
+  virtual Result<std::string> check_access() = 0;
+
   // Looks the release up as it is now. not_found when it does not exist
   // (see OpenFor); conflict when the lookup is ambiguous. Later calls refer
   // to the release found here.

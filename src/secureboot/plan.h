@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_keys.h"
 #include "oci/reference.h"
 
 namespace sbpipe {
@@ -42,6 +43,8 @@ struct PlanConfig {
 // the file and key for unknown keys or wrong types.
 Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view label);
 Result<PlanConfig> load_plan_config(const std::filesystem::path& path);
+// The keys parse_plan_config reads, for the whole file's check (pipeline/config_check.h).
+ConfigSection plan_config_section();
 
 // What an invocation makes: imager's output kind (its profile's, or for
 // network boot its --output-kind).

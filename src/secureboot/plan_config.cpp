@@ -5,6 +5,25 @@
 #include "secureboot/plan.h"
 
 namespace sbpipe {
+namespace {
+
+// What parse_plan_config reads (keep the two together).
+constexpr std::string_view k_imager_keys[] = {"image",
+                                              "outputs",
+                                              "architectures",
+                                              "base_installer_image",
+                                              "system_extensions",
+                                              "extra_kernel_args",
+                                              "secureboot_kernel_args",
+                                              "meta",
+                                              "talos_version",
+                                              "secureboot_include_well_known_certs",
+                                              "pxe",
+                                              "unverified_outputs"};
+
+}  // namespace
+
+ConfigSection plan_config_section() { return {"imager", k_imager_keys}; }
 
 Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view label) {
   PlanConfig config;

@@ -6,6 +6,29 @@
 #include "core/file.h"
 
 namespace sbpipe {
+namespace {
+
+// What parse_serve_config reads (keep the two together).
+constexpr std::string_view k_serve_keys[] = {"listen",
+                                             "webhook_path",
+                                             "webhook_secret_files",
+                                             "allow_repos",
+                                             "tag_pattern",
+                                             "tls_cert_file",
+                                             "tls_key_file",
+                                             "threads",
+                                             "executor",
+                                             "trigger",
+                                             "kubernetes.namespace",
+                                             "kubernetes.workflow_template",
+                                             "kubernetes.parameters.version",
+                                             "kubernetes.parameters.repo",
+                                             "kubernetes.parameters.release_id",
+                                             "kubernetes.parameters.release_state"};
+
+}  // namespace
+
+ConfigSection serve_config_section() { return {"serve", k_serve_keys}; }
 
 Status parse_listen(std::string_view text, ServerConfig& server) {
   auto colon = text.rfind(':');

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config_keys.h"
 #include "kube/workflow.h"
 #include "webhook/event.h"
 #include "webhook/server.h"
@@ -41,6 +42,8 @@ struct ServeSettings {
 
 Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view label);
 Result<ServeSettings> load_serve_config(const std::filesystem::path& path);
+// The keys parse_serve_config reads, for the whole file's check (pipeline/config_check.h).
+ConfigSection serve_config_section();
 
 // "HOST:PORT" or ":PORT" (all addresses) into the server config.
 Status parse_listen(std::string_view text, ServerConfig& server);

@@ -49,6 +49,16 @@ bool is_sums(const std::string& name) { return name == "sha256sum.txt" || name =
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
+// What a finished run printed about its result (installer, assets,
+// release): the lines from "installer" to the step list, without the
+// preflight table before them and the step list with timings after.
+std::string summary_of(const std::string& out) {
+  auto start = out.find("installer  ");
+  if (start == std::string::npos) return "";
+  auto end = out.find("\nSTEP ", start);
+  return out.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
 struct RunFixture {
   TalosLine line;
   std::string kTag = line.version;
@@ -276,7 +286,11 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.github.requests().empty());
   CHECK(again.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
-  CHECK(again.out == r.out);
+  CHECK(summary_of(again.out) == summary_of(r.out));
+  CHECK(again.out.find("\nfinalize ") != std::string::npos);  // the step list
+  CHECK(again.out.find("  earlier run  ") != std::string::npos);
+  CHECK(r.out.starts_with("CHECK           RESULT  DETAIL\n"));  // the preflight, before imager
+  CHECK(again.out.find("CHECK ") == std::string::npos);          // verified already: no preflight
   f.check_final_state();
   auto as_json = f.run({"-o", "json"});
   REQUIRE_MESSAGE(as_json.exit_code == 0, as_json.err);
@@ -456,10 +470,11 @@ TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt an
 
 TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   RunFixture f(true);
-  // Stop after verify: the registry refuses every blob upload (the
-  // continuity look at its tags before that still works).
+  // Stop after verify: the registry refuses every blob's bytes (the
+  // preflight's upload, opened and cancelled, and the continuity look at
+  // its tags before that still work).
   FaultRule refuse;
-  refuse.method = "POST";
+  refuse.method = "PUT";
   refuse.path_contains = "/blobs/uploads/";
   refuse.status = 400;
   refuse.times = -1;
@@ -557,13 +572,16 @@ TEST_CASE("run: without the PCR public key nodes are sealed to, nothing is built
   RunFixture f;
   fs::remove(f.keys / "pcr-signing-key.pub.pem");
   auto r = f.run();
-  CHECK(r.exit_code == 2);
-  CHECK(r.err.find("run.keys_dir: " + (f.keys / "pcr-signing-key.pub.pem").string() +
+  CHECK(r.exit_code == 1);  // the preflight's row, then its summary
+  CHECK(r.out.find("pcr public key  FAIL    run.keys_dir: " + (f.keys / "pcr-signing-key.pub.pem").string() +
                    ": missing; verify checks every UKI against the PCR public key your nodes are sealed to, and never reads the "
                    "private key: write it once with `sbpipe keys check " +
-                   f.keys.string() + " --write-public " + f.keys.string() + "`, or set run.pcr_public_key") != std::string::npos);
+                   f.keys.string() + " --write-public " + f.keys.string() + "`, or set run.pcr_public_key\n") !=
+        std::string::npos);
+  CHECK(r.err.ends_with("preflight: 1 check(s) failed (pcr public key); imager was not started\n"));
   CHECK_FALSE(fs::exists(f.state / f.kTag / "out"));  // imager never ran
-  CHECK(f.github.requests().empty());
+  for (const auto& request : f.github.requests())
+    CHECK_MESSAGE(request.rfind("GET ", 0) == 0, request);  // looked, changed nothing
 }
 
 TEST_CASE("run: configuration mistakes are refused before anything runs") {
@@ -573,8 +591,8 @@ TEST_CASE("run: configuration mistakes are refused before anything runs") {
   CHECK(bad.exit_code == 2);
   CHECK(bad.err.find("unknown placeholder {output}") != std::string::npos);
   auto no_token = sbpipe({"run", "--tag", f.kTag, "--config", f.config.string()}, {{"GITHUB_TOKEN", ""}, {"GH_TOKEN", ""}});
-  CHECK(no_token.exit_code == 2);
-  CHECK(no_token.err.find("no GitHub token") != std::string::npos);
+  CHECK(no_token.exit_code == 1);  // a preflight row (tests/integration/test_run_preflight.cpp)
+  CHECK(no_token.out.find("publish access  FAIL    no GitHub token") != std::string::npos);
   CHECK_FALSE(fs::exists(f.state / f.kTag));
   // A changed imager configuration does not mix into a run that began with another.
   auto first = f.run();
@@ -671,10 +689,12 @@ TEST_CASE("serve --executor local: unpublished while queued and while running: n
 }
 
 TEST_CASE("run: the journal pins the release; unpublished or replaced since the run began, nothing more is published") {
-  RunFixture f;
-  // Stop after verify: the registry refuses the push (no such host).
-  auto first = f.run({"--installer-repository", "127.0.0.1:1/owner/installer", "--retries", "1", "--release-id",
-                      std::to_string(f.release_id), "--release-state", "prerelease"});
+  RunFixture f(true);
+  // Stop after verify: the registry refuses the installer's manifest (the
+  // preflight's upload, opened and cancelled, it accepted).
+  f.proxy->add_rule(FaultRule{"PUT", "/manifests/", FaultRule::Action::respond, 400, "", 0, -1, {}});
+  auto first = f.run({"--retries", "1", "--release-id", std::to_string(f.release_id), "--release-state", "prerelease"});
+  f.proxy->clear_rules();
   CHECK(first.exit_code != 0);
   REQUIRE(f.journal().contains("release"));
   CHECK(f.journal()["release"] == json{{"id", f.release_id}, {"state", "prerelease"}});
@@ -705,7 +725,7 @@ TEST_CASE("run --release-id: of two drafts with one tag, only the one given is f
   int64_t b = f.github.create_release(kRepo, f.kTag, true, true, "Draft B.");
   auto by_tag = f.run();
   CHECK(by_tag.exit_code == 1);
-  CHECK(by_tag.err.find("2 draft releases carry this tag") != std::string::npos);
+  CHECK(by_tag.out.find("2 draft releases carry this tag") != std::string::npos);  // the preflight's release row
   f.release_id = a;
   auto r = f.run({"--release-id", std::to_string(a), "--release-state", "draft"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);

@@ -22,9 +22,13 @@ namespace sbpipe::test {
 // so argv[1] is the staging directory the runner made, named
 // "imager-<invocation>"; the fake writes that invocation's output file
 // there (content "<name> build <n>", n counting this fake's runs) unless
-// told otherwise. Records "imager <invocation>".
+// told otherwise. Records "imager <invocation>". A preflight's engine probe
+// ("ENGINE info", ENGINE in `programs`) records "ENGINE info" and exits
+// with `info_status`; find_program knows only `programs`.
 class FakeImager final : public ProcessRunner {
 public:
+  std::set<std::string> programs{"imager"};  // what find_program finds
+  int info_status = 0;
   std::map<std::string, std::string> output_files;  // invocation name → the file it writes
   std::map<std::string, int> exit_status;           // invocation name → status to exit with (no file)
   std::set<std::string> cannot_start;               // invocation names whose start fails (io error)
@@ -32,8 +36,17 @@ public:
   std::vector<std::string> calls;
   std::vector<ChildSpec> specs;
 
+  std::optional<std::string> find_program(const std::string& name) override {
+    if (!programs.contains(name)) return std::nullopt;
+    return "/usr/bin/" + name;
+  }
+
   Result<int> run(const ChildSpec& spec) override {
     specs.push_back(spec);
+    if (spec.argv.size() == 2 && spec.argv[1] == "info" && programs.contains(spec.argv[0])) {
+      calls.push_back(spec.argv[0] + " info");
+      return info_status;
+    }
     if (spec.argv.size() < 2) return fail(ErrorKind::usage, "fake imager: no output directory in the command line");
     std::filesystem::path dir = spec.argv[1];
     std::string name = dir.filename().string();
@@ -80,14 +93,20 @@ public:
 };
 
 // The installer registry: push answers `digest`; continuity answers a first
-// release unless `changes` is set; check passes unless `check_error`.
-// Records "push REF", "continuity PREVIOUS", "check REF".
+// release unless `changes` is set; check passes unless `check_error`;
+// check_push passes unless `push_access_error`; previous_release answers
+// `previous` ("" a first release) unless `previous_error`. Records
+// "push REF", "continuity PREVIOUS", "check REF", "check push REF",
+// "previous PREVIOUS".
 class FakeInstallers final : public InstallerRegistry {
 public:
   std::string digest = "sha256:" + std::string(64, 'a');
   std::optional<Error> push_error;
   std::optional<Error> check_error;
   std::vector<std::string> changes;  // non-empty: continuity reports these against "<previous>:v1.8.0@<digest>"
+  std::optional<Error> push_access_error;
+  std::optional<Error> previous_error;
+  std::string previous;  // what previous_release answers; "": a first release
   std::vector<std::string> calls;
   std::vector<InstallerPush> pushes;
 
@@ -112,6 +131,19 @@ public:
     calls.push_back("check " + ref);
     if (check_error) return fail(*check_error);
     return {};
+  }
+  Status check_push(const std::string& ref, const RegistryAccess&) override {
+    calls.push_back("check push " + ref);
+    if (push_access_error) return fail(*push_access_error);
+    return {};
+  }
+  Result<ContinuityReport> previous_release(const ContinuityRequest& request) override {
+    calls.push_back("previous " + request.previous_ref);
+    if (previous_error) return fail(*previous_error);
+    ContinuityReport report;
+    report.previous = previous;
+    report.first_release = previous.empty();
+    return report;
   }
 };
 

@@ -172,6 +172,17 @@ bool GitHubStandIn::Impl::admit(const httplib::Request& req, httplib::Response& 
               {{"message", "Bad credentials"}, {"documentation_url", "https://docs.github.com/rest"}, {"status", "401"}});
     return false;
   }
+  if (!faults.oauth_scopes.empty()) res.set_header("X-OAuth-Scopes", faults.oauth_scopes);
+  if (faults.read_only && req.method != "GET") {
+    headers(remaining, reset);
+    log.back() += " -> 403 read-only";
+    res.set_header("X-Accepted-GitHub-Permissions", "contents=write");
+    send_json(res, 403,
+              {{"message", "Resource not accessible by personal access token"},
+               {"documentation_url", "https://docs.github.com/rest/releases/releases"},
+               {"status", "403"}});
+    return false;
+  }
   bool limited = entry.starts_with(faults.rate_limit_match);
   if (limited && faults.primary_rate_limits > 0) {
     --faults.primary_rate_limits;

@@ -31,7 +31,11 @@
 //     draft or pre-release (422);
 //   - immutable releases, once published, refuse uploads, asset deletes and
 //     asset renames (422);
-//   - x-ratelimit-{limit,remaining,reset,used,resource} on every answer.
+//   - x-ratelimit-{limit,remaining,reset,used,resource} on every answer;
+//   - GET /repos/{owner}/{repo} answers the fields sbpipe reads (full_name,
+//     private, permissions) and a few more, not the whole full-repository
+//     schema; the token's access is set through faults() (read_only,
+//     oauth_scopes).
 // Faults are injected through faults(): primary (403 + remaining 0) and
 // secondary (403 + retry-after) rate limits, a 502 after an upload that
 // leaves a "starter" asset, assets without digests, an upload_url on a
@@ -89,6 +93,16 @@ struct StandInFaults {
   std::function<bool(const std::string&)> during_upload;
   // Called after an upload is stored, before it is answered (name).
   std::function<void(const std::string&)> after_upload;
+  // The token's access, as GitHub shows it: GET /repos/{owner}/{repo} answers
+  // "permissions" (docs.github.com/en/rest/repos/repos#get-a-repository); a
+  // write the token may not make gets 403 "Resource not accessible by
+  // personal access token" with X-Accepted-GitHub-Permissions naming the
+  // permission (docs.github.com/en/rest/using-the-rest-api/troubleshooting-the-rest-api);
+  // a classic token's answers carry X-OAuth-Scopes (docs.github.com/en/apps/
+  // oauth-apps/building-oauth-apps/scopes-for-oauth-apps).
+  bool read_only = false;     // permissions.push false; POST, PATCH and DELETE answered 403
+  std::string oauth_scopes;   // non-empty: a classic token with these scopes ("repo, write:packages")
+  bool private_repo = false;  // the repository's "private"
 };
 
 class GitHubStandIn {

@@ -49,6 +49,7 @@ struct GitHubStandIn::Impl {
   void page(const httplib::Request& req, httplib::Response& res, const nlohmann::json& all, const std::string& path);
 
   void routes();
+  void get_repo(const httplib::Request& req, httplib::Response& res);
   void get_release(const httplib::Request& req, httplib::Response& res);
   void get_release_by_tag(const httplib::Request& req, httplib::Response& res);
   void list_releases(const httplib::Request& req, httplib::Response& res);

@@ -22,6 +22,7 @@ bool locked(const StandInRelease& r) { return r.immutable && !r.draft; }
 void GitHubStandIn::Impl::routes() {
   using Req = const httplib::Request&;
   using Res = httplib::Response&;
+  api.Get(k_repo, [this](Req req, Res res) { get_repo(req, res); });
   api.Get(k_repo + R"(/releases/tags/(.+))", [this](Req req, Res res) { get_release_by_tag(req, res); });
   api.Get(k_repo + R"(/releases)", [this](Req req, Res res) { list_releases(req, res); });
   api.Get(k_repo + R"(/releases/latest)", [this](Req req, Res res) {
@@ -40,6 +41,22 @@ void GitHubStandIn::Impl::routes() {
   uploads.Post(k_repo + R"(/releases/(\d+)/assets)",
                [this](Req req, Res res, const httplib::ContentReader& reader) { upload(req, res, reader); });
   uploads.Get(R"(/storage/(\d+))", [this](Req req, Res res) { storage_get(req, res); });
+}
+
+void GitHubStandIn::Impl::get_repo(const httplib::Request& req, httplib::Response& res) {
+  if (!admit(req, res, "GET repo")) return;
+  std::lock_guard lock(mutex);
+  const std::string full_name = req.matches[1].str();
+  bool push = !faults.read_only;
+  send_json(res, 200,
+            {{"id", 1},
+             {"node_id", "R_standin"},
+             {"name", full_name.substr(full_name.find('/') + 1)},
+             {"full_name", full_name},
+             {"private", faults.private_repo},
+             {"html_url", "https://github.com/" + full_name},
+             {"url", api_base() + "/repos/" + full_name},
+             {"permissions", {{"admin", false}, {"maintain", false}, {"push", push}, {"triage", push}, {"pull", true}}}});
 }
 
 void GitHubStandIn::Impl::get_release(const httplib::Request& req, httplib::Response& res) {

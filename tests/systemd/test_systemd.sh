@@ -41,9 +41,17 @@ read -r -a argv <<< "$exec_line"
 echo "ok: ExecStart parses"
 
 # The example config beside the unit: every section parses, and the keys
-# reach only the SecureBoot imager runs.
+# reach only the SecureBoot imager runs. The dry run's preflight fails here
+# (no keys in /etc/sbpipe/secureboot, no token): exit 1, the plan printed.
+# Its looks at ghcr.io go to a proxy on 127.0.0.1:1 (refused at once): tests
+# stay on loopback.
 config=$2/systemd/sbpipe.yaml
-dry=$("$sbpipe" run --config "$config" --tag v1.9.0 --dry-run) || fail "example config: $dry"
+check=$("$sbpipe" config check "$config") || fail "example config: $check"
+[ "$check" = "$config: OK" ] || fail "config check: $check"
+dry=$(env GH_TOKEN= GITHUB_TOKEN= https_proxy=http://127.0.0.1:1 HTTPS_PROXY=http://127.0.0.1:1 no_proxy= NO_PROXY= \
+  "$sbpipe" run --config "$config" --tag v1.9.0 --dry-run --retries 1 2>"$work/dry.err") && status=0 || status=$?
+[ "$status" = 1 ] || fail "dry run without keys: exit $status, not 1: $(cat "$work/dry.err")"
+grep -q 'preflight: .* check(s) failed (keys, ' "$work/dry.err" || fail "dry run without keys: $(cat "$work/dry.err")"
 echo "$dry" | grep -q '^imager   .*-v /etc/sbpipe/secureboot:/secureboot:ro .* secureboot-installer ' || fail "keys not given to the SecureBoot installer run: $dry"
 echo "$dry" | grep '^imager   .* iso --arch' | grep -q '/etc/sbpipe/secureboot' && fail "keys given to the plain ISO run: $dry"
 echo "$dry" | grep -q '^push     ghcr.io/OWNER/installer:v1.9.0$' || fail "installer reference: $dry"

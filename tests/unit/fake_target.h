@@ -33,7 +33,13 @@ public:
   void add(const std::string& name, const std::string& content) { files[name] = FakeAsset{content}; }
   std::string content(const std::string& name) const { return files.at(name).content; }
 
+  std::optional<Error> access_error;  // check_access() fails with this
   std::string what() const override { return "release v1"; }
+  Result<std::string> check_access() override {
+    calls.push_back("check access");
+    if (access_error) return fail(*access_error);
+    return std::string("may publish");
+  }
   Result<ReleaseInfo> open(OpenFor) override {
     calls.push_back("open");
     if (missing) return fail(ErrorKind::not_found, "release v1: no such release");
