@@ -17,7 +17,7 @@ SBPIPE_DEMO_NO_BUILD=1 SBPIPE_DEMO_BINARY="$binary" SBPIPE_DEMO_PIDS="$tmp/pids"
 for expected in 'HTTP 201 {"status":"created"' 'the same body unsigned: HTTP 401' \
   'imager:secureboot-installer-amd64: done' 'imager:secureboot-iso-amd64: done' 'imager:iso-amd64: done' \
   'verify: done' 'push-installer: done' 'upload-assets: done' 'finalize: done' \
-  '"Digest": "sha256:' 'EFI/Linux/Talos-v1.13.0.efi  uki          ok    signed by /CN=sbpipe demo UKI signing' \
+  '"Digest": "sha256:' 'EFI/Linux/Talos-v1.13.0.efi  uki           ok    signed by /CN=sbpipe demo UKI signing' \
   'metal-amd64-secureboot.iso: OK' 'vmlinuz-amd64: OK' 'initramfs-amd64.xz: OK' 'metal-amd64-secureboot-uki.efi: OK' 'imager:pxe-uki-amd64: done' 'prerelease: False'; do
   grep -qF -- "$expected" "$tmp/out" || fail "the demo did not print: $expected"
 done

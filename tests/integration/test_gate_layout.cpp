@@ -136,7 +136,7 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
     auto r = verify(make_iso(dir.path(), "mismatch", signed_set, esp));
     CHECK(r.exit_code == 1);
     CHECK(has_line(r.out, "ESP(El Torito UEFI entry)/EFI/BOOT/BOOTX64.EFI",
-                   "esp          FAIL  differs from the ISO 9660 tree's copy: firmware boots this one"));
+                   "esp           FAIL  differs from the ISO 9660 tree's copy: firmware boots this one"));
     CHECK(r.out.find("ESP(El Torito UEFI entry)/EFI/Linux/Talos-v1.13.0.efi") != std::string::npos);
     CHECK(r.out.find("FAIL  unsigned") != std::string::npos);
   }

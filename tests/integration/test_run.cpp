@@ -258,6 +258,15 @@ struct LocalReceiver {
     }
     return false;
   }
+  // Until the running entry's log shows `text` (the run has passed its preflight and started imager, say).
+  bool wait_for_log(const std::string& text, int seconds = 60) {
+    auto log = f.state / "logs" / (workflow_name(f) + ".log");
+    for (int i = 0; i < seconds * 20; ++i) {
+      if (fs::exists(log) && read_file(log).find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
 };
 
 }  // namespace
@@ -656,7 +665,9 @@ TEST_CASE("serve --executor local: unpublished while queued and while running: n
   auto queued = rx.entry_of("v1-9-1", second);
   CHECK(LocalReceiver::state_of(queued) == "queued");
 
-  // The owner unpublishes both: the queued one never runs, the running one is stopped.
+  // The owner unpublishes both: the queued one never runs, the running one is stopped (inside
+  // imager's 3 s, after the preflight, which would refuse a draft itself).
+  REQUIRE(rx.wait_for_log("running imager", 60));
   f.github.set_draft(second, true);
   CHECK(rx.deliver("unpublished", "d-3", "v1.9.1", second, true) == 200);
   CHECK(LocalReceiver::state_of(queued) == "withdrawn");
