@@ -16,10 +16,14 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 
 import serial
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from suite_support import stop_process  # noqa: E402  (qemu stopped by its PID: SIGTERM, then SIGKILL)
 
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"  # no PK: the firmware starts in setup mode
@@ -135,7 +139,7 @@ def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None):
             else:
                 time.sleep(0.2)
     finally:
-        _stop(proc)
+        stop_process(proc)
     lines = _read(log)
     outcomes = serial.read_outcomes(lines, paths)
     by_label = {medium.label: outcomes[path] for medium, path in zip(media, paths)}
@@ -155,17 +159,6 @@ def _read(log):
             return serial.clean_lines(f.read())
     except FileNotFoundError:
         return []
-
-
-def _stop(proc):
-    """Stops qemu by its PID: SIGTERM, then SIGKILL."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def fresh_vars(path):
