@@ -10,7 +10,7 @@
 #include "oci/session.h"
 #include "pipeline/config_check.h"
 #include "pipeline/steps.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 
 namespace sbpipe {
 namespace {

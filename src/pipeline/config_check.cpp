@@ -5,7 +5,7 @@
 #include "core/config_file.h"
 #include "core/file.h"
 #include "pipeline/local_run.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 #include "webhook/serve_config.h"
 
 namespace sbpipe {

@@ -22,7 +22,7 @@
 #include "core/config_keys.h"
 #include "pipeline/steps.h"
 #include "release/target.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 
 namespace sbpipe {
 

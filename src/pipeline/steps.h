@@ -17,7 +17,7 @@
 #include "oci/image.h"
 #include "oci/session.h"
 #include "release/release_notes.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 #include "secureboot/verify.h"
 
 namespace sbpipe {

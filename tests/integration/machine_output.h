@@ -13,11 +13,13 @@
 #include <sstream>
 #include <string>
 
+#include "support/process.h"
+
 namespace sbpipe::test {
 
 // command -> field -> type, from README.md's "## Machine output" section.
 inline std::map<std::string, std::map<std::string, std::string>> documented_machine_output() {
-  std::ifstream in(std::string(SBPIPE_SOURCE_DIR) + "/README.md");
+  std::ifstream in(source_dir() + "/README.md");
   std::map<std::string, std::map<std::string, std::string>> out;
   bool inside = false;
   static const std::regex k_row(R"(^\| `([a-z -]+)` \| `([A-Za-z]+)` \| ([a-z ]+) \|)");

@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path k_example = fs::path(SBPIPE_SOURCE_DIR) / "manifests/systemd/sbpipe.yaml";
+const fs::path k_example = fs::path(source_dir()) / "manifests/systemd/sbpipe.yaml";
 
 TEST_SUITE("integration") {
 

@@ -88,7 +88,7 @@ TEST_SUITE("integration") {
 TEST_CASE("verify: an installer is judged as containerd unpacks it (F1, F2, F12)") {
   auto& b = binaries();
   TempDir dir;
-  must_run({"/usr/bin/python3", std::string(SBPIPE_TEST_SUPPORT_DIR) + "/hostile_installers.py", dir.path().string(),
+  must_run({"/usr/bin/python3", test_support_dir() + "/hostile_installers.py", dir.path().string(),
             b.uki.string(), b.sdboot.string(), b.unsigned_uki.string()});
   auto good = verify(dir / "good.tar");
   CHECK_MESSAGE(good.exit_code == 0, good.out << good.err);

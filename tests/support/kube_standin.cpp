@@ -28,7 +28,7 @@ void send(httplib::Response& res, int code, const json& body) {
   res.set_content(body.dump(), "application/json");
 }
 
-std::string support_dir() { return SBPIPE_TEST_SUPPORT_DIR; }
+std::string support_dir() { return test_support_dir(); }
 
 }  // namespace
 

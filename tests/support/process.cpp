@@ -159,6 +159,4 @@ void write_file(const std::filesystem::path& path, const std::string& data) {
   out << data;
 }
 
-std::string sbpipe_binary() { return SBPIPE_BINARY; }
-
 }  // namespace sbpipe::test

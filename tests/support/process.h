@@ -59,7 +59,11 @@ private:
 
 std::string read_file(const std::filesystem::path& path);
 void write_file(const std::filesystem::path& path, const std::string& data);
-// Path of the sbpipe binary under test.
+// Path of the sbpipe binary under test: env SBPIPE_TEST_BINARY (CI points the integration suites
+// at the sanitizer build's binary), else the binary of this build tree.
 std::string sbpipe_binary();
+// The source tree, and its tests/support folder (helper scripts the tests run).
+std::string source_dir();
+std::string test_support_dir();
 
 }  // namespace sbpipe::test

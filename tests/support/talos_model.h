@@ -14,7 +14,7 @@ namespace sbpipe::test {
 
 namespace fs = std::filesystem;
 
-inline const std::string k_model = std::string(SBPIPE_SOURCE_DIR) + "/scripts/standin-imager";
+inline const std::string k_model = source_dir() + "/scripts/standin-imager";
 
 // A Talos line of the model: the imager code line and the version it builds.
 struct TalosLine {

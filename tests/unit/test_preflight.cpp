@@ -12,7 +12,7 @@
 #include "pipeline/config_check.h"
 #include "pipeline/preflight.h"
 #include "pipeline/steps.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 #include "support/fakes_runner.h"
 #include "support/talos_model.h"
 #include "unit/fake_target.h"

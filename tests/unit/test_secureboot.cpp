@@ -8,7 +8,7 @@
 #include "secureboot/cert_table.h"
 #include "secureboot/der.h"
 #include "secureboot/pe.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 #include "secureboot/siglist.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"

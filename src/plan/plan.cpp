@@ -1,4 +1,4 @@
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 
 #include <algorithm>
 #include <cctype>

@@ -2,7 +2,7 @@
 
 #include "core/config_file.h"
 #include "core/file.h"
-#include "secureboot/plan.h"
+#include "plan/plan.h"
 
 namespace sbpipe {
 namespace {
