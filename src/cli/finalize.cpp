@@ -43,7 +43,7 @@ Status run_finalize(const FinalizeFlags& flags) {
     if (auto st = check_installer_ref(flags.installer_ref, "--installer-ref"); !st) return st;
   auto facts = facts_of(flags);
   if (!facts) return fail(facts.error());
-  auto opened = open_release_target(flags.release, flags.github, DirReleaseId::refuse);
+  auto opened = open_release_target(flags.release, flags.github, ForeignReleaseId::refuse);
   if (!opened) return fail(opened.error());
   RegistryAccess access = flags.access;
   access.username = flags.registry_username;
@@ -58,7 +58,7 @@ Status run_finalize(const FinalizeFlags& flags) {
   const std::string& location = result->release.location;
   nlohmann::json out{{"tag", flags.release.tag}, {"changed", result->changed}, {"release", location}};
   std::string line = std::string(result->changed ? "released " : "already released ") +
-                     (opened->is_dir ? location : flags.release.tag + (location.empty() ? "" : " " + location));
+                     (!has_release_ids(opened->spec) ? location : flags.release.tag + (location.empty() ? "" : " " + location));
   if (flags.format == "json")
     print_json_result(out);
   else

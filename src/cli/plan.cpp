@@ -1,4 +1,4 @@
-// sbpipe plan --tag V [--config F] [--format json|shell] [--pin-digests]
+// sbpipe plan --tag V [--config F] [--format json|argo|shell] [--pin-digests] [--save PLAN]
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -6,6 +6,7 @@
 #include "cli/app.h"
 #include "cli/output.h"
 #include "cli/registry_flags.h"
+#include "core/file.h"
 #include "oci/credentials.h"
 #include "oci/session.h"
 #include "pipeline/config_check.h"
@@ -20,6 +21,7 @@ struct PlanFlags {
   std::string config;
   std::string format = "json";
   bool pin_digests = false;
+  std::string save;
   bool plain_http = false;
   std::string ca_file;
   RegistryAccess access;  // --authfile, --insecure
@@ -67,6 +69,11 @@ Status run_plan(const PlanFlags& flags) {
   DigestResolver resolver = [&flags](const ImageRef& ref) { return resolve_digest(ref, flags); };
   auto plan = make_plan(flags.version, config, flags.pin_digests ? &resolver : nullptr);
   if (!plan) return fail(plan.error());
+  // The whole plan, for the steps that take --plan (the Argo template's
+  // verify, push-installer and upload-assets), written before anything is
+  // printed: a step never reads a plan other than the one printed.
+  if (!flags.save.empty())
+    if (auto st = write_file_atomically(flags.save, plan_json(*plan) + "\n"); !st) return fail(st.error().with_context("--save"));
   if (flags.format == "json") {
     print_json_result(nlohmann::json::parse(plan_json(*plan)));
   } else if (flags.format == "argo") {
@@ -87,6 +94,8 @@ void add_plan(CLI::App& app, CommandAction& action) {
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its imager: section is read");
   add_format_flag(*cmd, flags->format, {"json", "argo", "shell"},
                   "json, argo (the invocations alone: a JSON array for withParam) or shell (to paste)");
+  cmd->add_option("--save", flags->save,
+                  "Also write the whole plan (JSON) to this file, for verify, push-installer and upload-assets --plan");
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
   cmd->add_flag("--plain-http", flags->plain_http, "Reach registries over HTTP when pinning (loopback tests)");
   cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for registries when pinning");

@@ -1,4 +1,4 @@
-// sbpipe push-installer INPUT... --ref REGISTRY/REPO:TAG [--plain-http] [--digest-file F]
+// sbpipe push-installer (INPUT... | --plan PLAN --out DIR) --ref REGISTRY/REPO:TAG [--plain-http] [--digest-file F]
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -9,15 +9,18 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/plan_input.h"
 #include "cli/registry_flags.h"
 #include "core/file.h"
 #include "pipeline/steps.h"
+#include "plan/published.h"
 
 namespace sbpipe {
 namespace {
 
 struct PushFlags {
   std::vector<std::string> inputs;
+  PlanInputFlags plan;
   std::string ref;
   bool plain_http = false;
   RegistryAccess access;  // --authfile, --insecure
@@ -38,14 +41,25 @@ struct PushFlags {
 
 Status run_push(const PushFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
-  InstallerPush request{flags.inputs,      flags.ref,
-                        flags.compression, flags.compression_level,
-                        flags.annotations, flags.mount_from,
-                        flags.jobs,        RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
+  auto plan = load_plan_input(flags.plan, flags.inputs, "INPUT");
+  if (!plan) return fail(plan.error());
+  std::vector<std::string> inputs = flags.inputs;
+  if (*plan) {
+    inputs = installer_inputs(**plan, flags.plan.out);
+    if (inputs.empty()) return fail(ErrorKind::invalid_input, flags.plan.plan + ": the plan pushes no installer");
+  }
+  InstallerPush request{inputs,
+                        flags.ref,
+                        flags.compression,
+                        flags.compression_level,
+                        flags.annotations,
+                        flags.mount_from,
+                        flags.jobs,
+                        RegistryAccess{flags.username, std::nullopt, flags.plain_http, flags.ca_file, {}}};
   if (!flags.password_file.empty()) request.registry.password_file = flags.password_file;
   request.registry.insecure = flags.access.insecure;
   request.registry.authfile = flags.access.authfile;
-  if (!flags.arch.empty() && flags.inputs.size() != 1)
+  if (!flags.arch.empty() && inputs.size() != 1)
     return fail(ErrorKind::usage, "--arch names the platform of one INPUT; with several, each image's config or layers must say");
   request.arch = flags.arch;
   request.registry.retry.max_attempts = flags.retries;
@@ -67,8 +81,9 @@ Status run_push(const PushFlags& flags) {
 void add_push_installer(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<PushFlags>();
   CLI::App* cmd = app.add_subcommand("push-installer", "Push an installer image (docker-save or OCI layout) to a registry");
-  cmd->add_option("INPUT", flags->inputs, "docker-save tarball, OCI layout directory or OCI layout tarball; one per architecture")
-      ->required();
+  cmd->add_option("INPUT", flags->inputs,
+                  "docker-save tarball, OCI layout directory or OCI layout tarball; one per architecture");
+  add_plan_input_flags(*cmd, flags->plan, "the installer inputs (one per architecture)");
   cmd->add_option("--ref", flags->ref, "Target REGISTRY/REPO:TAG")->required();
   cmd->add_flag("--plain-http", flags->plain_http,
                 "Speak HTTP instead of HTTPS (without it, loopback and private addresses fall back to HTTP when HTTPS fails)");

@@ -18,29 +18,22 @@ void add_release_pin_flags(CLI::App& cmd, ReleaseFlags& flags) {
                  "(e.g. unpublished meanwhile)");
 }
 
-Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHubFlags& github, DirReleaseId dir_id) {
-  if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
-  auto dir = parse_publish_target(flags.target);
-  if (!dir) return fail(dir.error());
-  auto state = parse_release_state(flags.release_state, "--release-state");
-  if (!state) return fail(state.error());
-  OpenedTarget opened;
-  opened.pin = ReleasePin{flags.tag, *state};
-  if (*dir) {
-    if (flags.release_id != 0 && dir_id == DirReleaseId::refuse)
-      return fail(ErrorKind::usage, "--release-id names a GitHub release; a dir: target has none");
-    std::string repo;
-    if (!flags.repo.empty()) {
-      auto parsed = RepoName::parse(flags.repo);
-      if (!parsed) return fail(parsed.error());
-      repo = parsed->str();
-    }
-    auto target = DirTarget::create(**dir, flags.tag, repo);
-    if (!target) return fail(target.error());
-    opened.target = std::move(*target);
-    opened.is_dir = true;
-    return opened;
+namespace {
+
+Status open_dir(OpenedTarget& opened, const DirSpec& spec, const ReleaseFlags& flags) {
+  std::string repo;
+  if (!flags.repo.empty()) {
+    auto parsed = RepoName::parse(flags.repo);
+    if (!parsed) return fail(parsed.error());
+    repo = parsed->str();
   }
+  auto target = DirTarget::create(spec.root, flags.tag, repo);
+  if (!target) return fail(target.error());
+  opened.target = std::move(*target);
+  return {};
+}
+
+Status open_github(OpenedTarget& opened, const ReleaseFlags& flags, const GitHubFlags& github) {
   auto repo = RepoName::parse(flags.repo);
   if (!repo) return fail(repo.error());
   auto connected = connect_github(github);
@@ -49,6 +42,30 @@ Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHub
   GitHubTargetOptions options{*repo, flags.tag, std::nullopt, opened.github->policy};
   if (flags.release_id != 0) options.release_id = flags.release_id;
   opened.target = std::make_unique<GitHubTarget>(*opened.github->api, real_clock(), std::move(options));
+  return {};
+}
+
+}  // namespace
+
+Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHubFlags& github, ForeignReleaseId foreign_id) {
+  if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
+  auto spec = parse_target_spec(flags.target);
+  if (!spec) return fail(spec.error());
+  auto state = parse_release_state(flags.release_state, "--release-state");
+  if (!state) return fail(state.error());
+  if (flags.release_id != 0 && !has_release_ids(*spec) && foreign_id == ForeignReleaseId::refuse)
+    return fail(ErrorKind::usage, "--release-id names a GitHub release; a " + flags.target + " target has none");
+  OpenedTarget opened{*spec, std::nullopt, nullptr, ReleasePin{flags.tag, *state}};
+  Status st = std::visit(
+      [&](const auto& kind) -> Status {
+        using Kind = std::decay_t<decltype(kind)>;
+        if constexpr (std::is_same_v<Kind, DirSpec>)
+          return open_dir(opened, kind, flags);
+        else
+          return open_github(opened, flags, github);
+      },
+      *spec);
+  if (!st) return fail(st.error());
   return opened;
 }
 

@@ -9,6 +9,7 @@
 
 #include "cli/github_flags.h"
 #include "release/target.h"
+#include "release/target_spec.h"
 
 namespace CLI {
 class App;
@@ -27,21 +28,23 @@ struct ReleaseFlags {
 // Adds --release-id and --release-state.
 void add_release_pin_flags(CLI::App& cmd, ReleaseFlags& flags);
 
-// What --release-id does with a dir: target, which has no ids: refused (a
-// person typed it) or ignored (run, started by serve with the webhook's id).
-enum class DirReleaseId { refuse, ignore };
+// What --release-id does with a target whose releases have no ids (dir:):
+// refused (a person typed it) or ignored (run, started by serve with the
+// webhook's id).
+enum class ForeignReleaseId { refuse, ignore };
 
 struct OpenedTarget {
-  std::optional<GitHubConnection> github;  // kept alive for the target
+  TargetSpec spec;
+  std::optional<GitHubConnection> github;  // kept alive for a GitHub target
   std::unique_ptr<ReleaseTarget> target;
   ReleasePin pin;
-  bool is_dir = false;
 };
 
 // Checks the flags (usage errors: no tag, a bad --target, --repo or
-// --release-state, --release-id with a dir: target) and opens the target;
-// for GitHub the token is read here (config error when there is none), so
-// a missing one fails before any work.
-Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHubFlags& github, DirReleaseId dir_id);
+// --release-state, --release-id with a target without ids) and opens the
+// target the spec names (one opener per kind of spec); for GitHub the token
+// is read here (config error when there is none), so a missing one fails
+// before any work.
+Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHubFlags& github, ForeignReleaseId foreign_id);
 
 }  // namespace sbpipe

@@ -11,11 +11,14 @@
 #include "cli/release_target.h"
 #include "cli/run_report.h"
 #include "pipeline/config_check.h"
-#include "pipeline/local_run.h"
+#include "pipeline/imager_command.h"
 #include "pipeline/preflight.h"
+#include "pipeline/run_config.h"
 #include "pipeline/run_env.h"
 #include "pipeline/run_state.h"
-#include "release/dir_target.h"
+#include "pipeline/run_text.h"
+#include "pipeline/runner.h"
+#include "release/target_spec.h"
 
 namespace sbpipe {
 namespace {
@@ -47,18 +50,13 @@ struct RunFlags {
 // --format json: what was published, every step's journal record, the
 // preflight's rows ([] when it was skipped) and, for --dry-run, the plan's
 // text (null otherwise). One shape for every outcome, as README.md lists it.
-nlohmann::json run_result_json(const std::string& tag, const nlohmann::json& steps, const nlohmann::json& preflight,
+nlohmann::json run_result_json(const std::string& tag, const RunResult& result, const nlohmann::json& preflight,
                                const nlohmann::json& plan = nullptr) {
-  auto field = [&steps](const char* step, const char* key) {
-    if (!steps.contains(step) || !steps[step].is_object() || !steps[step].contains(key)) return nlohmann::json();
-    return steps[step][key];
-  };
-  nlohmann::json assets = field("upload-assets", "assets");
   return {{"tag", tag},
-          {"installer", field("push-installer", "ref")},
-          {"assets", assets.is_null() ? nlohmann::json::array() : assets},
-          {"release", field("finalize", "release")},
-          {"steps", steps},
+          {"installer", result.push && !result.push->skipped ? nlohmann::json(result.push->ref) : nlohmann::json()},
+          {"assets", result.upload ? report_json(result.upload->assets) : nlohmann::json::array()},
+          {"release", result.finalize ? nlohmann::json(result.finalize->release) : nlohmann::json()},
+          {"steps", result.steps.is_null() ? nlohmann::json::object() : result.steps},
           {"preflight", preflight},
           {"plan", plan}};
 }
@@ -113,12 +111,13 @@ Status run_run(RunFlags& flags) {
     dry_text = std::move(*text);
   }
   ReleaseFlags release{settings.repo, flags.tag, settings.target, flags.pin.release_id, flags.pin.release_state};
-  auto dir = parse_publish_target(settings.target);
-  if (!dir) return fail(dir.error());
-  if (!*dir && settings.repo.empty()) return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
+  auto spec = parse_target_spec(settings.target);
+  if (!spec) return fail(spec.error());
+  if (has_release_ids(*spec) && settings.repo.empty())
+    return fail(ErrorKind::usage, "--repo (or run.repo) is needed to publish to GitHub");
   // A missing token is the preflight's to report (with the other checks);
   // bad flags are usage errors at once.
-  auto opened = open_release_target(release, flags.github, DirReleaseId::ignore);
+  auto opened = open_release_target(release, flags.github, ForeignReleaseId::ignore);
   if (!opened && opened.error().kind() == ErrorKind::usage) return fail(opened.error());
   RegistryInstallers installers(real_clock());
   const bool json = flags.format == "json";
@@ -132,14 +131,14 @@ Status run_run(RunFlags& flags) {
     preflight = run_preflight(flags.tag, settings, penv);
     if (flags.dry_run) {
       if (json)
-        print_json_result(run_result_json(flags.tag, nlohmann::json::object(), preflight_json(preflight), dry_text));
+        print_json_result(run_result_json(flags.tag, RunResult{}, preflight_json(preflight), dry_text));
       else
         print_result_text(dry_text + "\n" + preflight_table(preflight));
       return preflight_status(preflight);
     }
     if (auto st = preflight_status(preflight); !st) {
       if (json)
-        print_json_result(run_result_json(flags.tag, nlohmann::json::object(), preflight_json(preflight)));
+        print_json_result(run_result_json(flags.tag, RunResult{}, preflight_json(preflight)));
       else
         print_result_text(preflight_table(preflight));
       return st;
@@ -204,6 +203,12 @@ void add_run(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
+  // The journal's step names, in order (tests/docs/check_docs.py holds the docs to them).
+  std::string chain;
+  for (RunStep step : {RunStep::plan, RunStep::release, RunStep::imager, RunStep::verify, RunStep::push_installer,
+                       RunStep::upload_assets, RunStep::finalize})
+    chain += (chain.empty() ? "" : " → ") + (step == RunStep::imager ? std::string("imager") : step_key(step));
+  cmd->footer("Steps: " + chain + " (each recorded in STATE/<tag>/journal.json; a re-run resumes)");
   cmd->callback([flags, &action] { action = [flags] { return run_run(*flags); }; });
 }
 

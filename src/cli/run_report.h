@@ -7,7 +7,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "pipeline/local_run.h"
+#include "pipeline/runner.h"
 #include "pipeline/preflight.h"
 
 namespace sbpipe {

@@ -17,7 +17,7 @@
 #include "oci/credentials.h"
 #include "pipeline/config_check.h"
 #include "pipeline/local_executor.h"
-#include "pipeline/local_run.h"
+#include "pipeline/run_config.h"
 #include "webhook/argo_submitter.h"
 #include "webhook/readiness.h"
 #include "webhook/serve_config.h"

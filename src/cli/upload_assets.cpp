@@ -1,4 +1,4 @@
-// sbpipe upload-assets FILE... --repo OWNER/NAME --tag TAG [--release-id ID] [--release-state S]
+// sbpipe upload-assets (FILE... | --plan PLAN --out DIR) --repo OWNER/NAME --tag TAG [--release-id ID] [--release-state S]
 //                    [--github-api URL] [--target dir:PATH]
 
 #include <CLI/CLI.hpp>
@@ -6,7 +6,9 @@
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/plan_input.h"
 #include "cli/release_target.h"
+#include "plan/published.h"
 #include "release/publish.h"
 
 namespace sbpipe {
@@ -15,6 +17,7 @@ namespace {
 struct UploadFlags {
   ReleaseFlags release;
   std::vector<std::string> files;
+  PlanInputFlags plan;
   bool allow_published = false;
   std::string format = "text";
   GitHubFlags github;
@@ -22,12 +25,14 @@ struct UploadFlags {
 
 Status run_upload(const UploadFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  auto plan = load_plan_input(flags.plan, flags.files, "FILE");
+  if (!plan) return fail(plan.error());
   // A missing token or a bad flag fails before minutes of hashing.
-  auto opened = open_release_target(flags.release, flags.github, DirReleaseId::refuse);
+  auto opened = open_release_target(flags.release, flags.github, ForeignReleaseId::refuse);
   if (!opened) return fail(opened.error());
   std::vector<NamedFile> files;
   for (const auto& f : flags.files) files.push_back(parse_named_file(f));
-  auto assets = describe_files(files);
+  auto assets = *plan ? release_files(**plan, flags.plan.out) : describe_files(files);
   if (!assets) return fail(assets.error());
   PublishRequest request{opened->pin, flags.allow_published ? AllowPublished::yes : AllowPublished::no};
   auto reports = publish_release(*opened->target, *assets, request);
@@ -46,7 +51,8 @@ void add_upload_assets(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<UploadFlags>();
   CLI::App* cmd = app.add_subcommand(
       "upload-assets", "Publish files as assets of a release, with sha256sum.txt and sha512sum.txt over all its assets");
-  cmd->add_option("FILE", flags->files, "Files to publish; the asset name is the file name, or NAME with FILE=NAME")->required();
+  cmd->add_option("FILE", flags->files, "Files to publish; the asset name is the file name, or NAME with FILE=NAME");
+  add_plan_input_flags(*cmd, flags->plan, "every release asset (imager's outputs under their names, the iPXE scripts)");
   cmd->add_option("-R,--repo", flags->release.repo, "GitHub repository OWNER/NAME (optional with a dir: target)");
   cmd->add_option("--tag", flags->release.tag, "The release's tag")->required();
   cmd->add_option("--target", flags->release.target, "github, or dir:PATH to publish into PATH/<tag>/ instead")

@@ -133,7 +133,9 @@ void finish_commands(CLI::App& parent, const std::string& footer) {
       // root's flag would; leftover_problem() then refuses it.
       sub->add_option("--version")->expected(0, 1)->group("");
     }
-    sub->footer(footer);
+    // A command's own footer (run's steps) comes first, then the global flags.
+    std::string own = sub->get_footer();
+    sub->footer(own.empty() ? footer : own + "\n\n" + footer);
     finish_commands(*sub, footer);
   }
 }

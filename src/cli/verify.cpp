@@ -1,19 +1,22 @@
-// sbpipe verify PATH... --cert CERT.pem [--require-cmdline W]... [--forbid-cmdline W]...
+// sbpipe verify (PATH... | --plan PLAN --out DIR) --cert CERT.pem [--require-cmdline W]... [--forbid-cmdline W]...
 //               [--pcr-pubkey PEM] [--format text|json]
 
 #include <CLI/CLI.hpp>
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/plan_input.h"
 #include "cli/registry_flags.h"
 #include "pipeline/continuity.h"
 #include "pipeline/steps.h"
+#include "plan/published.h"
 
 namespace sbpipe {
 namespace {
 
 struct VerifyFlags {
   std::vector<std::string> paths;
+  PlanInputFlags plan;
   std::string cert;
   std::vector<std::string> require_cmdline;
   std::vector<std::string> forbid_cmdline;
@@ -56,7 +59,14 @@ Status run_verify(const VerifyFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   auto options = verify_options(VerifyRequest{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey});
   if (!options) return fail(options.error());
-  auto verdicts = verify_inputs(flags.paths, *options);
+  auto plan = load_plan_input(flags.plan, flags.paths, "PATH");
+  if (!plan) return fail(plan.error());
+  std::vector<std::string> paths = flags.paths;
+  if (*plan) {
+    paths = gate_inputs(**plan, flags.plan.out);
+    if (paths.empty()) return fail(ErrorKind::invalid_input, flags.plan.plan + ": the plan has no SecureBoot output to verify");
+  }
+  auto verdicts = verify_inputs(paths, *options);
   if (!verdicts) return fail(verdicts.error());
   if (!flags.previous_ref.empty()) {
     RegistryAccess access = flags.access;
@@ -82,8 +92,8 @@ void add_verify(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* cmd =
       app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
-  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those")
-      ->required();
+  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those");
+  add_plan_input_flags(*cmd, flags->plan, "the files the gate checks (every SecureBoot output)");
   cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem: the signer must be this certificate or issued by it")->required();
   cmd->add_option("--require-cmdline", flags->require_cmdline,
                   "Word every UKI cmdline must hold (repeatable; replaces the default lockdown=integrity)");

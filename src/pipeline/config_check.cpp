@@ -4,7 +4,7 @@
 
 #include "core/config_file.h"
 #include "core/file.h"
-#include "pipeline/local_run.h"
+#include "pipeline/run_config.h"
 #include "plan/plan.h"
 #include "webhook/serve_config.h"
 

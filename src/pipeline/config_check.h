@@ -1,7 +1,7 @@
 #pragma once
 // The sbpipe config file as a whole: the sections the commands read
 // (`imager:` secureboot/plan.h, `serve:` webhook/serve_config.h, `run:`
-// local_run.h), the check every command that reads the file makes first,
+// run_config.h), the check every command that reads the file makes first,
 // and the commented example `sbpipe config init` writes (the installed
 // manifests/systemd/sbpipe.yaml, compiled in: one source).
 

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pipeline/local_run.h"
+#include "pipeline/run_config.h"
 #include "pipeline/run_env.h"
 
 namespace sbpipe {

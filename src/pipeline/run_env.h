@@ -1,5 +1,5 @@
 #pragma once
-// What `sbpipe run` (local_run.h) reaches outside its own logic, as one
+// What `sbpipe run` (runner.h) reaches outside its own logic, as one
 // bundle of interfaces built once by the caller (cli/run.cpp builds the real
 // ones; tests/support/fakes_runner.h has recording fakes that fail on
 // command). The runner's decisions (resume from the journal, the

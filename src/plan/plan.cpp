@@ -5,8 +5,7 @@
 #include <regex>
 #include <set>
 
-#include <nlohmann/json.hpp>
-
+#include "release/checksums.h"
 #include "secureboot/kernel_cmdline.h"
 
 namespace sbpipe {
@@ -47,6 +46,23 @@ std::string_view output_kind_name(OutputKind kind) {
   case OutputKind::uki: return "uki";
   }
   return "installer";
+}
+
+std::string_view asset_source_name(AssetSource source) {
+  switch (source) {
+  case AssetSource::imager: return "imager";
+  case AssetSource::generated: return "generated";
+  }
+  return "imager";
+}
+
+std::string_view generator_name(Generator generator) {
+  switch (generator) {
+  case Generator::none: return "";
+  case Generator::ipxe_script: return "ipxe-script";
+  case Generator::checksums: return "checksums";
+  }
+  return "";
 }
 
 namespace {
@@ -125,6 +141,25 @@ Result<std::string> image_for(const std::string& text, const char* what, const D
   return ref->str();
 }
 
+// What the plan publishes of one imager invocation: the SecureBoot
+// installers go to the registry, every other output is a release asset;
+// every SecureBoot output passes the gate first, but a disk image listed
+// in unverified_outputs (verify cannot look inside).
+void publish_output(Publication& publish, const ImagerInvocation& inv, std::string asset_name, bool verified) {
+  if (inv.secureboot && verified) publish.gate.push_back(inv.output_file);
+  if (inv.kind == OutputKind::installer) {
+    if (inv.secureboot) publish.installer.push_back(inv.output_file);
+    return;
+  }
+  publish.assets.push_back(PlannedAsset{.name = std::move(asset_name),
+                                        .source = AssetSource::imager,
+                                        .file = inv.output_file,
+                                        .generator = Generator::none,
+                                        .arch = inv.arch,
+                                        .verified = verified,
+                                        .inputs = {}});
+}
+
 // imager's own network-boot outputs (siderolabs/talos pkg/imager/profile/
 // profile.go OutputPath and Validate; docs boot-assets.md): `iso
 // --output-kind kernel|initramfs|cmdline`, published under the names of
@@ -145,7 +180,6 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
       inv.kind = kind;
       inv.image = imager;
       inv.output_file = std::move(file);
-      inv.asset_name = std::move(asset);
       inv.args = profile_args;
       inv.args.insert(inv.args.begin() + 1, {"--arch", arch, "--output", "/out"});
       for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
@@ -156,6 +190,7 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
       for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
       if (kind == OutputKind::cmdline || kind == OutputKind::uki)
         for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
+      publish_output(plan.publish, inv, std::move(asset), true);
       plan.invocations.push_back(std::move(inv));
     };
     add(OutputKind::kernel, "kernel-" + arch, "vmlinuz-" + arch, {"iso", "--output-kind", "kernel"}, false);
@@ -169,13 +204,25 @@ void add_network_boot(Plan& plan, const PlanConfig& config, const std::string& i
       else
         add(OutputKind::uki, file, file, {"secureboot-metal-uki"}, true);
     }
+    // An iPXE script that boots the three files above, named relative to
+    // the script's own URL (release/ipxe.h).
+    PlannedAsset script{.name = "metal-" + arch + ".ipxe",
+                        .source = AssetSource::generated,
+                        .generator = Generator::ipxe_script,
+                        .arch = arch,
+                        .inputs = {"vmlinuz-" + arch, "initramfs-" + arch + ".xz", "cmdline-metal-" + arch}};
+    plan.publish.assets.push_back(std::move(script));
   }
 }
 
 }  // namespace
 
-Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver) {
-  if (!is_valid_tag(version)) return fail(ErrorKind::usage, "--version '" + version + "': not a valid image tag");
+namespace {
+
+// What imager would refuse of the config whatever the version: unknown or
+// repeated outputs and architectures, kernel args and META it cannot take,
+// unverified_outputs naming what can be verified.
+Status check_plan_config(const PlanConfig& config) {
   if (config.outputs.empty()) return config_error("outputs: at least one output is needed");
   if (config.architectures.empty()) return config_error("architectures: at least one architecture is needed");
   std::set<std::string> seen;
@@ -190,8 +237,8 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
     if (a != "amd64" && a != "arm64") return config_error("architectures: unknown architecture '" + a + "' (amd64, arm64)");
     if (!seen.insert(a).second) return config_error("architectures: '" + a + "' is listed twice");
   }
-  if (auto st = check_kernel_args(config.extra_kernel_args, "extra_kernel_args"); !st) return fail(st.error());
-  if (auto st = check_kernel_args(config.secureboot_kernel_args, "secureboot_kernel_args"); !st) return fail(st.error());
+  if (auto st = check_kernel_args(config.extra_kernel_args, "extra_kernel_args"); !st) return st;
+  if (auto st = check_kernel_args(config.secureboot_kernel_args, "secureboot_kernel_args"); !st) return st;
   for (const auto& m : config.meta) {
     auto eq = m.find('=');
     if (eq == std::string::npos || !valid_meta_key(std::string_view(m).substr(0, eq)))
@@ -203,97 +250,101 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
     if (find_profile(o)->kind != OutputKind::image)
       return config_error("unverified_outputs: '" + o + "' can be verified; only disk images may be listed");
   }
+  return {};
+}
+
+// The images imager runs and reads, with {version} replaced, pinned by the resolver when given.
+struct PlanImages {
+  std::string imager;
+  std::string base_installer;  // empty: imager's default
+  std::vector<std::string> extensions;
+};
+
+Result<PlanImages> plan_images(const std::string& version, const PlanConfig& config, const DigestResolver* resolver) {
+  PlanImages images;
+  auto imager = image_for(replace_version(config.imager_image, version), "imager image", resolver);
+  if (!imager) return fail(imager.error());
+  images.imager = *imager;
+  if (!config.base_installer_image.empty()) {
+    auto b = image_for(replace_version(config.base_installer_image, version), "base installer image", resolver);
+    if (!b) return fail(b.error());
+    images.base_installer = *b;
+  }
+  for (const auto& e : config.system_extensions) {
+    auto x = image_for(replace_version(e, version), "system extension", resolver);
+    if (!x) return fail(x.error());
+    images.extensions.push_back(*x);
+  }
+  return images;
+}
+
+// One configured output, for every architecture: its invocations and what
+// the release publishes of them. config error for what imager's profile
+// validation (Profile.Validate) would refuse of it.
+Status add_output(Plan& plan, const std::string& output, const PlanConfig& config, const PlanImages& images, bool before_1_10) {
+  const Profile& p = *find_profile(output);
+  std::vector<std::string> kernel_args;
+  if (p.secureboot) kernel_args = config.secureboot_kernel_args;
+  kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
+  // The plain installer carries no UKI, hence no cmdline, before 1.10.
+  if (p.kind == OutputKind::installer && !p.secureboot && !kernel_args.empty() && before_1_10)
+    return config_error("extra_kernel_args: imager refuses kernel args for the '" + output +
+                        "' output before Talos 1.10 (only SecureBoot installers carry a cmdline)");
+  bool unverified =
+      std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) != config.unverified_outputs.end();
+  if (p.kind == OutputKind::image && !unverified)
+    return config_error("outputs: '" + output +
+                        "' is a disk image, which verify cannot look inside, so it would be published "
+                        "unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
+  if (p.kind == OutputKind::installer && !config.meta.empty())
+    return config_error("meta: imager refuses META values for the '" + output + "' output");
+  for (const auto& arch : config.architectures) {
+    ImagerInvocation inv;
+    inv.name = output + "-" + arch;
+    inv.profile = output;
+    inv.arch = arch;
+    inv.secureboot = p.secureboot;
+    inv.kind = p.kind;
+    inv.image = images.imager;
+    inv.output_file = output_file(p, arch);
+    inv.args = {output, "--arch", arch, "--output", "/out"};
+    if (p.kind == OutputKind::installer && !images.base_installer.empty())
+      inv.args.insert(inv.args.end(), {"--base-installer-image", images.base_installer});
+    for (const auto& x : images.extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
+    for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
+    if (p.kind != OutputKind::installer)
+      for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
+    if (p.secureboot && p.kind != OutputKind::installer && config.secureboot_include_well_known_certs)
+      inv.args.push_back("--secureboot-include-well-known-certs");
+    publish_output(plan.publish, inv, inv.output_file, !unverified);
+    plan.invocations.push_back(std::move(inv));
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver) {
+  if (!is_valid_tag(version)) return fail(ErrorKind::usage, "--tag '" + version + "': not a valid image tag");
+  if (auto st = check_plan_config(config); !st) return fail(st.error());
   auto talos = talos_minor(config.talos_version.empty() ? version : config.talos_version);
   if (!config.talos_version.empty() && !talos)
     return config_error("talos_version: '" + config.talos_version + "' is not a Talos version (vX.Y.Z)");
   bool before_1_10 = talos && *talos < std::pair{1, 10};
 
+  auto images = plan_images(version, config, resolver);
+  if (!images) return fail(images.error());
   Plan plan;
   plan.version = version;
-  auto imager = image_for(replace_version(config.imager_image, version), "imager image", resolver);
-  if (!imager) return fail(imager.error());
-  std::string base;
-  if (!config.base_installer_image.empty()) {
-    auto b = image_for(replace_version(config.base_installer_image, version), "base installer image", resolver);
-    if (!b) return fail(b.error());
-    base = *b;
-  }
-  std::vector<std::string> extensions;
-  for (const auto& e : config.system_extensions) {
-    auto x = image_for(replace_version(e, version), "system extension", resolver);
-    if (!x) return fail(x.error());
-    extensions.push_back(*x);
-  }
-
-  for (const auto& output : config.outputs) {
-    const Profile& p = *find_profile(output);
-    std::vector<std::string> kernel_args;
-    if (p.secureboot) kernel_args = config.secureboot_kernel_args;
-    kernel_args.insert(kernel_args.end(), config.extra_kernel_args.begin(), config.extra_kernel_args.end());
-    // The same refusals as imager's profile validation (Profile.Validate):
-    // the plain installer carries no UKI, hence no cmdline, before 1.10.
-    if (p.kind == OutputKind::installer && !p.secureboot && !kernel_args.empty() && before_1_10)
-      return config_error("extra_kernel_args: imager refuses kernel args for the '" + output +
-                          "' output before Talos 1.10 (only SecureBoot installers carry a cmdline)");
-    bool unverified =
-        std::find(config.unverified_outputs.begin(), config.unverified_outputs.end(), output) != config.unverified_outputs.end();
-    if (p.kind == OutputKind::image && !unverified)
-      return config_error("outputs: '" + output +
-                          "' is a disk image, which verify cannot look inside, so it would be published "
-                          "unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
-    if (p.kind == OutputKind::installer && !config.meta.empty())
-      return config_error("meta: imager refuses META values for the '" + output + "' output");
-    for (const auto& arch : config.architectures) {
-      ImagerInvocation inv;
-      inv.name = output + "-" + arch;
-      inv.profile = output;
-      inv.arch = arch;
-      inv.secureboot = p.secureboot;
-      inv.kind = p.kind;
-      inv.image = *imager;
-      inv.output_file = output_file(p, arch);
-      inv.verified = !unverified;
-      if (p.kind != OutputKind::installer) inv.asset_name = inv.output_file;
-      inv.args = {output, "--arch", arch, "--output", "/out"};
-      if (p.kind == OutputKind::installer && !base.empty()) inv.args.insert(inv.args.end(), {"--base-installer-image", base});
-      for (const auto& x : extensions) inv.args.insert(inv.args.end(), {"--system-extension-image", x});
-      for (const auto& k : kernel_args) inv.args.insert(inv.args.end(), {"--extra-kernel-arg", k});
-      if (p.kind != OutputKind::installer)
-        for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
-      if (p.secureboot && p.kind != OutputKind::installer && config.secureboot_include_well_known_certs)
-        inv.args.push_back("--secureboot-include-well-known-certs");
-      plan.invocations.push_back(std::move(inv));
-    }
-  }
-  if (config.pxe) add_network_boot(plan, config, *imager, extensions, before_1_10);
+  for (const auto& output : config.outputs)
+    if (auto st = add_output(plan, output, config, *images, before_1_10); !st) return fail(st.error());
+  if (config.pxe) add_network_boot(plan, config, images->imager, images->extensions, before_1_10);
+  // The listings, written last over every asset of the release (release/publish.h).
+  for (std::string_view listing : {k_sha512_sums, k_sha256_sums})
+    plan.publish.assets.push_back(
+        PlannedAsset{.name = std::string(listing), .source = AssetSource::generated, .generator = Generator::checksums});
   return plan;
 }
-
-namespace {
-
-nlohmann::json invocation_list(const Plan& plan) {
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& inv : plan.invocations)
-    list.push_back({{"name", inv.name},
-                    {"profile", inv.profile},
-                    {"arch", inv.arch},
-                    {"secureboot", inv.secureboot},
-                    {"kind", output_kind_name(inv.kind)},
-                    {"image", inv.image},
-                    {"args", inv.args},
-                    {"output_file", inv.output_file},
-                    {"verified", inv.verified},
-                    {"asset_name", inv.asset_name}});
-  return list;
-}
-
-}  // namespace
-
-std::string plan_json(const Plan& plan) {
-  return nlohmann::json{{"version", plan.version}, {"invocations", invocation_list(plan)}}.dump();
-}
-
-std::string plan_items_json(const Plan& plan) { return invocation_list(plan).dump(); }
 
 std::string shell_quote(std::string_view word) {
   static const std::regex k_safe(R"([A-Za-z0-9_./:=@,+%-]+)");

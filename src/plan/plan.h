@@ -1,8 +1,13 @@
 #pragma once
-// `sbpipe plan`: the imager invocations that build one version, from the
-// configuration, checked against what imager itself would refuse (so a bad
-// combination fails here, before a pod starts). Pure logic: reading the
-// config file and resolving digests happen through the seams below.
+// The release plan, the one description of a release: the imager
+// invocations that build one version, the files the gate checks, the
+// installer pushed to the registry and every release asset (an imager
+// output, or a file generated from the plan). `sbpipe plan` prints it;
+// `run` and the Argo template both build and publish from it, so they
+// publish the same set. Made from the configuration and checked against
+// what imager itself would refuse (so a bad combination fails here, before
+// a pod starts). Pure logic: reading the config file and resolving digests
+// happen through the seams below.
 
 #include <filesystem>
 #include <functional>
@@ -61,13 +66,48 @@ struct ImagerInvocation {
   std::string image;  // the imager image to run
   std::vector<std::string> args;
   std::string output_file;  // what imager writes into its output directory
-  bool verified = true;     // false: published without verify looking inside (unverified_outputs)
-  std::string asset_name;   // the release asset it is published as; empty: not an asset (installers)
+};
+
+// Where a release asset comes from.
+enum class AssetSource { imager, generated };
+// "imager", "generated": the plan JSON's "source".
+std::string_view asset_source_name(AssetSource source);
+
+// What makes a generated asset.
+enum class Generator {
+  none,         // an imager output
+  ipxe_script,  // metal-<arch>.ipxe: boots the published kernel, initramfs and cmdline
+  checksums,    // sha256sum.txt, sha512sum.txt: written over the whole release by publishing
+};
+// "", "ipxe-script", "checksums": the plan JSON's "generator".
+std::string_view generator_name(Generator generator);
+
+struct PlannedAsset {
+  std::string name;  // the release asset's name
+  AssetSource source = AssetSource::imager;
+  std::string file;  // imager: the output file it is published from
+  Generator generator = Generator::none;
+  std::string arch;                 // the architecture it belongs to; empty for the listings
+  bool verified = true;             // imager: false for a disk image published unverified (unverified_outputs)
+  std::vector<std::string> inputs;  // generated: the assets it is made from (the iPXE script's kernel, initrd, cmdline)
+};
+
+// What one release publishes, and what must pass the gate first.
+struct Publication {
+  // imager outputs pushed to the registry as the installer (one per
+  // architecture: several make an OCI image index). Empty: no push.
+  std::vector<std::string> installer;
+  // imager outputs verify checks before anything is published: every
+  // SecureBoot output but a disk image listed in unverified_outputs.
+  std::vector<std::string> gate;
+  // Every release asset, in publishing order; the listings last.
+  std::vector<PlannedAsset> assets;
 };
 
 struct Plan {
   std::string version;
   std::vector<ImagerInvocation> invocations;
+  Publication publish;
 };
 
 // Resolves a tagged image to "sha256:<hex>". not_found when the tag does not exist.
@@ -82,9 +122,18 @@ using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
 // resolved fails the plan.
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);
 
-// JSON: {"version": V, "invocations": [...]}; Argo fans out over
-// "invocations" with withParam.
+// JSON: {"version": V, "invocations": [...], "publish": {"installer": [...],
+// "gate": [...], "assets": [...]}}; Argo fans out over "invocations" with
+// withParam, and its steps read the whole plan from a file.
 std::string plan_json(const Plan& plan);
+
+// The plan back from plan_json's text (or `sbpipe plan -o json`'s, whose
+// "schemaVersion" 1 is accepted). invalid_input naming `label` and the field
+// for anything that is not a plan: a missing or mistyped field, an unknown
+// kind, source or generator, a publication naming a file no invocation makes.
+Result<Plan> parse_plan_json(std::string_view text, std::string_view label);
+// The same from a file (at most 1 MiB); not_found/io naming the file.
+Result<Plan> load_plan(const std::filesystem::path& path);
 
 // Only the invocations, as a JSON array: what Argo's withParam iterates
 // over (each item's "args" array reaches the imager container through

@@ -33,12 +33,6 @@ Result<Digests> hash_file(const fs::path& path) {
 
 }  // namespace
 
-Result<std::optional<fs::path>> parse_publish_target(std::string_view target) {
-  if (target == "github") return std::optional<fs::path>();
-  if (target.starts_with("dir:") && target.size() > 4) return std::optional<fs::path>(target.substr(4));
-  return fail(ErrorKind::usage, "--target '" + std::string(target) + "': expected github or dir:PATH");
-}
-
 Result<std::unique_ptr<DirTarget>> DirTarget::create(fs::path root, std::string tag, std::string repository) {
   if (auto st = check_asset_name(tag); !st)
     return fail(ErrorKind::usage, "--tag '" + tag + "': not usable as a directory name under " + root.string());

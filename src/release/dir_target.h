@@ -24,10 +24,6 @@
 
 namespace sbpipe {
 
-// --target: "github" gives nullopt, "dir:PATH" gives PATH; anything else is
-// a usage error.
-Result<std::optional<std::filesystem::path>> parse_publish_target(std::string_view target);
-
 class DirTarget final : public ReleaseTarget {
 public:
   // usage error when `tag` is not usable as one directory name (what

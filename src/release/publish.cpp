@@ -1,5 +1,6 @@
 #include "release/publish.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <map>
@@ -30,22 +31,7 @@ Result<ChecksumList> read_checksum_file(ReleaseTarget& target, const PublishedAs
   return parse_checksums(text, kind, target.what() + " " + asset.name);
 }
 
-std::string join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) out += (out.empty() ? "" : "; ") + item;
-  return out;
-}
-
-// The sha256 of a published asset that was not given, from the target when
-// it knows it, else read. `digests` caches what reading found.
-Result<std::string> published_sha256(ReleaseTarget& target, const PublishedAsset& asset,
-                                     std::map<std::string, Digests>& digests) {
-  if (asset.sha256) return *asset.sha256;
-  auto read = read_digests(target, asset);
-  if (!read) return fail(read.error());
-  digests[asset.name] = *read;
-  return read->sha256;
-}
+std::string join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, "; ")); }
 
 }  // namespace
 
@@ -90,75 +76,80 @@ Result<PublishedListing> read_listing(ReleaseTarget& target, const std::vector<P
   return listing;
 }
 
-Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vector<LocalAsset>& files,
-                                                 const PublishRequest& request) {
-  const std::string what = target.what();
-  auto info = target.open(OpenFor::publish);
-  if (!info) return fail(info.error());
-  if (auto st = check_pin(*info, request.pin, what); !st) return fail(st.error());
-  if (info->state == ReleaseState::released && request.allow_published == AllowPublished::no)
-    return fail(ErrorKind::permanent, what + " is already a full release; refusing to change its assets (--allow-published)");
-  if (auto st = target.clean_up(files); !st) return fail(st.error());
-  auto remote = target.assets();
-  if (!remote) return fail(remote.error());
-  auto before = read_listing(target, *remote);
-  if (!before) return fail(before.error());
+namespace {
 
-  std::set<std::string> given;
-  for (const auto& f : files) given.insert(f.name);
-  const std::string listing_name(before->legacy ? k_legacy_sha256_sums : k_sha256_sums);
-
-  // Every asset that stays as it is gets listed with its digests; what the
-  // listing already says about it must still hold.
+// What publishing keeps of the release as it is: every asset that is not
+// given stays, listed with its digests, and what the listing already says
+// about it must still hold; the listing never shrinks. Pure: the published
+// digests the target does not know were read before (`read_back`).
+struct ListingPlan {
   std::map<std::string, Digests> kept;
-  std::map<std::string, Digests> read_back;
-  std::vector<std::string> problems;
-  for (const auto& asset : *remote) {
+  std::vector<std::string> problems;  // non-empty: nothing may change
+  std::vector<std::string> unlisted;  // kept assets the listing did not name yet
+};
+
+// The assets that stay as they are and can be listed: complete, under a
+// name sbpipe lists, not given again, not a listing itself.
+bool stays(const PublishedAsset& asset, const std::set<std::string>& given) {
+  return !is_checksum_file(asset.name) && !given.count(asset.name) && asset.complete && check_asset_name(asset.name);
+}
+
+ListingPlan plan_listing(const std::vector<PublishedAsset>& remote, const PublishedListing& before,
+                         const std::set<std::string>& given, const std::map<std::string, Digests>& read_back) {
+  const std::string listing_name(before.legacy ? k_legacy_sha256_sums : k_sha256_sums);
+  ListingPlan plan;
+  for (const auto& asset : remote) {
     if (is_checksum_file(asset.name) || given.count(asset.name)) continue;
     if (!asset.complete) {
-      problems.push_back(asset.name + " is left incomplete (" + asset.state + "); remove it");
+      plan.problems.push_back(asset.name + " is left incomplete (" + asset.state + "); remove it");
       continue;
     }
-    if (auto st = check_asset_name(asset.name); !st) {
-      problems.push_back(asset.name + " is not a name sbpipe lists; remove it");
+    if (!check_asset_name(asset.name)) {
+      plan.problems.push_back(asset.name + " is not a name sbpipe lists; remove it");
       continue;
     }
-    auto sha256 = published_sha256(target, asset, read_back);
-    if (!sha256) return fail(sha256.error());
-    auto listed = before->sha256.find(asset.name);
-    if (listed != before->sha256.end() && listed->second != *sha256) {
-      problems.push_back(asset.name + " has sha256 " + digest_prefix(*sha256) + ", " + listing_name + " says " +
-                         digest_prefix(listed->second) + " (changed outside sbpipe?); pass the file to publish it again");
+    auto r = read_back.find(asset.name);
+    const std::string sha256 = asset.sha256 ? *asset.sha256 : r->second.sha256;
+    auto listed = before.sha256.find(asset.name);
+    if (listed != before.sha256.end() && listed->second != sha256) {
+      plan.problems.push_back(asset.name + " has sha256 " + digest_prefix(sha256) + ", " + listing_name + " says " +
+                              digest_prefix(listed->second) + " (changed outside sbpipe?); pass the file to publish it again");
       continue;
     }
-    if (listed == before->sha256.end())
-      spdlog::info("{}: {} is not among the files given; listing it with its published digest", what, asset.name);
-    Digests d{*sha256, "", asset.size};
-    if (auto r = read_back.find(asset.name); r != read_back.end())
+    if (listed == before.sha256.end()) plan.unlisted.push_back(asset.name);
+    Digests d{sha256, "", asset.size};
+    if (r != read_back.end())
       d = r->second;
-    else if (auto s = before->sha512.find(asset.name); listed != before->sha256.end() && s != before->sha512.end())
+    else if (auto s = before.sha512.find(asset.name); listed != before.sha256.end() && s != before.sha512.end())
       d.sha512 = s->second;  // listed together with the sha256 that still holds
-    kept[asset.name] = std::move(d);
+    plan.kept[asset.name] = std::move(d);
   }
-  // The listing never shrinks: a listed name must be given or still be there.
   std::set<std::string> listed_names;
-  for (const auto& [name, hex] : before->sha256) listed_names.insert(name);
-  for (const auto& [name, hex] : before->sha512) listed_names.insert(name);
+  for (const auto& [name, hex] : before.sha256) listed_names.insert(name);
+  for (const auto& [name, hex] : before.sha512) listed_names.insert(name);
   for (const auto& name : listed_names)
-    if (!given.count(name) && !kept.count(name) && !find_complete(*remote, name))
-      problems.push_back(name + " is listed in " + (before->sha256.count(name) ? listing_name : std::string(k_sha512_sums)) +
-                         " but is no longer an asset; pass the file to publish it again");
-  if (!problems.empty())
-    return fail(ErrorKind::invalid_input,
-                what + ": the checksum files would no longer describe the release: " + join(problems) + "; nothing was changed");
-  // Kept assets without a trusted sha512 are read now, before anything changes.
-  for (auto& [name, d] : kept) {
-    if (!d.sha512.empty()) continue;
-    auto read = read_digests(target, *find_complete(*remote, name));
-    if (!read) return fail(read.error());
-    d = *read;
-  }
+    if (!given.count(name) && !plan.kept.count(name) && !find_complete(remote, name))
+      plan.problems.push_back(name + " is listed in " + (before.sha256.count(name) ? listing_name : std::string(k_sha512_sums)) +
+                              " but is no longer an asset; pass the file to publish it again");
+  return plan;
+}
 
+// The release as publishing may change it: the pin holds, and it is not a
+// full release unless that is allowed.
+Status open_for_publish(ReleaseTarget& target, const PublishRequest& request) {
+  auto info = target.open(OpenFor::publish);
+  if (!info) return fail(info.error());
+  if (auto st = check_pin(*info, request.pin, target.what()); !st) return fail(st.error());
+  if (info->state == ReleaseState::released && request.allow_published == AllowPublished::no)
+    return fail(ErrorKind::permanent,
+                target.what() + " is already a full release; refusing to change its assets (--allow-published)");
+  return {};
+}
+
+// The files, then sha512sum.txt, then sha256sum.txt (the listing finalize
+// checks, last), then the legacy listing goes; the target records the listing.
+Result<std::vector<AssetReport>> put_all(ReleaseTarget& target, std::vector<LocalAsset>& files,
+                                         const std::map<std::string, Digests>& kept, bool legacy_there) {
   std::vector<AssetReport> reports;
   for (auto& file : files) {
     auto outcome = target.put(file);
@@ -174,20 +165,55 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
     sha256[f.name] = f.sha256;
     sha512[f.name] = f.sha512;
   }
-  // sha256sum.txt last: it is the listing finalize checks.
   for (auto [name, list] : {std::pair{k_sha512_sums, &sha512}, std::pair{k_sha256_sums, &sha256}}) {
     LocalAsset sums = checksum_asset(name, *list);
     auto outcome = target.put(sums);
     if (!outcome) return fail(outcome.error());
     reports.push_back(AssetReport{sums.name, *outcome, sums.size, sums.sha256});
   }
-  if (find_complete(*remote, k_legacy_sha256_sums)) {
-    spdlog::info("{}: removing {} (written by an older sbpipe; {} and {} replace it)", what, k_legacy_sha256_sums, k_sha256_sums,
-                 k_sha512_sums);
+  if (legacy_there) {
+    spdlog::info("{}: removing {} (written by an older sbpipe; {} and {} replace it)", target.what(), k_legacy_sha256_sums,
+                 k_sha256_sums, k_sha512_sums);
     if (auto st = target.remove(std::string(k_legacy_sha256_sums)); !st) return fail(st.error());
   }
   if (auto st = target.record(sha256); !st) return fail(st.error());
   return reports;
+}
+
+}  // namespace
+
+Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vector<LocalAsset>& files,
+                                                 const PublishRequest& request) {
+  if (auto st = open_for_publish(target, request); !st) return fail(st.error());
+  if (auto st = target.clean_up(files); !st) return fail(st.error());
+  auto remote = target.assets();
+  if (!remote) return fail(remote.error());
+  auto before = read_listing(target, *remote);
+  if (!before) return fail(before.error());
+  std::set<std::string> given;
+  for (const auto& f : files) given.insert(f.name);
+  // The published digests the target does not know, read once.
+  std::map<std::string, Digests> read_back;
+  for (const auto& asset : *remote) {
+    if (!stays(asset, given) || asset.sha256) continue;
+    auto read = read_digests(target, asset);
+    if (!read) return fail(read.error());
+    read_back[asset.name] = *read;
+  }
+  ListingPlan plan = plan_listing(*remote, *before, given, read_back);
+  if (!plan.problems.empty())
+    return fail(ErrorKind::invalid_input, target.what() + ": the checksum files would no longer describe the release: " +
+                                              join(plan.problems) + "; nothing was changed");
+  for (const auto& name : plan.unlisted)
+    spdlog::info("{}: {} is not among the files given; listing it with its published digest", target.what(), name);
+  // Kept assets without a trusted sha512 are read now, before anything changes.
+  for (auto& [name, d] : plan.kept) {
+    if (!d.sha512.empty()) continue;
+    auto read = read_digests(target, *find_complete(*remote, name));
+    if (!read) return fail(read.error());
+    d = *read;
+  }
+  return put_all(target, files, plan.kept, find_complete(*remote, k_legacy_sha256_sums) != nullptr);
 }
 
 }  // namespace sbpipe

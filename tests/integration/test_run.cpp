@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <future>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -28,16 +29,19 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-const std::string kStandin = k_model;
+// The imager model behind its cache (tests/support/cached_imager.py): two words of a run's
+// imager_command list. The model's fidelity is judged elsewhere (ctest model,
+// test_standin_imager.cpp); here every same command line need only be built once per process.
+const std::string kStandin = test_support_dir() + "/cached_imager.py, " + k_model;
 const std::string kRepo = "owner/talos-build";
 // The crash tests run the newest line with random kernel bytes (what they
 // test is publishing, not booting); the main test runs every line.
 const TalosLine kNewest = model_lines().back();
 // The release's assets: the ISOs, and imager's network-boot outputs under
 // the names of Talos's own release assets.
-const std::set<std::string> kAssets{
-    "metal-amd64-secureboot.iso",     "metal-amd64.iso", "vmlinuz-amd64", "initramfs-amd64.xz", "cmdline-metal-amd64",
-    "metal-amd64-secureboot-uki.efi", "sha256sum.txt",   "sha512sum.txt"};
+const std::set<std::string> kAssets{"metal-amd64-secureboot.iso", "metal-amd64.iso",     "vmlinuz-amd64",
+                                    "initramfs-amd64.xz",         "cmdline-metal-amd64", "metal-amd64-secureboot-uki.efi",
+                                    "metal-amd64.ipxe",           "sha256sum.txt",       "sha512sum.txt"};
 // imager's output file behind an asset name.
 std::string output_of(const std::string& asset) {
   if (asset == "vmlinuz-amd64") return "kernel-amd64";
@@ -46,6 +50,17 @@ std::string output_of(const std::string& asset) {
 }
 
 bool is_sums(const std::string& name) { return name == "sha256sum.txt" || name == "sha512sum.txt"; }
+bool is_generated(const std::string& name) { return is_sums(name) || name.ends_with(".ipxe"); }
+
+// The iPXE script boots the published kernel and initramfs with the published cmdline (imager's own
+// cmdline output), by names relative to the script.
+std::string expected_ipxe(const std::string& tag, const std::string& cmdline_file) {
+  std::string cmdline = cmdline_file.substr(0, cmdline_file.find_last_not_of("\n ") + 1);
+  return "#!ipxe\n# Talos " + tag +
+         " for amd64: the kernel, initramfs and command line published beside this script\n"
+         "kernel vmlinuz-amd64 initrd=initramfs-amd64.xz " +
+         cmdline + "\ninitrd initramfs-amd64.xz\nboot\n";
+}
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
@@ -127,14 +142,18 @@ struct RunFixture {
     for (const auto& a : release.assets) {
       names.insert(a.name);
       CHECK(a.state == "uploaded");
-      if (!is_sums(a.name)) CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
+      if (!is_generated(a.name)) CHECK_MESSAGE(a.sha256 == file_sha256(local_file(a.name)), a.name);
     }
     CHECK(names == kAssets);
+    CHECK(github.content(*github.asset(release_id, "metal-amd64.ipxe")) ==
+          expected_ipxe(kTag, read_file(local_file("cmdline-metal-amd64"))));
     std::string sums = github.content(*github.asset(release_id, "sha256sum.txt"));
     std::string sums512 = github.content(*github.asset(release_id, "sha512sum.txt"));
     for (const auto& name : kAssets) {
       if (is_sums(name)) continue;
-      CHECK(sums.find(file_sha256(local_file(name)) + "  " + name + "\n") != std::string::npos);
+      std::string content =
+          name.ends_with(".ipxe") ? github.content(*github.asset(release_id, name)) : read_file(local_file(name));
+      CHECK(sums.find(sha256_hex(content) + "  " + name + "\n") != std::string::npos);
       CHECK(sums512.find(name + "\n") != std::string::npos);
     }
     // Finalized once, with the notes kept and the build section added.
@@ -475,6 +494,23 @@ TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt an
   CHECK(release["repository"] == kRepo);
   CHECK(release["installer"].get<std::string>().find(f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") == 0);
   for (const auto& name : kAssets) CHECK(fs::exists(pub / f.kTag / name));
+
+  // The Argo template's publish step is `upload-assets --plan PLAN --out DIR` over the plan its
+  // plan step saved and imager's outputs (tests/manifests/check_flow.py checks the template says
+  // so): given this run's plan and outputs, it publishes exactly what run published.
+  auto journal = json::parse(read_file(f.state / f.kTag / "journal.json"));
+  write_file(f.dir / "plan.json", journal["steps"]["plan"]["plan"].dump());
+  fs::path argo = f.dir / "argo";
+  auto step = sbpipe({"upload-assets", "--plan", (f.dir / "plan.json").string(), "--out", (f.state / f.kTag / "out").string(),
+                      "--tag", f.kTag, "--target", "dir:" + argo.string()});
+  REQUIRE_MESSAGE(step.exit_code == 0, step.err);
+  std::map<std::string, std::string> by_run, by_step;
+  for (const auto& e : fs::directory_iterator(pub / f.kTag))
+    if (e.path().filename() != "release.json") by_run[e.path().filename()] = sha256_hex(read_file(e.path()));
+  for (const auto& e : fs::directory_iterator(argo / f.kTag))
+    if (e.path().filename() != "release.json") by_step[e.path().filename()] = sha256_hex(read_file(e.path()));
+  CHECK(by_step == by_run);
+  CHECK(by_run.size() == kAssets.size());
 }
 
 TEST_CASE("run: an output replaced after verify is not published by a re-run") {

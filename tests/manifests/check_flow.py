@@ -1,11 +1,15 @@
 """The WorkflowTemplate run on paper (template_run.py) for the plan of the
 shipped ConfigMap and for the same config with arm64 added: every output of
-the plan is built by the right imager template (keys only for SecureBoot),
-every SecureBoot output is verified, every installer pushed (one index), every
-ISO and its PXE files published, nothing consumed that no step made; and every
-sbpipe command line, as the container will run it, passes the real parser
-(`sbpipe --validate-only ...`). The plan comes from the real `sbpipe plan
---format argo` on the shipped config.
+the plan is built by the right imager template (keys only for SecureBoot)
+into the workspace's out/; the plan step saves the whole plan as
+/work/plan.json, and verify, push-installer and upload-assets each run once
+with `--plan /work/plan.json --out /work/out`, so what they check, push and
+publish is the plan's publication (plan/published.h), the same call `sbpipe
+run` makes: the template selects nothing itself, and holds no expression.
+Nothing is consumed that no step made, and every sbpipe command line, as the
+container will run it, passes the real parser (`sbpipe --validate-only
+...`). The plan comes from the real `sbpipe plan --format argo` on the
+shipped config.
 """
 import hashlib
 import json
@@ -15,7 +19,6 @@ import tempfile
 
 import yaml
 
-import exprlang
 import template_run
 
 DIGEST = "sha256:" + "ab" * 32
@@ -96,6 +99,19 @@ def check(overlay, docs, sbpipe, problem):
                 run_template(f"WorkflowTemplate {wt['metadata']['name']} ({label})", wt, plan, result, sbpipe, p)
 
 
+PLAN_FILE = "/work/plan.json"
+OUT_DIR = "/work/out"
+
+
+def flag_value(argv, flag):
+    return argv[argv.index(flag) + 1] if flag in argv[:-1] else None
+
+
+def mounts_of(wt, template):
+    t = next(x for x in wt["spec"]["templates"] if x["name"] == template)
+    return t.get("container", {}).get("volumeMounts", [])
+
+
 def run_template(where, wt, plan, result, sbpipe, p):
     sample = {
         "workflow.parameters.version": "v1.9.0",
@@ -108,7 +124,7 @@ def run_template(where, wt, plan, result, sbpipe, p):
     }
     try:
         pods = template_run.run(wt, sample)
-    except (template_run.RunError, exprlang.ExprError, json.JSONDecodeError) as e:
+    except (template_run.RunError, json.JSONDecodeError) as e:
         p(where, f"cannot run the steps: {e}")
         return
     by = {}
@@ -123,36 +139,43 @@ def run_template(where, wt, plan, result, sbpipe, p):
     for x in by.get("imager-signed", []) + by.get("imager-unsigned", []):
         if x.argv[1:] != x.item["args"] or x.inputs.get("image") != x.item["image"]:
             p(where, f"{x.item['name']}: imager runs {x.argv} with {x.inputs.get('image')}, not the plan's item")
-    made = {"/work/out/" + i["output_file"] for i in plan}
-    verified = sorted(x.argv[2] for x in by.get("verify", []))
-    want = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"] and i["verified"])
-    if verified != want:
-        p(where, f"verify checks {verified}, the SecureBoot outputs are {want}")
-    pushes = by.get("push-installer", [])
-    installers = sorted("/work/out/" + i["output_file"] for i in plan if i["secureboot"] and i["kind"] == "installer")
-    if len(pushes) != 1 or sorted(a for a in pushes[0].argv if a.startswith("/work/out/")) != installers:
-        p(where, f"push-installer runs {[x.argv for x in pushes]}, the installers are {installers}")
+        if flag_value(x.item["args"], "--output") != "/out":
+            p(where, f"{x.item['name']}: imager does not write to /out")
+        if not any(m["name"] == "workspace" and m["mountPath"] == "/out" and m.get("subPath") == "out"
+                   for m in mounts_of(wt, x.template)):
+            p(where, f"{x.template}: /out is not the workspace's out/ (what --out {OUT_DIR} reads)")
+    plans = by.get("plan", [])
+    if len(plans) != 1 or flag_value(plans[0].argv, "--save") != PLAN_FILE:
+        p(where, f"the plan step does not save the plan as {PLAN_FILE}")
+    # Each consumer acts on the plan's publication, read from the plan step's file and imager's outputs.
+    for step in ("verify", "push-installer", "upload-assets"):
+        runs = by.get(step, [])
+        if len(runs) != 1:
+            p(where, f"{step} runs {len(runs)} times, not once")
+            continue
+        argv = runs[0].argv
+        if flag_value(argv, "--plan") != PLAN_FILE or flag_value(argv, "--out") != OUT_DIR:
+            p(where, f"{step} does not act on --plan {PLAN_FILE} --out {OUT_DIR}: {argv}")
+        if [a for a in argv if a.startswith(OUT_DIR + "/")]:
+            p(where, f"{step} names files itself; the plan names them")
+    for step in ["plan", "verify", "push-installer", "upload-assets"]:
+        if not any(m["name"] == "workspace" and m["mountPath"] == "/work" and not m.get("subPath")
+                   for m in mounts_of(wt, step)):
+            p(where, f"{step} does not mount the workspace at /work")
     if by.get("pxe-extract"):
         p(where, "pxe-extract runs, but the PXE files are imager's own outputs")
-    uploads = by.get("upload-assets", [])
-    # Every output with an asset name, as FILE=NAME (the asset is not always the file's name).
-    want_assets = sorted(f"/work/out/{i['output_file']}={i['asset_name']}" for i in plan if i["asset_name"])
-    got_assets = sorted(a for a in uploads[0].argv if a.startswith("/work/")) if len(uploads) == 1 else None
-    if got_assets != want_assets:
-        p(where, f"upload-assets publishes {got_assets}, the plan makes {want_assets}")
-    for i in plan:
-        if i["secureboot"] and i["kind"] == "uki" and "/work/out/" + i["output_file"] not in verified:
-            p(where, f"the network-boot UKI {i['output_file']} is published without verify")
-    for x in uploads + by.get("finalize", []):
+    for x in by.get("upload-assets", []) + by.get("finalize", []):
         for flag, value in (("--release-id", "123456789"), ("--release-state", "prerelease")):
-            if flag not in x.argv or x.argv[x.argv.index(flag) + 1] != value:
+            if flag_value(x.argv, flag) != value:
                 p(where, f"{x.template} does not pin the release with {flag} {value}")
     if len(by.get("finalize", [])) != 1:
         p(where, "finalize does not run once")
+    made = {"/work/out/" + i["output_file"] for i in plan} | {PLAN_FILE, OUT_DIR}
     for x in pods:
-        for a in x.argv:
+        for k, a in enumerate(x.argv):
             a = a.split("=")[0]
-            if a.startswith(("/work/out/", "/work/pxe/")) and a not in made:
+            writes = k > 0 and x.argv[k - 1] in ("--save", "--digest-file")  # the step's own output
+            if a.startswith("/work/") and a not in made and not writes:
                 p(where, f"{x.template} reads {a}, which no step makes")
         if x.argv and x.argv[0].endswith("/sbpipe"):
             validate_argv(f"{where} {x.template}", x.argv, sbpipe, p)

@@ -6,7 +6,8 @@ controller would (argo-workflows v3.6.19):
   processItem; pkg/apis/workflow/v1alpha1/item.go);
 - `when`, after substitution, is a govaluate expression in which bare words
   are strings (workflow/controller/steps.go shouldExecute);
-- {{=...}} is an expr expression (exprlang.py);
+- {{name}} takes the value of name; an expression tag {{=...}} is refused:
+  the template selects nothing itself (the plan file says what each step acts on);
 - podSpecPatch replaces the main container's fields it names (a strategic
   merge; `args` is a plain list, so it is replaced), before the emissary
   wraps `command` (workflow/controller/workflowpod.go), and the container
@@ -18,11 +19,23 @@ template, the argv it runs, and its inputs.
 import json
 import re
 
-import exprlang
 
 
 class RunError(Exception):
     pass
+
+
+def substitute(text, env):
+    """Argo's simple tags: {{name}} is the value of name; {{=...}} is refused."""
+    if "{{=" in text:
+        raise RunError(f"an expression tag in {text!r}: the template selects nothing itself")
+
+    def tag(m):
+        key = m.group(1).strip()
+        if key not in env:
+            raise RunError(f"no value for {{{{{key}}}}}")
+        return env[key]
+    return re.sub(r"\{\{([^}]*)\}\}", tag, text)
 
 
 class Pod:
@@ -71,7 +84,7 @@ def _item_env(item):
 
 def _subst(value, env):
     if isinstance(value, str):
-        return exprlang.substitute(value, env)
+        return substitute(value, env)
     if isinstance(value, list):
         return [_subst(v, env) for v in value]
     if isinstance(value, dict):
@@ -118,14 +131,14 @@ class _Runner:
             for step in group:
                 items = [None]
                 if "withParam" in step:
-                    items = json.loads(exprlang.substitute(step["withParam"], env))
+                    items = json.loads(substitute(step["withParam"], env))
                 for item in items:
                     step_env = dict(env)
                     if item is not None:
                         step_env.update(_item_env(item))
-                    if "when" in step and not _when(exprlang.substitute(step["when"], step_env)):
+                    if "when" in step and not _when(substitute(step["when"], step_env)):
                         continue
-                    args = {p["name"]: exprlang.substitute(str(p["value"]), step_env)
+                    args = {p["name"]: substitute(str(p["value"]), step_env)
                             for p in (step.get("arguments") or {}).get("parameters", [])}
                     out = self.template(step["template"], args, item)
                     if out is not None:

@@ -3,7 +3,7 @@
 // manner of ninja's FakeCommandRunner (src/build_test.cc) and leveldb's
 // fault-injecting Env wrappers (db/db_test.cc): each records what it was
 // asked, in order, into `calls`, and fails when told to. The release target
-// is tests/unit/fake_target.h's FakeTarget and the clock tests/unit/fakes.h's
+// is tests/support/fake_target.h's FakeTarget and the clock tests/unit/fakes.h's
 // FakeClock.
 
 #include <filesystem>

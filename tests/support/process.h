@@ -62,6 +62,9 @@ void write_file(const std::filesystem::path& path, const std::string& data);
 // Path of the sbpipe binary under test: env SBPIPE_TEST_BINARY (CI points the integration suites
 // at the sanitizer build's binary), else the binary of this build tree.
 std::string sbpipe_binary();
+// Whether that binary is built with AddressSanitizer (it then runs slower and keeps freed memory
+// in quarantine: timing and memory bounds are loosened for it).
+bool sanitized_binary();
 // The source tree, and its tests/support folder (helper scripts the tests run).
 std::string source_dir();
 std::string test_support_dir();

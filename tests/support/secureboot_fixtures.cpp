@@ -55,8 +55,7 @@ fs::path public_half(const fs::path& key) {
 }
 
 std::string model_pcrsig(const fs::path& uki, const fs::path& pcr_key) {
-  return must_run({"/usr/bin/python3", source_dir() + "/scripts/talos_model/pcr.py", "sign-uki", uki.string(),
-                   pcr_key.string()});
+  return must_run({"/usr/bin/python3", source_dir() + "/scripts/talos_model/pcr.py", "sign-uki", uki.string(), pcr_key.string()});
 }
 
 void build_uki(const fs::path& out, const UkiSpec& spec, const fs::path& scratch) {

@@ -13,9 +13,9 @@
 #include "pipeline/preflight.h"
 #include "pipeline/steps.h"
 #include "plan/plan.h"
+#include "support/fake_target.h"
 #include "support/fakes_runner.h"
 #include "support/talos_model.h"
-#include "unit/fake_target.h"
 #include "unit/fakes.h"
 #include "webhook/serve_config.h"
 

@@ -9,7 +9,7 @@
 #include "core/sha256.h"
 #include "release/finalize.h"
 #include "release/publish.h"
-#include "unit/fake_target.h"
+#include "support/fake_target.h"
 
 using namespace sbpipe;
 using namespace sbpipe::test;

@@ -8,15 +8,18 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <functional>
 
 #include "core/temp_dir.h"
-#include "pipeline/local_run.h"
+#include "pipeline/run_config.h"
 #include "pipeline/run_env.h"
 #include "pipeline/run_state.h"
+#include "pipeline/runner.h"
+#include "support/fake_target.h"
 #include "support/fakes_runner.h"
-#include "unit/fake_target.h"
+#include "support/fault_injection.h"
 #include "unit/fakes.h"
 
 using namespace sbpipe;
@@ -29,7 +32,10 @@ namespace {
 const std::string k_tag = "v1.9.0";
 const std::string k_repository = "registry.test/talos/installer";
 
-std::string message_of(const Result<nlohmann::json>& r) { return r ? std::string("(succeeded)") : r.error().message(); }
+template <typename T>
+std::string message_of(const Result<T>& r) {
+  return r ? std::string("(succeeded)") : r.error().message();
+}
 
 // One version's run against fakes, in a scratch state directory; run()
 // may be called again to resume, as a re-run of `sbpipe run` would.
@@ -61,7 +67,7 @@ struct RunnerFixture {
                            {"secureboot-iso-amd64", "metal-amd64-secureboot.iso"}};
   }
 
-  Result<nlohmann::json> run() {
+  Result<RunResult> run() {
     RunEnv env{clock, imager, verifier, installers, target};
     return run_pipeline(request, settings, plan, env);
   }
@@ -95,7 +101,9 @@ TEST_CASE("runner: a fresh run builds, verifies, pushes, uploads and finalizes, 
   CHECK(f.installers.pushes.at(0).annotations == Strings{"org.opencontainers.image.version=v1.9.0"});
   CHECK(f.target.content("metal-amd64-secureboot.iso") == "secureboot-iso-amd64 build 2");
   CHECK(f.target.info.state == ReleaseState::released);
-  CHECK((*steps)["push-installer"]["ref"] == ref + "@" + f.installers.digest);
+  REQUIRE(steps->push);
+  CHECK(steps->push->ref == ref + "@" + f.installers.digest);
+  CHECK(steps->steps["push-installer"]["ref"] == ref + "@" + f.installers.digest);
   // imager's child never inherits the names sbpipe reads secrets from.
   CHECK(f.imager.specs.at(0).unset_env == secret_env_names());
 }
@@ -230,7 +238,7 @@ TEST_CASE("runner: a damaged journal is refused with the file, the step and the 
   };
   SUBCASE("an imager step without its stamp") {
     edit([](nlohmann::json& j) { j["steps"]["imager:secureboot-iso-amd64"].erase("stamp"); });
-    CHECK(message_of(f.run()) == journal.string() + ": step imager:secureboot-iso-amd64 has no stamp");
+    CHECK(message_of(f.run()) == journal.string() + ": step imager:secureboot-iso-amd64: stamp is missing");
   }
   SUBCASE("a stamp that is not text") {
     edit([](nlohmann::json& j) { j["steps"]["imager:secureboot-installer-amd64"]["stamp"] = 12; });
@@ -242,6 +250,49 @@ TEST_CASE("runner: a damaged journal is refused with the file, the step and the 
     CHECK(message_of(r) == journal.string() + ": step release: state 'gone': expected prerelease or draft");
   }
   CHECK(f.installers.calls.empty());  // refused before the push
+}
+
+TEST_CASE("runner: crashed at any call and run again, a run converges; nothing is published twice or by half") {
+  // leveldb's fault_injection_test, in process: the N-th call to the release target or the
+  // registry fails, before it happens or after it took effect (a kill -9 before the journal
+  // records it); a plain re-run must then finish the release as a run without faults does.
+  for (FailWhen when : {FailWhen::before, FailWhen::after}) {
+    int calls_of_a_clean_run = 0;
+    for (int n = 1;; ++n) {
+      RunnerFixture f;
+      FaultPlan faults{.fail_at = n, .when = when};
+      FailingTarget target(f.target, faults);
+      FailingInstallers installers(f.installers, faults);
+      RunEnv env{f.clock, f.imager, f.verifier, installers, target};
+      auto first = run_pipeline(f.request, f.settings, f.plan, env);
+      if (faults.calls < n) {  // the run made fewer calls than n: every call has been failed once
+        REQUIRE_MESSAGE(first, message_of(first));
+        calls_of_a_clean_run = faults.calls;
+        break;
+      }
+      CAPTURE(n);
+      CAPTURE(faults.failed);
+      CHECK(message_of(first).find("injected failure at call " + std::to_string(n)) != std::string::npos);
+      faults.fail_at = 0;
+      auto second = run_pipeline(f.request, f.settings, f.plan, env);
+      REQUIRE_MESSAGE(second, message_of(second));
+      REQUIRE(second->finalize);
+      CHECK(second->steps.size() == 8);  // plan, release, 2 imager, verify, push, upload, finalize
+      CHECK(f.target.info.state == ReleaseState::released);
+      CHECK(std::count(f.target.calls.begin(), f.target.calls.end(), "released") == 1);
+      // Each asset's content was sent once over both runs (FakeTarget records only a put that
+      // changed something), and the release holds exactly the plan's assets.
+      CHECK(f.target.files.size() == 3);  // the ISO and the two checksum files
+      for (const auto& [name, file] : f.target.files) {
+        CHECK_MESSAGE(std::count(f.target.calls.begin(), f.target.calls.end(), "put " + name) == 1, name);
+        CHECK(file.complete);
+      }
+      CHECK(f.imager.calls.size() == 2);  // imager never runs twice for one output
+      // The installer the release names is the one the registry holds.
+      CHECK(second->push->digest == f.installers.digest);
+    }
+    CHECK(calls_of_a_clean_run > 8);
+  }
 }
 
 TEST_CASE("runner: the journal's step names") {

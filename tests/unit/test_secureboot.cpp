@@ -1,4 +1,4 @@
-// Unit tests of the SecureBoot parsers and the plan, on bytes built here:
+// Unit tests of the SecureBoot parsers, on bytes built here:
 // every length and offset check gets its own malformed input.
 
 #include <doctest/doctest.h>
@@ -8,7 +8,6 @@
 #include "secureboot/cert_table.h"
 #include "secureboot/der.h"
 #include "secureboot/pe.h"
-#include "plan/plan.h"
 #include "secureboot/siglist.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
@@ -391,203 +390,6 @@ TEST_CASE("UKI helpers: cmdline words and os-release values") {
   CHECK_FALSE(os_release_value(osrel, "ID").has_value());
 }
 
-TEST_CASE("plan: defaults, overrides and imager's refusals") {
-  PlanConfig config;
-  config.pxe = false;
-  auto plan = make_plan("v1.9.0", config, nullptr);
-  REQUIRE(plan.has_value());
-  REQUIRE(plan->invocations.size() == 3);
-  const auto& sb = plan->invocations[0];
-  CHECK(sb.image == "ghcr.io/siderolabs/imager:v1.9.0");
-  CHECK(sb.args == std::vector<std::string>{"secureboot-installer", "--arch", "amd64", "--output", "/out", "--extra-kernel-arg",
-                                            "-lockdown", "--extra-kernel-arg", "lockdown=integrity"});
-  CHECK(plan->invocations[1].output_file == "metal-amd64-secureboot.iso");
-  CHECK(plan->invocations[2].output_file == "metal-amd64.iso");
-
-  SUBCASE("extensions, base installer and two architectures; META only on images") {
-    config.architectures = {"amd64", "arm64"};
-    config.outputs = {"secureboot-installer", "iso"};
-    config.base_installer_image = "ghcr.io/owner/installer:{version}";
-    config.system_extensions = {"ghcr.io/siderolabs/gvisor:20231214.0-v1.6.0"};
-    auto p = make_plan("v1.9.0", config, nullptr);
-    REQUIRE_MESSAGE(!!p, p.error().message());
-    REQUIRE(p->invocations.size() == 4);
-    CHECK(p->invocations[1].name == "secureboot-installer-arm64");
-    const auto& args = p->invocations[0].args;
-    CHECK(std::find(args.begin(), args.end(), "ghcr.io/owner/installer:v1.9.0") != args.end());
-    const auto& iso_args = p->invocations[2].args;
-    CHECK(std::find(iso_args.begin(), iso_args.end(), "--base-installer-image") == iso_args.end());
-    config.outputs = {"iso"};
-    config.meta = {"0xa=value"};
-    auto with_meta = make_plan("v1.9.0", config, nullptr);
-    REQUIRE(with_meta.has_value());
-    const auto& meta_args = with_meta->invocations[0].args;
-    CHECK(std::find(meta_args.begin(), meta_args.end(), "0xa=value") != meta_args.end());
-  }
-  SUBCASE("refusals") {
-    auto refused = [](PlanConfig c, const std::string& version = "v1.9.0") {
-      auto p = make_plan(version, c, nullptr);
-      return p ? std::string("(planned)") : p.error().message();
-    };
-    PlanConfig c;
-    CHECK(refused(c, "v1.9.0 bad").find("not a valid image tag") != std::string::npos);
-    c.outputs = {"floppy"};
-    CHECK(refused(c).find("unknown output 'floppy'") != std::string::npos);
-    c = {};
-    c.outputs = {"iso", "iso"};
-    CHECK(refused(c).find("listed twice") != std::string::npos);
-    c = {};
-    c.outputs = {"installer"};
-    c.extra_kernel_args = {"console=ttyS0"};
-    CHECK(refused(c).find("imager refuses kernel args") != std::string::npos);
-    c = {};
-    c.meta = {"0xa=x"};
-    CHECK(refused(c).find("imager refuses META values") != std::string::npos);
-    c = {};
-    c.meta = {"name=x"};
-    CHECK(refused(c) == "meta: 'name=x' is not KEY=VALUE with a key of 0-255 (e.g. 0xa=..., 10=...)");
-    c = {};
-    c.extra_kernel_args = {"a b"};
-    CHECK(refused(c).find("must be one word") != std::string::npos);
-    c = {};
-    c.system_extensions = {"siderolabs/gvisor:latest"};
-    CHECK(refused(c).find("must name a registry host") != std::string::npos);
-  }
-  SUBCASE("pinning asks the resolver for each tagged image, once, and keeps pinned ones") {
-    std::vector<std::string> asked;
-    DigestResolver resolver = [&](const ImageRef& ref) -> Result<std::string> {
-      asked.push_back(ref.str());
-      return "sha256:" + std::string(64, 'a');
-    };
-    config.system_extensions = {"ghcr.io/a/b:1", "ghcr.io/a/c:2@sha256:" + std::string(64, 'b')};
-    auto p = make_plan("v1.9.0", config, &resolver);
-    REQUIRE(p.has_value());
-    CHECK(asked == std::vector<std::string>{"ghcr.io/siderolabs/imager:v1.9.0", "ghcr.io/a/b:1"});
-    CHECK(p->invocations[0].image == "ghcr.io/siderolabs/imager:v1.9.0@sha256:" + std::string(64, 'a'));
-    DigestResolver failing = [](const ImageRef&) -> Result<std::string> { return fail(ErrorKind::not_found, "tag not found"); };
-    auto f = make_plan("v1.9.0", config, &failing);
-    REQUIRE_FALSE(f.has_value());
-    CHECK(f.error().message().find("cannot pin to a digest: tag not found") != std::string::npos);
-  }
-}
-
-TEST_CASE("plan: network-boot assets come from imager, signed for SecureBoot plans") {
-  PlanConfig c;
-  c.extra_kernel_args = {"console=ttyS0"};
-  c.meta = {"0xa=x"};
-  c.outputs = {"secureboot-iso", "iso"};
-  c.system_extensions = {"ghcr.io/siderolabs/gvisor:1"};
-  auto p = make_plan("v1.11.0", c, nullptr);
-  REQUIRE_MESSAGE(p.has_value(), p.error().message());
-  REQUIRE(p->invocations.size() == 6);
-  auto by = [&](const std::string& name) -> const ImagerInvocation& {
-    for (const auto& inv : p->invocations)
-      if (inv.name == name) return inv;
-    FAIL("no invocation " << name);
-    return p->invocations.front();
-  };
-  const auto& kernel = by("pxe-kernel-amd64");
-  CHECK(kernel.args == std::vector<std::string>{"iso", "--arch", "amd64", "--output", "/out", "--output-kind", "kernel",
-                                                "--system-extension-image", "ghcr.io/siderolabs/gvisor:1"});
-  CHECK(kernel.output_file == "kernel-amd64");
-  CHECK(kernel.asset_name == "vmlinuz-amd64");
-  CHECK_FALSE(kernel.secureboot);
-  CHECK(by("pxe-initramfs-amd64").asset_name == "initramfs-amd64.xz");
-  CHECK(by("pxe-initramfs-amd64").output_file == "initramfs-metal-amd64.xz");
-  const auto& cmdline = by("pxe-cmdline-amd64");
-  CHECK(cmdline.args == std::vector<std::string>{"iso", "--arch", "amd64", "--output", "/out", "--output-kind", "cmdline",
-                                                 "--system-extension-image", "ghcr.io/siderolabs/gvisor:1", "--extra-kernel-arg",
-                                                 "console=ttyS0", "--meta", "0xa=x"});
-  const auto& uki = by("pxe-uki-amd64");
-  CHECK(uki.profile == "secureboot-metal-uki");
-  CHECK(uki.secureboot);
-  CHECK(uki.output_file == "metal-amd64-secureboot-uki.efi");
-  CHECK(uki.args[5] == "--system-extension-image");
-  CHECK(std::find(uki.args.begin(), uki.args.end(), "lockdown=integrity") != uki.args.end());
-  auto old = make_plan("v1.9.2", c, nullptr);
-  REQUIRE(old.has_value());
-  CHECK(old->invocations.back().args[0] == "secureboot-iso");  // before 1.10: the SecureBoot ISO profile's UKI output
-  CHECK(old->invocations.back().args[6] == "uki");
-  c.outputs = {"iso"};
-  auto plain = make_plan("v1.11.0", c, nullptr);
-  REQUIRE(plain.has_value());
-  CHECK(plain->invocations.size() == 4);  // no SecureBoot output: no signed UKI
-}
-
-TEST_CASE("plan: the rules that differ between Talos versions") {
-  auto planned = [](PlanConfig c, const std::string& version) {
-    auto p = make_plan(version, c, nullptr);
-    return p ? std::string("(planned)") : p.error().message();
-  };
-  PlanConfig c;
-  c.outputs = {"installer"};
-  c.extra_kernel_args = {"console=ttyS0"};
-  SUBCASE("kernel args on the plain installer: refused before 1.10, taken from 1.10 (it carries a UKI)") {
-    CHECK(planned(c, "v1.9.6") ==
-          "extra_kernel_args: imager refuses kernel args for the 'installer' output before Talos 1.10 "
-          "(only SecureBoot installers carry a cmdline)");
-    CHECK(planned(c, "v1.10.0") == "(planned)");
-    CHECK(planned(c, "v1.13.2") == "(planned)");
-    CHECK(planned(c, "custom-build") == "(planned)");  // no Talos version: the newest rules, as imager's quirks
-    c.talos_version = "v1.9.0";
-    CHECK(planned(c, "custom-build").starts_with("extra_kernel_args: imager refuses"));
-    c.talos_version = "nine";
-    CHECK(planned(c, "custom-build") == "talos_version: 'nine' is not a Talos version (vX.Y.Z)");
-  }
-  SUBCASE("META keys as strconv.ParseUint(key, 0, 8) reads them") {
-    PlanConfig m;
-    m.outputs = {"iso"};
-    for (const char* ok : {"0=x", "10=x", "255=x", "0xa=x", "0XFF=x", "0o17=x", "0b101=x", "010=x", "0377=x"}) {
-      m.meta = {ok};
-      CHECK_MESSAGE(planned(m, "v1.9.0") == "(planned)", ok);
-    }
-    for (const char* bad : {"256=x", "08=x", "0400=x", "0x100=x", "0b2=x", "0x=x", "-1=x", "=x", "a=x", "10"}) {
-      m.meta = {bad};
-      CHECK_MESSAGE(planned(m, "v1.9.0").starts_with("meta: '"), bad);
-    }
-  }
-  SUBCASE("disk images are .raw.zst and must be listed as unverified to be planned") {
-    PlanConfig d;
-    d.outputs = {"secureboot-iso", "secureboot-metal"};
-    CHECK(planned(d, "v1.11.0") ==
-          "outputs: 'secureboot-metal' is a disk image, which verify cannot look inside, so it would be "
-          "published unchecked; list it under imager.unverified_outputs to publish it anyway (marked unverified)");
-    d.unverified_outputs = {"secureboot-iso"};
-    CHECK(planned(d, "v1.11.0") == "unverified_outputs: 'secureboot-iso' can be verified; only disk images may be listed");
-    d.unverified_outputs = {"metal"};
-    CHECK(planned(d, "v1.11.0") == "unverified_outputs: 'metal' is not one of the outputs");
-    d.unverified_outputs = {"secureboot-metal"};
-    auto p = make_plan("v1.11.0", d, nullptr);
-    REQUIRE(p.has_value());
-    CHECK(p->invocations[1].output_file == "metal-amd64-secureboot.raw.zst");
-    CHECK_FALSE(p->invocations[1].verified);
-    CHECK(p->invocations[0].verified);
-  }
-  SUBCASE("Microsoft's certificates in db on request, for SecureBoot ISOs and disk images") {
-    PlanConfig w;
-    w.secureboot_include_well_known_certs = true;
-    auto p = make_plan("v1.11.0", w, nullptr);
-    REQUIRE(p.has_value());
-    auto has_flag = [](const ImagerInvocation& inv) {
-      return std::find(inv.args.begin(), inv.args.end(), "--secureboot-include-well-known-certs") != inv.args.end();
-    };
-    CHECK_FALSE(has_flag(p->invocations[0]));  // secureboot-installer: no enrolment files in it
-    CHECK(has_flag(p->invocations[1]));        // secureboot-iso
-    CHECK_FALSE(has_flag(p->invocations[2]));  // iso
-  }
-  SUBCASE("kernel args the kernel would read differently are refused") {
-    PlanConfig k;
-    k.extra_kernel_args = {"\"lockdown=confidentiality\""};
-    CHECK(planned(k, "v1.11.0") ==
-          "extra_kernel_args: '\"lockdown=confidentiality\"' holds a double quote, which the kernel "
-          "strips (so it reads another value)");
-    k.extra_kernel_args = {"--"};
-    CHECK(planned(k, "v1.11.0") == "extra_kernel_args: '--' is \"--\", after which every argument goes to init, not the kernel");
-    k.extra_kernel_args = {std::string("a\0b", 3)};
-    CHECK(planned(k, "v1.11.0").ends_with("holds a NUL byte, where the kernel command line ends"));
-  }
-}
-
 TEST_CASE("kernel cmdline: read as systemd-stub and the kernel read it") {
   auto words = [](std::string_view text) {
     std::vector<std::string> out;
@@ -608,37 +410,6 @@ TEST_CASE("kernel cmdline: read as systemd-stub and the kernel read it") {
   CHECK(dashes.init_args == std::vector<std::string>{"lockdown=integrity"});
   CHECK(words("a=") == std::vector<std::string>{"a="});
   CHECK(kernel_arg_problem("-lockdown").empty());
-}
-
-TEST_CASE("plan config: YAML errors name the file and key") {
-  auto ok = parse_plan_config("imager:\n  outputs: [iso]\n  architectures: [arm64]\nother_section: {x: 1}\n", "f.yaml");
-  REQUIRE(ok.has_value());
-  CHECK(ok->outputs == std::vector<std::string>{"iso"});
-  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().message() ==
-        "f.yaml: imager.outputs must be a list of strings");
-  CHECK(parse_plan_config("imager:\n  colour: red\n", "f.yaml").error().message() == "f.yaml: unknown key imager.colour");
-  CHECK(parse_plan_config("imager: [\n", "f.yaml").error().message().starts_with("f.yaml: not valid YAML"));
-  CHECK(parse_plan_config("imager:\n  outputs: iso\n", "f.yaml").error().kind() == ErrorKind::config);
-}
-
-TEST_CASE("plan shell: words are quoted for sh") {
-  CHECK(shell_quote("ghcr.io/a/b:1") == "ghcr.io/a/b:1");
-  CHECK(shell_quote("a b") == "'a b'");
-  CHECK(shell_quote("it's") == "'it'\\''s'");
-  CHECK(shell_quote("") == "''");
-  Plan p;
-  p.invocations.push_back(ImagerInvocation{"iso-amd64",
-                                           "iso",
-                                           "amd64",
-                                           false,
-                                           OutputKind::iso,
-                                           "img:1",
-                                           {"iso", "--extra-kernel-arg", "x=$(reboot)"},
-                                           "metal-amd64.iso",
-                                           true});
-  std::string text = plan_shell(p, ShellOptions{"podman", "/srv/my out", ""});
-  CHECK(text.find("podman run --rm -t -v '/srv/my out:/out' img:1 iso --extra-kernel-arg 'x=$(reboot)'") != std::string::npos);
-  CHECK(text.find("/secureboot") == std::string::npos);  // no keys for a plain ISO
 }
 
 }  // TEST_SUITE("unit")

@@ -10,9 +10,12 @@
 #include <thread>
 
 #include "core/subprocess.h"
+#include "pipeline/imager_command.h"
 #include "pipeline/local_executor.h"
-#include "pipeline/local_run.h"
 #include "pipeline/provenance.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_text.h"
+#include "pipeline/runner.h"
 #include "support/process.h"
 #include "support/prometheus_text.h"
 
