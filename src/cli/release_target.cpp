@@ -54,7 +54,8 @@ Result<OpenedTarget> open_release_target(const ReleaseFlags& flags, const GitHub
   auto state = parse_release_state(flags.release_state, "--release-state");
   if (!state) return fail(state.error());
   if (flags.release_id != 0 && !has_release_ids(*spec) && foreign_id == ForeignReleaseId::refuse)
-    return fail(ErrorKind::usage, "--release-id names a GitHub release; a " + flags.target + " target has none");
+    return fail(ErrorKind::usage,
+                "--release-id names a GitHub release; a " + std::string(target_scheme(*spec)) + " target has none");
   OpenedTarget opened{*spec, std::nullopt, nullptr, ReleasePin{flags.tag, *state}};
   Status st = std::visit(
       [&](const auto& kind) -> Status {

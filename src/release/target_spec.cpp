@@ -1,9 +1,12 @@
 #include "release/target_spec.h"
 
+#include <iterator>
+
 namespace sbpipe {
 namespace {
 
-// The schemes a target is written with, and how each is read.
+// The schemes a target is written with, and how each is read, in the order of TargetSpec's
+// alternatives (target_scheme indexes this table by the variant's index).
 struct Scheme {
   std::string_view prefix;
   Result<TargetSpec> (*read)(std::string_view rest);
@@ -22,6 +25,8 @@ constexpr Scheme k_schemes[] = {
      }},
 };
 
+static_assert(std::size(k_schemes) == std::variant_size_v<TargetSpec>);
+
 }  // namespace
 
 Result<TargetSpec> parse_target_spec(std::string_view text, std::string_view setting) {
@@ -33,6 +38,8 @@ Result<TargetSpec> parse_target_spec(std::string_view text, std::string_view set
     }
   return fail(ErrorKind::usage, std::string(setting) + " '" + std::string(text) + "': expected github or dir:PATH");
 }
+
+std::string_view target_scheme(const TargetSpec& spec) { return k_schemes[spec.index()].prefix; }
 
 bool has_release_ids(const TargetSpec& spec) { return std::holds_alternative<GitHubSpec>(spec); }
 

@@ -28,6 +28,9 @@ Result<TargetSpec> parse_target_spec(std::string_view text, std::string_view set
 // and need a repository (--repo).
 bool has_release_ids(const TargetSpec& spec);
 
+// The scheme the spec was written with: "github", "dir:".
+std::string_view target_scheme(const TargetSpec& spec);
+
 // For people: "GitHub release v1.9.0 of owner/repo", "dir /srv/releases/v1.9.0".
 std::string describe_target(const TargetSpec& spec, const std::string& tag, const std::string& repo);
 

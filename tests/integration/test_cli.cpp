@@ -96,7 +96,7 @@ TEST_CASE("cli: bare sbpipe and sbpipe help [COMMAND] print usage") {
 
   auto push_help = sbpipe({"push-installer", "--help"});
   REQUIRE(push_help.exit_code == 0);
-  CHECK(push_help.out.find("Usage: sbpipe push-installer [OPTIONS] INPUT...") != std::string::npos);
+  CHECK(push_help.out.find("Usage: sbpipe push-installer [OPTIONS] [INPUT...]") != std::string::npos);
   auto help_push = sbpipe({"help", "push-installer"});
   CHECK(help_push.exit_code == 0);
   CHECK(help_push.out == push_help.out);
