@@ -301,7 +301,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
   auto first = f.github.requests();
-  CHECK(count_prefix(first, "POST upload ") == 8);
+  CHECK(count_prefix(first, "POST upload ") == 9);  // the 7 assets of the plan and the two listings
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
   CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
