@@ -17,11 +17,9 @@ Both must reach the model's marker with the kernel saying "Secure boot enabled".
 Usage: test_published.py SBPIPE SOURCE_DIR
 """
 
-import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 import unittest
@@ -30,35 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import enrol  # noqa: E402
 import firmware  # noqa: E402
+from talos_install import installer_boot_files  # noqa: E402
 from tools import Registry, fat_image, make_owner_keys, run  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
 MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 VERSION = "v1.13.0"
-
-
-def installer_boot_files(ref, work):
-    """{"systemd-boot.efi": path, "vmlinuz.efi": path} of the amd64 installer at `ref`, read back
-    from the registry (skopeo, plain HTTP) and unpacked from its layers, the last layer winning."""
-    image = os.path.join(work, "installer-image")
-    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{image}")
-    with open(os.path.join(image, "manifest.json")) as f:
-        manifest = json.load(f)
-    found = {}
-    for layer in manifest["layers"]:
-        blob = os.path.join(image, layer["digest"].split(":", 1)[1])
-        with tarfile.open(blob, "r:*") as tar:
-            for member in tar.getmembers():
-                name = member.name.lstrip("./")
-                if member.isfile() and name in ("usr/install/amd64/systemd-boot.efi", "usr/install/amd64/vmlinuz.efi"):
-                    out = os.path.join(work, "installer-" + os.path.basename(name))
-                    with tar.extractfile(member) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    found[os.path.basename(name)] = out
-    if set(found) != {"systemd-boot.efi", "vmlinuz.efi"}:
-        raise AssertionError(f"installer {ref} lacks its boot files (found {sorted(found)})")
-    return found
 
 
 class PublishedArtifactsBoot(unittest.TestCase):

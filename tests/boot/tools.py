@@ -10,6 +10,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from suite_support import make_owner_keys, stop_process  # noqa: E402,F401  (make_owner_keys: for the boot tests)
 
 
+# systemd 257's systemd-boot and stub (what Talos ships): Debian 13's systemd-boot-efi, unpacked
+# here by scripts/setup (Debian 12 has 252).
+SYSTEMD_257_EFI = "/opt/sbpipe/systemd-boot-efi-257/usr/lib/systemd/boot/efi"
+
+
 def run(*args, check=True, **kw):
     r = subprocess.run([str(a) for a in args], capture_output=True, **kw)
     if check and r.returncode != 0:
