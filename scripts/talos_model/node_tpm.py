@@ -6,7 +6,7 @@ the next boot), and node-tpm.sh, which /init runs before powering off. node-tpm.
 it does and which Talos files it follows. The tools are Debian's, not Talos's (Talos talks to
 the TPM with go-tpm from machined); the policies and the order of the steps are Talos's.
 
-Off by default: the tools make the initramfs some 6 MiB bigger."""
+Off by default: the tools make the initramfs about 7 MiB bigger."""
 
 import os
 import re

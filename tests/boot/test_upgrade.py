@@ -132,9 +132,10 @@ run:
         self.assertEqual(code, 0, f"sbpipe run {version} failed:\n{err[-4000:]}")
         return talos_install.installer_boot_files(f"{self.repo}:{version}", os.path.join(self.tmp, tag))
 
-    def refused_installer(self, keys, tag, cert):
+    def refused_installer(self, keys, tag, cert, reason):
         """A v1.13.1 build with rotated keys: sbpipe run must stop it at verify, and sbpipe verify
-        --previous-ref must refuse its installer tarball. Returns its boot files."""
+        --previous-ref must refuse its installer tarball, its continuity line giving `reason`.
+        Returns its boot files."""
         code, err, state = self.sbpipe_run(NEW, keys, tag)
         self.assertEqual(code, 1, f"sbpipe run published the {tag} build:\n{err[-3000:]}")
         self.assertIn("nothing was published", err)
@@ -144,7 +145,9 @@ run:
                 check=False)
         report = r.stdout.decode(errors="replace")
         self.assertEqual(r.returncode, 1, f"verify --previous-ref passed the {tag} build:\n{report}")
-        self.assertRegex(report, r"FAIL", report)
+        continuity = [line for line in report.splitlines() if " continuity " in line]
+        self.assertEqual(len(continuity), 1, report)
+        self.assertRegex(continuity[0], r"\bFAIL\b.*" + reason, report)
         print(f"boot: {tag}: sbpipe run stopped it at verify; verify --previous-ref says:\n{report}", file=sys.stderr)
         return talos_install.tarball_boot_files(tarballs[0], os.path.join(self.tmp, tag))
 
@@ -175,7 +178,8 @@ run:
                 for i, c in enumerate(certs):
                     one = os.path.join(auth, f"{var}-{i}.esl")
                     run("cert-to-efi-sig-list", "-g", owner, c, one)
-                    out.write(open(one, "rb").read())
+                    with open(one, "rb") as part:
+                        out.write(part.read())
             run("sign-efi-sig-list", "-g", owner, "-k", key, "-c", cert, var, esl, os.path.join(auth, var + ".auth"))
         enrolled = os.path.join(self.tmp, "enrolled.fd")
         enrol.enrol(enrolled, DEBIAN_SDBOOT, auth, self.tmp)
@@ -226,9 +230,10 @@ run:
             shutil.copyfile(os.path.join(other, name), os.path.join(rotated_pcr, name))
         for name in ("uki-signing-key.pem", "uki-signing-cert.pem"):
             shutil.copyfile(os.path.join(other, name), os.path.join(rotated_signer, name))
-        rotated = {"pcr-key-rotated": self.refused_installer(rotated_pcr, "pcr-key-rotated", cert),
+        rotated = {"pcr-key-rotated": self.refused_installer(rotated_pcr, "pcr-key-rotated", cert, "the PCR signing key changed"),
                    "signer-rotated": self.refused_installer(rotated_signer, "signer-rotated",
-                                                            f"{rotated_signer}/uki-signing-cert.pem")}
+                                                            f"{rotated_signer}/uki-signing-cert.pem",
+                                                            "the UKI signing certificate changed")}
 
         # 1. Install the old release on a fresh node.
         enrolled = self.enrolled_vars(f"{other}/uki-signing-cert.pem")

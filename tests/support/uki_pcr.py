@@ -15,7 +15,8 @@ PHASES = ["enter-initrd", "leave-initrd", "enter-machined"]
 
 def pe_sections(path):
     """[(name, content as loaded: VirtualSize bytes)] in table order, parsed here (not by sbpipe)."""
-    data = open(path, "rb").read()
+    with open(path, "rb") as f:
+        data = f.read()
     pe = struct.unpack_from("<I", data, 0x3C)[0]
     count, opt_size = struct.unpack_from("<H", data, pe + 6)[0], struct.unpack_from("<H", data, pe + 20)[0]
     table = pe + 24 + opt_size
