@@ -137,7 +137,7 @@ def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None, tp
     (qemu runs with -no-reboot: systemd-boot resets after enrolling keys), or at `deadline`
     seconds, or when `stop_when(lines)` says so. Boot.ended says which.
 
-    `tpm_socket`: the control socket of a running `swtpm socket` (tpm.py), given to the machine
+    `tpm_socket`: the control socket of a running `swtpm socket` (vtpm.py), given to the machine
     as a TPM 2.0 on the TIS interface. `fw_cfg`: {name: file} handed to the guest through
     qemu's fw_cfg. `secure_boot`: whether a medium's boot must have the kernel say "Secure boot
     enabled" (SecureBoot.required) or may run without it (SecureBoot.off)."""
