@@ -38,11 +38,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import enrol  # noqa: E402
 import firmware  # noqa: E402
 import serial  # noqa: E402
-from tools import make_owner_keys, run  # noqa: E402
+from tools import make_owner_keys, run, sbpipe_run  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
-MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 VERSION = "v1.13.0"
 ARCH = "amd64"
 IPXE = "/usr/lib/ipxe/ipxe.efi"  # Debian's ipxe package: iPXE for x86_64 UEFI, every driver
@@ -94,26 +93,10 @@ class NetworkBootOfPublishedAssets(unittest.TestCase):
     @classmethod
     def release(cls):
         """sbpipe run of VERSION with the model imager and network-boot assets: the published directory."""
-        config = os.path.join(cls.tmp, "sbpipe.yaml")
-        with open(config, "w") as f:
-            f.write(f"""imager:
-  image: ghcr.io/siderolabs/imager:{{version}}
-  outputs: [secureboot-iso]
-  pxe: true
-  extra_kernel_args: [console=ttyS0]
-run:
-  repo: boot/talos-build
-  target: dir:{cls.tmp}/published
-  state_dir: {cls.tmp}/state
-  keys_dir: {cls.keys}
-  imager_command: [{MODEL}, '{{args}}', --keys, '{{keys}}']
-  imager_output: '{{out}}'
-""")
-        env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=VERSION)
-        r = run(SBPIPE, "run", "--tag", VERSION, "--config", config, check=False, env=env, timeout=600)
+        imager = "  outputs: [secureboot-iso]\n  pxe: true\n  extra_kernel_args: [console=ttyS0]\n"
+        r, published, _ = sbpipe_run(SBPIPE, SOURCE, cls.tmp, "netboot", VERSION, cls.keys, imager)
         if r.returncode != 0:
             raise AssertionError(f"sbpipe run failed ({r.returncode}):\n{r.stderr.decode(errors='replace')[-4000:]}")
-        published = os.path.join(cls.tmp, "published", VERSION)
         for name in (UKI, f"vmlinuz-{ARCH}", f"initramfs-{ARCH}.xz", f"cmdline-metal-{ARCH}", f"metal-{ARCH}-secureboot.iso"):
             if not os.path.isfile(os.path.join(published, name)):
                 raise AssertionError(f"sbpipe run did not publish {name} (published: {sorted(os.listdir(published))})")

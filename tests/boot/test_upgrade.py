@@ -50,12 +50,11 @@ import enrol  # noqa: E402
 import firmware  # noqa: E402
 import talos_install  # noqa: E402
 import vtpm  # noqa: E402
-from tools import SYSTEMD_257_EFI, Registry, make_owner_keys, run  # noqa: E402
+from tools import SYSTEMD_257_EFI, Registry, make_owner_keys, run, sbpipe_run  # noqa: E402
 from uki_pcr import boot_events, extend_sha256, profiles  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
-MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 OLD, NEW = "v1.13.0", "v1.13.1"
 DEBIAN_SDBOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"  # enrols the keys (setup mode runs it unsigned)
 NODE = "SBPIPE-NODE "
@@ -104,27 +103,11 @@ class InstallUpgradeColdBoot(unittest.TestCase):
     # --- the releases ---
 
     def sbpipe_run(self, version, keys, tag):
-        """sbpipe run of `version` (SecureBoot installer) with the model imager: (exit code, stderr, state dir)."""
-        state = os.path.join(self.tmp, "state-" + tag)
-        config = os.path.join(self.tmp, f"sbpipe-{tag}.yaml")
-        with open(config, "w") as f:
-            f.write(f"""imager:
-  image: ghcr.io/siderolabs/imager:{{version}}
-  outputs: [secureboot-installer]
-  extra_kernel_args: [console=ttyS0]
-run:
-  repo: boot/talos-build
-  target: dir:{self.tmp}/published-{tag}
-  state_dir: {state}
-  keys_dir: {keys}
-  imager_command: [{MODEL}, '{{args}}', --keys, '{{keys}}']
-  imager_output: '{{out}}'
-  installer_repository: {self.repo}
-  plain_http: true
-""")
-        env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=version, STANDIN_NODE_TPM="1",
-                   STANDIN_SYSTEMD_EFI=SYSTEMD_257_EFI)
-        r = run(SBPIPE, "run", "--tag", version, "--config", config, check=False, env=env, timeout=600)
+        """sbpipe run of `version` (SecureBoot installer, built with systemd 257 and the node's TPM
+        step): (exit code, stderr, state dir)."""
+        imager = "  outputs: [secureboot-installer]\n  extra_kernel_args: [console=ttyS0]\n"
+        env = {"STANDIN_NODE_TPM": "1", "STANDIN_SYSTEMD_EFI": SYSTEMD_257_EFI}
+        r, _, state = sbpipe_run(SBPIPE, SOURCE, self.tmp, tag, version, keys, imager, self.repo, env)
         return r.returncode, r.stderr.decode(errors="replace"), state
 
     def published_installer(self, version, tag):

@@ -22,6 +22,25 @@ def run(*args, check=True, **kw):
     return r
 
 
+def sbpipe_run(sbpipe, source, work, tag, version, keys, imager, installer_repository=None, env=None):
+    """`sbpipe run --tag version` with the Talos imager model (scripts/standin-imager, line 1.13)
+    and a `dir:` target: `imager` is the config's imager section below `image:` (outputs, pxe,
+    kernel args), `installer_repository` a plain-HTTP registry repository for the installers,
+    `env` more environment for the model. The config, state and published directory are named
+    after `tag` under `work`. Returns (CompletedProcess, published directory, state directory)."""
+    state, published = os.path.join(work, "state-" + tag), os.path.join(work, "published-" + tag)
+    config = os.path.join(work, f"sbpipe-{tag}.yaml")
+    model = os.path.join(source, "scripts", "standin-imager")
+    registry = f"  installer_repository: {installer_repository}\n  plain_http: true\n" if installer_repository else ""
+    with open(config, "w") as f:
+        f.write(f"imager:\n  image: ghcr.io/siderolabs/imager:{{version}}\n{imager}run:\n  repo: boot/talos-build\n"
+                f"  target: dir:{published}\n  state_dir: {state}\n  keys_dir: {keys}\n"
+                f"  imager_command: [{model}, '{{args}}', --keys, '{{keys}}']\n  imager_output: '{{out}}'\n{registry}")
+    full_env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=version, **(env or {}))
+    r = run(sbpipe, "run", "--tag", version, "--config", config, check=False, env=full_env, timeout=600)
+    return r, os.path.join(published, version), state
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
