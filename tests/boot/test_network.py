@@ -20,8 +20,8 @@ qemu's own DHCP and TFTP servers, which serve the published directory; no host p
    image name and the `initrd=` word (2019's iPXE hands the initramfs to the kernel's EFI stub
    only through that word under UEFI).
 
-The iPXE script is the lead's release asset (issue 24); until `sbpipe run` publishes it, this
-test writes one of that form from the published cmdline (write_ipxe_script) and says so.
+The iPXE script is the one `sbpipe run` publishes (the release plan renders it from the
+published cmdline, src/release/ipxe.cpp); it is booted as published.
 Usage: test_network.py SBPIPE SOURCE_DIR
 """
 
@@ -46,19 +46,7 @@ VERSION = "v1.13.0"
 ARCH = "amd64"
 IPXE = "/usr/lib/ipxe/ipxe.efi"  # Debian's ipxe package: iPXE for x86_64 UEFI, every driver
 UKI = f"metal-{ARCH}-secureboot-uki.efi"
-
-
-def write_ipxe_script(published):
-    """metal-<arch>.ipxe of the form the release plan publishes (issue 24), from the published
-    cmdline, when the run did not publish one. Returns (path, True when written here)."""
-    path = os.path.join(published, f"metal-{ARCH}.ipxe")
-    if os.path.isfile(path):
-        return path, False
-    with open(os.path.join(published, f"cmdline-metal-{ARCH}")) as f:
-        cmdline = f.read().strip()
-    with open(path, "w") as f:
-        f.write(f"#!ipxe\nkernel vmlinuz-{ARCH} initrd=initramfs-{ARCH}.xz {cmdline}\ninitrd initramfs-{ARCH}.xz\nboot\n")
-    return path, True
+SCRIPT = f"metal-{ARCH}.ipxe"
 
 
 def refused(lines):
@@ -80,10 +68,7 @@ class NetworkBootOfPublishedAssets(unittest.TestCase):
         cls.keys = os.path.join(cls.tmp, "keys")
         make_owner_keys(cls.keys)
         cls.published = cls.release()
-        cls.script, cls.script_written_here = write_ipxe_script(cls.published)
-        if cls.script_written_here:
-            print(f"boot: the run published no metal-{ARCH}.ipxe; the test wrote one of the release plan's form",
-                  file=sys.stderr)
+        cls.script = os.path.join(cls.published, SCRIPT)
 
     @classmethod
     def tearDownClass(cls):
@@ -97,7 +82,8 @@ class NetworkBootOfPublishedAssets(unittest.TestCase):
         r, published, _ = sbpipe_run(SBPIPE, SOURCE, cls.tmp, "netboot", VERSION, cls.keys, imager)
         if r.returncode != 0:
             raise AssertionError(f"sbpipe run failed ({r.returncode}):\n{r.stderr.decode(errors='replace')[-4000:]}")
-        for name in (UKI, f"vmlinuz-{ARCH}", f"initramfs-{ARCH}.xz", f"cmdline-metal-{ARCH}", f"metal-{ARCH}-secureboot.iso"):
+        for name in (UKI, SCRIPT, f"vmlinuz-{ARCH}", f"initramfs-{ARCH}.xz", f"cmdline-metal-{ARCH}",
+                     f"metal-{ARCH}-secureboot.iso"):
             if not os.path.isfile(os.path.join(published, name)):
                 raise AssertionError(f"sbpipe run did not publish {name} (published: {sorted(os.listdir(published))})")
         return published
