@@ -17,11 +17,9 @@ Both must reach the model's marker with the kernel saying "Secure boot enabled".
 Usage: test_published.py SBPIPE SOURCE_DIR
 """
 
-import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 import unittest
@@ -30,35 +28,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import enrol  # noqa: E402
 import firmware  # noqa: E402
-from tools import Registry, fat_image, make_owner_keys, run  # noqa: E402
+from talos_install import installer_boot_files  # noqa: E402
+from tools import Registry, fat_image, make_owner_keys, run, sbpipe_run  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
-MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 VERSION = "v1.13.0"
-
-
-def installer_boot_files(ref, work):
-    """{"systemd-boot.efi": path, "vmlinuz.efi": path} of the amd64 installer at `ref`, read back
-    from the registry (skopeo, plain HTTP) and unpacked from its layers, the last layer winning."""
-    image = os.path.join(work, "installer-image")
-    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{image}")
-    with open(os.path.join(image, "manifest.json")) as f:
-        manifest = json.load(f)
-    found = {}
-    for layer in manifest["layers"]:
-        blob = os.path.join(image, layer["digest"].split(":", 1)[1])
-        with tarfile.open(blob, "r:*") as tar:
-            for member in tar.getmembers():
-                name = member.name.lstrip("./")
-                if member.isfile() and name in ("usr/install/amd64/systemd-boot.efi", "usr/install/amd64/vmlinuz.efi"):
-                    out = os.path.join(work, "installer-" + os.path.basename(name))
-                    with tar.extractfile(member) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    found[os.path.basename(name)] = out
-    if set(found) != {"systemd-boot.efi", "vmlinuz.efi"}:
-        raise AssertionError(f"installer {ref} lacks its boot files (found {sorted(found)})")
-    return found
 
 
 class PublishedArtifactsBoot(unittest.TestCase):
@@ -87,27 +62,11 @@ class PublishedArtifactsBoot(unittest.TestCase):
     def release(cls):
         """sbpipe run of VERSION with the model imager: the published directory and the installer ref."""
         repo = f"127.0.0.1:{cls.registry.port}/boot/installer"
-        config = os.path.join(cls.tmp, "sbpipe.yaml")
-        with open(config, "w") as f:
-            f.write(f"""imager:
-  image: ghcr.io/siderolabs/imager:{{version}}
-  outputs: [secureboot-installer, secureboot-iso, iso]
-  extra_kernel_args: [console=ttyS0]
-run:
-  repo: boot/talos-build
-  target: dir:{cls.tmp}/published
-  state_dir: {cls.tmp}/state
-  keys_dir: {cls.keys}
-  imager_command: [{MODEL}, '{{args}}', --keys, '{{keys}}']
-  imager_output: '{{out}}'
-  installer_repository: {repo}
-  plain_http: true
-""")
-        env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=VERSION)
-        r = run(SBPIPE, "run", "--tag", VERSION, "--config", config, check=False, env=env, timeout=600)
+        imager = "  outputs: [secureboot-installer, secureboot-iso, iso]\n  extra_kernel_args: [console=ttyS0]\n"
+        r, published, _ = sbpipe_run(SBPIPE, SOURCE, cls.tmp, "boot", VERSION, cls.keys, imager, repo)
         if r.returncode != 0:
             raise AssertionError(f"sbpipe run failed ({r.returncode}):\n{r.stderr.decode(errors='replace')[-4000:]}")
-        return os.path.join(cls.tmp, "published", VERSION), f"{repo}:{VERSION}"
+        return published, f"{repo}:{VERSION}"
 
     def assert_boots(self, outcome, what):
         self.assertEqual(outcome.verdict, "boots", f"{what}: {outcome.detail}")
