@@ -242,7 +242,8 @@ Result<std::optional<ManifestHead>> Registry::head_manifest(const std::string& r
   return std::optional<ManifestHead>(ManifestHead{*digest, response->header("Content-Type").value_or("")});
 }
 
-Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
+Result<HttpResponse> Registry::send_manifest(const std::string& reference, const std::string& media_type,
+                                             const std::string& body) {
   ++m_counters.manifest_puts;
   HttpRequest request;
   request.method = "PUT";
@@ -274,8 +275,34 @@ Status Registry::put_manifest(const std::string& reference, const std::string& m
     if (auto got = response->header("Docker-Content-Digest"); got && *got != expected.str())
       return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": stored manifest " + reference + " as " + *got +
                                             ", but sbpipe sent " + expected.str());
-    return {};
+    return response;
   }
+}
+
+Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
+  auto response = send_manifest(reference, media_type, body);
+  if (!response) return fail(response.error());
+  return {};
+}
+
+Result<bool> Registry::put_referrer_manifest(const std::string& media_type, const std::string& body, const Digest& subject) {
+  auto response = send_manifest(Digest::of(body).str(), media_type, body);
+  if (!response) return fail(response.error());
+  auto header = response->header("OCI-Subject");
+  return header && *header == subject.str();
+}
+
+Result<std::optional<std::string>> Registry::get_referrers(const Digest& subject, const std::string& artifact_type) {
+  HttpRequest request;
+  request.url = url("/referrers/" + subject.str() + "?artifactType=" + percent_encode(artifact_type));
+  request.headers.emplace_back("Accept", media_type::oci_index);
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  // 404 is what distribution-spec 1.1 says; registries that predate it may
+  // answer 405 for the unknown route.
+  if (response->status == 404 || response->status == 405) return std::optional<std::string>();
+  if (response->status != 200) return fail(status_error(*response, "GET referrers of " + subject.short_str()));
+  return std::optional<std::string>(response->body);
 }
 
 Result<std::optional<FetchedManifest>> Registry::get_manifest(const std::string& reference) {

@@ -79,6 +79,18 @@ public:
   // PUT of a manifest; checks the registry's Docker-Content-Digest.
   Status put_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
 
+  // PUT of a manifest that names a `subject` (OCI image-spec 1.1), by its
+  // digest. true when the registry answered with the OCI-Subject header
+  // naming that subject, i.e. it indexes referrers itself; false when the
+  // client must keep the referrers tag schema's index (distribution-spec
+  // 1.1, "Pushing Manifests with Subject").
+  Result<bool> put_referrer_manifest(const std::string& media_type, const std::string& body, const Digest& subject);
+
+  // GET /referrers/<subject>?artifactType=: the referrers index (4 MiB at
+  // most). nullopt when the registry has no referrers API (404, as
+  // distribution-spec 1.1 says a registry without it answers).
+  Result<std::optional<std::string>> get_referrers(const Digest& subject, const std::string& artifact_type);
+
   // GET of a manifest or index by tag or digest (4 MiB at most); nullopt on
   // 404. permanent when a digest reference and the body disagree.
   Result<std::optional<FetchedManifest>> get_manifest(const std::string& reference);
@@ -102,6 +114,8 @@ public:
 private:
   enum class Retry { yes, no };
   Result<HttpResponse> call(HttpRequest request, Retry retry);
+  // PUT of a manifest, retried from memory; the 201 response.
+  Result<HttpResponse> send_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
   Result<std::string> start_upload(const std::string& query = "");
   // A Location resolved against `base`; permanent error for a non-HTTP(S)
   // URL, or a plain-HTTP one from an HTTPS registry.

@@ -336,6 +336,9 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   if (!images) return fail(images.error());
   Plan plan;
   plan.version = version;
+  plan.inputs.push_back({"imager image", images->imager});
+  if (!images->base_installer.empty()) plan.inputs.push_back({"base installer image", images->base_installer});
+  for (const auto& x : images->extensions) plan.inputs.push_back({"system extension", x});
   for (const auto& output : config.outputs)
     if (auto st = add_output(plan, output, config, *images, before_1_10); !st) return fail(st.error());
   if (config.pxe) add_network_boot(plan, config, images->imager, images->extensions, before_1_10);

@@ -16,6 +16,7 @@
 
 #include "core/config_keys.h"
 #include "oci/reference.h"
+#include "sigstore/image_rules.h"
 
 namespace sbpipe {
 
@@ -42,6 +43,10 @@ struct PlanConfig {
   // kernel args and META on kernel and initramfs), and, when the plan has
   // SecureBoot outputs, the signed UKI to boot with SecureBoot enforcing.
   bool pxe = true;
+  // How the inputs (imager, base installer, extensions) are checked once
+  // pinned: rules with Talos's ImageVerificationConfig field names
+  // (sigstore/image_rules.h, sigstore/input_verification.h).
+  ImageVerificationRules image_verification;
 };
 
 // Parses the `imager:` section of an sbpipe YAML config. config error naming
@@ -104,10 +109,18 @@ struct Publication {
   std::vector<PlannedAsset> assets;
 };
 
+// An image the build feeds imager, as the plan names it (pinned when the
+// plan was made with a resolver).
+struct PlanInput {
+  std::string role;  // "imager image", "base installer image", "system extension"
+  std::string ref;
+};
+
 struct Plan {
   std::string version;
   std::vector<ImagerInvocation> invocations;
   Publication publish;
+  std::vector<PlanInput> inputs;
 };
 
 // Resolves a tagged image to "sha256:<hex>". not_found when the tag does not exist.
@@ -123,8 +136,9 @@ using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);
 
 // JSON: {"version": V, "invocations": [...], "publish": {"installer": [...],
-// "gate": [...], "assets": [...]}}; Argo fans out over "invocations" with
-// withParam, and its steps read the whole plan from a file.
+// "gate": [...], "assets": [...]}, "inputs": [{"role", "ref"}]}; Argo fans
+// out over "invocations" with withParam, and its steps read the whole plan
+// from a file.
 std::string plan_json(const Plan& plan);
 
 // The plan back from plan_json's text (or `sbpipe plan -o json`'s, whose

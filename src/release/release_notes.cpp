@@ -1,5 +1,7 @@
 #include "release/release_notes.h"
 
+#include "release/image_verification.h"
+
 namespace sbpipe {
 namespace {
 
@@ -7,6 +9,15 @@ std::string code_list(const std::vector<std::string>& items) {
   if (items.empty()) return "none";
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "`" : ", `") + item + "`";
+  return out;
+}
+
+// REGISTRY/REPO of REGISTRY/REPO[:TAG][@DIGEST].
+std::string installer_repository(const std::string& ref) {
+  std::string out = ref.substr(0, ref.find('@'));
+  auto slash = out.rfind('/');
+  auto colon = out.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) out.resize(colon);
   return out;
 }
 
@@ -25,6 +36,9 @@ std::string notes_section(const ReleaseFacts& facts) {
   out += "- System extensions: " + code_list(facts.extensions) + "\n";
   out += "- Extra kernel arguments: " + code_list(facts.kernel_args) + "\n";
   for (const auto& notice : facts.notices) out += "- **Before upgrading:** " + notice + "\n";
+  if (!facts.installer_ref.empty())
+    out +=
+        image_verification_notes(installer_repository(facts.installer_ref), facts.signing_public_key, facts.signing_fingerprint);
   if (!facts.checksums.empty()) {
     out += "\n| asset | sha256 |\n|---|---|\n";
     for (const auto& [name, hex] : facts.checksums) out += "| `" + name + "` | `" + hex + "` |\n";

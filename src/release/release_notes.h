@@ -27,6 +27,11 @@ struct ReleaseFacts {
   std::string source_url;
   // Things a node owner must know before upgrading (an allowed key rotation).
   std::vector<std::string> notices;
+  // The installer's signing key (PEM public key) and its SHA-256
+  // fingerprint: the notes then carry a ready ImageVerificationConfig
+  // (image_verification.h). Empty when the installer is not signed.
+  std::string signing_public_key;
+  std::string signing_fingerprint;
 };
 
 // The section, markers included, ending with a newline.

@@ -8,9 +8,9 @@
 #include <map>
 #include <optional>
 
+#include "core/openssl_util.h"
 #include "core/stream.h"
 #include "secureboot/der.h"
-#include "secureboot/openssl_util.h"
 
 namespace sbpipe {
 namespace {

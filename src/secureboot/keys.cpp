@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/file.h"
-#include "secureboot/openssl_util.h"
+#include "core/openssl_util.h"
 #include "secureboot/siglist.h"
 #include "secureboot/x509.h"
 

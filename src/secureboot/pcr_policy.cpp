@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "core/base64.h"
+#include "core/openssl_util.h"
 #include "core/stream.h"
-#include "secureboot/openssl_util.h"
 
 namespace sbpipe {
 namespace {

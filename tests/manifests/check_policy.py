@@ -144,6 +144,21 @@ def check_container(where, template, c, doc, p):
         elif items != ["uki-signing-cert.pem"]:
             p(where, f"mounts the signing-keys Secret ({items or 'every key'}); only SecureBoot imager pods may, "
                      "others get the certificate alone")
+    args = (c.get("command") or [])[1:] + (c.get("args") or [])
+    signs = _is(c, "sbpipe") and args[:1] in (["push-installer"], ["upload-assets"])
+    for m in c.get("volumeMounts", []):
+        if volumes.get(m["name"], {}).get("secret", {}).get("secretName") == "sbpipe-image-signing-key" and not signs:
+            p(where, "mounts the image signing key; only push-installer and upload-assets may")
+    if signs:
+        if "--sign-key" not in args:
+            p(where, f"{args[0]} does not sign what it publishes (--sign-key): nodes with ImageVerificationConfig refuse "
+                     "the installer, finalize the assets")
+        else:
+            path = args[args.index("--sign-key") + 1]
+            mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
+            secret = volumes.get(mounts[0]["name"], {}).get("secret", {}) if mounts else {}
+            if secret.get("secretName") != "sbpipe-image-signing-key" or not mounts[0].get("readOnly"):
+                p(where, "--sign-key is not read from the image signing key Secret, mounted read-only")
     if _is(c, "imager"):
         if "{{inputs.parameters.args}}" not in template.get("podSpecPatch", ""):
             p(where, "imager must take its arguments from the plan (podSpecPatch)")
@@ -163,6 +178,8 @@ def check_container(where, template, c, doc, p):
             secret = volumes.get(mounts[0]["name"], {}).get("secret", {}) if mounts else {}
             if secret.get("secretName") != "secureboot-pcr-public-key":
                 p(where, "--pcr-pubkey is not read from the PCR public key Secret")
+    if _is(c, "sbpipe") and args[:1] == ["finalize"] and "--signing-pubkey" not in args:
+        p(where, "finalize does not check the signatures (--signing-pubkey)")
     if _is(c, "sbpipe") and args[:1] == ["plan"] and "--pin-digests" not in args:
         p(where, "plan does not pin the imager image to a digest (--pin-digests)")
     check_retry(where, template, c, p)
