@@ -40,7 +40,8 @@ std::string join(const std::vector<std::string>& items) { return fmt::format("{}
 Result<LocalAsset> bundle_for(ReleaseTarget& target, const std::vector<PublishedAsset>& remote, LocalAsset& file,
                               const SigningKey& key) {
   if (auto st = ensure_digests(file); !st) return fail(st.error());
-  if (const PublishedAsset* published = find_complete(remote, bundle_name(file.name)); published && published->size < (1u << 20)) {
+  if (const PublishedAsset* published = find_complete(remote, bundle_name(file.name));
+      published && published->size < (1u << 20)) {
     std::string bytes;
     auto read = target.read(*published, [&](std::span<const char> chunk) -> Status {
       bytes.append(chunk.data(), chunk.size());
