@@ -159,7 +159,10 @@ struct RunFixture {
     // Finalized once, with the notes kept and the build section added.
     CHECK_FALSE(release.prerelease);
     CHECK(release.body.find("Notes from the build repository.") == 0);
-    CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer:" + kTag + "@" + digest) !=
+    CHECK_MESSAGE(release.body.find("- Installer: `" + registry_host() + "/owner/installer:" + kTag + "@" + digest + "`") !=
+                      std::string::npos,
+                  release.body);
+    CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer@" + digest + "`") !=
                       std::string::npos,
                   release.body);
     CHECK(github.latest(kRepo) == release_id);
@@ -325,6 +328,10 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   check_machine_output("run", as_json.out);
   auto doc = nlohmann::json::parse(as_json.out);
   CHECK(doc["installer"] == doc["steps"]["push-installer"]["ref"]);
+  // The talosctl argument: the same installer by digest only (tests/node judges it against containerd).
+  CHECK(doc["upgrade"] == f.registry_host() + "/owner/installer@" + doc["steps"]["push-installer"]["digest"].get<std::string>());
+  CHECK(summary_of(as_json.out).empty());  // JSON only on stdout
+  CHECK(again.out.find("\nupgrade    talosctl upgrade --image " + doc["upgrade"].get<std::string>() + "\n") != std::string::npos);
   CHECK(doc["assets"].size() == doc["steps"]["upload-assets"]["assets"].size());
   CHECK(doc["release"].is_string());
 }
