@@ -575,10 +575,12 @@ TEST_CASE(
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   CHECK(first.err.find("continuity: no earlier release in " + f.registry_host() + "/owner/installer (first release)") !=
         std::string::npos);
+  // The next patch release of the fixture's line (v1.14.0 -> v1.14.1).
+  const std::string next_tag = f.kTag.substr(0, f.kTag.rfind('.')) + ".1";
 
   SUBCASE("the same keys: continuous") {
-    f.github.create_release(kRepo, "v1.13.1", true, false, "next");
-    auto next = run_next(f, "v1.13.1", f.keys);
+    f.github.create_release(kRepo, next_tag, true, false, "next");
+    auto next = run_next(f, next_tag, f.keys);
     REQUIRE_MESSAGE(next.exit_code == 0, next.err);
     CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag +
                         "@sha256:") != std::string::npos);
@@ -590,9 +592,9 @@ TEST_CASE(
     must_run({"openssl", "genrsa", "-traditional", "-out", (rotated / "pcr-signing-key.pem").string(), "2048"});
     must_run({"openssl", "rsa", "-in", (rotated / "pcr-signing-key.pem").string(), "-pubout", "-out",
               (rotated / "pcr-signing-key.pub.pem").string()});
-    int64_t id = f.github.create_release(kRepo, "v1.13.1", true, false, "next");
+    int64_t id = f.github.create_release(kRepo, next_tag, true, false, "next");
     f.github.clear_requests();
-    auto refused = run_next(f, "v1.13.1", rotated);
+    auto refused = run_next(f, next_tag, rotated);
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") !=
           std::string::npos);
@@ -600,8 +602,8 @@ TEST_CASE(
     CHECK(refused.err.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
                            "nothing was published; if the change is intended") != std::string::npos);
     CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
-    CHECK(manifest_status(f.registry.host(), "owner/installer", "v1.13.1") == "404");
-    auto allowed = run_next(f, "v1.13.1", rotated, {"--allow-key-rotation"});
+    CHECK(manifest_status(f.registry.host(), "owner/installer", next_tag) == "404");
+    auto allowed = run_next(f, next_tag, rotated, {"--allow-key-rotation"});
     REQUIRE_MESSAGE(allowed.exit_code == 0, allowed.err);
     CHECK(f.github.release(id).body.find(
               "**Before upgrading:** key rotation (allowed with --allow-key-rotation): amd64: the PCR signing "
@@ -612,8 +614,8 @@ TEST_CASE(
     make_owner_keys(rotated, "New Owner UKI");
     fs::copy_file(f.keys / "pcr-signing-key.pem", rotated / "pcr-signing-key.pem", fs::copy_options::overwrite_existing);
     fs::copy_file(f.keys / "pcr-signing-key.pub.pem", rotated / "pcr-signing-key.pub.pem", fs::copy_options::overwrite_existing);
-    f.github.create_release(kRepo, "v1.13.1", true, false, "next");
-    auto refused = run_next(f, "v1.13.1", rotated);
+    f.github.create_release(kRepo, next_tag, true, false, "next");
+    auto refused = run_next(f, next_tag, rotated);
     CHECK(refused.exit_code == 1);
     CHECK(refused.err.find("amd64: the UKI signing certificate changed (/O=Owner UKI in ") != std::string::npos);
     CHECK(refused.err.find("PCR 7 changes, so nodes sealed to it cannot unseal their disks") != std::string::npos);
