@@ -21,6 +21,7 @@ struct VerifyFlags {
   std::vector<std::string> require_cmdline;
   std::vector<std::string> forbid_cmdline;
   std::string pcr_pubkey;
+  std::string talos_version;
   std::string format = "text";
   std::string previous_ref;
   bool allow_key_rotation = false;
@@ -57,8 +58,8 @@ Verdict continuity_line(const ContinuityReport& report, const std::string& previ
 
 Status run_verify(const VerifyFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
-  auto options = verify_options(VerifyRequest{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey});
-  if (!options) return fail(options.error());
+  VerifyRequest request{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey};
+  request.talos_version = flags.talos_version;
   auto plan = load_plan_input(flags.plan, flags.paths, "PATH");
   if (!plan) return fail(plan.error());
   std::vector<std::string> paths = flags.paths;
@@ -66,7 +67,7 @@ Status run_verify(const VerifyFlags& flags) {
     paths = gate_inputs(**plan, flags.plan.out);
     if (paths.empty()) return fail(ErrorKind::invalid_input, flags.plan.plan + ": the plan has no SecureBoot output to verify");
   }
-  auto verdicts = verify_inputs(paths, *options);
+  auto verdicts = verify_build(paths, request);
   if (!verdicts) return fail(verdicts.error());
   if (!flags.previous_ref.empty()) {
     RegistryAccess access = flags.access;
@@ -100,6 +101,8 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_option("--forbid-cmdline", flags->forbid_cmdline,
                   "Word no UKI cmdline may hold (repeatable; replaces the default lockdown=confidentiality)");
   cmd->add_option("--pcr-pubkey", flags->pcr_pubkey, "PEM public key that every UKI's .pcrpkey must be");
+  cmd->add_option("--talos-version", flags->talos_version,
+                  "Talos version (e.g. v1.14.0) every UKI's .osrel VERSION_ID must name");
   cmd->add_option("--previous-ref", flags->previous_ref,
                   "The previous release's installer (REGISTRY/REPO[:TAG][@DIGEST]; without a tag, the highest version below "
                   "this build's): its PCR key and UKI signer must be this build's");

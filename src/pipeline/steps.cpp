@@ -11,6 +11,8 @@
 #include "oci/pusher.h"
 #include "oci/session.h"
 #include "secureboot/efi_inputs.h"
+#include "secureboot/enrolment_mode.h"
+#include "secureboot/talos_version.h"
 #include "secureboot/x509.h"
 
 namespace sbpipe {
@@ -136,6 +138,18 @@ Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths
   if (!binaries) return fail(binaries.error());
   std::vector<Verdict> verdicts;
   for (const auto& binary : *binaries) verdicts.push_back(verify_binary(binary, options));
+  return verdicts;
+}
+
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request) {
+  auto options = verify_options(request);
+  if (!options) return fail(options.error());
+  auto verdicts = verify_inputs(paths, *options);
+  if (!verdicts) return fail(verdicts.error());
+  if (!request.talos_version.empty()) verdicts->push_back(talos_version_verdict(*verdicts, request.talos_version));
+  auto enrolment = enrolment_verdicts(paths);
+  if (!enrolment) return fail(enrolment.error());
+  verdicts->insert(verdicts->end(), enrolment->begin(), enrolment->end());
   return verdicts;
 }
 

@@ -16,8 +16,8 @@
 #include "oci/credentials.h"
 #include "oci/image.h"
 #include "oci/session.h"
-#include "release/release_notes.h"
 #include "plan/plan.h"
+#include "release/release_notes.h"
 #include "secureboot/verify.h"
 
 namespace sbpipe {
@@ -80,12 +80,20 @@ struct VerifyRequest {
   std::string pcr_pubkey_file;
   std::string cert_setting = "--cert";
   std::string pcr_pubkey_setting = "--pcr-pubkey";
+  // The Talos version every UKI's .osrel must name; empty: not checked.
+  std::string talos_version;
 };
 Result<VerifyOptions> verify_options(const VerifyRequest& request);
 
 // Every EFI binary found in `paths`, each with its verdict. An input holding
 // no EFI binary is an error.
 Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths, const VerifyOptions& options);
+
+// What `verify` and run's gate report: verify_inputs' verdicts, then the
+// Talos version line when the request names one (secureboot/talos_version.h)
+// and one enrolment line per ISO (secureboot/enrolment_mode.h, never a
+// failure). Errors as verify_options and verify_inputs.
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request);
 // The report: one aligned line per binary, and the JSON form.
 std::string verdicts_text(const std::vector<Verdict>& verdicts);
 nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);

@@ -10,7 +10,8 @@
   uki-signing-cert.pem alone; verify also takes --pcr-pubkey from the PCR
   public key Secret.
 - Retries: sbpipe steps retry OnFailure with an expression that is true for
-  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries;
+  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries
+  imager 1.14's exit codes 1, 5, 6 (and a deadline's signal), never 2, 3, 4, 7;
   no OnError (it does not retry a failed main container).
 - Containers: securityContext and resources (requests and limits); sbpipe
   runs non-root with a read-only root and no capabilities.
@@ -192,6 +193,23 @@ def check_retry(where, template, c, p):
         return
     if retry.get("retryPolicy") == "OnError":
         p(where, "retryPolicy OnError does not retry a failed main container")
+    if _is(c, "imager"):
+        # imager 1.14's exit codes (talos v1.14.0-rc.1 pkg/installer/exitcode/exitcode.go): retry
+        # 1 unknown, 5 dependency, 6 I/O and a pod cut by its deadline; never 2 invalid input,
+        # 3 unsupported, 4 environment, 7 install.
+        if "expression" not in retry:
+            p(where, "imager retries every failure: give its retryStrategy an exit-code expression (1, 5, 6)")
+            return
+        for code, want in (("1", True), ("5", True), ("6", True), ("143", True), ("2", False), ("3", False), ("4", False),
+                           ("7", False)):
+            try:
+                got = exprlang.evaluate(retry["expression"], {"lastRetry.exitCode": code, "lastRetry.status": "Failed"})
+            except exprlang.ExprError as e:
+                p(where, f"retry expression: {e}")
+                return
+            if got is not want:
+                p(where, f"imager retry expression is {got} for exit {code}: retry 1, 5, 6 (and a deadline's signal), "
+                         "never 2, 3, 4, 7")
     if _is(c, "sbpipe"):
         if retry.get("retryPolicy") != "OnFailure" or "expression" not in retry:
             p(where, "sbpipe steps retry OnFailure with an exit-code expression")
