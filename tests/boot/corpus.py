@@ -102,7 +102,7 @@ class Pki:
         if ec:
             run("openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key)
         elif key_type == "dsa":
-            run("openssl", "genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:2048",
+            run("openssl", "genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:1024",
                 "-out", key + ".params")
             run("openssl", "genpkey", "-paramfile", key + ".params", "-out", key)
         else:
