@@ -82,6 +82,9 @@ private:
   Medium child(const Medium& parent, uint64_t start, uint64_t bytes, uint64_t block, bool in_table, std::string what) {
     Medium c;
     c.offset = parent.offset + start;
+    // A size of 0 (an El Torito entry whose count is below 2 and which starts where the ISO volume
+    // ends) leaves the firmware a partition it cannot read from (PartitionReadBlocks: every read
+    // passes its End): nothing mounts there.
     c.size = start >= parent.size ? 0 : std::min(bytes, parent.size - start);
     c.block = block;
     c.in_partition_table = in_table;

@@ -71,7 +71,8 @@ struct Verdict {
 Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options, const SignatureDatabase& db,
                       const SignatureDatabase* dbx);
 
-// Every binary, in order, several at a time. Each is judged by
+// Every binary, in order (each file's digests spread over the cores:
+// digest_pass.h). Each is judged by
 // options.db, or when that is unset by the db its ISO enrols; an ISO's
 // db.auth must allow every binary of the ISO that passed (what a node
 // enrolled from it will run). usage error when a binary has no db to be
