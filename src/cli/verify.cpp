@@ -98,7 +98,8 @@ void add_verify(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* cmd =
       app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
-  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, disk or FAT image, EFI binary, or a directory of those");
+  cmd->add_option("PATH", flags->paths,
+                  "Installer tarball or OCI layout, ISO image, disk or FAT image, EFI binary, or a directory of those");
   add_plan_input_flags(*cmd, flags->plan, "the files the gate checks (every SecureBoot output)");
   cmd->add_option("--cert", flags->cert,
                   "uki-signing-cert.pem: a db of this certificate (the signer must be it or issued by it)");
