@@ -1,4 +1,5 @@
-// sbpipe verify (PATH... | --plan PLAN --out DIR) --cert CERT.pem [--require-cmdline W]... [--forbid-cmdline W]...
+// sbpipe verify (PATH... | --plan PLAN --out DIR) [--cert CERT.pem | --db DB] [--dbx DBX]
+//               [--require-cmdline W]... [--forbid-cmdline W]...
 //               [--pcr-pubkey PEM] [--format text|json]
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,8 @@ struct VerifyFlags {
   std::vector<std::string> paths;
   PlanInputFlags plan;
   std::string cert;
+  std::string db;
+  std::string dbx;
   std::vector<std::string> require_cmdline;
   std::vector<std::string> forbid_cmdline;
   std::string pcr_pubkey;
@@ -60,6 +63,8 @@ Status run_verify(const VerifyFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
   VerifyRequest request{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey};
   request.talos_version = flags.talos_version;
+  request.db_file = flags.db;
+  request.dbx_file = flags.dbx;
   auto plan = load_plan_input(flags.plan, flags.paths, "PATH");
   if (!plan) return fail(plan.error());
   std::vector<std::string> paths = flags.paths;
@@ -93,9 +98,15 @@ void add_verify(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* cmd =
       app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
-  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those");
+  cmd->add_option("PATH", flags->paths,
+                  "Installer tarball or OCI layout, ISO image, disk or FAT image, EFI binary, or a directory of those");
   add_plan_input_flags(*cmd, flags->plan, "the files the gate checks (every SecureBoot output)");
-  cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem: the signer must be this certificate or issued by it")->required();
+  cmd->add_option("--cert", flags->cert,
+                  "uki-signing-cert.pem: a db of this certificate (the signer must be it or issued by it)");
+  cmd->add_option("--db", flags->db,
+                  "The db nodes hold (db.auth, an .esl or PEM certificates: certificates and SHA-256 image digests); "
+                  "default for an ISO: its own loader/keys/auto/db.auth");
+  cmd->add_option("--dbx", flags->dbx, "The dbx nodes hold (.auth, .esl): certificates and digests that forbid an image");
   cmd->add_option("--require-cmdline", flags->require_cmdline,
                   "Word every UKI cmdline must hold (repeatable; replaces the default lockdown=integrity)");
   cmd->add_option("--forbid-cmdline", flags->forbid_cmdline,

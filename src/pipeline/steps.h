@@ -68,9 +68,10 @@ struct PushedInstaller {
 // repository name. `clock` times the retries' back-off.
 Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock = real_clock());
 
-// verify's options from the certificate file (public material only: a file
-// holding a private key is refused unread) and the cmdline rules (empty:
-// the defaults). Errors name the file by the setting it came from
+// verify's options from the certificate file or db file (public material
+// only: a file holding a private key is refused unread), an optional dbx,
+// and the cmdline rules (empty: the defaults). Neither a certificate nor a
+// db: each ISO is judged by the db it enrols. Errors name the file by the setting it came from
 // (`cert_setting`, `pcr_pubkey_setting`): a flag for `sbpipe verify`, a
 // config key such as run.cert_file for `sbpipe run`.
 struct VerifyRequest {
@@ -82,6 +83,10 @@ struct VerifyRequest {
   std::string pcr_pubkey_setting = "--pcr-pubkey";
   // The Talos version every UKI's .osrel must name; empty: not checked.
   std::string talos_version;
+  std::string db_file;   // instead of cert_file: db.auth, an .esl or PEM certificates
+  std::string dbx_file;  // optional
+  std::string db_setting = "--db";
+  std::string dbx_setting = "--dbx";
 };
 Result<VerifyOptions> verify_options(const VerifyRequest& request);
 

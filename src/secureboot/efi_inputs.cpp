@@ -8,11 +8,9 @@
 #include <set>
 
 #include "core/file.h"
-#include "core/sha256.h"
 #include "iso/archive_walker.h"
-#include "iso/esp.h"
-#include "iso/fat.h"
 #include "oci/image.h"
+#include "secureboot/boot_chain.h"
 
 namespace sbpipe {
 namespace {
@@ -208,96 +206,39 @@ Status from_image(const std::string& input, Extractor& extractor, std::vector<Ef
   return {};
 }
 
-std::string sha256_of_file(const fs::path& path) {
-  auto opened = file_opener(path)();
-  if (!opened) return "";
-  Sha256 hash;
-  std::string chunk(1 << 20, '\0');
-  while (true) {
-    auto n = (*opened)->read(std::span<char>(chunk.data(), chunk.size()));
-    if (!n || *n == 0) break;
-    hash.update(std::span<const char>(chunk.data(), *n));
-  }
-  return hash.finish_hex();
-}
-
-// What a boot path of an ISO or ESP is, by its lower-case path.
+// The role of a file of an ISO 9660 tree: a boot path (boot_chain.h), or
+// any other EFI binary (the ESP may hold a copy that an entry names).
 std::optional<ExpectedRole> iso_role(const std::string& lower_path) {
-  static const std::regex k_bootloader(R"(efi/boot/boot[^/]*\.efi)");
-  static const std::regex k_uki(R"(efi/linux/[^/]+\.efi)");
-  static const std::regex k_db(R"(loader/keys/[^/]+/db\.auth)");
-  if (std::regex_match(lower_path, k_uki)) return ExpectedRole::uki;
-  if (std::regex_match(lower_path, k_bootloader)) return ExpectedRole::bootloader;
-  if (std::regex_match(lower_path, k_db)) return ExpectedRole::signature_database;
+  if (auto role = boot_path_role(lower_path)) return role;
+  if (lower_path.ends_with(".efi")) return ExpectedRole::any;
   return std::nullopt;
 }
 
-// The ISO's EFI system partitions, each against the tree's boot files
-// (`tree`: lower-case path -> extracted copy).
+// What firmware boots from the image: its boot file systems (boot_chain.h).
+// An ISO with UKIs must have one.
 Status check_esps(const fs::path& path, const std::map<std::string, EfiBinary>& tree, Extractor& extractor,
                   std::vector<EfiBinary>& out) {
-  auto file = open_random_access(path);
-  if (!file) return fail(file.error());
-  auto layout = [&](std::string where, std::string problem) {
-    out.push_back(EfiBinary{path.string() + "!" + where, {}, ExpectedRole::layout, std::move(problem)});
-  };
-  auto esps = find_efi_system_partitions(**file);
-  if (!esps) {
-    layout("(boot catalog)", esps.error().message());
-    return {};
-  }
+  auto found = gate_boot_file_systems(
+      path, tree, [&] { return extractor.next_path(); }, out);
+  if (!found) return fail(found.error());
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
-  if (esps->empty()) {
-    if (has_uki)
-      layout("(EFI system partition)",
-             "no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO");
-    return {};
-  }
-  for (const auto& esp : *esps) {
-    std::string where = "ESP(" + esp.source + ")";
-    auto volume = FatVolume::open(**file, esp.offset, esp.size, path.string() + "!" + where);
-    if (!volume) {
-      layout(where, volume.error().message() + "; what firmware boots cannot be checked, so verify fails");
-      continue;
-    }
-    auto files = volume->files();
-    if (!files) {
-      layout(where, files.error().message() + "; what firmware boots cannot be checked, so verify fails");
-      continue;
-    }
-    std::set<std::string> seen;
-    size_t before_esp = out.size(), same = 0;
-    for (const auto& f : *files) {
-      std::string name = lower(f.path);
-      auto role = iso_role(name);
-      if (!role) continue;
-      seen.insert(name);
-      fs::path dest = extractor.next_path();
-      if (auto st = volume->copy(f, dest); !st) {
-        layout(where + "/" + f.path, st.error().message());
-        continue;
-      }
-      auto in_tree = tree.find(name);
-      if (in_tree != tree.end() && sha256_of_file(in_tree->second.file) == sha256_of_file(dest)) {
-        fs::remove(dest);
-        ++same;
-        continue;  // the same bytes: the tree's verdict holds for what firmware boots
-      }
-      out.push_back(EfiBinary{path.string() + "!" + where + "/" + f.path, dest, *role, {}});
-      layout(where + "/" + f.path, in_tree == tree.end()
-                                       ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
-                                       : "differs from the ISO 9660 tree's copy: firmware boots this one");
-    }
-    for (const auto& [name, binary] : tree)
-      if (!seen.contains(name))
-        layout(where + "/" + binary.display.substr(binary.display.rfind('!') + 1),
-               "missing from the EFI system partition that firmware boots (only in the ISO 9660 tree)");
-    if (out.size() == before_esp)
-      out.push_back(EfiBinary{path.string() + "!" + where,
-                              {},
-                              ExpectedRole::layout,
-                              {},
-                              "what firmware boots: the same " + std::to_string(same) + " boot files as the ISO 9660 tree"});
+  if (*found == 0 && has_uki)
+    out.push_back(EfiBinary{path.string() + "!(EFI system partition)",
+                            {},
+                            ExpectedRole::layout,
+                            "no file system the firmware mounts holds a boot file: firmware boots nothing from this ISO"});
+  return {};
+}
+
+// A disk image or a bare FAT image (an ESP): every boot file system it holds, all gated.
+Status from_disk_image(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out) {
+  size_t before = out.size();
+  auto found = gate_boot_file_systems(
+      path, {}, [&] { return extractor.next_path(); }, out);
+  if (!found) return fail(found.error());
+  if (*found == 0) {
+    out.resize(before);
+    return fail(ErrorKind::invalid_input, path.string() + ": not an installer image, ISO image, disk image or EFI binary");
   }
   return {};
 }
@@ -341,7 +282,17 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
                 path.string() +
                     ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
                     "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
-  if (!any_binary) return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
+  if (!any_binary) {
+    // Nothing in the tree: what the firmware boots from the ISO's file systems is all there is.
+    auto found = gate_boot_file_systems(
+        path, {}, [&] { return extractor.next_path(); }, out);
+    if (!found) return fail(found.error());
+    if (*found == 0)
+      return fail(ErrorKind::invalid_input, path.string() +
+                                                ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO, and no file system "
+                                                "the firmware mounts from it holds a boot file");
+    return {};
+  }
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
   bool has_db =
       std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::signature_database; });
@@ -379,7 +330,7 @@ Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBin
   if (inside_directory) return {};  // other files beside the artifacts (checksums, notes)
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail(ErrorKind::not_found, path.string() + ": no such file");
-  return fail(ErrorKind::invalid_input, path.string() + ": not an installer image, ISO image or EFI binary");
+  return from_disk_image(path, extractor, out);
 }
 
 }  // namespace
@@ -413,8 +364,11 @@ Result<std::string> installer_arch(const LocalImage& image) {
 Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs, const fs::path& scratch) {
   Extractor extractor(scratch);
   std::vector<EfiBinary> out;
-  for (const auto& input : inputs)
+  for (const auto& input : inputs) {
+    size_t before = out.size();
     if (auto st = from_input(input, extractor, out, false); !st) return fail(st.error());
+    for (size_t i = before; i < out.size(); ++i) out[i].input = input;
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@ struct EfiBinary {
   ExpectedRole expected = ExpectedRole::any;
   std::string problem;  // layout: what is wrong (a verdict that fails); empty: `note` says what held
   std::string note;
+  std::string input;  // the input it was found in, as given
 };
 
 // Returns every EFI binary found, in input order, judged where the boot

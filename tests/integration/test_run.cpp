@@ -580,7 +580,8 @@ TEST_CASE(
   f.github.clear_requests();
   auto refused = run_next(f, patch(2), rotated);
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + patch(1) + "@sha256:") != std::string::npos);
+  CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + patch(1) + "@sha256:") !=
+        std::string::npos);
   CHECK(refused.err.find("amd64: the PCR signing key changed (") != std::string::npos);
   CHECK(refused.err.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
                          "nothing was published; if the change is intended") != std::string::npos);
