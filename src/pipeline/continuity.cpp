@@ -129,16 +129,17 @@ private:
       auto walker =
           ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, "previous installer layer " + digest->short_str());
       if (!walker) return fail(walker.error());
-      while (true) {
-        auto member = (*walker)->next();
-        if (!member) return fail(member.error());
-        if (!*member) break;
+      std::optional<Facts> found;
+      auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
         std::smatch m;
-        if (!(*member)->regular || !std::regex_match((*member)->path, m, k_uki)) continue;
+        if (found || !member.regular || !std::regex_match(member.path, m, k_uki)) return {};
         fs::path uki = m_scratch / ("uki-" + std::to_string(m_count) + ".efi");
         if (auto copied = (*walker)->copy_to(uki); !copied) return fail(copied.error());
-        return facts_of_uki(uki, arch.empty() ? std::string(m[1]) : arch);
-      }
+        found = facts_of_uki(uki, arch.empty() ? std::string(m[1]) : arch);
+        return {};
+      });
+      if (!walked) return fail(walked.error());
+      if (found) return *found;
       fs::remove(blob);
     }
     return fail(ErrorKind::invalid_input, "the previous installer holds no usr/install/<arch>/vmlinuz.efi");
