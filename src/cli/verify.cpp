@@ -28,6 +28,7 @@ struct VerifyFlags {
   std::string format = "text";
   std::string previous_ref;
   bool allow_key_rotation = false;
+  int previous_timeout_ms = 600'000;
   bool plain_http = false;
   std::string ca_file;
   std::string username;
@@ -80,7 +81,9 @@ Status run_verify(const VerifyFlags& flags) {
     access.plain_http = flags.plain_http;
     access.ca_file = flags.ca_file;
     if (!flags.password_file.empty()) access.password_file = flags.password_file;
-    auto report = check_continuity(*verdicts, ContinuityRequest{flags.previous_ref, build_version(*verdicts), access});
+    ContinuityRequest continuity{flags.previous_ref, build_version(*verdicts), access};
+    continuity.pull_timeout = std::chrono::milliseconds(flags.previous_timeout_ms);
+    auto report = check_continuity(*verdicts, continuity);
     if (!report) return fail(report.error().with_context("--previous-ref"));
     verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
   }
@@ -117,6 +120,9 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_option("--previous-ref", flags->previous_ref,
                   "The previous release's installer (REGISTRY/REPO[:TAG][@DIGEST]; without a tag, the highest version below "
                   "this build's): its PCR key and UKI signer must be this build's");
+  cmd->add_option("--previous-timeout-ms", flags->previous_timeout_ms,
+                  "Time the pull of the --previous-ref installer may take in all (default 600000)")
+      ->check(CLI::Range(1000, 86'400'000));
   cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
                 "Report a changed PCR key or UKI signer instead of failing (an intended rotation)");
   cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP to the --previous-ref registry");

@@ -54,12 +54,9 @@ Result<std::optional<EnrolmentMode>> read_enrolment_mode(const std::filesystem::
   if (!walker) return fail(walker.error());
   std::optional<std::string> conf;
   std::vector<std::string> keys;
-  while (true) {
-    auto member = (*walker)->next();
-    if (!member) return fail(member.error());
-    if (!*member) break;
-    const std::string name = lower((*member)->path);
-    if (!(*member)->regular) continue;
+  auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
+    const std::string name = lower(member.path);
+    if (!member.regular) return {};
     if (name == "loader/loader.conf") {
       std::string text;
       std::string chunk(4096, '\0');
@@ -71,9 +68,11 @@ Result<std::optional<EnrolmentMode>> read_enrolment_mode(const std::filesystem::
       }
       conf = std::move(text);
     } else if (name.starts_with("loader/keys/auto/") && name.ends_with(".auth")) {
-      keys.push_back((*member)->path.substr(std::string("loader/keys/auto/").size()));
+      keys.push_back(member.path.substr(std::string("loader/keys/auto/").size()));
     }
-  }
+    return {};
+  });
+  if (!walked) return fail(walked.error());
   if (!conf) return std::optional<EnrolmentMode>();
   std::sort(keys.begin(), keys.end());
   EnrolmentMode mode{enroll_word(*conf), false, ""};
