@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/escape.h"
+
 namespace sbpipe {
 
 void print_result_line(const std::string& line) {
@@ -20,11 +22,33 @@ void print_result_text(const std::string& text) {
   std::fflush(stdout);
 }
 
+namespace {
+
+// Every string (and key) as valid UTF-8: a name that is not (an archive
+// member's, say) shows its odd bytes as "\xNN", as the text output does,
+// instead of failing the dump (issue 30).
+nlohmann::ordered_json utf8_only(const nlohmann::json& value) {
+  if (value.is_string()) return escape_invalid_utf8(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& item : value) out.push_back(utf8_only(item));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& [key, item] : value.items()) out[escape_invalid_utf8(key)] = utf8_only(item);
+    return out;
+  }
+  return value;
+}
+
+}  // namespace
+
 void print_json_result(const nlohmann::json& fields) {
   // ordered_json keeps schemaVersion first, where a reader looks for it.
   nlohmann::ordered_json out{{"schemaVersion", k_schema_version}};
-  for (const auto& [key, value] : fields.items()) out[key] = value;
-  print_result_line(out.dump());
+  for (const auto& [key, value] : fields.items()) out[escape_invalid_utf8(key)] = utf8_only(value);
+  print_result_line(escape_json_c1(out.dump()));
 }
 
 CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initializer_list<std::string_view> choices,

@@ -98,7 +98,16 @@ public:
   // GET of a blob, streamed into `sink` and checked against `digest` as it
   // streams (a mismatch fails after the last byte). Follows the registry's
   // redirect to its storage. Not retried: `sink` has seen the bytes.
-  Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink);
+  // With `size` (the descriptor's), a body that runs past it is cut off
+  // there and one that ends short fails, both invalid_input naming the
+  // registry, before the digest is compared (issue 30).
+  Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink,
+                  std::optional<uint64_t> size = std::nullopt);
+
+  // Every request from now on must end by `deadline` (`what` names it in
+  // the timeout error: "the previous release's pull (10 min)"); a request
+  // that would start after it fails at once. nullopt: no deadline.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline, std::string what = "");
 
   // Whether the registry lets these credentials push, without pushing: opens
   // a blob upload (POST) and cancels it at once (DELETE of its Location).
@@ -129,6 +138,8 @@ private:
   Clock& m_clock;
   RegistryEndpoint m_endpoint;
   RetryPolicy m_policy;
+  std::optional<std::chrono::steady_clock::time_point> m_deadline;
+  std::string m_deadline_what;
   std::mt19937 m_rng;
   RegistryCounters m_counters;
 };

@@ -11,6 +11,8 @@
 #include "oci/pusher.h"
 #include "oci/session.h"
 #include "secureboot/efi_inputs.h"
+#include "secureboot/enrolment_mode.h"
+#include "secureboot/talos_version.h"
 #include "secureboot/x509.h"
 #include "sigstore/image_signatures.h"
 #include "sigstore/input_verification.h"
@@ -151,11 +153,28 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
 
 Result<VerifyOptions> verify_options(const VerifyRequest& request) {
   VerifyOptions options;
-  auto cert_text = read_public_pem(request.cert_file, request.cert_setting);
-  if (!cert_text) return fail(cert_text.error());
-  auto certs = parse_pem_certificates(*cert_text, request.cert_setting + " " + request.cert_file);
-  if (!certs) return fail(ErrorKind::usage, certs.error().message());
-  for (const auto& c : *certs) options.trusted.push_back(c.der);
+  // The db: --db FILE (db.auth, .esl or PEM), or --cert as a db of its certificates; none
+  // for an ISO that carries its own.
+  auto read_db = [](const std::string& file, const std::string& setting) -> Result<SignatureDatabase> {
+    auto text = read_public_pem(file, setting);
+    if (!text) return fail(text.error());
+    auto db = parse_signature_database(*text, setting + " " + file);
+    if (!db) return fail(ErrorKind::usage, db.error().message());
+    return db;
+  };
+  if (!request.cert_file.empty() && !request.db_file.empty())
+    return fail(ErrorKind::usage, request.cert_setting + " and " + request.db_setting + " both name the db; give one");
+  if (!request.cert_file.empty() || !request.db_file.empty()) {
+    bool cert = !request.cert_file.empty();
+    auto db = read_db(cert ? request.cert_file : request.db_file, cert ? request.cert_setting : request.db_setting);
+    if (!db) return fail(db.error());
+    options.db = std::move(*db);
+  }
+  if (!request.dbx_file.empty()) {
+    auto dbx = read_db(request.dbx_file, request.dbx_setting);
+    if (!dbx) return fail(dbx.error());
+    options.dbx = std::move(*dbx);
+  }
   if (!request.require_cmdline.empty()) options.require_cmdline = request.require_cmdline;
   if (!request.forbid_cmdline.empty()) options.forbid_cmdline = request.forbid_cmdline;
   if (!request.pcr_pubkey_file.empty()) {
@@ -171,8 +190,18 @@ Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths
   if (!scratch) return fail(scratch.error());
   auto binaries = find_efi_binaries(paths, scratch->path());
   if (!binaries) return fail(binaries.error());
-  std::vector<Verdict> verdicts;
-  for (const auto& binary : *binaries) verdicts.push_back(verify_binary(binary, options));
+  return verify_binaries(*binaries, options);
+}
+
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request) {
+  auto options = verify_options(request);
+  if (!options) return fail(options.error());
+  auto verdicts = verify_inputs(paths, *options);
+  if (!verdicts) return fail(verdicts.error());
+  if (!request.talos_version.empty()) verdicts->push_back(talos_version_verdict(*verdicts, request.talos_version));
+  auto enrolment = enrolment_verdicts(paths);
+  if (!enrolment) return fail(enrolment.error());
+  verdicts->insert(verdicts->end(), enrolment->begin(), enrolment->end());
   return verdicts;
 }
 
@@ -188,9 +217,16 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
   nlohmann::json out{{"ok", std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.ok; })},
                      {"binaries", nlohmann::json::array()}};
   for (const auto& v : verdicts) {
-    nlohmann::json j{{"path", v.path},     {"role", v.role},         {"ok", v.ok},
-                     {"reason", v.reason}, {"machine", v.machine},   {"authenticode_sha256", v.sha256},
-                     {"signer", v.signer}, {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
+    nlohmann::json j{{"path", v.path},
+                     {"role", v.role},
+                     {"ok", v.ok},
+                     {"expected", v.expected},
+                     {"reason", v.reason},
+                     {"machine", v.machine},
+                     {"authenticode_sha256", v.sha256},
+                     {"signer", v.signer},
+                     {"pcrsig", v.has_pcrsig},
+                     {"pcrpkey", v.has_pcrpkey}};
     j["signature"] = {{"ok", v.signature_ok}, {"reason", v.signature_reason}};  // the firmware's verdict
     j["policy"] = v.policy;                                                     // sbpipe's own checks
     j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();

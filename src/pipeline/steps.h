@@ -81,9 +81,10 @@ struct PushedInstaller {
 // repository name. `clock` times the retries' back-off.
 Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock = real_clock());
 
-// verify's options from the certificate file (public material only: a file
-// holding a private key is refused unread) and the cmdline rules (empty:
-// the defaults). Errors name the file by the setting it came from
+// verify's options from the certificate file or db file (public material
+// only: a file holding a private key is refused unread), an optional dbx,
+// and the cmdline rules (empty: the defaults). Neither a certificate nor a
+// db: each ISO is judged by the db it enrols. Errors name the file by the setting it came from
 // (`cert_setting`, `pcr_pubkey_setting`): a flag for `sbpipe verify`, a
 // config key such as run.cert_file for `sbpipe run`.
 struct VerifyRequest {
@@ -93,12 +94,24 @@ struct VerifyRequest {
   std::string pcr_pubkey_file;
   std::string cert_setting = "--cert";
   std::string pcr_pubkey_setting = "--pcr-pubkey";
+  // The Talos version every UKI's .osrel must name; empty: not checked.
+  std::string talos_version;
+  std::string db_file;   // instead of cert_file: db.auth, an .esl or PEM certificates
+  std::string dbx_file;  // optional
+  std::string db_setting = "--db";
+  std::string dbx_setting = "--dbx";
 };
 Result<VerifyOptions> verify_options(const VerifyRequest& request);
 
 // Every EFI binary found in `paths`, each with its verdict. An input holding
 // no EFI binary is an error.
 Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths, const VerifyOptions& options);
+
+// What `verify` and run's gate report: verify_inputs' verdicts, then the
+// Talos version line when the request names one (secureboot/talos_version.h)
+// and one enrolment line per ISO (secureboot/enrolment_mode.h, never a
+// failure). Errors as verify_options and verify_inputs.
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request);
 // The report: one aligned line per binary, and the JSON form.
 std::string verdicts_text(const std::vector<Verdict>& verdicts);
 nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);

@@ -35,6 +35,11 @@ struct PlanConfig {
   // Machines whose option ROMs are signed by Microsoft need Microsoft's
   // certificates in db next to the owner's (--secureboot-include-well-known-certs).
   bool secureboot_include_well_known_certs = false;
+  // How systemd-boot enrols the ISO's keys on first boot: off, manual,
+  // if-safe or force (--secureboot-enroll-keys, Talos 1.14+; `force` for
+  // unattended bare-metal provisioning from setup mode). Empty: imager's
+  // default (if-safe), and no flag.
+  std::string enroll_keys;
   // Outputs verify cannot look inside (disk images) that may be published
   // anyway, marked unverified.
   std::vector<std::string> unverified_outputs;
@@ -127,10 +132,13 @@ struct Plan {
 using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
 
 // Builds the plan. usage error for a bad version; config error for an
-// unknown output or architecture, a malformed image reference, kernel args
-// or META on an output imager refuses them for (by Talos version), a kernel
-// argument the kernel would read differently (quotes, NUL, "--"), or a disk
-// image not listed in unverified_outputs. With `resolver`, every
+// unknown output or architecture (imager's cloud profiles and metal-4k are
+// named as outside sbpipe's bare-metal scope), a malformed image reference,
+// an imager or base installer image tagged with another Talos version
+// (image_versions.h), kernel args or META on an output imager refuses them
+// for (by Talos version), enroll_keys before Talos 1.14 or not one of its
+// modes, a kernel argument the kernel would read differently (quotes, NUL,
+// "--"), or a disk image not listed in unverified_outputs. With `resolver`, every
 // image named by tag is pinned to its digest, and any that cannot be
 // resolved fails the plan.
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);

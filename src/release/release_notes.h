@@ -34,7 +34,15 @@ struct ReleaseFacts {
   std::string signing_fingerprint;
 };
 
-// The section, markers included, ending with a newline.
+// What a node owner must know before upgrading to any SecureBoot release,
+// besides the facts' own notices: which `--image` to pass (when the installer
+// is known) and that firmware and db/dbx updates change PCR 7. One sentence
+// each; the section prints them as "Before upgrading" lines.
+std::vector<std::string> upgrade_notices(const ReleaseFacts& facts);
+
+// The section, markers included, ending with a newline. Its "Upgrade:" line
+// names the installer by digest only (upgrade_ref.h); its "Installer:" line
+// keeps the reference as given.
 std::string notes_section(const ReleaseFacts& facts);
 
 // The installer reference the sbpipe section of `body` names ("- Installer:

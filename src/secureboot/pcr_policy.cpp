@@ -144,6 +144,11 @@ Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const
   return {};
 }
 
+void SectionDigests::set(const PeSection* section, const std::string& bank, std::string digest) {
+  std::lock_guard lock(m_mutex);
+  m_digests[section][bank] = std::move(digest);
+}
+
 Result<std::string> SectionDigests::of(const PeSection& section, const std::string& bank) {
   {
     std::lock_guard lock(m_mutex);

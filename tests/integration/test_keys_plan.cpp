@@ -182,6 +182,15 @@ TEST_CASE("keys check: enrolment files from efitools must hold the UKI certifica
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("nodes enrolled from these files will refuse") != std::string::npos);
   }
+  SUBCASE("a partial set fails, naming the missing files (imager 1.14 refuses it; 1.13 ships an ISO without them)") {
+    write_enrolment(dir, {dir / "uki-signing-cert.pem"});
+    fs::remove(dir / "KEK.auth");
+    fs::remove(dir / "db.auth");
+    auto r = keys_check(dir);
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(r.out.find("missing KEK.auth, db.auth; the enrolment files go together") != std::string::npos, r.out);
+    CHECK(r.out.find("PK.auth") != std::string::npos);  // the one present is still read
+  }
   SUBCASE("truncated db.auth") {
     write_enrolment(dir, {dir / "uki-signing-cert.pem"});
     std::string db = read_file(dir / "db.auth");

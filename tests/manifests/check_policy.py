@@ -10,7 +10,8 @@
   uki-signing-cert.pem alone; verify also takes --pcr-pubkey from the PCR
   public key Secret.
 - Retries: sbpipe steps retry OnFailure with an expression that is true for
-  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries;
+  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries
+  imager 1.14's exit codes 1, 5, 6 (and a deadline's signal), never 2, 3, 4, 7;
   no OnError (it does not retry a failed main container).
 - Containers: securityContext and resources (requests and limits); sbpipe
   runs non-root with a read-only root and no capabilities.
@@ -203,12 +204,48 @@ def retried_exit_codes(expression):
     return None
 
 
+RETRY_STATUS = re.compile(r'\s*lastRetry\.status\s*==\s*"(\w+)"\s*')
+
+
+def retry_disjunction(expression):
+    """(exit codes, statuses) that an expression of `||`-joined terms retries, each term
+    `asInt(lastRetry.exitCode) == N` or `lastRetry.status == "S"` (expr-lang's `||` and `==`,
+    argo-workflows docs/retries.md); None when any term has another shape."""
+    codes, statuses = set(), set()
+    for term in expression.split("||"):
+        eq, status = RETRY_EQ.fullmatch(term), RETRY_STATUS.fullmatch(term)
+        if eq:
+            codes.add(int(eq.group(1)))
+        elif status:
+            statuses.add(status.group(1))
+        else:
+            return None
+    return codes, statuses
+
+
 def check_retry(where, template, c, p):
     retry = template.get("retryStrategy")
     if not retry:
         return
     if retry.get("retryPolicy") == "OnError":
         p(where, "retryPolicy OnError does not retry a failed main container")
+    if _is(c, "imager"):
+        # imager 1.14's exit codes (talos v1.14.0-rc.1 pkg/installer/exitcode/exitcode.go): retry
+        # 1 unknown, 5 dependency, 6 I/O and a pod cut by its deadline; never 2 invalid input,
+        # 3 unsupported, 4 environment, 7 install.
+        if "expression" not in retry:
+            p(where, "imager retries every failure: give its retryStrategy an exit-code expression (1, 5, 6)")
+            return
+        terms = retry_disjunction(retry["expression"])
+        if terms is None:
+            p(where, f"retry expression {retry['expression']!r}: write a disjunction of "
+                     "asInt(lastRetry.exitCode) == N and lastRetry.status == \"Error\"")
+            return
+        for code, want in ((1, True), (5, True), (6, True), (143, True), (2, False), (3, False), (4, False), (7, False)):
+            got = code in terms[0]
+            if got is not want:
+                p(where, f"imager retry expression is {got} for exit {code}: retry 1, 5, 6 (and a deadline's signal), "
+                         "never 2, 3, 4, 7")
     if _is(c, "sbpipe"):
         if retry.get("retryPolicy") != "OnFailure" or "expression" not in retry:
             p(where, "sbpipe steps retry OnFailure with an exit-code expression")

@@ -103,6 +103,11 @@ MUTATIONS = [
      "retryPolicy OnError does not retry a failed main container"),
     (T, "      activeDeadlineSeconds: 1800\n      retryStrategy: &imager-retry\n", "      retryStrategy: &imager-retry\n",
      "imager has no activeDeadlineSeconds"),
+    (T, " || asInt(lastRetry.exitCode) == 5 ||\n", " || asInt(lastRetry.exitCode) == 2 ||\n",
+     "imager retry expression is True for exit 2"),
+    (T, "        retryPolicy: Always\n        expression: >-\n", "        retryPolicy: Always\n        x-expression: >-\n",
+     "imager retries every failure"),
+    (T, "asInt(lastRetry.exitCode) == 137", "asInt(lastRetry.exitCode) > 100", "write a disjunction of"),
     # receiver
     (R, "verbs: [create, get, list, watch, patch]", "verbs: [create, get, list, watch, patch, delete]", "the receiver's Role allows more than"),
     (R, "          resources:\n            requests: {cpu: 20m, memory: 24Mi}\n            limits: {cpu: 500m, memory: 128Mi}\n",

@@ -11,6 +11,7 @@
 
 #include "core/subprocess.h"
 #include "pipeline/imager_command.h"
+#include "pipeline/imager_exit.h"
 #include "pipeline/local_executor.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_config.h"
@@ -210,6 +211,19 @@ TEST_CASE("local executor metrics: queue depth, runs by outcome, last success ti
   REQUIRE_FALSE(wait_for_state(**reopened, "talos-build-v1-9-2-3", "failed").is_null());
   CHECK(parse_prometheus_text((*reopened)->metrics_text()).value("sbpipe_local_runs_total{outcome=\"failed\"}") == 1);
   (*reopened)->stop();
+}
+
+TEST_CASE("imager's exit status: named by imager 1.14's categories; only dependency and I/O are retried") {
+  CHECK(imager_exit_text(2) == "imager: invalid input (exit 2)");
+  CHECK(imager_exit_text(3) == "imager: unsupported (exit 3)");
+  CHECK(imager_exit_text(4) == "imager: environment (exit 4)");
+  CHECK(imager_exit_text(5) == "imager: dependency (exit 5)");
+  CHECK(imager_exit_text(6) == "imager: I/O error (exit 6)");
+  CHECK(imager_exit_text(7) == "imager: install failed (exit 7)");
+  CHECK(imager_exit_text(1) == "imager: unknown error (exit 1)");
+  CHECK(imager_exit_text(137) == "imager: exit 137");
+  for (int code : {1, 2, 3, 4, 7, 137}) CHECK_MESSAGE(imager_exit(code).retry == ImagerRetry::no, code);
+  for (int code : {5, 6}) CHECK_MESSAGE(imager_exit(code).retry == ImagerRetry::yes, code);
 }
 
 }  // TEST_SUITE("unit")
