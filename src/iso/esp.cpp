@@ -12,7 +12,7 @@ namespace {
 
 constexpr uint64_t k_sector = 512;  // MBR_SIZE
 constexpr uint64_t k_cd_block = 2048;
-constexpr int k_max_depth = 4;  // nested tables followed
+constexpr int k_max_table_depth = 4;  // nested tables followed
 constexpr size_t k_max_places = 256;
 constexpr uint8_t k_mbr_type_gpt = 0xEE;
 // The unused GPT entry type (all zero), gEfiPartTypeUnusedGuid.
@@ -48,7 +48,7 @@ public:
 
   Status scan(const Medium& m, int depth) {
     add(m.offset, m.size, m.source);
-    if (depth >= k_max_depth || m.size < m.block) return {};
+    if (depth >= k_max_table_depth || m.size < m.block) return {};
     std::vector<Medium> children;
     auto gpt_found = gpt(m, children);
     if (!gpt_found) return fail(gpt_found.error());

@@ -6,6 +6,7 @@
 #include "pipeline/continuity.h"
 #include "secureboot/keys.h"
 #include "secureboot/x509.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
@@ -68,6 +69,22 @@ Row pcr_row(const RunSettings& settings) {
   if (holds_private_key(*text))
     return {"pcr public key", k_fail, pcr_public_path(settings) + " holds a private key; verify reads only the public half"};
   return {"pcr public key", k_ok, pcr_public_path(settings)};
+}
+
+// The key the installer and the release files are signed with: readable,
+// and one sbpipe can sign with. Without one, nothing is signed, which a
+// node with an ImageVerificationConfig rule for the repository refuses.
+Row signing_row(const RunSettings& settings) {
+  if (settings.sign_key.empty())
+    return {
+        "signing key", k_warn,
+        "no run.sign_key: the installer and release files are not signed, and a node whose ImageVerificationConfig "
+        "has a rule for " +
+            (settings.installer_repository.empty() ? std::string("the installer repository") : settings.installer_repository) +
+            " refuses the upgrade (docs/signatures.md)"};
+  auto key = SigningKey::load(settings.sign_key, "run.sign_key");
+  if (!key) return {"signing key", k_fail, key.error().message()};
+  return {"signing key", k_ok, settings.sign_key + ": public key " + key->public_key().fingerprint()};
 }
 
 Row access_row(const PreflightEnv& env) {
@@ -142,9 +159,15 @@ std::string_view preflight_result_name(PreflightResult result) {
 }
 
 std::vector<PreflightRow> run_preflight(const std::string& tag, const RunSettings& settings, const PreflightEnv& env) {
-  return {
-      keys_row(settings, env), certificate_row(settings),        pcr_row(settings),         access_row(env),
-      release_row(env),        registry_row(tag, settings, env), engine_row(settings, env), continuity_row(tag, settings, env)};
+  return {keys_row(settings, env),
+          certificate_row(settings),
+          pcr_row(settings),
+          signing_row(settings),
+          access_row(env),
+          release_row(env),
+          registry_row(tag, settings, env),
+          engine_row(settings, env),
+          continuity_row(tag, settings, env)};
 }
 
 Status preflight_status(const std::vector<PreflightRow>& rows) {

@@ -22,6 +22,7 @@ constexpr std::string_view k_run_keys[] = {"repo",
                                            "installer_repository",
                                            "previous_ref",
                                            "source_dir",
+                                           "sign_key",
                                            "make_latest",
                                            "registry_username",
                                            "registry_password_file",
@@ -52,6 +53,7 @@ Result<RunSettings> parse_run_config(std::string_view yaml, std::string_view lab
     if (name == "installer_repository") return read_config_string(value, key, s.installer_repository, label);
     if (name == "previous_ref") return read_config_string(value, key, s.previous_ref, label);
     if (name == "source_dir") return read_config_string(value, key, s.source_dir, label);
+    if (name == "sign_key") return read_config_string(value, key, s.sign_key, label);
     if (name == "make_latest") return read_config_bool(value, key, s.make_latest, label);
     if (name == "registry_username") return read_config_string(value, key, s.registry.username, label);
     if (name == "registry_password_file") return read_config_string(value, key, password_file, label);

@@ -35,6 +35,11 @@ struct RunSettings {
   // installer_repository's highest version below this one.
   std::string previous_ref;
   std::string source_dir;  // checkout of the build repository (provenance)
+  // The owner's image and release signing key (PEM EC P-256 or RSA, as
+  // push-installer --sign-key): the installer gets cosign's .sig tag and a
+  // sigstore bundle, every release file its NAME.sigstore.json, and
+  // finalize checks both before it promotes. Empty: nothing is signed.
+  std::string sign_key;
   bool make_latest = true;
   RegistryAccess registry;
   std::string github_api = "https://api.github.com";

@@ -36,6 +36,10 @@ Result<ContinuityReport> RegistryInstallers::continuity(const std::vector<Verdic
 
 Status RegistryInstallers::check(const std::string& ref, const RegistryAccess& access) { return check_installer(ref, access); }
 
+Status RegistryInstallers::check_signed(const std::string& ref, const RegistryAccess& access, const PublicKey& key) {
+  return check_installer_signed(ref, access, key, "run.sign_key's public key");
+}
+
 Status RegistryInstallers::check_push(const std::string& ref, const RegistryAccess& access) {
   return check_push_access(ref, access);
 }

@@ -55,6 +55,9 @@ public:
   virtual Result<PushedInstaller> push(const InstallerPush& request) = 0;
   virtual Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) = 0;
   virtual Status check(const std::string& ref, const RegistryAccess& access) = 0;
+  // Whether `ref` and its per-arch manifests carry a signature by `key`
+  // where Talos looks (steps.h check_installer_signed).
+  virtual Status check_signed(const std::string& ref, const RegistryAccess& access, const PublicKey& key) = 0;
   // The preflight's questions, answered without pushing or pulling a layer:
   // may these credentials push `ref` (steps.h check_push_access), and which
   // previous release would continuity compare with (continuity.h
@@ -83,6 +86,7 @@ public:
   Result<PushedInstaller> push(const InstallerPush& request) override;
   Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) override;
   Status check(const std::string& ref, const RegistryAccess& access) override;
+  Status check_signed(const std::string& ref, const RegistryAccess& access, const PublicKey& key) override;
   Status check_push(const std::string& ref, const RegistryAccess& access) override;
   Result<ContinuityReport> previous_release(const ContinuityRequest& request) override;
 

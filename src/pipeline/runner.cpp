@@ -59,6 +59,12 @@ public:
   Result<RunResult> run() {
     if (!m_state.done(k_verify))
       if (auto st = check_verify_inputs(m_settings); !st) return fail(st.error());
+    // The signing key is read before imager runs: a bad key costs no build.
+    if (!m_settings.sign_key.empty() && !m_state.done(k_finalize)) {
+      auto key = SigningKey::load(m_settings.sign_key, "run.sign_key");
+      if (!key) return fail(key.error());
+      m_sign_key = std::move(*key);
+    }
     if (auto st = timed(k_plan, [&] { return plan(); }); !st) return fail(st.error());
     if (auto st = timed(k_release, [&] { return pin_release(); }); !st) return fail(st.error());
     for (const auto& inv : m_plan.invocations)
@@ -317,6 +323,11 @@ private:
     request.inputs = inputs;
     request.ref = m_settings.installer_repository + ":" + m_request.tag;
     request.registry = m_settings.registry;
+    // Signed (the .sig tag and a sigstore bundle) before the tag moves. No
+    // provenance attestation: run's plan names its inputs by tag, and a
+    // provenance names what was used by digest (slsa_provenance.h).
+    request.sign_key = m_settings.sign_key;
+    request.sign_key_setting = "run.sign_key";
     request.annotations.push_back("org.opencontainers.image.version=" + m_request.tag);
     if (m_provenance) {
       request.annotations.push_back("org.opencontainers.image.revision=" + m_provenance->commit);
@@ -335,7 +346,9 @@ private:
     if (auto st = check_outputs(); !st) return st;
     auto assets = release_files(m_plan, m_out);
     if (!assets) return fail(assets.error());
-    auto reports = publish_release(m_env.release, *assets, PublishRequest{m_pin, AllowPublished::no});
+    PublishRequest request{m_pin, AllowPublished::no};
+    request.sign_key = m_sign_key ? &*m_sign_key : nullptr;
+    auto reports = publish_release(m_env.release, *assets, request);
     if (!reports) return fail(reports.error().with_context("upload-assets"));
     // One line per asset; run's summary on stdout is the table.
     for (const auto& r : *reports)
@@ -366,8 +379,17 @@ private:
       facts.source_commit = m_provenance->commit;
       facts.source_url = m_provenance->source_url;
     }
+    if (m_sign_key) {
+      facts.signing_public_key = m_sign_key->public_key().pem();
+      facts.signing_fingerprint = m_sign_key->public_key().fingerprint();
+    }
     FinalizeRequest request{m_pin, m_settings.make_latest ? MakeLatest::yes : MakeLatest::no, facts,
-                            [this](const std::string& ref) { return m_env.installers.check(ref, m_settings.registry); }};
+                            [this](const std::string& ref) -> Status {
+                              if (auto st = m_env.installers.check(ref, m_settings.registry); !st) return st;
+                              if (!m_sign_key) return {};
+                              return m_env.installers.check_signed(ref, m_settings.registry, m_sign_key->public_key());
+                            }};
+    request.signing_key = m_sign_key ? &m_sign_key->public_key() : nullptr;
     auto result = finalize_release(m_env.release, request);
     if (!result) return fail(result.error().with_context("finalize"));
     return record(k_finalize, FinalizeRecord{result->release.location, result->changed});
@@ -381,6 +403,7 @@ private:
   fs::path m_out;
   Plan m_plan;
   std::optional<Provenance> m_provenance;  // none: no run.source_dir
+  std::optional<SigningKey> m_sign_key;    // none: no run.sign_key
   ReleasePin m_pin;
   std::optional<int64_t> m_opened_id;  // the release's id at the last look
 };

@@ -289,6 +289,11 @@ Status check_installer_signed(const std::string& ref_text, const RegistryAccess&
                               const std::string& key_setting) {
   auto key = PublicKey::load(public_key_file, key_setting);
   if (!key) return fail(key.error());
+  return check_installer_signed(ref_text, access, *key, key_setting + " " + public_key_file);
+}
+
+Status check_installer_signed(const std::string& ref_text, const RegistryAccess& access, const PublicKey& key,
+                              const std::string& key_name) {
   auto ref = ImageRef::parse(ref_text, "installer reference");
   if (!ref) return fail(ErrorKind::invalid_input, ref.error().message());
   auto digest = Digest::parse(ref->digest);
@@ -312,9 +317,9 @@ Status check_installer_signed(const std::string& ref_text, const RegistryAccess&
   for (const auto& d : digests) {
     auto found = read_image_signatures(*session->registry, d);
     if (!found) return fail(found.error().with_context(repository + "@" + d.str()));
-    if (auto ok = check_signatures_with_key(*found, d, *key); !ok)
-      return fail(ErrorKind::invalid_input, repository + "@" + d.str() + " is not signed by " + key_setting + " " +
-                                                public_key_file + ": " + ok.error().message());
+    if (auto ok = check_signatures_with_key(*found, d, key); !ok)
+      return fail(ErrorKind::invalid_input,
+                  repository + "@" + d.str() + " is not signed by " + key_name + ": " + ok.error().message());
   }
   return {};
 }

@@ -20,6 +20,7 @@
 #include "plan/plan.h"
 #include "release/release_notes.h"
 #include "secureboot/verify.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 
@@ -133,6 +134,9 @@ Status check_installer(const std::string& ref, const RegistryAccess& access);
 // is unusable.
 Status check_installer_signed(const std::string& ref, const RegistryAccess& access, const std::string& public_key_file,
                               const std::string& key_setting);
+// The same with the key already read; `key_name` names it in the refusal.
+Status check_installer_signed(const std::string& ref, const RegistryAccess& access, const PublicKey& key,
+                              const std::string& key_name);
 
 // A registry's refusal (an auth error) with the next step: where the
 // credentials came from and what pushing to `repository` needs. Other

@@ -166,7 +166,7 @@ std::string tbs_digest(X509* cert, const EVP_MD* md) {
   return out;
 }
 
-const EVP_MD* md_named(const std::string& name) {
+const EVP_MD* dbx_cert_md(const std::string& name) {
   return name == "sha256" ? EVP_sha256() : name == "sha384" ? EVP_sha384() : name == "sha512" ? EVP_sha512() : nullptr;
 }
 
@@ -176,7 +176,7 @@ const EVP_MD* md_named(const std::string& name) {
 bool cert_revoked(X509* cert, const SignatureDatabase* dbx) {
   if (dbx == nullptr) return false;
   for (const auto& e : dbx->cert_digests)
-    if (const EVP_MD* md = md_named(e.algorithm); md != nullptr && tbs_digest(cert, md) == e.digest) return true;
+    if (const EVP_MD* md = dbx_cert_md(e.algorithm); md != nullptr && tbs_digest(cert, md) == e.digest) return true;
   return false;
 }
 

@@ -13,7 +13,7 @@ namespace {
 constexpr size_t k_chunk = 4 << 20;
 constexpr size_t k_slots = 4;
 
-const EVP_MD* md_named(const std::string& name) {
+const EVP_MD* digest_md(const std::string& name) {
   if (name == "sha1") return EVP_sha1();
   if (name == "sha256") return EVP_sha256();
   if (name == "sha384") return EVP_sha384();
@@ -84,7 +84,7 @@ Status run_digest_pass(const RandomAccess& file, std::vector<std::vector<DigestT
   std::vector<std::vector<Running>> running(groups.size());
   for (size_t g = 0; g < groups.size(); ++g)
     for (auto& task : groups[g]) {
-      const EVP_MD* md = md_named(task.algorithm);
+      const EVP_MD* md = digest_md(task.algorithm);
       if (md == nullptr) return fail(ErrorKind::invalid_input, "no digest named " + task.algorithm);
       for (const auto& range : task.ranges)
         if (!range_fits(range.offset, range.length, file.size()))

@@ -12,15 +12,15 @@
 namespace sbpipe {
 namespace {
 
-constexpr uint64_t k_iso_magic_at = 0x8001;  // "CD001" of the first volume descriptor
+constexpr uint64_t k_volume_magic_at = 0x8001;  // "CD001" of the first volume descriptor
 
-std::string lower(std::string s) {
+std::string lowercase(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 
 bool is_iso(const std::filesystem::path& path) {
-  auto head = file_opener(path, k_iso_magic_at, 5)();
+  auto head = file_opener(path, k_volume_magic_at, 5)();
   if (!head) return false;
   auto magic = read_all(**head, 5);
   return magic && *magic == "CD001";
@@ -55,7 +55,7 @@ Result<std::optional<EnrolmentMode>> read_enrolment_mode(const std::filesystem::
   std::optional<std::string> conf;
   std::vector<std::string> keys;
   auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
-    const std::string name = lower(member.path);
+    const std::string name = lowercase(member.path);
     if (!member.regular) return {};
     if (name == "loader/loader.conf") {
       std::string text;
@@ -79,7 +79,7 @@ Result<std::optional<EnrolmentMode>> read_enrolment_mode(const std::filesystem::
   int complete = 0;
   for (const auto& k : keys) {
     mode.keys_found += (mode.keys_found.empty() ? "" : ", ") + k;
-    const std::string l = lower(k);
+    const std::string l = lowercase(k);
     complete += l == "pk.auth" || l == "kek.auth" || l == "db.auth";
   }
   mode.has_keys = complete == 3;

@@ -26,7 +26,7 @@ constexpr DigestType k_cert_digest_types[] = {
     {"7076876e-80c2-4ee6-aad2-28b349a6865b", "sha384", 48},
     {"446dbf63-2502-4cda-bcfa-2465d2b0fe9d", "sha512", 64},
 };
-constexpr size_t k_efi_time_size = 16;
+constexpr size_t k_auth_time_size = 16;
 
 Result<SignatureDatabase> from_lists(const std::vector<EfiSignatureList>& lists, std::string_view label) {
   SignatureDatabase db;
@@ -49,7 +49,7 @@ Result<SignatureDatabase> from_lists(const std::vector<EfiSignatureList>& lists,
     for (const auto& t : k_cert_digest_types) {
       if (list.type_guid != t.guid) continue;
       for (const auto& e : list.entries) {
-        if (e.data.size() != t.size + k_efi_time_size)
+        if (e.data.size() != t.size + k_auth_time_size)
           return fail(ErrorKind::invalid_input,
                       std::string(label) + ": an X.509 " + t.algorithm + " entry of " + std::to_string(e.data.size()) + " bytes");
         std::string_view time = std::string_view(e.data).substr(t.size);

@@ -132,6 +132,13 @@ public:
     if (check_error) return fail(*check_error);
     return {};
   }
+  // Passes when the last push was given a sign key.
+  Status check_signed(const std::string& ref, const RegistryAccess&, const PublicKey&) override {
+    calls.push_back("check signed " + ref);
+    if (pushes.empty() || pushes.back().sign_key.empty())
+      return fail(ErrorKind::invalid_input, ref + " is not signed by run.sign_key's public key: no signature");
+    return {};
+  }
   Status check_push(const std::string& ref, const RegistryAccess&) override {
     calls.push_back("check push " + ref);
     if (push_access_error) return fail(*push_access_error);

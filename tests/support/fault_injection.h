@@ -120,6 +120,10 @@ public:
     if (m_plan.strike("check " + ref)) return fail(m_plan.error());
     return m_inner.check(ref, access);
   }
+  Status check_signed(const std::string& ref, const RegistryAccess& access, const PublicKey& key) override {
+    if (m_plan.strike("check signed " + ref)) return fail(m_plan.error());
+    return m_inner.check_signed(ref, access, key);
+  }
   Status check_push(const std::string& ref, const RegistryAccess& access) override {
     if (m_plan.strike("check_push")) return fail(m_plan.error());
     return m_inner.check_push(ref, access);

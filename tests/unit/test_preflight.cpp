@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "core/temp_dir.h"
@@ -85,8 +86,8 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   auto rows = f.rows();
   std::vector<std::string> checks;
   for (const auto& r : rows) checks.push_back(r.check);
-  CHECK(checks == std::vector<std::string>{"keys", "certificate", "pcr public key", "publish access", "release", "registry",
-                                           "imager engine", "continuity"});
+  CHECK(checks == std::vector<std::string>{"keys", "certificate", "pcr public key", "signing key", "publish access", "release",
+                                           "registry", "imager engine", "continuity"});
   for (const auto& problem : failed(rows)) FAIL_CHECK(problem);
   CHECK(failed(rows).empty());
   CHECK(preflight_status(rows).has_value());
@@ -95,10 +96,12 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   CHECK(f.target.calls == std::vector<std::string>{"check access", "open"});
   CHECK(f.imager.calls.empty());  // "imager" is not a container engine: found, not run
   CHECK(rows[1].detail.starts_with(f.settings.keys_dir + "/uki-signing-cert.pem: O=Owner UKI, valid until "));
-  CHECK(rows[3].detail == "may publish");
-  CHECK(rows[4].detail == "release v1 is a pre-release");
-  CHECK(rows[6].detail == "/usr/bin/imager");
-  CHECK(rows[7].detail == "compared with " + f.installers.previous);
+  CHECK(rows[3].result == PreflightResult::warn);  // no run.sign_key: nothing will be signed
+  CHECK(rows[3].detail.starts_with("no run.sign_key: the installer and release files are not signed"));
+  CHECK(rows[4].detail == "may publish");
+  CHECK(rows[5].detail == "release v1 is a pre-release");
+  CHECK(rows[7].detail == "/usr/bin/imager");
+  CHECK(rows[8].detail == "compared with " + f.installers.previous);
 }
 
 TEST_CASE("preflight: a partial PK/KEK/db.auth set fails the keys row before imager, naming the missing files") {
@@ -140,15 +143,35 @@ TEST_CASE("preflight: a certificate that is not the signing key's fails; a missi
         "run.cert_file: " + f.settings.cert_file + " holds a private key; verify reads only the public certificate");
 }
 
+TEST_CASE("preflight: run.sign_key: a key sbpipe can sign with passes with its fingerprint; a missing or public key fails") {
+  PreflightFixture f;
+  const fs::path dir(f.settings.keys_dir);
+  // Made by the openssl command line, not by the code under test.
+  REQUIRE(std::system(("openssl ecparam -name prime256v1 -genkey -noout -out " + (dir / "image.key").string() +
+                       " 2>/dev/null && openssl ec -in " + (dir / "image.key").string() + " -pubout -out " +
+                       (dir / "image.pub").string() + " 2>/dev/null")
+                          .c_str()) == 0);
+  f.settings.sign_key = (dir / "image.key").string();
+  auto ok = f.row("signing key");
+  CHECK(ok.result == PreflightResult::ok);
+  CHECK(ok.detail.starts_with(f.settings.sign_key + ": public key "));
+  f.settings.sign_key = (dir / "missing.key").string();
+  CHECK(f.row("signing key").result == PreflightResult::fail);
+  CHECK(f.row("signing key").detail.find("missing.key") != std::string::npos);
+  f.settings.sign_key = (dir / "image.pub").string();
+  CHECK(f.row("signing key").result == PreflightResult::fail);
+  CHECK(preflight_status(f.rows()).error().message() == "preflight: 1 check(s) failed (signing key); imager was not started");
+}
+
 TEST_CASE("preflight: no token, a token without push, a full release: each its own row") {
   PreflightFixture f;
   f.with_target = false;
   f.problem = "no GitHub token: set GH_TOKEN or GITHUB_TOKEN, or pass --github-token-file";
   auto rows = f.rows();
-  CHECK(rows[3].result == PreflightResult::fail);
-  CHECK(rows[3].detail == f.problem);
-  CHECK(rows[4].result == PreflightResult::skip);
-  CHECK(rows[4].detail == "needs publish access");
+  CHECK(rows[4].result == PreflightResult::fail);
+  CHECK(rows[4].detail == f.problem);
+  CHECK(rows[5].result == PreflightResult::skip);
+  CHECK(rows[5].detail == "needs publish access");
 
   PreflightFixture g;
   g.target.access_error = Error(ErrorKind::auth, "the token from GH_TOKEN lacks push access to me/x");

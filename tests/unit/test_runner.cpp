@@ -9,6 +9,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 
@@ -108,6 +109,30 @@ TEST_CASE("runner: a fresh run builds, verifies, pushes, uploads and finalizes, 
   CHECK(steps->steps["push-installer"]["ref"] == ref + "@" + f.installers.digest);
   // imager's child never inherits the names sbpipe reads secrets from.
   CHECK(f.imager.specs.at(0).unset_env == secret_env_names());
+}
+
+TEST_CASE("runner: run.sign_key signs the push and every release file, and finalize checks both; a bad key stops before imager") {
+  RunnerFixture f;
+  const fs::path key = f.scratch.path() / "image.key";
+  // Made by the openssl command line, not by the code under test.
+  REQUIRE(std::system(("openssl ecparam -name prime256v1 -genkey -noout -out " + key.string() + " 2>/dev/null").c_str()) == 0);
+  f.settings.sign_key = (f.scratch.path() / "missing.key").string();
+  auto refused = f.run();
+  CHECK(message_of(refused).starts_with("run.sign_key"));
+  CHECK(f.imager.calls.empty());
+  CHECK(f.installers.calls.empty());
+
+  f.settings.sign_key = key.string();
+  auto steps = f.run();
+  REQUIRE_MESSAGE(steps, message_of(steps));
+  const std::string ref = k_repository + ":" + k_tag;
+  CHECK(f.installers.pushes.at(0).sign_key == key.string());
+  CHECK(f.installers.pushes.at(0).sign_key_setting == "run.sign_key");
+  CHECK(f.installers.calls.back() == "check signed " + ref + "@" + f.installers.digest);
+  // Each file, the checksum listings included, has its bundle beside it.
+  for (const std::string name : {"metal-amd64-secureboot.iso", "sha256sum.txt", "sha512sum.txt"})
+    CHECK_MESSAGE(f.target.files.contains(name + ".sigstore.json"), name);
+  CHECK(f.target.info.state == ReleaseState::released);
 }
 
 TEST_CASE("runner: a re-run resumes from the journal and repeats no finished step") {
