@@ -503,6 +503,44 @@ TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt an
   CHECK(by_run.size() == kAssets.size());
 }
 
+TEST_CASE(
+    "run: run.sign_key: the installer carries a signature Talos's lookup finds; every release file a bundle sigstore-js "
+    "verifies") {
+  RunFixture f;
+  const fs::path key = f.dir / "image-signing-key.pem", pub_key = f.dir / "image-signing-key.pub.pem";
+  // Made by the openssl command line, not by the code under test.
+  must_run({"openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", key.string()});
+  must_run({"openssl", "ec", "-in", key.string(), "-pubout", "-out", pub_key.string()});
+  write_file(f.config, read_file(f.config) + "  sign_key: " + key.string() + "\n");
+  fs::path pub = f.dir / "pub";
+  auto r = f.run({"--target", "dir:" + pub.string()});
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  CHECK(r.out.find(key.string() + ": public key ") != std::string::npos);  // the preflight's signing key row
+  // The judges: sigstore-js for each file's bundle (tests/signatures/js, from npm), and the model of
+  // a Talos node's lookup (tests/signatures/talos_lookup.py, from Talos's source) for the installer.
+  const std::string js = source_dir() + "/tests/signatures/js/verify_bundle.js";
+  size_t files = 0;
+  for (const auto& e : fs::directory_iterator(pub / f.kTag)) {
+    const std::string name = e.path().filename().string();
+    if (name == "release.json" || name.ends_with(".sigstore.json")) continue;
+    ++files;
+    auto judged = sbpipe::test::run({"node", js, pub_key.string(), e.path().string() + ".sigstore.json", e.path().string()});
+    CHECK_MESSAGE(judged.exit_code == 0, name << ": " << judged.out << judged.err);
+  }
+  CHECK(files == kAssets.size());  // the checksum listings among them
+  auto release = json::parse(read_file(pub / f.kTag / "release.json"));
+  const std::string installer = release["installer"].get<std::string>();
+  const std::string digest = installer.substr(installer.find("@") + 1);
+  auto lookup = sbpipe::test::run({"python3", "-c",
+                                   "import sys; sys.path.insert(0, sys.argv[1]); import talos_lookup as t; "
+                                   "ok, how = t.verify_image(t.Registry('http://' + sys.argv[2], 'owner/installer'), "
+                                   "sys.argv[3], open(sys.argv[4], 'rb').read()); "
+                                   "print(how); sys.exit(0 if ok else 1)",
+                                   source_dir() + "/tests/signatures", f.registry.host(), digest, pub_key.string()});
+  CHECK_MESSAGE(lookup.exit_code == 0, lookup.out << lookup.err);
+  CHECK(read_file(pub / f.kTag / "release.json").find("ImageVerificationConfig") != std::string::npos);
+}
+
 TEST_CASE("run: an output replaced after verify is not published by a re-run") {
   RunFixture f(true);
   // Stop after verify: the registry refuses every blob's bytes (the
