@@ -71,6 +71,8 @@ Status run_verify(const VerifyFlags& flags) {
   std::vector<std::string> paths = flags.paths;
   if (*plan) {
     paths = gate_inputs(**plan, flags.plan.out);
+    // The plan's version is the build's: the Argo verify step checks it as `run` does.
+    if (request.talos_version.empty()) request.talos_version = (*plan)->version;
     if (paths.empty()) return fail(ErrorKind::invalid_input, flags.plan.plan + ": the plan has no SecureBoot output to verify");
   }
   auto verdicts = verify_build(paths, request);
@@ -116,7 +118,7 @@ void add_verify(CLI::App& app, CommandAction& action) {
                   "Word no UKI cmdline may hold (repeatable; replaces the default lockdown=confidentiality)");
   cmd->add_option("--pcr-pubkey", flags->pcr_pubkey, "PEM public key that every UKI's .pcrpkey must be");
   cmd->add_option("--talos-version", flags->talos_version,
-                  "Talos version (e.g. v1.14.0) every UKI's .osrel VERSION_ID must name");
+                  "Talos version (e.g. v1.14.0) every UKI's .osrel VERSION_ID must name (default with --plan: the plan's)");
   cmd->add_option("--previous-ref", flags->previous_ref,
                   "The previous release's installer (REGISTRY/REPO[:TAG][@DIGEST]; without a tag, the highest version below "
                   "this build's): its PCR key and UKI signer must be this build's");

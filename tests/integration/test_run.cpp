@@ -501,6 +501,17 @@ TEST_CASE("run: the dir: target publishes files, sha256sum.txt, sha512sum.txt an
     if (e.path().filename() != "release.json") by_step[e.path().filename()] = sha256_hex(read_file(e.path()));
   CHECK(by_step == by_run);
   CHECK(by_run.size() == kAssets.size());
+  // Its verify step, `verify --plan PLAN --out DIR`, checks the plan's files and, by default, the
+  // plan's version in every UKI, as run's gate did.
+  auto gate = sbpipe({"verify", "--plan", (f.dir / "plan.json").string(), "--out", (f.state / f.kTag / "out").string(), "--cert",
+                      (f.keys / "uki-signing-cert.pem").string(), "--pcr-pubkey", (f.keys / "pcr-signing-key.pub.pem").string(),
+                      "-o", "json"});
+  REQUIRE_MESSAGE(gate.exit_code == 0, gate.out << gate.err);
+  bool version_checked = false;
+  const json verdicts = json::parse(gate.out);
+  for (const auto& b : verdicts["binaries"])
+    if (b["role"] == "version") version_checked = b["ok"] == true && b["reason"].get<std::string>().ends_with(" names " + f.kTag);
+  CHECK_MESSAGE(version_checked, gate.out);
 }
 
 TEST_CASE(
