@@ -86,6 +86,57 @@ WebhookServer::WebhookServer(ServerConfig config, EventFilter filter, Submitter&
 
 WebhookServer::~WebhookServer() = default;
 
+namespace {
+
+// The listener's connection counters in Prometheus's text format, after
+// the receiver's own metrics.
+std::string connection_metrics(const ListenerCounters& c) {
+  return "# HELP sbpipe_webhook_connections_open Connections open now.\n"
+         "# TYPE sbpipe_webhook_connections_open gauge\n"
+         "sbpipe_webhook_connections_open " +
+         std::to_string(c.open) +
+         "\n"
+         "# HELP sbpipe_webhook_connections_total Connections accepted.\n"
+         "# TYPE sbpipe_webhook_connections_total counter\n"
+         "sbpipe_webhook_connections_total " +
+         std::to_string(c.accepted) +
+         "\n"
+         "# HELP sbpipe_webhook_connections_closed_total Connections closed by the receiver's limits.\n"
+         "# TYPE sbpipe_webhook_connections_closed_total counter\n"
+         "sbpipe_webhook_connections_closed_total{reason=\"evicted\"} " +
+         std::to_string(c.evicted) +
+         "\n"
+         "sbpipe_webhook_connections_closed_total{reason=\"full\"} " +
+         std::to_string(c.refused_full) +
+         "\n"
+         "sbpipe_webhook_connections_closed_total{reason=\"timeout\"} " +
+         std::to_string(c.timed_out) + "\n";
+}
+
+// The last result of the readiness thread: no probe waits for the
+// Kubernetes API, and the reason stays in the log (webhook/readiness_check.h).
+ServerResponse readiness_response(Readiness readiness) {
+  switch (readiness) {
+  case Readiness::ready: return ServerResponse{200, "text/plain", "ready\n"};
+  case Readiness::unknown: return ServerResponse{503, "text/plain", "not ready: the first check is still running\n"};
+  case Readiness::not_ready: break;
+  }
+  return ServerResponse{503, "text/plain", "not ready (the receiver's log says why)\n"};
+}
+
+ListenerLimits listener_limits(const ServerConfig& config) {
+  ListenerLimits limits;
+  limits.max_body = config.max_body;
+  limits.max_connections = config.max_connections;
+  limits.request_timeout = config.request_timeout;
+  limits.idle_timeout = config.idle_timeout;
+  limits.blocking_threads = config.threads;
+  limits.io_threads = config.io_threads;
+  return limits;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config, EventFilter filter, Submitter& submitter) {
   if (config.secrets.empty())
     return fail(ErrorKind::config, "no webhook secret (--webhook-secret-file or SBPIPE_WEBHOOK_SECRET)");
@@ -101,43 +152,11 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
 
   std::vector<Route> routes;
   routes.push_back({"GET", "/healthz", [](ServerRequest&, Reply reply) { reply(ServerResponse{200, "text/plain", "ok\n"}); }});
-  routes.push_back({"GET", "/readyz", [&impl](ServerRequest&, Reply reply) {
-                      // The last result of the readiness thread: no probe
-                      // waits for the Kubernetes API, and the reason stays in
-                      // the log (webhook/readiness_check.h).
-                      switch (impl.readiness.current()) {
-                      case Readiness::ready: return reply(ServerResponse{200, "text/plain", "ready\n"});
-                      case Readiness::unknown:
-                        return reply(ServerResponse{503, "text/plain", "not ready: the first check is still running\n"});
-                      case Readiness::not_ready: break;
-                      }
-                      reply(ServerResponse{503, "text/plain", "not ready (the receiver's log says why)\n"});
-                    }});
+  routes.push_back(
+      {"GET", "/readyz", [&impl](ServerRequest&, Reply reply) { reply(readiness_response(impl.readiness.current())); }});
   routes.push_back({"GET", "/metrics", [&metrics, slot](ServerRequest&, Reply reply) {
-                      auto c = (*slot)->counters();
-                      std::string text = metrics.render();
-                      text +=
-                          "# HELP sbpipe_webhook_connections_open Connections open now.\n"
-                          "# TYPE sbpipe_webhook_connections_open gauge\n"
-                          "sbpipe_webhook_connections_open " +
-                          std::to_string(c.open) +
-                          "\n"
-                          "# HELP sbpipe_webhook_connections_total Connections accepted.\n"
-                          "# TYPE sbpipe_webhook_connections_total counter\n"
-                          "sbpipe_webhook_connections_total " +
-                          std::to_string(c.accepted) +
-                          "\n"
-                          "# HELP sbpipe_webhook_connections_closed_total Connections closed by the receiver's limits.\n"
-                          "# TYPE sbpipe_webhook_connections_closed_total counter\n"
-                          "sbpipe_webhook_connections_closed_total{reason=\"evicted\"} " +
-                          std::to_string(c.evicted) +
-                          "\n"
-                          "sbpipe_webhook_connections_closed_total{reason=\"full\"} " +
-                          std::to_string(c.refused_full) +
-                          "\n"
-                          "sbpipe_webhook_connections_closed_total{reason=\"timeout\"} " +
-                          std::to_string(c.timed_out) + "\n";
-                      reply(ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", std::move(text)});
+                      reply(ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8",
+                                           metrics.render() + connection_metrics((*slot)->counters())});
                     }});
   routes.push_back(
       {"POST", impl.config.path, [&impl, &metrics, slot](ServerRequest& req, Reply reply) {
@@ -172,13 +191,6 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
          });
        }});
 
-  ListenerLimits limits;
-  limits.max_body = impl.config.max_body;
-  limits.max_connections = impl.config.max_connections;
-  limits.request_timeout = impl.config.request_timeout;
-  limits.idle_timeout = impl.config.idle_timeout;
-  limits.blocking_threads = impl.config.threads;
-  limits.io_threads = impl.config.io_threads;
   std::string webhook_path = impl.config.path;
   auto on_refused = [&metrics, webhook_path](const Refusal& r) {
     if (r.path != webhook_path) return spdlog::debug("refused {} {}: HTTP {} {}", r.method, r.path, r.status, r.reason);
@@ -187,7 +199,8 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
     metrics.count_delivery("", "", d.facts.outcome);
     log_delivery(d, r.status);
   };
-  auto listener_made = HttpListener::create(limits, std::move(routes), std::move(*tls), std::move(on_refused));
+  auto listener_made =
+      HttpListener::create(listener_limits(impl.config), std::move(routes), std::move(*tls), std::move(on_refused));
   if (!listener_made) return fail(listener_made.error());
   impl.listener = std::move(*listener_made);
   *slot = impl.listener.get();
