@@ -83,7 +83,20 @@ struct Receiver {
     return r;
   }
 
-  std::string log() { return read_file(dir / "serve.log"); }
+  // serve logs through an asynchronous logger: a line queued before an
+  // answer left may reach the file just after. The log once it has not
+  // grown for 200 ms (at most 10 s).
+  std::string log() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::string text = read_file(dir / "serve.log");
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::string again = read_file(dir / "serve.log");
+      if (again == text) break;
+      text = std::move(again);
+    }
+    return text;
+  }
 };
 
 json body_of(const httplib::Result& r) { return json::parse(r->body); }
