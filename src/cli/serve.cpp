@@ -10,15 +10,17 @@
 
 #include "cli/app.h"
 #include "cli/kube_flags.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/process_runner.h"
 #include "core/redact.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
 #include "pipeline/config_check.h"
-#include "pipeline/local_executor.h"
 #include "pipeline/run_config.h"
 #include "webhook/argo_submitter.h"
+#include "webhook/local_executor.h"
 #include "webhook/readiness.h"
 #include "webhook/serve_config.h"
 
@@ -95,7 +97,7 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
 // The local executor runs `sbpipe run` (this very binary) with the same
 // config file, in the state directory of the config's run: section (or
 // --state-dir, or the default).
-Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
+Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags, ProcessRunner& processes) {
   std::string state = flags.state_dir;
   if (state.empty() && !flags.config.empty()) {
     auto run = load_run_config(flags.config);
@@ -109,7 +111,7 @@ Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
   if (ec) return fail(ErrorKind::io, "cannot find this program's path: " + ec.message());
   std::vector<std::string> command{self.string(), "run", "--state-dir", flags.state_dir};
   if (!flags.config.empty()) command.insert(command.end(), {"--config", std::filesystem::absolute(flags.config).string()});
-  return LocalExecutor::open(LocalExecutorConfig{flags.state_dir, command});
+  return LocalExecutor::open(LocalExecutorConfig{flags.state_dir, command}, processes, real_clock());
 }
 
 Status run_serve(ServeFlags& flags) {
@@ -117,11 +119,12 @@ Status run_serve(ServeFlags& flags) {
   if (!settings) return fail(settings.error());
   auto filter = EventFilter::create(settings->filter);
   if (!filter) return fail(filter.error());
+  ChildProcesses runs;  // the local executor's children (declared first: it outlives the executor)
   std::unique_ptr<Submitter> submitter;
   LocalExecutor* local = nullptr;
   std::string destination;
   if (settings->executor == "local") {
-    auto executor = open_local_executor(flags);
+    auto executor = open_local_executor(flags, runs);
     if (!executor) return fail(executor.error());
     local = executor->get();
     destination = "runs on this machine (state " + flags.state_dir + ")";
