@@ -9,7 +9,7 @@ import os
 import random
 import struct
 
-from . import pe
+from . import node_tpm, pe
 
 MARKER = "SBPIPE-MODEL-BOOTED"
 BUSYBOX = "/bin/busybox"
@@ -29,17 +29,22 @@ pcr() {{
 say "{marker} version={version} cmdline=[$(/bin/busybox cat /proc/cmdline)]"
 say "{marker}-PCR11 $(pcr 11)"
 say "{marker}-PCR7 $(pcr 7)"
+[ -x /bin/sbpipe-node ] && /bin/busybox sh /bin/sbpipe-node
 say "{marker}-END"
 /bin/busybox poweroff -f
 """
 
 
-def debian_kernel():
-    """The newest /boot/vmlinuz-* (linux-image-amd64), without Debian's signature."""
+def _newest_kernel():
     kernels = sorted(glob.glob("/boot/vmlinuz-*"))
     if not kernels:
         raise SystemExit("standin-imager: no /boot/vmlinuz-* (install linux-image-amd64, or set STANDIN_KERNEL=random)")
-    with open(kernels[-1], "rb") as f:
+    return kernels[-1]
+
+
+def debian_kernel():
+    """The newest /boot/vmlinuz-* (linux-image-amd64), without Debian's signature."""
+    with open(_newest_kernel(), "rb") as f:
         return pe.strip_signature(f.read())
 
 
@@ -81,6 +86,8 @@ def initramfs(version, extensions):
         ("etc", 0o040755, b""),
         ("etc/extensions", 0o100644, "".join(e + "\n" for e in extensions).encode()),
     ]
+    if node_tpm.enabled():
+        entries += node_tpm.entries(os.path.basename(_newest_kernel())[len("vmlinuz-"):])
     # The kernel's xz decoder takes the CRC32 check only (Documentation/staging/xz.rst).
     return lzma.compress(_cpio_newc(entries), format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32, preset=0)
 

@@ -83,15 +83,18 @@ def metal_console(imager, arch):
 
 def default_args(imager):
     """kernel.DefaultArgs (pkg/machinery/kernel/kernel.go) for the version being built."""
-    args = ["init_on_alloc=1", "slab_nomerge=", "pti=on", "consoleblank=0", "nvme_core.io_timeout=4294967295",
-            "printk.devkmsg=on"]
+    args = ["init_on_alloc=1"] if imager.init_on_alloc else []
+    args += ["slab_nomerge=", "pti=on", "consoleblank=0"]
+    if imager.nvme_io_timeout:  # from 1.14 for AWS only, which is not metal
+        args += ["nvme_core.io_timeout=4294967295"]
+    args += ["printk.devkmsg=on"]
     if imager.line == "1.9" or imager.ima:
         args += ["ima_template=ima-ng", "ima_appraise=fix", "ima_hash=sha512"]
     if imager.selinux and imager.line != "1.9":
         args += ["selinux=1"]
-    if imager.module_sig_enforce and imager.line == "1.13":
+    if imager.module_sig_enforce and imager.modern_defaults:
         args += ["module.sig_enforce=1"]
-    if imager.proc_mem_never and imager.line == "1.13":
+    if imager.proc_mem_never and imager.modern_defaults:
         args += ["proc_mem.force_override=never"]
     return args
 
@@ -106,7 +109,7 @@ def build_cmdline(imager, arch, kind, secureboot, extra_args, meta=()):
     if imager.line == "1.9" and imager.selinux:  # v1.9.0 appends selinux=1 here for >= 1.10
         c.append("selinux", "1")
     c.append_all(default_args(imager))
-    if secureboot:  # kernel.SecureBootArgs: lockdown=confidentiality up to 1.13
+    if secureboot and imager.lockdown_confidentiality:  # kernel.SecureBootArgs (none from 1.14.0)
         c.append_all(["lockdown=confidentiality"])
     if meta and kind != "image":
         # META travels as talos.environment=INSTALLER_META_BASE64=... on non-image outputs; the

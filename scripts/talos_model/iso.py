@@ -57,26 +57,46 @@ def grub_cfg(cmdline):
             entry.format(title="Reset Talos installation", args=cmdline + " talos.experimental.wipe=system")).encode()
 
 
-def uefi_tree(tree, arch, version, sdboot, uki, enroll, cert_der=None, auth=None):
+RANDOM_SEED = "loader/random-seed"
+
+
+def uefi_tree(tree, arch, version, sdboot, uki, enroll, cert_der=None, auth=None, random_seed=False):
     boot = "BOOTAA64.EFI" if arch == "arm64" else "BOOTX64.EFI"
     _write(os.path.join(tree, "EFI/BOOT", boot), sdboot)
     _write(os.path.join(tree, "EFI/Linux", f"Talos-{version}.efi"), uki)
     _write(os.path.join(tree, "loader/loader.conf"), loader_conf(enroll))
+    if random_seed:  # 1.14: a zero placeholder, read-only, so systemd-boot 261 never writes one
+        _write(os.path.join(tree, RANDOM_SEED), bytes(32))
+        os.chmod(os.path.join(tree, RANDOM_SEED), 0o444)
     if cert_der is not None:
         _write(os.path.join(tree, "EFI/keys/uki-signing-cert.der"), cert_der)
     for name, data in (auth or {}).items():
         _write(os.path.join(tree, "loader/keys/auto", name), data)
 
 
-def esp_image(tree, sizes, path):
+def sectors_per_cluster(size):
+    """fatSectorsPerCluster (1.14, pkg/imager/iso/uefi.go): the largest power of two up to 8
+    sectors that keeps the cluster count at or above the FAT32 floor plus 2048."""
+    sectors, spc = size // 512, 1
+    while spc * 2 <= 8 and sectors // (spc * 2) >= 65525 + 2048:
+        spc *= 2
+    return spc
+
+
+def esp_image(tree, sizes, path, clusters=False):
     # Talos's size; with the model's small payload that would be a FAT32 below its minimum cluster
     # count (65525), which mtools and firmware read as another FAT type, so the model pads to 34 MiB.
-    size = max(10 * MIB + sum((s + MIB - 1) // MIB * MIB for s in sizes), 34 * MIB)
+    # The cluster size (1.14) follows Talos's size, not the padding.
+    talos_size = 10 * MIB + sum((s + MIB - 1) // MIB * MIB for s in sizes)
+    size = max(talos_size, 34 * MIB)
     with open(path, "wb") as f:
         f.truncate(size)
-    _run(["mkfs.vfat", "-F", "32", "-n", "EFI", "--invariant", path])
+    spc = ["-s", str(sectors_per_cluster(talos_size))] if clusters else []
+    _run(["mkfs.vfat", "-F", "32", "-n", "EFI", "--invariant"] + spc + [path])
     _run(["mcopy", "-s", "-p", "-Q", "-m", "-i", path] +
          [os.path.join(tree, d) for d in ("EFI", "loader") if os.path.isdir(os.path.join(tree, d))] + ["::"])
+    if os.path.exists(os.path.join(tree, RANDOM_SEED)):
+        _run(["mattrib", "-i", path, "+r", "::/" + RANDOM_SEED])
 
 
 def _xorriso(version, args):
@@ -87,11 +107,11 @@ def _xorriso(version, args):
     _run(["xorrisofs"] + args + ["--"] + extra)
 
 
-def write_uefi(out, tree, version, sizes):
+def write_uefi(out, tree, version, sizes, clusters=False):
     """The ISO of CreateUEFI (and the sd-boot half of CreateHybrid): the tree as ISO 9660, and
     efiboot.img appended as partition 2 and named the El Torito UEFI image."""
     efiboot = os.path.join(tree, "efiboot.img")
-    esp_image(tree, sizes, efiboot)
+    esp_image(tree, sizes, efiboot, clusters)
     _xorriso(version, ["-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", efiboot,
                        "-partition_cyl_align", "all", "-partition_offset", "16", "-iso_mbr_part_type", "0x83",
                        "-no-emul-boot", "-m", "efiboot.img", "-iso-level", "3", "-o", out, tree])

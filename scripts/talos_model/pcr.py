@@ -25,6 +25,7 @@ ORDERED_SECTIONS = {
              ".profile", ".dtbauto", ".hwids"],
 }
 ORDERED_SECTIONS["1.13"] = ORDERED_SECTIONS["1.11"]
+ORDERED_SECTIONS["1.14"] = ORDERED_SECTIONS["1.11"]  # internal/pkg/measure/internal/pcr/sections.go, unchanged at v1.14.0-rc.1
 
 PHASES = [("enter-initrd", False), ("leave-initrd", False), ("enter-machined", True)]
 BANKS = [("sha256", 0x000B), ("sha384", 0x000C), ("sha512", 0x000D)]

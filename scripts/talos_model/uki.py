@@ -23,10 +23,21 @@ import tempfile
 
 from . import pcr, pe
 
-STUB = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-SDBOOT = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
+DEBIAN_SYSTEMD_EFI = "/usr/lib/systemd/boot/efi"
 WIPE = "talos.experimental.wipe"
 MACHINE = {"amd64": 0x8664, "arm64": 0xAA64}
+
+
+def systemd_efi(name):
+    """The systemd EFI binary `name` (linuxx64.efi.stub, systemd-bootx64.efi) the model builds
+    with: Debian 12's (systemd 252), or those in $STANDIN_SYSTEMD_EFI (a directory; the boot
+    tests point it at systemd 257's, the stub Talos ships, which measures what sbpipe predicts).
+    Exits when the directory lacks it."""
+    directory = os.environ.get("STANDIN_SYSTEMD_EFI") or DEBIAN_SYSTEMD_EFI
+    path = os.path.join(directory, name)
+    if not os.path.isfile(path):
+        raise SystemExit(f"standin-imager: no {path} (STANDIN_SYSTEMD_EFI={directory}; scripts/setup installs it)")
+    return path
 
 
 def relabel(data, arch):
@@ -106,7 +117,8 @@ def build(imager, arch, kind, secureboot, cmdline, kernel, initrd, kernel_versio
     """(systemd-boot bytes, UKI bytes); signed when `secureboot`."""
     pcr_key = os.path.join(keys, "pcr-signing-key.pem")
     with tempfile.TemporaryDirectory() as scratch:
-        sbat = pe.PeFile(open(STUB, "rb").read()).section_data(".sbat")
+        stub = systemd_efi("linuxx64.efi.stub")
+        sbat = pe.PeFile(open(stub, "rb").read()).section_data(".sbat")
         # (the random kernel of STANDIN_KERNEL=random and arm64 is no PE, so it stays unsigned)
         sign_linux = secureboot and imager.signs_linux_section and kernel[:2] == b"MZ"
         linux = signer.sign(kernel, scratch, "kernel") if sign_linux else kernel
@@ -149,11 +161,11 @@ def build(imager, arch, kind, secureboot, cmdline, kernel, initrd, kernel_versio
             add(".pcrsig", pcr.pcrsig_json(imager.line, base, pcr_key))
         out = os.path.join(scratch, "uki.efi")
         if imager.native_assembler:
-            pe.assemble_native(STUB, sections, out)
+            pe.assemble_native(stub, sections, out)
         else:
-            pe.assemble_objcopy(STUB, sections, out, scratch)
+            pe.assemble_objcopy(stub, sections, out, scratch)
         uki = relabel(open(out, "rb").read(), arch)
-        sdboot = relabel(open(SDBOOT, "rb").read(), arch)
+        sdboot = relabel(open(systemd_efi("systemd-bootx64.efi"), "rb").read(), arch)
         if secureboot:
             uki = signer.sign(uki, scratch, "uki")
             sdboot = signer.sign(sdboot, scratch, "sdboot")

@@ -36,6 +36,7 @@ int sbpipe_main(int argc, char** argv) {
   CommandAction action;
   add_push_installer(app, action);
   add_verify(app, action);
+  add_verify_release(app, action);
   add_keys_check(app, action);
   add_plan(app, action);
   add_pxe_extract(app, action);

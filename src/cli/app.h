@@ -19,6 +19,7 @@ using CommandAction = std::function<Status()>;
 // flags to `app`, and stores the action to run into `action` when chosen.
 void add_push_installer(CLI::App& app, CommandAction& action);
 void add_verify(CLI::App& app, CommandAction& action);
+void add_verify_release(CLI::App& app, CommandAction& action);
 void add_keys_check(CLI::App& app, CommandAction& action);
 void add_plan(CLI::App& app, CommandAction& action);
 void add_pxe_extract(CLI::App& app, CommandAction& action);

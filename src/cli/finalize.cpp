@@ -11,6 +11,7 @@
 #include "pipeline/config_check.h"
 #include "pipeline/steps.h"
 #include "release/finalize.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 namespace {
@@ -27,6 +28,7 @@ struct FinalizeFlags {
   std::string registry_ca_file;
   RegistryAccess access;  // --authfile, --insecure
   GitHubFlags github;
+  std::string signing_pubkey;
 };
 
 Result<ReleaseFacts> facts_of(const FinalizeFlags& flags) {
@@ -43,6 +45,14 @@ Status run_finalize(const FinalizeFlags& flags) {
     if (auto st = check_installer_ref(flags.installer_ref, "--installer-ref"); !st) return st;
   auto facts = facts_of(flags);
   if (!facts) return fail(facts.error());
+  std::optional<PublicKey> key;
+  if (!flags.signing_pubkey.empty()) {
+    auto loaded = PublicKey::load(flags.signing_pubkey, "--signing-pubkey");
+    if (!loaded) return fail(loaded.error());
+    key = std::move(*loaded);
+    facts->signing_public_key = key->pem();
+    facts->signing_fingerprint = key->fingerprint();
+  }
   auto opened = open_release_target(flags.release, flags.github, ForeignReleaseId::refuse);
   if (!opened) return fail(opened.error());
   RegistryAccess access = flags.access;
@@ -52,7 +62,12 @@ Status run_finalize(const FinalizeFlags& flags) {
   if (!flags.registry_password_file.empty()) access.password_file = flags.registry_password_file;
 
   FinalizeRequest request{opened->pin, flags.no_make_latest ? MakeLatest::no : MakeLatest::yes, *facts,
-                          [access](const std::string& ref) { return check_installer(ref, access); }};
+                          [access, &flags](const std::string& ref) -> Status {
+                            if (auto st = check_installer(ref, access); !st) return st;
+                            if (flags.signing_pubkey.empty()) return {};
+                            return check_installer_signed(ref, access, flags.signing_pubkey, "--signing-pubkey");
+                          },
+                          key ? &*key : nullptr};
   auto result = finalize_release(*opened->target, request);
   if (!result) return fail(result.error());
   const std::string& location = result->release.location;
@@ -77,6 +92,9 @@ void add_finalize(CLI::App& app, CommandAction& action) {
   cmd->add_option("--installer-ref", flags->installer_ref,
                   "REGISTRY/REPO[:TAG]@sha256:<hex> that must exist in the registry; written into the notes "
                   "(default: the one the notes name from an earlier finalize)");
+  cmd->add_option("--signing-pubkey", flags->signing_pubkey,
+                  "Public half of the owner's signing key (push-installer and upload-assets --sign-key): the installer, "
+                  "each per-arch image and every asset must carry its signature; the notes get an ImageVerificationConfig");
   cmd->add_option("--target", flags->release.target,
                   "github, or dir:PATH for a release published with upload-assets --target dir:PATH")
       ->capture_default_str();

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/escape.h"
+
 namespace sbpipe {
 
 void print_result_line(const std::string& line) {
@@ -40,15 +42,19 @@ bool plain_scalar(const std::string& s) {
     numeric = numeric && (std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '+' || c == 'e' ||
                           c == 'E' || c == '_' || c == 'x' || c == 'o');
   if (numeric) return false;
-  for (char c : s)
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return false;
+    // U+0080..U+009F (C1 controls, 0xC2 0x80..0x9F): quoted, and escaped as in JSON.
+    if (c == 0xc2 && i + 1 < s.size() && (static_cast<unsigned char>(s[i + 1]) & 0xe0) == 0x80) return false;
+  }
   return true;
 }
 
 std::string scalar(const nlohmann::ordered_json& value) {
   if (value.is_string()) {
     const auto& s = value.get_ref<const std::string&>();
-    return plain_scalar(s) ? s : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return plain_scalar(s) ? s : escape_json_c1(value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   }
   return value.dump();  // numbers, booleans, null: JSON and YAML spell them alike
 }
@@ -96,20 +102,38 @@ void yaml_lines(const nlohmann::ordered_json& value, int indent, std::string& ou
   }
 }
 
+// Every string (and key) as valid UTF-8: a name that is not (an archive
+// member's, say) shows its odd bytes as "\xNN", as the text output does,
+// instead of failing the dump (issue 30).
+nlohmann::ordered_json utf8_only(const nlohmann::json& value) {
+  if (value.is_string()) return escape_invalid_utf8(value.get_ref<const std::string&>());
+  if (value.is_array()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const auto& item : value) out.push_back(utf8_only(item));
+    return out;
+  }
+  if (value.is_object()) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::object();
+    for (const auto& [key, item] : value.items()) out[escape_invalid_utf8(key)] = utf8_only(item);
+    return out;
+  }
+  return value;
+}
+
 nlohmann::ordered_json with_schema(const nlohmann::json& fields) {
   // ordered_json keeps schemaVersion first, where a reader looks for it.
   nlohmann::ordered_json out{{"schemaVersion", k_schema_version}};
-  for (const auto& [key, value] : fields.items()) out[key] = value;
+  for (const auto& [key, value] : fields.items()) out[escape_invalid_utf8(key)] = utf8_only(value);
   return out;
 }
 
 }  // namespace
 
-void print_json_result(const nlohmann::json& fields) { print_result_line(with_schema(fields).dump()); }
+void print_json_result(const nlohmann::json& fields) { print_result_line(escape_json_c1(with_schema(fields).dump())); }
 
 std::string yaml_text(const nlohmann::json& value) {
   std::string out;
-  yaml_lines(nlohmann::ordered_json(value), 0, out);
+  yaml_lines(utf8_only(value), 0, out);
   return out;
 }
 

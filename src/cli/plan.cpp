@@ -13,6 +13,7 @@
 #include "pipeline/steps.h"
 #include "plan/plan.h"
 #include "plan/talos_version.h"
+#include "sigstore/input_verification.h"
 
 namespace sbpipe {
 namespace {
@@ -72,6 +73,13 @@ Status run_plan(const PlanFlags& flags) {
   DigestResolver resolver = [&flags](const ImageRef& ref) { return resolve_digest(ref, flags); };
   auto plan = make_plan(flags.version, config, flags.pin_digests ? &resolver : nullptr);
   if (!plan) return fail(plan.error());
+  // Pinned inputs are checked against the rules before anything runs them.
+  if (flags.pin_digests) {
+    RegistryAccess access = flags.access;
+    access.plain_http = flags.plain_http;
+    access.ca_file = flags.ca_file;
+    if (auto st = check_plan_inputs(*plan, config.image_verification, access); !st) return st;
+  }
   // The whole plan, for the steps that take --plan (the Argo template's
   // verify, push-installer and upload-assets), written before anything is
   // printed: a step never reads a plan other than the one printed.

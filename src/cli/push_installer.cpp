@@ -1,4 +1,5 @@
 // sbpipe push-installer (INPUT... | --plan PLAN --out DIR) --ref REGISTRY/REPO:TAG [--plain-http] [--digest-file F]
+//                       [--sign-key KEY]
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +16,8 @@
 #include "core/file.h"
 #include "pipeline/steps.h"
 #include "plan/published.h"
+#include "secureboot/x509.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 namespace {
@@ -37,8 +40,37 @@ struct PushFlags {
   int retry_delay_ms = 500;
   int jobs = 2;
   std::string arch;
+  std::string sign_key;
+  std::string write_public;
+  std::string provenance_plan;
+  std::string provenance_uki_cert;
+  std::string provenance_pcr_pubkey;
+  std::string provenance_release;
   std::string format = "text";
 };
+
+// The provenance's facts: the plan's inputs and kernel arguments, the
+// fingerprints of the UKI certificate and the PCR public key.
+Result<ProvenanceFacts> provenance_facts(const PushFlags& flags) {
+  ProvenanceFacts facts;
+  auto plan = load_plan(flags.provenance_plan);
+  if (!plan) return fail(ErrorKind::usage, "--provenance-plan " + flags.provenance_plan + ": " + plan.error().message());
+  add_plan_facts(*plan, facts);
+  facts.release = flags.provenance_release;
+  if (!flags.provenance_uki_cert.empty()) {
+    auto pem = read_small_file(flags.provenance_uki_cert);
+    if (!pem) return fail(ErrorKind::usage, "--provenance-uki-cert " + flags.provenance_uki_cert + ": " + pem.error().message());
+    auto certs = parse_pem_certificates(*pem, "--provenance-uki-cert " + flags.provenance_uki_cert);
+    if (!certs) return fail(ErrorKind::usage, certs.error().message());
+    facts.uki_certificate_sha256 = certs->front().sha256;
+  }
+  if (!flags.provenance_pcr_pubkey.empty()) {
+    auto key = PublicKey::load(flags.provenance_pcr_pubkey, "--provenance-pcr-pubkey");
+    if (!key) return fail(key.error());
+    facts.pcr_public_key_sha256 = key->fingerprint();
+  }
+  return facts;
+}
 
 Status run_push(const PushFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
@@ -63,16 +95,32 @@ Status run_push(const PushFlags& flags) {
   if (!flags.arch.empty() && inputs.size() != 1)
     return fail(ErrorKind::usage, "--arch names the platform of one INPUT; with several, each image's config or layers must say");
   request.arch = flags.arch;
+  request.sign_key = flags.sign_key;
+  if (!flags.provenance_plan.empty()) {
+    auto facts = provenance_facts(flags);
+    if (!facts) return fail(facts.error());
+    request.provenance = std::move(*facts);
+  }
   request.registry.retry.max_attempts = flags.retries;
   request.registry.retry.base_delay = std::chrono::milliseconds(flags.retry_delay_ms);
+  if (!flags.write_public.empty() && flags.sign_key.empty())
+    return fail(ErrorKind::usage, "--write-public writes the public half of --sign-key; give --sign-key too");
   auto pushed = push_installer(request);
   if (!pushed) return fail(pushed.error());
+  if (!flags.write_public.empty()) {
+    auto key = SigningKey::load(flags.sign_key, "--sign-key");
+    if (!key) return fail(key.error());
+    if (auto st = write_file_atomically(flags.write_public, key->public_key().pem()); !st) return st;
+  }
   if (!flags.digest_file.empty()) {
     if (auto st = write_file_atomically(flags.digest_file, pushed->digest + "\n"); !st) return st;
   }
   if (flags.format != "text")
     print_structured_result(flags.format,
-                            {{"ref", pushed->name + "@" + pushed->digest}, {"name", pushed->name}, {"digest", pushed->digest}});
+                            {{"ref", pushed->name + "@" + pushed->digest},
+                             {"name", pushed->name},
+                             {"digest", pushed->digest},
+                             {"signer", pushed->signer.empty() ? nlohmann::json() : nlohmann::json(pushed->signer)}});
   else
     print_result_line(pushed->name + "@" + pushed->digest);
   return {};
@@ -103,6 +151,19 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--arch", flags->arch,
                   "Architecture of an image whose config names none (Talos 1.8/1.9); default: from its usr/install/<arch>/")
       ->check(CLI::IsMember({"amd64", "arm64"}));
+  cmd->add_option("--sign-key", flags->sign_key,
+                  "The owner's signing key (PEM EC P-256 or RSA): signs the index and every per-arch manifest "
+                  "(cosign .sig tag and a sigstore bundle) before any tag moves");
+  cmd->add_option("--provenance-plan", flags->provenance_plan,
+                  "With --sign-key: attach SLSA provenance (a signed in-toto attestation) built from this plan "
+                  "(sbpipe plan --pin-digests --format json): the inputs by digest and the kernel arguments");
+  cmd->add_option("--provenance-uki-cert", flags->provenance_uki_cert,
+                  "The UKI signing certificate, named in the provenance by SHA-256");
+  cmd->add_option("--provenance-pcr-pubkey", flags->provenance_pcr_pubkey,
+                  "The PCR public key, named in the provenance by SHA-256");
+  cmd->add_option("--provenance-release", flags->provenance_release, "The release the provenance names (e.g. OWNER/NAME@TAG)");
+  cmd->add_option("--write-public", flags->write_public,
+                  "Also write the signing key's public half (PEM) to this file, for finalize --signing-pubkey");
   cmd->add_option("--mount-from", flags->mount_from, "Repository on the same registry to mount existing blobs from (repeatable)");
   cmd->add_option("--ca-file,--registry-ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
   cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")

@@ -23,6 +23,7 @@
 #include "pipeline/runner.h"
 #include "plan/talos_version.h"
 #include "release/target_spec.h"
+#include "release/upgrade_ref.h"
 
 namespace sbpipe {
 namespace {
@@ -56,8 +57,11 @@ struct RunFlags {
 // text (null otherwise). One shape for every outcome, as README.md lists it.
 nlohmann::json run_result_json(const std::string& tag, const RunResult& result, const nlohmann::json& preflight,
                                const nlohmann::json& plan = nullptr) {
+  const bool pushed = result.push && !result.push->skipped;
+  // The `talosctl upgrade --image` argument: the installer by digest only (release/upgrade_ref.h).
   return {{"tag", tag},
-          {"installer", result.push && !result.push->skipped ? nlohmann::json(result.push->ref) : nlohmann::json()},
+          {"installer", pushed ? nlohmann::json(result.push->ref) : nlohmann::json()},
+          {"upgrade", pushed ? nlohmann::json(upgrade_image_ref(result.push->ref)) : nlohmann::json()},
           {"assets", result.upload ? report_json(result.upload->assets) : nlohmann::json::array()},
           {"release", result.finalize ? nlohmann::json(result.finalize->release) : nlohmann::json()},
           {"steps", result.steps.is_null() ? nlohmann::json::object() : result.steps},

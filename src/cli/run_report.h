@@ -7,8 +7,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "pipeline/runner.h"
 #include "pipeline/preflight.h"
+#include "pipeline/runner.h"
 
 namespace sbpipe {
 

@@ -296,7 +296,7 @@ void add_serve(CLI::App& app, CommandAction& action) {
                   "argo: create Argo Workflows through the Kubernetes API; local: queue `sbpipe run`s on this machine")
       ->type_name("{argo,local}");
   cmd->add_option("--state-dir", flags->state_dir, "local executor: the state directory (default: run.state_dir of --config)");
-  cmd->add_option("--threads", flags->threads, "Threads for Kubernetes API calls: submissions and /readyz (default 32)")
+  cmd->add_option("--threads", flags->threads, "Threads for Kubernetes API calls: submissions (default 32)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--max-connections", flags->max_connections,
                   "Open connections at most (default 1024); beyond it the oldest idle or slow one is closed")

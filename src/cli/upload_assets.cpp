@@ -10,6 +10,7 @@
 #include "cli/release_target.h"
 #include "plan/published.h"
 #include "release/publish.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 namespace {
@@ -21,6 +22,7 @@ struct UploadFlags {
   bool allow_published = false;
   std::string format = "text";
   GitHubFlags github;
+  std::string sign_key;
 };
 
 Status run_upload(const UploadFlags& flags) {
@@ -30,11 +32,17 @@ Status run_upload(const UploadFlags& flags) {
   // A missing token or a bad flag fails before minutes of hashing.
   auto opened = open_release_target(flags.release, flags.github, ForeignReleaseId::refuse);
   if (!opened) return fail(opened.error());
+  std::optional<SigningKey> key;
+  if (!flags.sign_key.empty()) {
+    auto loaded = SigningKey::load(flags.sign_key, "--sign-key");
+    if (!loaded) return fail(loaded.error());
+    key = std::move(*loaded);
+  }
   std::vector<NamedFile> files;
   for (const auto& f : flags.files) files.push_back(parse_named_file(f));
   auto assets = *plan ? release_files(**plan, flags.plan.out) : describe_files(files);
   if (!assets) return fail(assets.error());
-  PublishRequest request{opened->pin, flags.allow_published ? AllowPublished::yes : AllowPublished::no};
+  PublishRequest request{opened->pin, flags.allow_published ? AllowPublished::yes : AllowPublished::no, key ? &*key : nullptr};
   auto reports = publish_release(*opened->target, *assets, request);
   if (!reports) return fail(reports.error());
   if (flags.format != "text") {
@@ -55,6 +63,9 @@ void add_upload_assets(CLI::App& app, CommandAction& action) {
   add_plan_input_flags(*cmd, flags->plan, "every release asset (imager's outputs under their names, the iPXE scripts)");
   cmd->add_option("-R,--repo", flags->release.repo, "GitHub repository OWNER/NAME (optional with a dir: target)");
   cmd->add_option("--tag", flags->release.tag, "The release's tag")->required();
+  cmd->add_option("--sign-key", flags->sign_key,
+                  "The owner's signing key (PEM EC P-256 or RSA): each file and both checksum files get a sigstore "
+                  "bundle NAME.sigstore.json");
   cmd->add_option("--target", flags->release.target, "github, or dir:PATH to publish into PATH/<tag>/ instead")
       ->capture_default_str();
   add_release_pin_flags(*cmd, flags->release);

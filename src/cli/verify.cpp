@@ -1,4 +1,5 @@
-// sbpipe verify (PATH... | --plan PLAN --out DIR) --cert CERT.pem [--require-cmdline W]... [--forbid-cmdline W]...
+// sbpipe verify (PATH... | --plan PLAN --out DIR) [--cert CERT.pem | --db DB] [--dbx DBX]
+//               [--require-cmdline W]... [--forbid-cmdline W]...
 //               [--pcr-pubkey PEM] [--format text|json]
 
 #include <CLI/CLI.hpp>
@@ -20,12 +21,16 @@ struct VerifyFlags {
   std::vector<std::string> paths;
   PlanInputFlags plan;
   std::string cert;
+  std::string db;
+  std::string dbx;
   std::vector<std::string> require_cmdline;
   std::vector<std::string> forbid_cmdline;
   std::string pcr_pubkey;
+  std::string talos_version;
   std::string format = "text";
   std::string previous_ref;
   bool allow_key_rotation = false;
+  int previous_timeout_ms = 600'000;
   bool plain_http = false;
   std::string ca_file;
   std::string username;
@@ -82,8 +87,10 @@ Status verify_status(const std::vector<Verdict>& verdicts) {
 
 Status run_verify(const VerifyFlags& flags) {
   if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
-  auto options = verify_options(VerifyRequest{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey});
-  if (!options) return fail(options.error());
+  VerifyRequest request{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey};
+  request.talos_version = flags.talos_version;
+  request.db_file = flags.db;
+  request.dbx_file = flags.dbx;
   auto plan = load_plan_input(flags.plan, flags.paths, "PATH");
   if (!plan) return fail(plan.error());
   std::vector<std::string> paths = flags.paths;
@@ -91,7 +98,7 @@ Status run_verify(const VerifyFlags& flags) {
     paths = gate_inputs(**plan, flags.plan.out);
     if (paths.empty()) return fail(ErrorKind::invalid_input, flags.plan.plan + ": the plan has no SecureBoot output to verify");
   }
-  auto verdicts = verify_inputs(paths, *options);
+  auto verdicts = verify_build(paths, request);
   if (!verdicts) return fail(verdicts.error());
   if (!flags.previous_ref.empty()) {
     RegistryAccess access = flags.access;
@@ -109,7 +116,9 @@ Status run_verify(const VerifyFlags& flags) {
                     " failed verification, and the previous release is compared with a build that passes";
       verdicts->push_back(line);
     } else {
-      auto report = check_continuity(*verdicts, ContinuityRequest{flags.previous_ref, build_version(*verdicts), access});
+      ContinuityRequest continuity{flags.previous_ref, build_version(*verdicts), access};
+      continuity.pull_timeout = std::chrono::milliseconds(flags.previous_timeout_ms);
+      auto report = check_continuity(*verdicts, continuity);
       if (!report) return fail(report.error().with_context("--previous-ref"));
       verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
     }
@@ -128,17 +137,28 @@ void add_verify(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<VerifyFlags>();
   CLI::App* cmd =
       app.add_subcommand("verify", "Check that every EFI binary is signed by the UKI certificate and boots with a safe cmdline");
-  cmd->add_option("PATH", flags->paths, "Installer tarball or OCI layout, ISO image, EFI binary, or a directory of those");
+  cmd->add_option("PATH", flags->paths,
+                  "Installer tarball or OCI layout, ISO image, disk or FAT image, EFI binary, or a directory of those");
   add_plan_input_flags(*cmd, flags->plan, "the files the gate checks (every SecureBoot output)");
-  cmd->add_option("--cert", flags->cert, "uki-signing-cert.pem: the signer must be this certificate or issued by it")->required();
+  cmd->add_option("--cert", flags->cert,
+                  "uki-signing-cert.pem: a db of this certificate (the signer must be it or issued by it)");
+  cmd->add_option("--db", flags->db,
+                  "The db nodes hold (db.auth, an .esl or PEM certificates: certificates and SHA-256 image digests); "
+                  "default for an ISO: its own loader/keys/auto/db.auth");
+  cmd->add_option("--dbx", flags->dbx, "The dbx nodes hold (.auth, .esl): certificates and digests that forbid an image");
   cmd->add_option("--require-cmdline", flags->require_cmdline,
                   "Word every UKI cmdline must hold (repeatable; replaces the default lockdown=integrity)");
   cmd->add_option("--forbid-cmdline", flags->forbid_cmdline,
                   "Word no UKI cmdline may hold (repeatable; replaces the default lockdown=confidentiality)");
   cmd->add_option("--pcr-pubkey", flags->pcr_pubkey, "PEM public key that every UKI's .pcrpkey must be");
+  cmd->add_option("--talos-version", flags->talos_version,
+                  "Talos version (e.g. v1.14.0) every UKI's .osrel VERSION_ID must name");
   cmd->add_option("--previous-ref", flags->previous_ref,
                   "The previous release's installer (REGISTRY/REPO[:TAG][@DIGEST]; without a tag, the highest version below "
                   "this build's): its PCR key and UKI signer must be this build's");
+  cmd->add_option("--previous-timeout-ms", flags->previous_timeout_ms,
+                  "Time the pull of the --previous-ref installer may take in all (default 600000)")
+      ->check(CLI::Range(1000, 86'400'000));
   cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
                 "Report a changed PCR key or UKI signer instead of failing (an intended rotation)");
   cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP to the --previous-ref registry");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <random>
+#include <vector>
 
 #include "core/redact.h"
 
@@ -171,11 +172,23 @@ Status write_file_atomically(const std::filesystem::path& path, const std::strin
 }
 
 Status create_private_directories(const std::filesystem::path& dir) {
+  // Only what is made here becomes 0700: a directory that exists (a shared
+  // state_dir the owner set up, or /srv itself) keeps its mode (issue 30).
+  std::vector<std::filesystem::path> missing;
   std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0)
-    return fail(ErrorKind::io, dir.string() + ": cannot make private: " + std::strerror(errno));
+  for (auto p = dir; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (::mkdir(it->c_str(), 0700) == 0) {
+      if (::chmod(it->c_str(), 0700) != 0)  // against a umask that takes owner bits
+        return fail(ErrorKind::io, it->string() + ": cannot make private: " + std::strerror(errno));
+    } else if (errno != EEXIST) {
+      return fail(ErrorKind::io, it->string() + ": cannot create: " + std::strerror(errno));
+    }
+  }
+  if (!std::filesystem::is_directory(dir, ec)) return fail(ErrorKind::io, dir.string() + ": cannot create: not a directory");
   return {};
 }
 

@@ -38,8 +38,9 @@ SourceOpener file_opener(std::filesystem::path path, uint64_t offset = 0, uint64
 Result<uint64_t> write_atomically(const std::filesystem::path& path, ByteSource& source, mode_t mode = 0644);
 Status write_file_atomically(const std::filesystem::path& path, const std::string& content, mode_t mode = 0644);
 
-// Creates `dir` (and its parents) and makes it 0700: state only this user
-// may read. io error naming the directory.
+// Creates `dir` and its missing parents, each 0700: state only this user
+// may read. Directories that exist keep their mode (a shared state_dir is
+// the owner's to set). io error naming the directory.
 Status create_private_directories(const std::filesystem::path& dir);
 
 }  // namespace sbpipe

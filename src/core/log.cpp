@@ -16,30 +16,11 @@
 #include <mutex>
 #include <thread>
 
+#include "core/escape.h"
 #include "core/progress_board.h"
 #include "core/redact.h"
 
 namespace sbpipe {
-
-std::string escape_controls(std::string_view text) {
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    if (c == '\t' || (c >= 0x20 && c != 0x7f)) {
-      out.push_back(static_cast<char>(c));
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += "\\x";
-      out.push_back(k_hex[c >> 4]);
-      out.push_back(k_hex[c & 0xf]);
-    }
-  }
-  return out;
-}
 
 std::string rfc3339_utc_ms(std::chrono::system_clock::time_point time) {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
@@ -105,11 +86,11 @@ protected:
       // log_event() redacted each value and wrote the object: time and
       // level go in front of its fields.
       line = "{\"time\":\"" + rfc3339_utc_ms(msg.time) + "\",\"level\":\"" + std::string(level.data(), level.size()) + "\"," +
-             std::string(payload.substr(1)) + "\n";
+             escape_json_c1(payload.substr(1)) + "\n";
     } else if (m_format == LogFormat::json) {
       nlohmann::ordered_json j = {
           {"time", rfc3339_utc_ms(msg.time)}, {"level", std::string(level.data(), level.size())}, {"msg", redact(payload)}};
-      line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      line = escape_json_c1(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)) + "\n";
     } else {
       std::string text = redact(payload);
       line = "sbpipe: ";

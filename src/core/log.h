@@ -2,9 +2,10 @@
 // Logging set-up: one spdlog logger writing to stderr, every message redacted
 // (see redact.h). Text by default, one JSON object per line with
 // LogFormat::json. stdout stays reserved for results a machine reads.
-// A text record is one line: control characters in it (CR, LF, ESC, ...)
-// are written escaped, so that a value from outside (a header) cannot forge
-// or recolour log lines. JSON records escape them by JSON's rules.
+// A text record is one line: control characters in it (CR, LF, ESC, C1,
+// bytes that are not UTF-8) are written escaped (core/escape.h), so that a
+// value from outside (a header, a member name) cannot forge or recolour log
+// lines. JSON records escape them by JSON's rules, C1 controls as \u0080..
 //
 // A JSON record is {"time":"2026-01-02T03:04:05.678Z","level":"info",
 // "msg":"...", FIELDS...}: `time` is RFC 3339 in UTC with milliseconds, and
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/escape.h"
 
 namespace spdlog {
 class logger;
@@ -35,10 +37,6 @@ enum class LogFormat { text, json };
 
 // Parses "text" or "json".
 Result<LogFormat> parse_log_format(std::string_view name);
-
-// "\n", "\r" and "\xNN" for the control characters (and DEL) of `text`; tabs
-// and everything else (UTF-8 too) unchanged.
-std::string escape_controls(std::string_view text);
 
 // "2026-01-02T03:04:05.678Z": RFC 3339, UTC, millisecond precision.
 std::string rfc3339_utc_ms(std::chrono::system_clock::time_point time);

@@ -4,11 +4,20 @@
 
 #include <algorithm>
 
+#include "core/escape.h"
+
 namespace sbpipe {
 
-Table::Table(std::vector<std::string> headers) : m_headers(std::move(headers)) {}
+Table::Table(std::vector<std::string> headers) : m_headers(std::move(headers)) {
+  for (auto& cell : m_headers) cell = escape_controls(cell);
+}
 
-void Table::add_row(std::vector<std::string> cells) { m_rows.push_back(std::move(cells)); }
+void Table::add_row(std::vector<std::string> cells) {
+  // Cells often hold names from outside (archive members, registry
+  // messages): no control sequence reaches the terminal (issue 30).
+  for (auto& cell : cells) cell = escape_controls(cell);
+  m_rows.push_back(std::move(cells));
+}
 
 void Table::set_min_width(size_t column, size_t width) {
   if (m_min_widths.size() <= column) m_min_widths.resize(column + 1, 0);

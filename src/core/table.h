@@ -3,6 +3,8 @@
 // spaces apart, the last column unpadded (no trailing blanks). Every table
 // sbpipe prints (keys check, upload-assets, verify, run's summary, help's
 // global flags) is rendered here, on stdout, never inside a log line.
+// Cells are escaped as core/escape.h says (controls, C1, bytes that are not
+// UTF-8), since many hold names that came from outside.
 
 #include <string>
 #include <vector>

@@ -35,6 +35,9 @@ struct HttpRequest {
   // unless on_body is set, which then receives the body instead.
   size_t max_response_body = 4 << 20;
   std::function<Status(std::span<const char>)> on_body;
+  // The whole request, this one's own bound (as HttpOptions::total_timeout;
+  // the shorter wins); 0 = none.
+  std::chrono::milliseconds timeout{0};
 };
 
 struct HttpResponse {

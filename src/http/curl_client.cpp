@@ -134,8 +134,9 @@ public:
       set_blob(c, CURLOPT_SSLKEY_BLOB, m_options.client_key_pem);
       curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     }
-    if (m_options.total_timeout.count() > 0)
-      curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(m_options.total_timeout.count()));
+    auto timeout = m_options.total_timeout;
+    if (request.timeout.count() > 0 && (timeout.count() == 0 || request.timeout < timeout)) timeout = request.timeout;
+    if (timeout.count() > 0) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
     if (m_options.insecure_skip_verify) {
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
       curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);

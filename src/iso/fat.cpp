@@ -26,6 +26,7 @@ constexpr size_t k_max_entries = 100000;
 constexpr uint8_t k_attr_directory = 0x10;
 constexpr uint8_t k_attr_volume = 0x08;
 constexpr uint8_t k_attr_long_name = 0x0F;
+constexpr uint8_t k_max_lfn_entries = 20;  // FatFileSystem.h MAX_LFN_ENTRIES
 
 bool power_of_two(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
@@ -50,20 +51,71 @@ uint8_t short_name_checksum(const unsigned char* name) {
   return sum;
 }
 
-// "NAME    EXT" with the case flags of byte 12 (0x08 lower-case base, 0x10
-// lower-case extension, as Windows NT and mtools write them).
-std::string short_name(const unsigned char* e) {
-  auto part = [](const unsigned char* p, size_t n, bool lower) {
-    std::string s(reinterpret_cast<const char*>(p), n);
-    while (!s.empty() && s.back() == ' ') s.pop_back();
-    if (lower)
-      for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::string base = part(e, 8, (e[12] & 0x08) != 0), ext = part(e + 8, 3, (e[12] & 0x10) != 0);
-  if (!base.empty() && base[0] == '\x05') base[0] = '\xE5';
-  return ext.empty() ? base : base + "." + ext;
+// FatNameToStr: one part of an 8.3 name, trailing blanks trimmed, lower
+// case when its case flag says so.
+std::u16string name_part(const unsigned char* p, size_t n, bool lower) {
+  while (n > 0 && p[n - 1] == ' ') --n;
+  std::u16string s;
+  for (size_t i = 0; i < n; ++i) {
+    char16_t c = p[i];
+    if (lower && c >= 'A' && c <= 'Z') c = static_cast<char16_t>(c + 32);
+    s += c;
+  }
+  return s;
 }
+
+// FatGetFileNameViaCaseFlag (byte 12: 0x08 lower-case base, 0x10 lower-case extension).
+std::u16string case_flag_name(const unsigned char* e, bool use_flags) {
+  std::u16string base = name_part(e, 8, use_flags && (e[12] & 0x08) != 0);
+  std::u16string ext = name_part(e + 8, 3, use_flags && (e[12] & 0x10) != 0);
+  return ext.empty() ? base : base + u"." + ext;
+}
+
+// The upper-case map of EDK2's English collation (MdeModulePkg/Universal/
+// Disk/UnicodeCollation/EnglishDxe/UnicodeCollationEng.c mEngUpperMap):
+// ASCII letters and the Latin-1 lower-case letters.
+char16_t fold(char16_t c) {
+  if (c >= 'a' && c <= 'z') return static_cast<char16_t>(c - 32);
+  if (c >= 0xE0 && c <= 0xFE && c != 0xF7) return static_cast<char16_t>(c - 32);
+  return c;
+}
+
+bool same_name(std::u16string_view a, std::u16string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (fold(a[i]) != fold(b[i])) return false;
+  return true;
+}
+
+std::string utf8(std::u16string_view s) {
+  std::string out;
+  for (char16_t c : s) append_utf8(out, static_cast<uint16_t>(c));
+  return out;
+}
+
+std::u16string utf16(std::string_view s) {
+  // Boot paths are ASCII; other bytes are taken one by one (Latin-1).
+  std::u16string out;
+  for (unsigned char c : s) out += static_cast<char16_t>(c);
+  return out;
+}
+
+std::vector<std::string> split_path(std::string_view path) {
+  std::vector<std::string> parts;
+  std::string cur;
+  for (char c : path) {
+    if (c == '/' || c == '\\') {
+      if (!cur.empty()) parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  return parts;
+}
+
+constexpr size_t k_max_spellings = 64;
 
 }  // namespace
 
@@ -73,27 +125,38 @@ std::unexpected<Error> FatVolume::damaged(const std::string& why) const {
 
 Result<FatVolume> FatVolume::open(const RandomAccess& file, uint64_t offset, uint64_t size, std::string label) {
   FatVolume v(file, std::move(label));
+  // What EDK2 does not mount (FatOpenDevice, FatPkg/EnhancedFatDxe/Init.c) is no
+  // file system to the firmware: not_found, and nothing boots from it.
+  auto not_fat = [&](const std::string& why) {
+    return fail(ErrorKind::not_found, v.m_label + ": no FAT file system the firmware mounts (" + why + ")");
+  };
   std::array<unsigned char, 512> bs{};
-  if (!range_fits(offset, bs.size(), file.size()) || size < bs.size()) return v.damaged("shorter than a boot sector");
+  if (!range_fits(offset, bs.size(), file.size()) || size < bs.size()) return not_fat("shorter than a boot sector");
   if (auto st = file.read_at(offset, std::span<char>(reinterpret_cast<char*>(bs.data()), bs.size())); !st)
     return fail(st.error());
-  if (bs[510] != 0x55 || bs[511] != 0xAA) return v.damaged("no boot sector signature");
   uint32_t bps = le16(&bs[11]), spc = bs[13], reserved = le16(&bs[14]), fats = bs[16], root_entries = le16(&bs[17]);
   uint32_t total16 = le16(&bs[19]), fat16 = le16(&bs[22]), total32 = le32(&bs[32]), fat32 = le32(&bs[36]);
-  if (bps != 512 && bps != 1024 && bps != 2048 && bps != 4096) return v.damaged("bytes per sector is " + std::to_string(bps));
-  if (!power_of_two(spc) || spc > 128) return v.damaged("sectors per cluster is " + std::to_string(spc));
-  if (reserved == 0 || fats == 0) return v.damaged("no reserved sectors or no FAT");
+  uint8_t media = bs[21];
   uint64_t total = total16 != 0 ? total16 : total32;
   uint64_t fat_sectors = fat16 != 0 ? fat16 : fat32;
   bool is_fat32 = fat16 == 0;
-  if (is_fat32 && root_entries != 0) return v.damaged("a FAT32 volume with a fixed root directory");
-  uint64_t root_sectors = (uint64_t{root_entries} * k_entry + bps - 1) / bps;
+  if (reserved == 0 || fats == 0 || total == 0) return not_fat("no reserved sectors, FAT or sectors");
+  if (!power_of_two(bps) || bps < 512 || bps > 4096) return not_fat("bytes per sector " + std::to_string(bps));
+  if (!power_of_two(spc) || spc > 128) return not_fat("sectors per cluster " + std::to_string(spc));
+  if (media <= 0xF7 && media != 0xF0 && media != 0x00 && media != 0x01) return not_fat("media byte " + std::to_string(media));
+  if (!is_fat32 && root_entries == 0) return not_fat("a FAT12/16 volume without root entries");
+  if (is_fat32 && (fat_sectors == 0 || le16(&bs[42]) != 0 || (le16(&bs[40]) & 0x80) != 0))
+    return not_fat("a FAT32 volume of another version or with the active FAT flag");
+  uint64_t root_sectors = is_fat32 ? 0 : (uint64_t{root_entries} * k_entry + bps - 1) / bps;
   uint64_t first_data = reserved + uint64_t{fats} * fat_sectors + root_sectors;
-  if (fat_sectors == 0 || total <= first_data) return v.damaged("the FATs and root directory fill the volume");
+  if (total <= first_data) return not_fat("the FATs and root directory fill the volume");
+  uint64_t clusters = (total - first_data) / spc;
+  if (!is_fat32 && clusters >= 0xFFF5) return not_fat("FAT12/16 with " + std::to_string(clusters) + " clusters");
+  if (is_fat32 && clusters < 0xFFF5) return not_fat("FAT32 with " + std::to_string(clusters) + " clusters");
+  // Mounted by the firmware: from here on, what sbpipe cannot read fails closed.
   v.m_total_bytes = total * bps;
   if (v.m_total_bytes > size || !range_fits(offset, v.m_total_bytes, file.size()))
     return v.damaged("the boot sector describes " + std::to_string(v.m_total_bytes) + " bytes, more than the image holds");
-  uint64_t clusters = (total - first_data) / spc;
   if (clusters == 0 || clusters > 0x0FFFFFF5) return v.damaged("a cluster count of " + std::to_string(clusters));
   v.m_offset = offset;
   v.m_bytes_per_sector = bps;
@@ -175,72 +238,191 @@ Result<std::string> FatVolume::read_directory(uint32_t first_cluster, bool fixed
   return data;
 }
 
+struct FatVolume::Entry {
+  std::u16string name;  // FileString: the long name, or the 8.3 name by its case flags
+  std::string raw;      // the 11 bytes of the 8.3 name
+  uint8_t attributes = 0;
+  uint32_t cluster = 0;
+  uint32_t size = 0;
+  bool is_dot() const { return raw == ".          " || raw == "..         "; }
+  bool is_directory() const { return (attributes & k_attr_directory) != 0; }
+};
+
+// FatLoadNextDirEnt and FatLoadLongNameEntry over one directory's bytes.
+Result<std::vector<FatVolume::Entry>> FatVolume::entries(uint32_t first_cluster, bool fixed_root) const {
+  auto data = read_directory(first_cluster, fixed_root);
+  if (!data) return fail(data.error());
+  std::vector<Entry> out;
+  const size_t count = data->size() / k_entry;
+  auto at = [&](size_t i) { return reinterpret_cast<const unsigned char*>(data->data() + i * k_entry); };
+  for (size_t pos = 0; pos < count; ++pos) {
+    const unsigned char* e = at(pos);
+    if (e[0] == 0xE5 || (e[11] & k_attr_volume) != 0) continue;  // deleted, a volume label or a long-name part
+    if (e[0] == 0x00) break;                                     // only now: the end of the directory
+    Entry entry;
+    entry.raw.assign(reinterpret_cast<const char*>(e), 11);
+    entry.attributes = e[11];
+    entry.cluster = le16(e + 26) | (m_fat_bits == 32 ? static_cast<uint32_t>(le16(e + 20)) << 16 : 0);
+    entry.size = le32(e + 28);
+    // FatLoadLongNameEntry: walk back from the short entry.
+    const uint8_t sum = short_name_checksum(e);
+    std::u16string lfn;
+    bool whole = false;
+    size_t back = pos;
+    for (uint8_t ordinal = 1;; ++ordinal) {
+      if (back == 0) break;
+      const unsigned char* l = at(--back);
+      if (l[11] != k_attr_long_name || le16(l + 26) != 0 || l[13] != sum || (l[0] & ~0x40 & 0xFF) != ordinal ||
+          ordinal > k_max_lfn_entries)
+        break;
+      static constexpr int k_offsets[] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
+      for (int off : k_offsets) lfn += static_cast<char16_t>(le16(l + off));
+      if (l[0] & 0x40) {
+        whole = true;
+        break;
+      }
+    }
+    if (whole) {
+      auto nul = lfn.find(u'\0');
+      if (nul != std::u16string::npos) lfn.resize(nul);
+    }
+    entry.name = whole && !lfn.empty() ? lfn : case_flag_name(e, true);
+    out.push_back(std::move(entry));
+    if (out.size() > k_max_entries) return damaged("more than 100000 directory entries");
+  }
+  return out;
+}
+
 Result<std::vector<FatFile>> FatVolume::files() const {
   std::vector<FatFile> out;
   struct Dir {
-    std::string path;
+    std::vector<std::pair<std::string, std::string>> names;  // (firmware name, 8.3 name) per component
     uint32_t cluster;
     bool fixed_root;
-    int depth;
   };
-  std::vector<Dir> todo{{"", m_root_cluster, m_fat_bits != 32, 0}};
+  std::vector<Dir> todo{{{}, m_root_cluster, m_fat_bits != 32}};
   std::set<uint32_t> seen_dirs;
-  size_t entries = 0;
+  size_t total = 0;
   while (!todo.empty()) {
     Dir dir = todo.back();
     todo.pop_back();
-    if (dir.depth > k_max_depth) return damaged("directories nested deeper than 32 levels");
-    auto data = read_directory(dir.cluster, dir.fixed_root);
-    if (!data) return fail(data.error());
-    std::u16string long_name;
-    int long_expect = 0;
-    uint8_t long_sum = 0;
-    for (size_t at = 0; at + k_entry <= data->size(); at += k_entry) {
-      const auto* e = reinterpret_cast<const unsigned char*>(data->data() + at);
-      if (e[0] == 0x00) break;  // no entries after this one
-      if (++entries > k_max_entries) return damaged("more than 100000 directory entries");
-      if (e[0] == 0xE5) {
-        long_expect = 0;
-        continue;
+    if (dir.names.size() > static_cast<size_t>(k_max_depth)) return damaged("directories nested deeper than 32 levels");
+    auto list = entries(dir.cluster, dir.fixed_root);
+    if (!list) return fail(list.error());
+    if ((total += list->size()) > k_max_entries) return damaged("more than 100000 directory entries");
+    for (const auto& e : *list) {
+      if (e.is_dot()) continue;
+      auto names = dir.names;
+      names.emplace_back(utf8(e.name), utf8(case_flag_name(reinterpret_cast<const unsigned char*>(e.raw.data()), false)));
+      FatFile f;
+      for (const auto& [name, short_name] : names) {
+        f.path += (f.path.empty() ? "" : "/") + name;
+        f.short_path += (f.short_path.empty() ? "" : "/") + short_name;
       }
-      if ((e[11] & 0x3F) == k_attr_long_name) {
-        int order = e[0] & 0x1F;
-        if (e[0] & 0x40) {
-          long_name.assign(static_cast<size_t>(order) * 13, u'\0');
-          long_expect = order;
-          long_sum = e[13];
+      // Every spelling the firmware opens it by: each component by either name.
+      f.spellings = {""};
+      for (const auto& [name, short_name] : names) {
+        std::vector<std::string> next;
+        for (const auto& prefix : f.spellings) {
+          std::string p = prefix.empty() ? "" : prefix + "/";
+          next.push_back(p + name);
+          if (short_name != name && next.size() < k_max_spellings) next.push_back(p + short_name);
         }
-        if (order < 1 || order != long_expect || e[13] != long_sum) {
-          long_expect = 0;  // an orphan: ignored, as a FAT driver does
-          continue;
-        }
-        static constexpr int k_offsets[] = {1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30};
-        for (int i = 0; i < 13; ++i) long_name[static_cast<size_t>(order - 1) * 13 + i] = le16(e + k_offsets[i]);
-        --long_expect;
-        if (long_expect == 0) long_expect = -1;  // complete; the short entry follows
-        continue;
+        f.spellings = std::move(next);
       }
-      std::string name = short_name(e);
-      if (long_expect == -1 && short_name_checksum(e) == long_sum) {
-        std::string utf8;
-        for (char16_t c : long_name) {
-          if (c == u'\0' || c == 0xFFFF) break;
-          append_utf8(utf8, static_cast<uint16_t>(c));
-        }
-        if (!utf8.empty()) name = utf8;
-      }
-      long_expect = 0;
-      if (e[11] & k_attr_volume) continue;
-      if (name == "." || name == ".." || name.empty() || name.find('/') != std::string::npos) continue;
-      uint32_t cluster = le16(e + 26) | (m_fat_bits == 32 ? static_cast<uint32_t>(le16(e + 20)) << 16 : 0);
-      std::string path = dir.path.empty() ? name : dir.path + "/" + name;
-      if (e[11] & k_attr_directory) {
-        if (cluster < 2 || !seen_dirs.insert(cluster).second) return damaged(path + ": a directory that loops or has no cluster");
-        todo.push_back({path, cluster, false, dir.depth + 1});
+      f.size = e.size;
+      f.first_cluster = e.cluster;
+      f.directory = e.is_directory();
+      if (f.directory) {
+        if (e.cluster < 2 || !seen_dirs.insert(e.cluster).second)
+          return damaged(f.path + ": a directory that loops or has no cluster");
+        todo.push_back({std::move(names), e.cluster, false});
       } else {
-        out.push_back(FatFile{path, le32(e + 28), cluster});
+        out.push_back(std::move(f));
       }
     }
+  }
+  return out;
+}
+
+Result<std::optional<FatFile>> FatVolume::find(std::string_view path) const {
+  auto parts = split_path(path);
+  uint32_t cluster = m_root_cluster;
+  bool fixed_root = m_fat_bits != 32;
+  FatFile found;
+  found.directory = true;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (!found.directory) return std::nullopt;
+    auto list = entries(cluster, fixed_root);
+    if (!list) return fail(list.error());
+    std::u16string want = utf16(parts[i]);
+    auto short_form = fat_short_form(want);
+    const Entry* hit = nullptr;
+    for (const auto& e : *list)
+      if (same_name(e.name, want) || (short_form && e.raw == *short_form)) {
+        hit = &e;
+        break;
+      }
+    if (hit == nullptr) return std::nullopt;
+    found.path += (found.path.empty() ? "" : "/") + utf8(hit->name);
+    found.short_path += (found.short_path.empty() ? "" : "/") +
+                        utf8(case_flag_name(reinterpret_cast<const unsigned char*>(hit->raw.data()), false));
+    found.size = hit->size;
+    found.first_cluster = hit->cluster;
+    found.directory = hit->is_directory();
+    if (found.directory) {
+      if (hit->cluster < 2) return std::nullopt;  // ".." to the root, or damaged
+      cluster = hit->cluster;
+      fixed_root = false;
+    }
+  }
+  found.spellings = {found.path};
+  return found;
+}
+
+Result<std::vector<FatFile>> FatVolume::list(std::string_view path) const {
+  uint32_t cluster = m_root_cluster;
+  bool fixed_root = m_fat_bits != 32;
+  std::string base;
+  if (!split_path(path).empty()) {
+    auto dir = find(path);
+    if (!dir) return fail(dir.error());
+    if (!*dir || !(*dir)->directory) return std::vector<FatFile>{};
+    cluster = (*dir)->first_cluster;
+    fixed_root = false;
+    base = (*dir)->path + "/";
+  }
+  auto list = entries(cluster, fixed_root);
+  if (!list) return fail(list.error());
+  std::vector<FatFile> out;
+  for (const auto& e : *list) {
+    if (e.is_dot()) continue;
+    FatFile f;
+    f.path = base + utf8(e.name);
+    f.short_path = base + utf8(case_flag_name(reinterpret_cast<const unsigned char*>(e.raw.data()), false));
+    f.size = e.size;
+    f.first_cluster = e.cluster;
+    f.directory = e.is_directory();
+    f.spellings = {f.path};
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+Result<std::string> FatVolume::read(const FatFile& f, size_t max_bytes) const {
+  if (f.size > max_bytes) return damaged(f.path + ": larger than " + std::to_string(max_bytes) + " bytes");
+  std::string out;
+  if (f.size == 0) return out;
+  auto clusters = chain(f.first_cluster);
+  if (!clusters) return fail(clusters.error());
+  if (uint64_t{clusters->size()} * m_cluster_bytes < f.size) return damaged(f.path + ": its clusters hold less than its size");
+  out.resize(f.size);
+  uint64_t done = 0;
+  for (uint32_t c : *clusters) {
+    if (done >= f.size) break;
+    size_t n = static_cast<size_t>(std::min<uint64_t>(m_cluster_bytes, f.size - done));
+    if (auto st = m_file->read_at(cluster_offset(c), std::span<char>(out.data() + done, n)); !st) return fail(st.error());
+    done += n;
   }
   return out;
 }
@@ -278,6 +460,27 @@ Status FatVolume::copy(const FatFile& f, const std::filesystem::path& dest) cons
   }
   if (::close(fd) != 0) return fail(ErrorKind::io, dest.string() + ": " + std::strerror(errno));
   return {};
+}
+
+std::optional<std::string> fat_short_form(std::u16string_view name) {
+  // FatCheckIs8Dot3Name (FatPkg/EnhancedFatDxe/FileName.c), with
+  // FatStrToFat refusing what it would have to replace.
+  size_t dot = name.rfind(u'.');
+  std::u16string_view main = dot == std::u16string_view::npos ? name : name.substr(0, dot);
+  std::u16string_view ext = dot == std::u16string_view::npos ? std::u16string_view{} : name.substr(dot + 1);
+  if (main.empty() || main.size() > 8 || ext.size() > 3) return std::nullopt;
+  std::string out(11, ' ');
+  auto put = [&](std::u16string_view part, size_t at) {
+    static const std::u16string_view k_invalid = u"\"*+,/:;<=>?[\\]|. ";
+    for (size_t i = 0; i < part.size(); ++i) {
+      char16_t c = part[i];
+      if (c < 0x20 || c > 0x7E || k_invalid.find(c) != std::u16string_view::npos) return false;
+      out[at + i] = static_cast<char>(fold(c));
+    }
+    return true;
+  };
+  if (!put(main, 0) || !put(ext, 8)) return std::nullopt;
+  return out;
 }
 
 }  // namespace sbpipe

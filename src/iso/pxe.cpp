@@ -40,19 +40,18 @@ Result<std::vector<PxeFile>> extract_pxe_assets(const std::filesystem::path& iso
   if (!staging) return fail(staging.error());
   std::vector<PxeFile> found;
   bool has_uki = false;
-  while (true) {
-    auto member = (*walker)->next();
-    if (!member) return fail(member.error());
-    if (!*member) break;
-    if ((*member)->path.starts_with("EFI/Linux/")) has_uki = true;
-    auto it = wanted.find((*member)->path);
-    if (it == wanted.end() || !(*member)->regular) continue;
-    if (std::any_of(found.begin(), found.end(), [&](const PxeFile& f) { return f.member == it->first; })) continue;
+  auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
+    if (member.path.starts_with("EFI/Linux/")) has_uki = true;
+    auto it = wanted.find(member.path);
+    if (it == wanted.end() || !member.regular) return {};
+    if (std::any_of(found.begin(), found.end(), [&](const PxeFile& f) { return f.member == it->first; })) return {};
     auto staged = staging->path() / it->second;
     auto copied = (*walker)->copy_to(staged);
     if (!copied) return fail(copied.error());
     found.push_back(PxeFile{it->first, out_dir / it->second, *copied});
-  }
+    return {};
+  });
+  if (!walked) return fail(walked.error());
   std::string missing;
   for (const auto& [member, name] : wanted) {
     bool have = std::any_of(found.begin(), found.end(), [&](const PxeFile& f) { return f.member == member; });

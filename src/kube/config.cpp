@@ -2,10 +2,14 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string_view>
+#include <tuple>
 
 #include "core/base64.h"
+#include "core/escape.h"
 #include "core/file.h"
 #include "core/redact.h"
 
@@ -54,14 +58,23 @@ struct Merged {
   std::vector<std::string> files;  // the files read, in order
 };
 
-void merge_named(const YAML::Node& list, const char* inner, const std::filesystem::path& file,
-                 std::map<std::string, Entry>& into) {
-  if (!list || !list.IsSequence()) return;
+// One file's list into the merged one. A name twice in one file is an
+// error, as client-go's decoding makes it (tools/clientcmd/api/v1
+// conversion.go: "duplicate name ... in list"), so kubectl refuses the file.
+Status merge_named(const YAML::Node& list, const char* inner, const std::filesystem::path& file,
+                   std::map<std::string, Entry>& into) {
+  if (!list || !list.IsSequence()) return {};
+  std::set<std::string> in_file;
   for (const auto& item : list) {
     if (!item.IsMap() || !item["name"]) continue;
+    std::string name = item["name"].as<std::string>();
+    if (!in_file.insert(name).second)
+      return fail(ErrorKind::config, "kubeconfig " + file.string() + ": " + inner + " '" + escape_controls(name) +
+                                         "' is named twice (kubectl refuses such a file)");
     // try_emplace: the first file to name it wins, as kubectl's merge does.
-    into.try_emplace(item["name"].as<std::string>(), Entry{item[inner], file});
+    into.try_emplace(name, Entry{item[inner], file});
   }
+  return {};
 }
 
 Result<Merged> merge_files(const std::vector<std::filesystem::path>& paths) {
@@ -77,9 +90,10 @@ Result<Merged> merge_files(const std::vector<std::filesystem::path>& paths) {
       YAML::Node root = YAML::Load(*text);
       if (merged.current_context.empty() && root["current-context"])
         merged.current_context = root["current-context"].as<std::string>();
-      merge_named(root["contexts"], "context", path, merged.contexts);
-      merge_named(root["clusters"], "cluster", path, merged.clusters);
-      merge_named(root["users"], "user", path, merged.users);
+      for (auto [list, inner, into] :
+           {std::tuple{"contexts", "context", &merged.contexts}, std::tuple{"clusters", "cluster", &merged.clusters},
+            std::tuple{"users", "user", &merged.users}})
+        if (auto st = merge_named(root[list], inner, path, *into); !st) return fail(st.error());
     } catch (const YAML::Exception& e) {
       return fail(ErrorKind::config, "kubeconfig " + path.string() + ": " + e.what());
     }
@@ -196,7 +210,11 @@ Result<KubeConfig> load_kube_config(const Getenv& getenv, const KubeSelection& s
     std::string_view list = *env;
     while (!list.empty()) {
       auto colon = list.find(':');
-      if (auto part = list.substr(0, colon); !part.empty()) paths.emplace_back(part);
+      // A file named twice is read once (client-go's loader deduplicates
+      // the list), so that its entries are not counted twice.
+      if (auto part = list.substr(0, colon);
+          !part.empty() && std::find(paths.begin(), paths.end(), std::filesystem::path(part)) == paths.end())
+        paths.emplace_back(part);
       if (colon == std::string_view::npos) break;
       list.remove_prefix(colon + 1);
     }

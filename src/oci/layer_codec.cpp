@@ -3,6 +3,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "core/sha256.h"
@@ -167,7 +168,98 @@ private:
   bool m_done = false;
 };
 
+// Pulls encoded bytes as the caller reads decoded ones.
+class GunzipSource final : public ByteSource {
+public:
+  explicit GunzipSource(std::unique_ptr<ByteSource> encoded) : m_encoded(std::move(encoded)), m_in(k_codec_chunk) {
+    inflateInit2(&m_z, 16 + MAX_WBITS);
+  }
+  ~GunzipSource() override { inflateEnd(&m_z); }
+
+  Result<size_t> read(std::span<char> buffer) override {
+    if (buffer.empty()) return size_t{0};
+    m_z.next_out = reinterpret_cast<Bytef*>(buffer.data());
+    m_z.avail_out = static_cast<uInt>(std::min<size_t>(buffer.size(), 1u << 30));
+    uInt room = m_z.avail_out;
+    while (m_z.avail_out == room) {
+      if (m_z.avail_in == 0) {
+        auto n = m_encoded->read(m_in);
+        if (!n) return fail(n.error());
+        if (*n == 0) {
+          if (m_in_member || !m_seen_input) return fail(ErrorKind::invalid_input, "gzip stream ends early (truncated)");
+          return size_t{0};
+        }
+        m_seen_input = true;
+        m_z.next_in = reinterpret_cast<Bytef*>(m_in.data());
+        m_z.avail_in = static_cast<uInt>(*n);
+      }
+      if (!m_in_member) {
+        inflateReset(&m_z);  // the next member of a multi-member stream
+        m_in_member = true;
+      }
+      int rc = inflate(&m_z, Z_NO_FLUSH);
+      if (rc == Z_STREAM_END) {
+        m_in_member = false;
+        continue;
+      }
+      if (rc != Z_OK && rc != Z_BUF_ERROR)
+        return fail(ErrorKind::invalid_input, std::string("not valid gzip data (") + (m_z.msg ? m_z.msg : "inflate error") + ")");
+    }
+    return static_cast<size_t>(room - m_z.avail_out);
+  }
+
+private:
+  std::unique_ptr<ByteSource> m_encoded;
+  std::vector<char> m_in;
+  z_stream m_z{};
+  bool m_in_member = false;
+  bool m_seen_input = false;
+};
+
+class UnzstdSource final : public ByteSource {
+public:
+  explicit UnzstdSource(std::unique_ptr<ByteSource> encoded)
+      : m_encoded(std::move(encoded)), m_dctx(ZSTD_createDCtx()), m_in(k_codec_chunk) {}
+  ~UnzstdSource() override { ZSTD_freeDCtx(m_dctx); }
+
+  Result<size_t> read(std::span<char> buffer) override {
+    ZSTD_outBuffer out{buffer.data(), buffer.size(), 0};
+    while (out.pos == 0 && !buffer.empty()) {
+      if (m_inbuf.pos == m_inbuf.size) {
+        auto n = m_encoded->read(m_in);
+        if (!n) return fail(n.error());
+        if (*n == 0) {
+          if (!m_frame_done) return fail(ErrorKind::invalid_input, "zstd stream ends early (truncated)");
+          return size_t{0};
+        }
+        m_inbuf = ZSTD_inBuffer{m_in.data(), *n, 0};
+      }
+      size_t rc = ZSTD_decompressStream(m_dctx, &out, &m_inbuf);
+      if (ZSTD_isError(rc))
+        return fail(ErrorKind::invalid_input, std::string("not valid zstd data (") + ZSTD_getErrorName(rc) + ")");
+      m_frame_done = rc == 0;
+    }
+    return out.pos;
+  }
+
+private:
+  std::unique_ptr<ByteSource> m_encoded;
+  ZSTD_DCtx* m_dctx;
+  std::vector<char> m_in;
+  ZSTD_inBuffer m_inbuf{nullptr, 0, 0};
+  bool m_frame_done = false;
+};
+
 }  // namespace
+
+std::unique_ptr<ByteSource> make_decoding_source(std::unique_ptr<ByteSource> encoded, Encoding encoding) {
+  switch (encoding) {
+  case Encoding::gzip: return std::make_unique<GunzipSource>(std::move(encoded));
+  case Encoding::zstd: return std::make_unique<UnzstdSource>(std::move(encoded));
+  case Encoding::none: return encoded;
+  }
+  return encoded;
+}
 
 Encoding sniff_encoding(std::span<const char> head) {
   auto b = [&](size_t i) { return static_cast<unsigned char>(head[i]); };

@@ -34,6 +34,13 @@ public:
 // For Encoding::none the hasher hashes the bytes as they are.
 std::unique_ptr<DecodingHasher> make_decoding_hasher(Encoding encoding);
 
+// Decodes `encoded` on the fly, as containerd's compression.DecompressStream
+// reads a layer: gzip members in sequence form one stream (RFC 1952 2.2;
+// Go's gzip.Reader is multistream by default), zstd frames likewise;
+// Encoding::none passes the bytes through. invalid_input for damaged data
+// or a stream that ends inside a member or frame.
+std::unique_ptr<ByteSource> make_decoding_source(std::unique_ptr<ByteSource> encoded, Encoding encoding);
+
 // Compresses `raw` on the fly. level: gzip 1-9, zstd 1-19.
 std::unique_ptr<ByteSource> make_compressing_source(std::unique_ptr<ByteSource> raw, Encoding encoding, int level);
 

@@ -54,6 +54,9 @@ private:
   Status move_arch_tags(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
                         const std::vector<std::string>& arch_tags, OnlyStale only_stale);
   Result<bool> present_or_mounted(Registry& registry, const Digest& digest);
+  // options.before_tags on the top document, then each per-arch manifest.
+  Status run_before_tags(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                         const std::string& top_media, const std::string& top) const;
   // Every layer of every image, on up to options.jobs sessions at once.
   Result<std::vector<std::vector<Descriptor>>> ensure_all_layers(const std::vector<LocalImage>& images);
   template <class F>
@@ -110,6 +113,16 @@ Result<std::string> Pusher::top_document(const std::vector<LocalImage>& images, 
     entries.push_back(Descriptor{media_of(images[i]), Digest::of(manifests[i]), manifests[i].size(), images[i].platform});
   media = media_type::oci_index;
   return index_json(entries, m_options.annotations);
+}
+
+Status Pusher::run_before_tags(const std::vector<LocalImage>& images, const std::vector<std::string>& manifests,
+                               const std::string& top_media, const std::string& top) const {
+  if (!m_options.before_tags) return {};
+  std::vector<Descriptor> documents{Descriptor{top_media, Digest::of(top), top.size(), std::nullopt}};
+  if (images.size() > 1)
+    for (size_t i = 0; i < images.size(); ++i)
+      documents.push_back(Descriptor{media_of(images[i]), Digest::of(manifests[i]), manifests[i].size(), images[i].platform});
+  return m_options.before_tags(m_registry, documents);
 }
 
 Result<bool> Pusher::present_or_mounted(Registry& registry, const Digest& digest) {
@@ -286,6 +299,7 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
     auto current = m_registry.head_manifest(tag);
     if (!current) return fail(current.error());
     if (*current && (*current)->digest == want) {
+      if (auto st = run_before_tags(images, manifests, media, *top); !st) return fail(st.error());
       // An earlier run may have failed between TAG and its arch tags.
       if (auto st = move_arch_tags(images, manifests, *arch_tags, OnlyStale::yes); !st) return fail(st.error());
       spdlog::info("{} already names {}: nothing to push", m_options.target.str(), want.str());
@@ -313,10 +327,15 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
   // tag at all; a failure after it leaves arch tags on the previous images of
   // a TAG that is already complete, never on images whose index failed (F11),
   // and a re-run moves them.
-  if (images.size() > 1) {
+  if (images.size() > 1 || m_options.before_tags) {
     for (size_t i = 0; i < images.size(); ++i)
       if (auto st = m_registry.put_manifest(Digest::of(manifests[i]).str(), media_of(images[i]), manifests[i]); !st)
         return fail(st.error());
+  }
+  if (m_options.before_tags) {
+    if (images.size() > 1)
+      if (auto st = m_registry.put_manifest(Digest::of(*top).str(), media, *top); !st) return fail(st.error());
+    if (auto st = run_before_tags(images, manifests, media, *top); !st) return fail(st.error());
   }
   if (auto st = m_registry.put_manifest(tag, media, *top); !st) return fail(st.error());
   if (auto st = move_arch_tags(images, manifests, *arch_tags, OnlyStale::no); !st) return fail(st.error());

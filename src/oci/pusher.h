@@ -14,6 +14,10 @@
 //   that no arch tag ever names an image whose index failed. When TAG is
 //   unchanged, stale arch tags (an earlier run that stopped after TAG) are
 //   moved, at one HEAD per arch.
+// - with PushOptions::before_tags (signing), every document is PUT by
+//   digest first, the hook runs on them, and only then do tags move: a tag
+//   never names an image before its signatures exist. An unchanged image
+//   gets the hook too (so a signature missing from an earlier run is added).
 
 #include <functional>
 #include <memory>
@@ -22,6 +26,7 @@
 
 #include "http/retry.h"
 #include "oci/image.h"
+#include "oci/manifest.h"
 #include "oci/reference.h"
 #include "oci/registry.h"
 
@@ -43,6 +48,11 @@ struct PushOptions {
   int compression_level = 0;            // 0: the encoding's default
   RetryPolicy retry;
   int jobs = 2;  // layers uploaded at once (each on its own session)
+  // Runs once every manifest (and the index) is in the registry by digest,
+  // before any tag moves, with the top document first (the index, or the
+  // one manifest), then each per-arch manifest. A failure stops the push
+  // with no tag moved.
+  std::function<Status(Registry&, const std::vector<Descriptor>&)> before_tags;
 };
 
 struct PushResult {

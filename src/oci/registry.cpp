@@ -59,7 +59,16 @@ Result<HttpResponse> Registry::call(HttpRequest request, Retry retry) {
       spdlog::debug("registry {}: {} to {} (another origin) without credentials", m_endpoint.display(), request.method,
                     url_origin(request.url));
     }
+    if (m_deadline) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*m_deadline - m_clock.now());
+      if (left.count() <= 0)
+        return fail(ErrorKind::timeout, "registry " + m_endpoint.display() + ": " + m_deadline_what + " ran out of time");
+      sent.timeout = left;
+    }
     auto response = m_http.send(sent);
+    if (!response && m_deadline && response.error().kind() == ErrorKind::timeout && m_clock.now() >= *m_deadline)
+      return fail(ErrorKind::timeout, "registry " + m_endpoint.display() + ": " + m_deadline_what + " ran out of time (" +
+                                          request.method + " " + url_origin(request.url) + ")");
 
     std::optional<std::chrono::milliseconds> wait;
     if (response && response->status == 401 && !own_origin)
@@ -242,7 +251,8 @@ Result<std::optional<ManifestHead>> Registry::head_manifest(const std::string& r
   return std::optional<ManifestHead>(ManifestHead{*digest, response->header("Content-Type").value_or("")});
 }
 
-Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
+Result<HttpResponse> Registry::send_manifest(const std::string& reference, const std::string& media_type,
+                                             const std::string& body) {
   ++m_counters.manifest_puts;
   HttpRequest request;
   request.method = "PUT";
@@ -274,8 +284,34 @@ Status Registry::put_manifest(const std::string& reference, const std::string& m
     if (auto got = response->header("Docker-Content-Digest"); got && *got != expected.str())
       return fail(ErrorKind::permanent, "registry " + m_endpoint.display() + ": stored manifest " + reference + " as " + *got +
                                             ", but sbpipe sent " + expected.str());
-    return {};
+    return response;
   }
+}
+
+Status Registry::put_manifest(const std::string& reference, const std::string& media_type, const std::string& body) {
+  auto response = send_manifest(reference, media_type, body);
+  if (!response) return fail(response.error());
+  return {};
+}
+
+Result<bool> Registry::put_referrer_manifest(const std::string& media_type, const std::string& body, const Digest& subject) {
+  auto response = send_manifest(Digest::of(body).str(), media_type, body);
+  if (!response) return fail(response.error());
+  auto header = response->header("OCI-Subject");
+  return header && *header == subject.str();
+}
+
+Result<std::optional<std::string>> Registry::get_referrers(const Digest& subject, const std::string& artifact_type) {
+  HttpRequest request;
+  request.url = url("/referrers/" + subject.str() + "?artifactType=" + percent_encode(artifact_type));
+  request.headers.emplace_back("Accept", media_type::oci_index);
+  auto response = call(request, Retry::yes);
+  if (!response) return fail(response.error());
+  // 404 is what distribution-spec 1.1 says; registries that predate it may
+  // answer 405 for the unknown route.
+  if (response->status == 404 || response->status == 405) return std::optional<std::string>();
+  if (response->status != 200) return fail(status_error(*response, "GET referrers of " + subject.short_str()));
+  return std::optional<std::string>(response->body);
 }
 
 Result<std::optional<FetchedManifest>> Registry::get_manifest(const std::string& reference) {
@@ -293,22 +329,40 @@ Result<std::optional<FetchedManifest>> Registry::get_manifest(const std::string&
   return std::optional<FetchedManifest>(std::move(m));
 }
 
-Status Registry::get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink) {
+Status Registry::get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink,
+                          std::optional<uint64_t> size) {
   Sha256 hash;
+  uint64_t received = 0;
   HttpRequest request;
   request.url = url("/blobs/" + digest.str());
   request.follow_redirects = true;
   request.on_body = [&](std::span<const char> chunk) -> Status {
+    // What the descriptor says comes first: a body longer than its size is
+    // not read on to the end before the digest could fail it.
+    if (size && received + chunk.size() > *size)
+      return fail(ErrorKind::invalid_input, "registry " + m_endpoint.display() + ": blob " + digest.short_str() +
+                                                " is larger than the " + std::to_string(*size) +
+                                                " bytes its descriptor gives; not read further");
+    received += chunk.size();
     hash.update(chunk);
     return sink(chunk);
   };
   auto response = call(request, Retry::no);
   if (!response) return fail(response.error().with_context("GET blob " + digest.short_str()));
   if (response->status != 200) return fail(status_error(*response, "GET blob " + digest.short_str()));
+  if (size && received != *size)
+    return fail(ErrorKind::invalid_input, "registry " + m_endpoint.display() + ": blob " + digest.short_str() + " has " +
+                                              std::to_string(received) + " bytes, not the " + std::to_string(*size) +
+                                              " its descriptor gives");
   if (std::string got = "sha256:" + hash.finish_hex(); got != digest.str())
     return fail(ErrorKind::invalid_input,
                 "registry " + m_endpoint.display() + ": blob " + digest.short_str() + " has content " + got);
   return {};
+}
+
+void Registry::set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline, std::string what) {
+  m_deadline = deadline;
+  m_deadline_what = what.empty() ? "the request" : std::move(what);
 }
 
 Result<std::vector<std::string>> Registry::list_tags() {

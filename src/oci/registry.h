@@ -79,6 +79,18 @@ public:
   // PUT of a manifest; checks the registry's Docker-Content-Digest.
   Status put_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
 
+  // PUT of a manifest that names a `subject` (OCI image-spec 1.1), by its
+  // digest. true when the registry answered with the OCI-Subject header
+  // naming that subject, i.e. it indexes referrers itself; false when the
+  // client must keep the referrers tag schema's index (distribution-spec
+  // 1.1, "Pushing Manifests with Subject").
+  Result<bool> put_referrer_manifest(const std::string& media_type, const std::string& body, const Digest& subject);
+
+  // GET /referrers/<subject>?artifactType=: the referrers index (4 MiB at
+  // most). nullopt when the registry has no referrers API (404, as
+  // distribution-spec 1.1 says a registry without it answers).
+  Result<std::optional<std::string>> get_referrers(const Digest& subject, const std::string& artifact_type);
+
   // GET of a manifest or index by tag or digest (4 MiB at most); nullopt on
   // 404. permanent when a digest reference and the body disagree.
   Result<std::optional<FetchedManifest>> get_manifest(const std::string& reference);
@@ -86,7 +98,16 @@ public:
   // GET of a blob, streamed into `sink` and checked against `digest` as it
   // streams (a mismatch fails after the last byte). Follows the registry's
   // redirect to its storage. Not retried: `sink` has seen the bytes.
-  Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink);
+  // With `size` (the descriptor's), a body that runs past it is cut off
+  // there and one that ends short fails, both invalid_input naming the
+  // registry, before the digest is compared (issue 30).
+  Status get_blob(const Digest& digest, const std::function<Status(std::span<const char>)>& sink,
+                  std::optional<uint64_t> size = std::nullopt);
+
+  // Every request from now on must end by `deadline` (`what` names it in
+  // the timeout error: "the previous release's pull (10 min)"); a request
+  // that would start after it fails at once. nullopt: no deadline.
+  void set_deadline(std::optional<std::chrono::steady_clock::time_point> deadline, std::string what = "");
 
   // Whether the registry lets these credentials push, without pushing: opens
   // a blob upload (POST) and cancels it at once (DELETE of its Location).
@@ -102,6 +123,8 @@ public:
 private:
   enum class Retry { yes, no };
   Result<HttpResponse> call(HttpRequest request, Retry retry);
+  // PUT of a manifest, retried from memory; the 201 response.
+  Result<HttpResponse> send_manifest(const std::string& reference, const std::string& media_type, const std::string& body);
   Result<std::string> start_upload(const std::string& query = "");
   // A Location resolved against `base`; permanent error for a non-HTTP(S)
   // URL, or a plain-HTTP one from an HTTPS registry.
@@ -115,6 +138,8 @@ private:
   Clock& m_clock;
   RegistryEndpoint m_endpoint;
   RetryPolicy m_policy;
+  std::optional<std::chrono::steady_clock::time_point> m_deadline;
+  std::string m_deadline_what;
   std::mt19937 m_rng;
   RegistryCounters m_counters;
 };

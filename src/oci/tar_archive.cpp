@@ -1,159 +1,131 @@
-// The libarchive adapter: the only file that includes archive.h for tar.
-
 #include "oci/tar_archive.h"
 
-#include "core/file.h"
-
-#include <archive.h>
-#include <archive_entry.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <unordered_map>
-#include <vector>
+
+#include "core/file.h"
+#include "core/go_path.h"
+#include "oci/tar_reader.h"
 
 namespace sbpipe {
 namespace {
 
-constexpr size_t k_block = 1 << 20;
-
-// One libarchive reader over an open file, with read/seek/skip callbacks so
-// that libarchive can skip member data without reading it.
-class Reader {
+// An open file read forward, which can also skip ahead by seeking.
+class SeekableFile final : public ByteSource {
 public:
-  Reader() : m_buffer(k_block) { m_archive = archive_read_new(); }
-  ~Reader() {
-    archive_read_free(m_archive);
-    if (m_fd >= 0) ::close(m_fd);
-  }
-  Reader(const Reader&) = delete;
-  Reader& operator=(const Reader&) = delete;
+  explicit SeekableFile(int fd) : m_fd(fd) {}
+  ~SeekableFile() override { ::close(m_fd); }
+  SeekableFile(const SeekableFile&) = delete;
+  SeekableFile& operator=(const SeekableFile&) = delete;
 
-  Status open(const std::filesystem::path& path) {
-    auto fd = open_regular_file(path);
-    if (!fd) return fail(fd.error());
-    m_fd = *fd;
-    archive_read_support_format_tar(m_archive);
-    archive_read_support_format_gnutar(m_archive);
-    archive_read_support_filter_gzip(m_archive);
-    archive_read_support_filter_zstd(m_archive);
-    archive_read_set_callback_data(m_archive, this);
-    archive_read_set_read_callback(m_archive, &Reader::on_read);
-    archive_read_set_seek_callback(m_archive, &Reader::on_seek);
-    archive_read_set_skip_callback(m_archive, &Reader::on_skip);
-    if (archive_read_open1(m_archive) != ARCHIVE_OK) return fail(ErrorKind::invalid_input, path.string() + ": " + error_text());
-    return {};
+  Result<size_t> read(std::span<char> buffer) override {
+    for (;;) {
+      ssize_t n = ::read(m_fd, buffer.data(), buffer.size());
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return fail(ErrorKind::io, std::string("read: ") + std::strerror(errno));
+    }
   }
-
-  // ARCHIVE_OK with an entry, ARCHIVE_EOF at the end, else an error.
-  Result<archive_entry*> next() {
-    archive_entry* entry = nullptr;
-    int rc = archive_read_next_header(m_archive, &entry);
-    if (rc == ARCHIVE_EOF) return nullptr;
-    if (rc < ARCHIVE_WARN) return fail(ErrorKind::invalid_input, error_text());
-    return entry;
-  }
-
-  Result<size_t> read_data(std::span<char> buffer) {
-    la_ssize_t n = archive_read_data(m_archive, buffer.data(), buffer.size());
-    if (n < 0) return fail(ErrorKind::invalid_input, error_text());
-    return static_cast<size_t>(n);
-  }
-
-  std::string error_text() {
-    const char* e = archive_error_string(m_archive);
-    std::string text = e ? e : "unreadable archive";
-    if (text.find("Unrecognized archive format") != std::string::npos) return "not a tar archive";
-    return text;
-  }
-
-private:
-  static la_ssize_t on_read(struct archive*, void* self_ptr, const void** out) {
-    auto* self = static_cast<Reader*>(self_ptr);
-    ssize_t n;
-    do {
-      n = ::read(self->m_fd, self->m_buffer.data(), self->m_buffer.size());
-    } while (n < 0 && errno == EINTR);
-    *out = self->m_buffer.data();
-    return n;
-  }
-  static la_int64_t on_seek(struct archive*, void* self_ptr, la_int64_t offset, int whence) {
-    return ::lseek(static_cast<Reader*>(self_ptr)->m_fd, offset, whence);
-  }
-  static la_int64_t on_skip(struct archive*, void* self_ptr, la_int64_t request) {
-    auto* self = static_cast<Reader*>(self_ptr);
-    off_t here = ::lseek(self->m_fd, 0, SEEK_CUR);
-    off_t end = ::lseek(self->m_fd, 0, SEEK_END);
-    if (here < 0 || end < 0) return 0;
-    la_int64_t step = std::min<la_int64_t>(request, end - here);
-    ::lseek(self->m_fd, here + step, SEEK_SET);
+  Result<uint64_t> skip(uint64_t n) {
+    off_t here = ::lseek(m_fd, 0, SEEK_CUR);
+    off_t end = ::lseek(m_fd, 0, SEEK_END);
+    if (here < 0 || end < 0) return fail(ErrorKind::io, std::string("seek: ") + std::strerror(errno));
+    uint64_t step = std::min<uint64_t>(n, static_cast<uint64_t>(end - here));
+    if (::lseek(m_fd, here + static_cast<off_t>(step), SEEK_SET) < 0)
+      return fail(ErrorKind::io, std::string("seek: ") + std::strerror(errno));
     return step;
   }
 
-  struct archive* m_archive = nullptr;
-  int m_fd = -1;
-  std::vector<char> m_buffer;
+private:
+  int m_fd;
 };
 
-// Streams one member: a fresh reader positioned at its data.
+// The member's bytes: `size` of them from `offset` of the decoded stream.
 class MemberSource final : public ByteSource {
 public:
-  MemberSource(std::unique_ptr<Reader> reader, std::string label) : m_reader(std::move(reader)), m_label(std::move(label)) {}
+  MemberSource(std::unique_ptr<ByteSource> stream, uint64_t size, std::string label)
+      : m_stream(std::move(stream)), m_left(size), m_label(std::move(label)) {}
   Result<size_t> read(std::span<char> buffer) override {
-    auto n = m_reader->read_data(buffer);
+    if (m_left == 0) return size_t{0};
+    auto n = m_stream->read(buffer.first(static_cast<size_t>(std::min<uint64_t>(buffer.size(), m_left))));
     if (!n) return fail(n.error().with_context(m_label));
+    if (*n == 0) return fail(ErrorKind::invalid_input, m_label + ": the archive ends inside this member");
+    m_left -= *n;
     return n;
   }
 
 private:
-  std::unique_ptr<Reader> m_reader;
+  std::unique_ptr<ByteSource> m_stream;
+  uint64_t m_left;
   std::string m_label;
 };
+
+Result<std::unique_ptr<SeekableFile>> open_file(const std::filesystem::path& path) {
+  auto fd = open_regular_file(path);
+  if (!fd) return fail(fd.error());
+  return std::make_unique<SeekableFile>(*fd);
+}
 
 }  // namespace
 
 std::string normalize_member_name(std::string_view name) {
-  while (name.starts_with("./")) name.remove_prefix(2);
-  while (name.starts_with("/")) name.remove_prefix(1);
-  return std::string(name);
+  std::string clean = go_clean(name);
+  size_t slashes = clean.find_first_not_of('/');
+  return slashes == std::string::npos ? std::string() : clean.substr(slashes);
 }
 
 Result<TarArchive> TarArchive::open(const std::filesystem::path& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec))
     return fail(ErrorKind::invalid_input, path.string() + ": is a directory, not a tar archive");
-  Reader reader;
-  if (auto st = reader.open(path); !st) return fail(st.error());
+  auto file = open_file(path);
+  if (!file) return fail(file.error());
   TarArchive archive;
   archive.m_path = path;
-  // Members of each name seen so far, of any type: opener() counts the
-  // same way, so an ordinal names exactly one member. A map keeps the index
+  char head[4] = {};
+  auto got = (*file)->read(std::span<char>(head, sizeof head));
+  if (!got) return fail(got.error().with_context(path.string()));
+  archive.m_encoding = sniff_encoding(std::span<const char>(head, *got));
+  auto reopened = open_file(path);
+  if (!reopened) return fail(reopened.error());
+  SeekableFile* seekable = reopened->get();
+  std::unique_ptr<ByteSource> stream = std::move(*reopened);
+  TarReader::Skipper skip;
+  if (archive.m_encoding == Encoding::none)
+    skip = [seekable](uint64_t n) { return seekable->skip(n); };
+  else
+    stream = make_decoding_source(std::move(stream), archive.m_encoding);
+  TarReader reader(*stream, path.string(), skip);
+  // Members of each name seen so far, of any type. A map keeps the index
   // linear in the member count (F10: 10^5 members were quadratic).
   std::unordered_map<std::string, int> seen;
+  size_t members = 0;
   for (;;) {
-    auto entry = reader.next();
-    if (!entry) return fail(entry.error().with_context(path.string()));
-    if (*entry == nullptr) break;
-    archive_entry* e = *entry;
+    auto header = reader.next();
+    if (!header) return fail(header.error());
+    if (!*header) break;
+    ++members;
+    const TarHeader& h = **header;
     TarEntry item;
-    item.name = normalize_member_name(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+    item.name = normalize_member_name(h.name);
     item.ordinal = ++seen[item.name];
-    auto type = archive_entry_filetype(e);
-    if (const char* hard = archive_entry_hardlink(e)) {
-      item.link_target = normalize_member_name(hard);
-    } else if (type == AE_IFLNK && archive_entry_symlink(e) != nullptr) {
-      std::filesystem::path target = std::filesystem::path(item.name).parent_path() / archive_entry_symlink(e);
-      item.link_target = normalize_member_name(target.lexically_normal().string());
-    } else if (type != AE_IFREG) {
+    if (h.typeflag == '1') {
+      item.link_target = normalize_member_name(h.linkname);
+    } else if (h.typeflag == '2') {
+      item.link_target = normalize_member_name(go_join(go_dir(item.name), h.linkname));
+    } else if (h.typeflag != '0' || h.sparse) {
       continue;
     }
-    item.size = static_cast<uint64_t>(archive_entry_size(e));
+    item.size = h.data_size;
+    item.data_offset = h.data_offset;
     archive.m_last_by_name[item.name] = archive.m_entries.size();  // the last one wins, as on extraction
     archive.m_entries.push_back(std::move(item));
   }
-  if (archive.m_entries.empty()) return fail(ErrorKind::invalid_input, path.string() + ": not a tar archive, or an empty one");
+  if (archive.m_entries.empty())
+    return fail(ErrorKind::invalid_input,
+                path.string() + (members == 0 ? ": not a tar archive, or an empty one" : ": no regular file in the tar archive"));
   return archive;
 }
 
@@ -170,19 +142,26 @@ const TarEntry* TarArchive::find(std::string_view name) const {
 }
 
 SourceOpener TarArchive::opener(const TarEntry& entry) const {
-  return [path = m_path, name = entry.name, ordinal = entry.ordinal]() -> Result<std::unique_ptr<ByteSource>> {
-    auto reader = std::make_unique<Reader>();
-    if (auto st = reader->open(path); !st) return fail(st.error());
+  return [path = m_path, encoding = m_encoding, name = entry.name, offset = entry.data_offset,
+          size = entry.size]() -> Result<std::unique_ptr<ByteSource>> {
     std::string label = path.string() + ": " + name;
-    int seen = 0;
-    for (;;) {
-      auto e = reader->next();
-      if (!e) return fail(e.error().with_context(path.string()));
-      if (*e == nullptr) return fail(ErrorKind::invalid_input, label + ": member vanished from the archive");
-      const char* member = archive_entry_pathname(*e);
-      if (normalize_member_name(member ? member : "") == name && ++seen == ordinal)
-        return std::make_unique<MemberSource>(std::move(reader), label);
+    auto file = open_file(path);
+    if (!file) return fail(file.error());
+    if (encoding == Encoding::none) {
+      if (auto skipped = (*file)->skip(offset); !skipped || *skipped != offset)
+        return fail(ErrorKind::invalid_input, label + ": member vanished from the archive");
+      return std::make_unique<MemberSource>(std::move(*file), size, label);
     }
+    // A compressed tarball: decode again up to the member.
+    auto stream = make_decoding_source(std::move(*file), encoding);
+    std::string sink(k_stream_chunk, '\0');
+    for (uint64_t left = offset; left > 0;) {
+      auto n = stream->read(std::span<char>(sink.data(), static_cast<size_t>(std::min<uint64_t>(left, sink.size()))));
+      if (!n) return fail(n.error().with_context(label));
+      if (*n == 0) return fail(ErrorKind::invalid_input, label + ": member vanished from the archive");
+      left -= *n;
+    }
+    return std::make_unique<MemberSource>(std::move(stream), size, label);
   };
 }
 

@@ -2,24 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
-#include <fstream>
 #include <regex>
 
 #include "core/file.h"
 #include "core/temp_dir.h"
-#include "iso/archive_walker.h"
-#include "oci/manifest.h"
+#include "oci/remote_image.h"
 #include "oci/session.h"
 #include "secureboot/authenticode.h"
+#include "secureboot/efi_inputs.h"
 #include "secureboot/pcr_policy.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
-using json = nlohmann::json;
 
 namespace {
 
@@ -35,9 +31,11 @@ std::string arch_of_machine(const std::string& machine) {
   return machine == "aa64" ? "arm64" : machine == "x64" ? "amd64" : machine;
 }
 
-// (major, minor, patch, is_release) of a version tag; nullopt when it is none.
+// (major, minor, patch, is_release) of a version tag; nullopt when it is
+// none. Numbers have at most 9 digits (a tag such as v99999999999.0.0 is no
+// version: it must not end in an out-of-range error, issue 30).
 std::optional<std::tuple<int, int, int, int>> version_key(const std::string& tag) {
-  static const std::regex k_version(R"(v?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?)");
+  static const std::regex k_version(R"(v?(\d{1,9})\.(\d{1,9})\.(\d{1,9})(-[0-9A-Za-z.-]+)?)");
   std::smatch m;
   if (!std::regex_match(tag, m, k_version)) return std::nullopt;
   return std::tuple{std::stoi(m[1]), std::stoi(m[2]), std::stoi(m[3]), m[4].matched ? 0 : 1};
@@ -70,84 +68,47 @@ Facts facts_of_uki(const fs::path& path, const std::string& arch) {
   return f;
 }
 
+// The previous release's installer, pulled with the bounds of
+// oci/remote_image.h and unpacked as the node unpacks it.
 class PreviousInstaller {
 public:
-  PreviousInstaller(Registry& registry, const fs::path& scratch) : m_registry(registry), m_scratch(scratch) {}
+  PreviousInstaller(Registry& registry, const fs::path& scratch, RemoteLimits limits)
+      : m_registry(registry), m_scratch(scratch), m_limits(limits) {}
 
   // The UKI facts of every architecture the manifest (or index) at `reference` holds.
   Result<std::vector<Facts>> facts(const std::string& reference) {
-    auto top = m_registry.get_manifest(reference);
-    if (!top) return fail(top.error());
-    if (!*top) return fail(ErrorKind::not_found, "no manifest " + reference);
-    m_digest = (*top)->digest.str();
-    auto doc = json::parse((*top)->body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) return fail(ErrorKind::invalid_input, reference + ": the manifest is not JSON");
+    static const std::regex k_uki(R"(.*!usr/install/([^/]+)/vmlinuz\.efi(\.signed)?)");
+    auto pulled = load_remote_images(m_registry, reference, m_scratch, m_limits);
+    if (!pulled) return fail(pulled.error());
+    m_digest = pulled->digest.str();
     std::vector<Facts> out;
-    if (doc.contains("manifests")) {
-      for (const auto& d : doc["manifests"]) {
-        std::string arch = d.contains("platform") ? d["platform"].value("architecture", "") : "";
-        if (!d.is_object() || !d.contains("digest") || !d["digest"].is_string())
-          return fail(ErrorKind::invalid_input, reference + ": an index entry has no digest");
-        auto one = m_registry.get_manifest(d["digest"].get<std::string>());
-        if (!one) return fail(one.error());
-        if (!*one) return fail(ErrorKind::not_found, reference + ": an index entry is missing");
-        auto f = facts_of_image(json::parse((**one).body, nullptr, false), arch);
-        if (!f) return fail(f.error());
-        out.push_back(*f);
+    for (size_t i = 0; i < pulled->images.size(); ++i) {
+      const LocalImage& image = pulled->images[i];
+      fs::path dir = m_scratch / ("image-" + std::to_string(i));
+      std::error_code ec;
+      fs::create_directories(dir, ec);
+      if (ec) return fail(ErrorKind::io, dir.string() + ": " + ec.message());
+      auto binaries = installer_boot_files(image, dir);
+      if (!binaries) return fail(binaries.error());
+      for (const auto& b : *binaries) {
+        if (b.expected == ExpectedRole::layout && !b.problem.empty())
+          return fail(ErrorKind::invalid_input, "the previous installer " + b.display + " " + b.problem);
+        std::smatch m;
+        if (b.expected != ExpectedRole::uki || !std::regex_match(b.display, m, k_uki)) continue;
+        out.push_back(
+            facts_of_uki(b.file, image.platform.architecture.empty() ? std::string(m[1]) : image.platform.architecture));
       }
-    } else {
-      auto f = facts_of_image(doc, "");
-      if (!f) return fail(f.error());
-      out.push_back(*f);
     }
+    if (out.empty()) return fail(ErrorKind::invalid_input, "the previous installer holds no usr/install/<arch>/vmlinuz.efi");
     return out;
   }
   const std::string& digest() const { return m_digest; }
 
 private:
-  // The UKI of one image: the last layer holding usr/install/<arch>/vmlinuz.efi wins.
-  Result<Facts> facts_of_image(const json& manifest, std::string arch) {
-    static const std::regex k_uki(R"(usr/install/([^/]+)/vmlinuz\.efi(\.signed)?)");
-    if (!manifest.is_object() || !manifest.contains("layers") || !manifest["layers"].is_array())
-      return fail(ErrorKind::invalid_input, "the previous installer's manifest has no layers");
-    const auto& layers = manifest["layers"];
-    for (size_t i = layers.size(); i-- > 0;) {
-      auto digest = Digest::parse(layers[i].value("digest", ""));
-      if (!digest) return fail(digest.error());
-      fs::path blob = m_scratch / ("layer-" + std::to_string(++m_count));
-      {
-        std::ofstream out(blob, std::ios::binary);
-        auto st = m_registry.get_blob(*digest, [&](std::span<const char> chunk) -> Status {
-          out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-          if (!out) return fail(ErrorKind::io, blob.string() + ": cannot write");
-          return {};
-        });
-        if (!st) return fail(st.error());
-      }
-      auto source = file_opener(blob)();
-      if (!source) return fail(source.error());
-      auto walker =
-          ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, "previous installer layer " + digest->short_str());
-      if (!walker) return fail(walker.error());
-      while (true) {
-        auto member = (*walker)->next();
-        if (!member) return fail(member.error());
-        if (!*member) break;
-        std::smatch m;
-        if (!(*member)->regular || !std::regex_match((*member)->path, m, k_uki)) continue;
-        fs::path uki = m_scratch / ("uki-" + std::to_string(m_count) + ".efi");
-        if (auto copied = (*walker)->copy_to(uki); !copied) return fail(copied.error());
-        return facts_of_uki(uki, arch.empty() ? std::string(m[1]) : arch);
-      }
-      fs::remove(blob);
-    }
-    return fail(ErrorKind::invalid_input, "the previous installer holds no usr/install/<arch>/vmlinuz.efi");
-  }
-
   Registry& m_registry;
   fs::path m_scratch;
+  RemoteLimits m_limits;
   std::string m_digest;
-  int m_count = 0;
 };
 
 std::string fingerprint_or(const std::optional<std::string>& pem) {
@@ -237,7 +198,9 @@ Result<ContinuityReport> check_continuity(const std::vector<Verdict>& verdicts, 
   Registry& registry = *previous_release->session.registry;
   auto scratch = ScratchDir::create("sbpipe-continuity");
   if (!scratch) return fail(scratch.error());
-  PreviousInstaller previous(registry, scratch->path());
+  RemoteLimits limits;
+  limits.deadline = request.pull_timeout;
+  PreviousInstaller previous(registry, scratch->path(), limits);
   auto before = previous.facts(ref->digest.empty() ? ref->tag : ref->digest);
   if (!before) return fail(before.error().with_context("previous release " + ref->str()));
   report.previous = previous_name(*ref, previous.digest());

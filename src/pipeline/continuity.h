@@ -9,6 +9,7 @@
 // must not change, or every TPM-sealed node that upgrades is locked out of
 // STATE and EPHEMERAL.
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct ContinuityRequest {
   std::string previous_ref;
   std::string version;  // the version being built
   RegistryAccess registry;
+  // The whole pull of the previous installer (oci/remote_image.h's other
+  // bounds apply too).
+  std::chrono::milliseconds pull_timeout{600'000};
 };
 
 struct ContinuityReport {

@@ -6,9 +6,7 @@ namespace {
 class EfiVerifier final : public Verifier {
 public:
   Result<std::vector<Verdict>> verify(const std::vector<std::string>& paths, const VerifyRequest& request) override {
-    auto options = verify_options(request);
-    if (!options) return fail(options.error());
-    return verify_inputs(paths, *options);
+    return verify_build(paths, request);
   }
 };
 

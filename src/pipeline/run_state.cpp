@@ -31,9 +31,8 @@ Result<RunState> RunState::open(const std::filesystem::path& root, const std::st
   if (version.empty() || version.find('/') != std::string::npos || version == "." || version == "..")
     return fail(ErrorKind::usage, "version '" + version + "' cannot name a state directory");
   auto dir = root / version;
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (ec) return fail(ErrorKind::io, dir.string() + ": cannot create: " + ec.message());
+  // Private when made here; a directory that exists keeps its mode.
+  if (auto st = create_private_directories(dir); !st) return fail(st.error());
   auto lock_path = dir / "lock";
   int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return fail(ErrorKind::io, lock_path.string() + ": " + std::strerror(errno));

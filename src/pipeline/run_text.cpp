@@ -3,6 +3,7 @@
 #include "core/table.h"
 #include "pipeline/imager_command.h"
 #include "release/target_spec.h"
+#include "release/upgrade_ref.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
@@ -40,6 +41,9 @@ Result<std::string> run_dry_text(const std::string& tag, const RunSettings& sett
 std::string run_summary(const RunResult& result) {
   Table table;
   table.add_row({"installer", result.push && !result.push->skipped ? result.push->ref : std::string("(not pushed)")});
+  // What a node owner types: the installer by digest only (upgrade_ref.h).
+  if (result.push && !result.push->skipped)
+    table.add_row({"upgrade", "talosctl upgrade --image " + upgrade_image_ref(result.push->ref)});
   if (result.upload)
     for (const auto& a : result.upload->assets) table.add_row({"asset", a.name, std::string(outcome_name(a.outcome)), a.sha256});
   table.add_row({"release", result.finalize ? result.finalize->release : std::string("(not finalized)")});

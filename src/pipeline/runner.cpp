@@ -11,11 +11,13 @@
 #include "core/progress.h"
 #include "pipeline/continuity.h"
 #include "pipeline/imager_command.h"
+#include "pipeline/imager_exit.h"
 #include "pipeline/run_env.h"
 #include "pipeline/run_state.h"
 #include "plan/published.h"
 #include "release/finalize.h"
 #include "release/publish.h"
+#include "secureboot/talos_version.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
@@ -190,18 +192,34 @@ private:
     if (auto st = create_private_directories(m_state.dir() / "no-keys"); !st) return st;
     auto argv = imager_argv(m_settings, inv, staging, m_state.dir() / "no-keys");
     if (!argv) return fail(argv.error());
-    log_event(LogLevel::info, step + ": running imager (" + (*argv)[0] + ")",
-              {{"tag", m_request.tag}, {"step", step}, {"command", (*argv)[0]}});
-    auto started = m_env.clock.now();
-    auto exit = m_env.processes.run(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
-    if (!exit) return fail(exit.error().with_context("imager " + inv.name));
-    auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count();
-    log_event(LogLevel::info,
-              step + ": imager ended with status " + std::to_string(*exit) + " after " + std::to_string(secs) + " s",
-              {{"tag", m_request.tag}, {"step", step}, {"status", *exit}, {"seconds", secs}});
-    if (*exit != 0)
+    // One more try only for what another try can fix: imager 1.14's
+    // dependency (a pull) and I/O failures (imager_exit.h).
+    int exit_status = 0;
+    for (int attempt = 1; attempt <= 2; ++attempt) {
+      if (attempt > 1) {
+        fs::remove_all(staging, ec);
+        if (auto st = create_private_directories(staging); !st) return st;
+      }
+      log_event(LogLevel::info, step + ": running imager (" + (*argv)[0] + ")",
+                {{"tag", m_request.tag}, {"step", step}, {"command", (*argv)[0]}, {"attempt", attempt}});
+      auto started = m_env.clock.now();
+      auto exit = m_env.processes.run(ChildSpec{*argv, secret_env_names(), {}, std::nullopt});
+      if (!exit) return fail(exit.error().with_context("imager " + inv.name));
+      auto secs = std::chrono::duration_cast<std::chrono::seconds>(m_env.clock.now() - started).count();
+      exit_status = *exit;
+      log_event(exit_status == 0 ? LogLevel::info : LogLevel::error,
+                step + ": imager ended with status " + std::to_string(exit_status) + " after " + std::to_string(secs) + " s" +
+                    (exit_status == 0 ? "" : " (" + imager_exit_text(exit_status) + ")"),
+                {{"tag", m_request.tag}, {"step", step}, {"status", exit_status}, {"seconds", secs}});
+      if (exit_status == 0 || imager_exit(exit_status).retry == ImagerRetry::no) break;
+    }
+    if (exit_status != 0) {
+      bool retried = imager_exit(exit_status).retry == ImagerRetry::yes;
       return fail(ErrorKind::invalid_input,
-                  "imager " + inv.name + " exited with status " + std::to_string(*exit) + "; nothing was published");
+                  imager_exit_text(exit_status) + " building " + inv.name +
+                      (retried ? ", also on a second try" : ", not retried: another try fails the same way") +
+                      "; nothing was published");
+    }
     auto produced = staging / inv.output_file;
     if (!fs::is_regular_file(produced))
       return fail(ErrorKind::invalid_input,
@@ -212,6 +230,13 @@ private:
     auto stamp = file_stamp(m_out / inv.output_file);
     if (!stamp) return fail(stamp.error());
     return record(step, ImagerRecord{inv.output_file, *stamp});
+  }
+
+  // The Talos version every UKI must name: imager.talos_version, else the
+  // tag; none when neither is a Talos version (talos_version.h).
+  std::string built_version() const {
+    const std::string& v = m_plan_config.talos_version.empty() ? m_request.tag : m_plan_config.talos_version;
+    return is_talos_version(v) ? v : std::string();
   }
 
   // The gate: the plan's gate inputs (every SecureBoot output but disk
@@ -229,6 +254,7 @@ private:
                    .pcr_pubkey_file = pcr_public_path(m_settings),
                    .cert_setting = m_settings.cert_file.empty() ? "run.keys_dir" : "run.cert_file",
                    .pcr_pubkey_setting = m_settings.pcr_public_key.empty() ? "run.keys_dir" : "run.pcr_public_key",
+                   .talos_version = built_version(),
                });
     if (!verdicts) return fail(verdicts.error());
     // One line per binary; the table is verify's own output, not a log's.

@@ -11,7 +11,13 @@
 #include "oci/pusher.h"
 #include "oci/session.h"
 #include "secureboot/efi_inputs.h"
+#include "secureboot/enrolment_mode.h"
+#include "secureboot/talos_version.h"
 #include "secureboot/x509.h"
+#include "sigstore/image_signatures.h"
+#include "sigstore/input_verification.h"
+#include "sigstore/intoto.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 namespace {
@@ -85,6 +91,20 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
   if (!annotations) return fail(annotations.error());
   for (const auto& repo : request.mount_from)
     if (!is_valid_repository(repo)) return fail(ErrorKind::usage, "--mount-from '" + repo + "': not a repository name");
+  std::optional<SigningKey> key;
+  if (!request.sign_key.empty()) {
+    auto loaded = SigningKey::load(request.sign_key, request.sign_key_setting);
+    if (!loaded) return fail(loaded.error());
+    key = std::move(*loaded);
+  }
+  std::optional<nlohmann::json> predicate;
+  if (request.provenance) {
+    if (!key)
+      return fail(ErrorKind::usage, "provenance is signed with the signing key: give " + request.sign_key_setting + " too");
+    auto made = slsa_predicate(*request.provenance);
+    if (!made) return fail(made.error());
+    predicate = std::move(*made);
+  }
   auto credentials = registry_credentials(target->registry, request.registry);
   if (!credentials) return fail(credentials.error());
 
@@ -106,19 +126,55 @@ Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& cloc
   const std::string repository = target->registry + "/" + target->repository;
   auto main_session = sessions();
   if (!main_session) return fail(with_registry_auth_hint(main_session.error(), repository));
-  PushOptions options{*target, *annotations, request.mount_from, request.compression_level, request.registry.retry, request.jobs};
+  PushOptions options{*target, *annotations, request.mount_from, request.compression_level, request.registry.retry, request.jobs,
+                      {}};
+  if (key) {
+    options.before_tags = [&key, &repository, &predicate](Registry& registry,
+                                                          const std::vector<Descriptor>& documents) -> Status {
+      for (const auto& document : documents)
+        if (auto attached = attach_image_signatures(registry, repository, document, *key); !attached)
+          return fail(attached.error().with_context("signing " + repository + "@" + document.digest.str()));
+      if (!predicate) return {};
+      const Descriptor& top = documents.front();
+      std::string statement =
+          statement_json({StatementSubject{repository, top.digest.hex}}, k_slsa_provenance_predicate, *predicate);
+      auto bundle = sign_dsse(*key, k_intoto_payload_type, statement);
+      if (!bundle) return fail(bundle.error());
+      auto attached = attach_image_attestation(registry, top, *bundle, k_slsa_provenance_predicate, key->public_key());
+      if (!attached)
+        return fail(attached.error().with_context("attaching the provenance to " + repository + "@" + top.digest.str()));
+      return {};
+    };
+  }
   auto pushed = push_images(*main_session->registry, clock, images, options, sessions);
   if (!pushed) return fail(with_registry_auth_hint(pushed.error(), repository));
-  return PushedInstaller{target->name(), pushed->digest.str(), pushed->changed};
+  return PushedInstaller{target->name(), pushed->digest.str(), pushed->changed, key ? key->public_key().fingerprint() : ""};
 }
 
 Result<VerifyOptions> verify_options(const VerifyRequest& request) {
   VerifyOptions options;
-  auto cert_text = read_public_pem(request.cert_file, request.cert_setting);
-  if (!cert_text) return fail(cert_text.error());
-  auto certs = parse_pem_certificates(*cert_text, request.cert_setting + " " + request.cert_file);
-  if (!certs) return fail(ErrorKind::usage, certs.error().message());
-  for (const auto& c : *certs) options.trusted.push_back(c.der);
+  // The db: --db FILE (db.auth, .esl or PEM), or --cert as a db of its certificates; none
+  // for an ISO that carries its own.
+  auto read_db = [](const std::string& file, const std::string& setting) -> Result<SignatureDatabase> {
+    auto text = read_public_pem(file, setting);
+    if (!text) return fail(text.error());
+    auto db = parse_signature_database(*text, setting + " " + file);
+    if (!db) return fail(ErrorKind::usage, db.error().message());
+    return db;
+  };
+  if (!request.cert_file.empty() && !request.db_file.empty())
+    return fail(ErrorKind::usage, request.cert_setting + " and " + request.db_setting + " both name the db; give one");
+  if (!request.cert_file.empty() || !request.db_file.empty()) {
+    bool cert = !request.cert_file.empty();
+    auto db = read_db(cert ? request.cert_file : request.db_file, cert ? request.cert_setting : request.db_setting);
+    if (!db) return fail(db.error());
+    options.db = std::move(*db);
+  }
+  if (!request.dbx_file.empty()) {
+    auto dbx = read_db(request.dbx_file, request.dbx_setting);
+    if (!dbx) return fail(dbx.error());
+    options.dbx = std::move(*dbx);
+  }
   if (!request.require_cmdline.empty()) options.require_cmdline = request.require_cmdline;
   if (!request.forbid_cmdline.empty()) options.forbid_cmdline = request.forbid_cmdline;
   if (!request.pcr_pubkey_file.empty()) {
@@ -134,8 +190,18 @@ Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths
   if (!scratch) return fail(scratch.error());
   auto binaries = find_efi_binaries(paths, scratch->path());
   if (!binaries) return fail(binaries.error());
-  std::vector<Verdict> verdicts;
-  for (const auto& binary : *binaries) verdicts.push_back(verify_binary(binary, options));
+  return verify_binaries(*binaries, options);
+}
+
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request) {
+  auto options = verify_options(request);
+  if (!options) return fail(options.error());
+  auto verdicts = verify_inputs(paths, *options);
+  if (!verdicts) return fail(verdicts.error());
+  if (!request.talos_version.empty()) verdicts->push_back(talos_version_verdict(*verdicts, request.talos_version));
+  auto enrolment = enrolment_verdicts(paths);
+  if (!enrolment) return fail(enrolment.error());
+  verdicts->insert(verdicts->end(), enrolment->begin(), enrolment->end());
   return verdicts;
 }
 
@@ -151,9 +217,16 @@ nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts) {
   nlohmann::json out{{"ok", std::all_of(verdicts.begin(), verdicts.end(), [](const Verdict& v) { return v.ok; })},
                      {"binaries", nlohmann::json::array()}};
   for (const auto& v : verdicts) {
-    nlohmann::json j{{"path", v.path},     {"role", v.role},         {"ok", v.ok},
-                     {"reason", v.reason}, {"machine", v.machine},   {"authenticode_sha256", v.sha256},
-                     {"signer", v.signer}, {"pcrsig", v.has_pcrsig}, {"pcrpkey", v.has_pcrpkey}};
+    nlohmann::json j{{"path", v.path},
+                     {"role", v.role},
+                     {"ok", v.ok},
+                     {"expected", v.expected},
+                     {"reason", v.reason},
+                     {"machine", v.machine},
+                     {"authenticode_sha256", v.sha256},
+                     {"signer", v.signer},
+                     {"pcrsig", v.has_pcrsig},
+                     {"pcrpkey", v.has_pcrpkey}};
     j["signature"] = {{"ok", v.signature_ok}, {"reason", v.signature_reason}};  // the firmware's verdict
     j["policy"] = v.policy;                                                     // sbpipe's own checks
     j["cmdline"] = v.cmdline ? nlohmann::json(*v.cmdline) : nlohmann::json();
@@ -212,6 +285,40 @@ Status check_installer(const std::string& ref_text, const RegistryAccess& access
   return {};
 }
 
+Status check_installer_signed(const std::string& ref_text, const RegistryAccess& access, const std::string& public_key_file,
+                              const std::string& key_setting) {
+  auto key = PublicKey::load(public_key_file, key_setting);
+  if (!key) return fail(key.error());
+  auto ref = ImageRef::parse(ref_text, "installer reference");
+  if (!ref) return fail(ErrorKind::invalid_input, ref.error().message());
+  auto digest = Digest::parse(ref->digest);
+  if (!digest) return fail(ErrorKind::invalid_input, "installer reference '" + ref_text + "' names no digest");
+  auto credentials = registry_credentials(ref->registry, access);
+  if (!credentials) return fail(credentials.error());
+  auto session = open_registry_session(ref->api_host(), ref->repository, *credentials,
+                                       {"repository:" + ref->repository + ":pull"}, session_options(access));
+  if (!session) return fail(session.error());
+  std::vector<Digest> digests{*digest};
+  auto top = session->registry->get_manifest(digest->str());
+  if (!top) return fail(top.error());
+  if (*top) {
+    auto doc = nlohmann::json::parse((*top)->body, nullptr, false);
+    if (doc.is_object() && doc.contains("manifests") && doc["manifests"].is_array())
+      for (const auto& m : doc["manifests"])
+        if (m.is_object() && m.contains("digest") && m["digest"].is_string())
+          if (auto d = Digest::parse(m["digest"].get<std::string>())) digests.push_back(*d);
+  }
+  const std::string repository = ref->registry + "/" + ref->repository;
+  for (const auto& d : digests) {
+    auto found = read_image_signatures(*session->registry, d);
+    if (!found) return fail(found.error().with_context(repository + "@" + d.str()));
+    if (auto ok = check_signatures_with_key(*found, d, *key); !ok)
+      return fail(ErrorKind::invalid_input, repository + "@" + d.str() + " is not signed by " + key_setting + " " +
+                                                public_key_file + ": " + ok.error().message());
+  }
+  return {};
+}
+
 Error with_registry_auth_hint(Error error, const std::string& repository) {
   if (error.kind() != ErrorKind::auth) return error;
   return Error(ErrorKind::auth, error.message() +
@@ -232,6 +339,24 @@ Status check_push_access(const std::string& ref_text, const RegistryAccess& acce
   const std::string repository = target->registry + "/" + target->repository;
   if (!session) return fail(with_registry_auth_hint(session.error(), repository));
   if (auto st = session->registry->check_push(); !st) return fail(with_registry_auth_hint(st.error(), repository));
+  return {};
+}
+
+Status check_plan_inputs(const Plan& plan, const ImageVerificationRules& rules, const RegistryAccess& access) {
+  std::vector<InputImage> inputs;
+  for (const auto& input : plan.inputs) {
+    auto ref = ImageRef::parse(input.ref, input.role);
+    if (!ref) return fail(ref.error());
+    inputs.push_back(InputImage{input.role, *ref});
+  }
+  RegistryOpener open = [&access](const ImageRef& ref) -> Result<RegistrySession> {
+    auto credentials = registry_credentials(ref.registry, access);
+    if (!credentials) return fail(credentials.error());
+    return open_registry_session(ref.api_host(), ref.repository, *credentials, {"repository:" + ref.repository + ":pull"},
+                                 session_options(access));
+  };
+  auto verdicts = verify_input_images(inputs, rules, open);
+  if (!verdicts) return fail(verdicts.error());
   return {};
 }
 

@@ -16,8 +16,9 @@
 #include "oci/credentials.h"
 #include "oci/image.h"
 #include "oci/session.h"
-#include "release/release_notes.h"
+#include "pipeline/slsa_provenance.h"
 #include "plan/plan.h"
+#include "release/release_notes.h"
 #include "secureboot/verify.h"
 
 namespace sbpipe {
@@ -53,24 +54,37 @@ struct InstallerPush {
   // For images whose config names no architecture (Talos 1.8/1.9): the
   // architecture, else it is read from the image's usr/install/<arch>/.
   std::string arch;
+  // The owner's signing key (PEM EC P-256 or RSA); empty: nothing is
+  // signed. `sign_key_setting` names it in errors (--sign-key, run.sign_key).
+  std::string sign_key;
+  std::string sign_key_setting = "--sign-key";
+  // With sign_key: the build's SLSA provenance, attached to the index (or
+  // the one manifest) as a signed in-toto attestation (slsa_provenance.h).
+  std::optional<ProvenanceFacts> provenance;
 };
 
 struct PushedInstaller {
   std::string name;    // REGISTRY/REPO:TAG as given
   std::string digest;  // sha256:<hex>
   bool changed = true;
+  std::string signer;  // the signing key's SHA-256 fingerprint; empty when unsigned
 };
 
 // Reads and checks every input, then pushes (blobs, manifests, tags last).
+// With a sign key, the key is read first (a bad key sends nothing), and
+// the index and every per-arch manifest are signed (sigstore/
+// image_signatures.h: the cosign .sig tag and a sigstore bundle) before
+// any tag moves.
 // An image whose config names no os/architecture gets linux/<arch> (from
 // `arch` or its layers) as its platform, and the manifest or index an
 // annotation saying so. usage errors for a bad reference, annotation or
 // repository name. `clock` times the retries' back-off.
 Result<PushedInstaller> push_installer(const InstallerPush& request, Clock& clock = real_clock());
 
-// verify's options from the certificate file (public material only: a file
-// holding a private key is refused unread) and the cmdline rules (empty:
-// the defaults). Errors name the file by the setting it came from
+// verify's options from the certificate file or db file (public material
+// only: a file holding a private key is refused unread), an optional dbx,
+// and the cmdline rules (empty: the defaults). Neither a certificate nor a
+// db: each ISO is judged by the db it enrols. Errors name the file by the setting it came from
 // (`cert_setting`, `pcr_pubkey_setting`): a flag for `sbpipe verify`, a
 // config key such as run.cert_file for `sbpipe run`.
 struct VerifyRequest {
@@ -80,12 +94,24 @@ struct VerifyRequest {
   std::string pcr_pubkey_file;
   std::string cert_setting = "--cert";
   std::string pcr_pubkey_setting = "--pcr-pubkey";
+  // The Talos version every UKI's .osrel must name; empty: not checked.
+  std::string talos_version;
+  std::string db_file;   // instead of cert_file: db.auth, an .esl or PEM certificates
+  std::string dbx_file;  // optional
+  std::string db_setting = "--db";
+  std::string dbx_setting = "--dbx";
 };
 Result<VerifyOptions> verify_options(const VerifyRequest& request);
 
 // Every EFI binary found in `paths`, each with its verdict. An input holding
 // no EFI binary is an error.
 Result<std::vector<Verdict>> verify_inputs(const std::vector<std::string>& paths, const VerifyOptions& options);
+
+// What `verify` and run's gate report: verify_inputs' verdicts, then the
+// Talos version line when the request names one (secureboot/talos_version.h)
+// and one enrolment line per ISO (secureboot/enrolment_mode.h, never a
+// failure). Errors as verify_options and verify_inputs.
+Result<std::vector<Verdict>> verify_build(const std::vector<std::string>& paths, const VerifyRequest& request);
 // The report: one aligned line per binary, and the JSON form.
 std::string verdicts_text(const std::vector<Verdict>& verdicts);
 nlohmann::json verdicts_json(const std::vector<Verdict>& verdicts);
@@ -100,6 +126,14 @@ Status check_installer_ref(const std::string& ref, const std::string& flag);
 // invalid_input when it does not; the registry's errors otherwise.
 Status check_installer(const std::string& ref, const RegistryAccess& access);
 
+// Whether the installer `ref` (REGISTRY/REPO[:TAG]@sha256:...) and, for an
+// index, each of its per-arch manifests carry a signature by
+// `public_key_file` where Talos looks (sigstore/image_signatures.h).
+// invalid_input naming the digest and why not; config when the key file
+// is unusable.
+Status check_installer_signed(const std::string& ref, const RegistryAccess& access, const std::string& public_key_file,
+                              const std::string& key_setting);
+
 // A registry's refusal (an auth error) with the next step: where the
 // credentials came from and what pushing to `repository` needs. Other
 // errors are returned as they are.
@@ -111,6 +145,12 @@ Error with_registry_auth_hint(Error error, const std::string& repository);
 // (Registry::check_push). Nothing is pushed. auth errors when refused
 // (with_registry_auth_hint's).
 Status check_push_access(const std::string& ref, const RegistryAccess& access);
+
+// Checks the plan's inputs (pinned) against `rules` (sigstore/
+// input_verification.h), reading signatures with the credentials
+// push-installer would use for each registry (pull scope). invalid_input
+// naming the image, the rule and why on the first refusal.
+Status check_plan_inputs(const Plan& plan, const ImageVerificationRules& rules, const RegistryAccess& access);
 
 // What the release notes say about a build configured by `config`.
 ReleaseFacts release_facts(const std::string& version, const std::string& installer_ref, const PlanConfig* config);

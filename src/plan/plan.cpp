@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "plan/image_versions.h"
 #include "plan/talos_version.h"
 #include "release/checksums.h"
 #include "secureboot/kernel_cmdline.h"
@@ -33,6 +34,21 @@ const Profile* find_profile(std::string_view name) {
     if (p.name == name) return &p;
   return nullptr;
 }
+
+// imager 1.14's profiles beyond bare metal (v1.14.0-rc.1 pkg/imager/profile/
+// default.go): cloud platforms' SecureBoot disk images, and metal disk images
+// with 4096-byte sectors. sbpipe builds and gates bare-metal installers and
+// ISOs; those are disk images for other platforms, outside its scope.
+constexpr std::string_view k_out_of_scope[] = {"secureboot-azure",
+                                               "secureboot-cloudstack",
+                                               "secureboot-nocloud",
+                                               "secureboot-opennebula",
+                                               "secureboot-openstack",
+                                               "secureboot-vmware",
+                                               "metal-4k"};
+
+// systemd-boot's secure-boot-enroll values (profile.SDBootEnrollKeys).
+constexpr std::string_view k_enroll_modes[] = {"off", "manual", "if-safe", "force"};
 
 }  // namespace
 
@@ -236,6 +252,12 @@ Status check_plan_config(const PlanConfig& config) {
   if (config.architectures.empty()) return config_error("architectures: at least one architecture is needed");
   std::set<std::string> seen;
   for (const auto& o : config.outputs) {
+    if (std::find(std::begin(k_out_of_scope), std::end(k_out_of_scope), o) != std::end(k_out_of_scope))
+      return config_error("outputs: '" + o + "' is one of imager 1.14's " +
+                          (o == "metal-4k" ? std::string("disk images with 4096-byte sectors")
+                                           : std::string("cloud-platform SecureBoot disk images")) +
+                          "; sbpipe builds and verifies bare-metal installers and ISOs only (iso, secureboot-iso, installer, "
+                          "secureboot-installer, metal, secureboot-metal): docs/talos-versions.md");
     if (find_profile(o) == nullptr)
       return config_error("outputs: unknown output '" + o +
                           "' (iso, secureboot-iso, installer, secureboot-installer, metal, secureboot-metal)");
@@ -325,6 +347,9 @@ Status add_output(Plan& plan, const std::string& output, const PlanConfig& confi
       for (const auto& m : config.meta) inv.args.insert(inv.args.end(), {"--meta", m});
     if (p.secureboot && p.kind != OutputKind::installer && config.secureboot_include_well_known_certs)
       inv.args.push_back("--secureboot-include-well-known-certs");
+    // The enrolment mode is written into the ISO's (and disk image's) loader.conf; installers have none.
+    if (p.secureboot && p.kind != OutputKind::installer && !config.enroll_keys.empty())
+      inv.args.insert(inv.args.end(), {"--secureboot-enroll-keys", config.enroll_keys});
     publish_output(plan.publish, inv, inv.output_file, !unverified);
     plan.invocations.push_back(std::move(inv));
   }
@@ -340,11 +365,37 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   if (!config.talos_version.empty() && !talos)
     return config_error(supported_talos_version(config.talos_version, "talos_version").error().message());
   bool before_1_10 = talos && *talos < std::pair{1, 10};
+  if (!config.enroll_keys.empty()) {
+    if (std::find(std::begin(k_enroll_modes), std::end(k_enroll_modes), config.enroll_keys) == std::end(k_enroll_modes))
+      return config_error("enroll_keys: '" + config.enroll_keys + "' is not one of off, manual, if-safe, force");
+    // imager has --secureboot-enroll-keys from 1.14 (cmd/installer/cmd/imager/root.go at v1.14.0-rc.1);
+    // an older imager stops at the unknown flag.
+    if (talos && *talos < std::pair{1, 14})
+      return config_error("enroll_keys: imager's --secureboot-enroll-keys exists from Talos 1.14; this plan builds " +
+                          (config.talos_version.empty() ? version : config.talos_version) +
+                          " (remove enroll_keys, or build Talos 1.14 or later)");
+  }
+
+  // The images that will build this release must be of its Talos version
+  // (nothing to compare with when neither the tag nor talos_version is one).
+  const std::string built = config.talos_version.empty() ? version : config.talos_version;
+  if (talos) {
+    if (auto st = check_image_version(replace_version(config.imager_image, version), "imager.image", built); !st)
+      return fail(st.error());
+    if (!config.base_installer_image.empty())
+      if (auto st =
+              check_image_version(replace_version(config.base_installer_image, version), "imager.base_installer_image", built);
+          !st)
+        return fail(st.error());
+  }
 
   auto images = plan_images(version, config, resolver);
   if (!images) return fail(images.error());
   Plan plan;
   plan.version = version;
+  plan.inputs.push_back({"imager image", images->imager});
+  if (!images->base_installer.empty()) plan.inputs.push_back({"base installer image", images->base_installer});
+  for (const auto& x : images->extensions) plan.inputs.push_back({"system extension", x});
   for (const auto& output : config.outputs)
     if (auto st = add_output(plan, output, config, *images, before_1_10); !st) return fail(st.error());
   if (config.pxe) add_network_boot(plan, config, images->imager, images->extensions, before_1_10);

@@ -16,6 +16,7 @@
 
 #include "core/config_keys.h"
 #include "oci/reference.h"
+#include "sigstore/image_rules.h"
 
 namespace sbpipe {
 
@@ -34,6 +35,11 @@ struct PlanConfig {
   // Machines whose option ROMs are signed by Microsoft need Microsoft's
   // certificates in db next to the owner's (--secureboot-include-well-known-certs).
   bool secureboot_include_well_known_certs = false;
+  // How systemd-boot enrols the ISO's keys on first boot: off, manual,
+  // if-safe or force (--secureboot-enroll-keys, Talos 1.14+; `force` for
+  // unattended bare-metal provisioning from setup mode). Empty: imager's
+  // default (if-safe), and no flag.
+  std::string enroll_keys;
   // Outputs verify cannot look inside (disk images) that may be published
   // anyway, marked unverified.
   std::vector<std::string> unverified_outputs;
@@ -42,6 +48,10 @@ struct PlanConfig {
   // kernel args and META on kernel and initramfs), and, when the plan has
   // SecureBoot outputs, the signed UKI to boot with SecureBoot enforcing.
   bool pxe = true;
+  // How the inputs (imager, base installer, extensions) are checked once
+  // pinned: rules with Talos's ImageVerificationConfig field names
+  // (sigstore/image_rules.h, sigstore/input_verification.h).
+  ImageVerificationRules image_verification;
 };
 
 // Parses the `imager:` section of an sbpipe YAML config. config error naming
@@ -110,27 +120,39 @@ struct Publication {
   std::vector<PlannedAsset> assets;
 };
 
+// An image the build feeds imager, as the plan names it (pinned when the
+// plan was made with a resolver).
+struct PlanInput {
+  std::string role;  // "imager image", "base installer image", "system extension"
+  std::string ref;
+};
+
 struct Plan {
   std::string version;
   std::vector<ImagerInvocation> invocations;
   Publication publish;
+  std::vector<PlanInput> inputs;
 };
 
 // Resolves a tagged image to "sha256:<hex>". not_found when the tag does not exist.
 using DigestResolver = std::function<Result<std::string>(const ImageRef&)>;
 
 // Builds the plan. usage error for a bad version; config error for an
-// unknown output or architecture, a malformed image reference, kernel args
-// or META on an output imager refuses them for (by Talos version), a kernel
-// argument the kernel would read differently (quotes, NUL, "--"), or a disk
-// image not listed in unverified_outputs. With `resolver`, every
+// unknown output or architecture (imager's cloud profiles and metal-4k are
+// named as outside sbpipe's bare-metal scope), a malformed image reference,
+// an imager or base installer image tagged with another Talos version
+// (image_versions.h), kernel args or META on an output imager refuses them
+// for (by Talos version), enroll_keys before Talos 1.14 or not one of its
+// modes, a kernel argument the kernel would read differently (quotes, NUL,
+// "--"), or a disk image not listed in unverified_outputs. With `resolver`, every
 // image named by tag is pinned to its digest, and any that cannot be
 // resolved fails the plan.
 Result<Plan> make_plan(const std::string& version, const PlanConfig& config, const DigestResolver* resolver);
 
 // JSON: {"version": V, "invocations": [...], "publish": {"installer": [...],
-// "gate": [...], "assets": [...]}}; Argo fans out over "invocations" with
-// withParam, and its steps read the whole plan from a file.
+// "gate": [...], "assets": [...]}, "inputs": [{"role", "ref"}]}; Argo fans
+// out over "invocations" with withParam, and its steps read the whole plan
+// from a file.
 std::string plan_json(const Plan& plan);
 
 // The plan back from plan_json's text (or `sbpipe plan -o json`'s, whose

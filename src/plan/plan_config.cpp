@@ -19,7 +19,9 @@ constexpr std::string_view k_imager_keys[] = {"image",
                                               "talos_version",
                                               "secureboot_include_well_known_certs",
                                               "pxe",
-                                              "unverified_outputs"};
+                                              "unverified_outputs",
+                                              "enroll_keys",
+                                              "image_verification"};
 
 }  // namespace
 
@@ -42,6 +44,13 @@ Result<PlanConfig> parse_plan_config(std::string_view yaml, std::string_view lab
       return read_config_bool(value, key, config.secureboot_include_well_known_certs, label);
     if (name == "pxe") return read_config_bool(value, key, config.pxe, label);
     if (name == "unverified_outputs") return read_config_list(value, key, config.unverified_outputs, label);
+    if (name == "enroll_keys") return read_config_string(value, key, config.enroll_keys, label);
+    if (name == "image_verification") {
+      auto rules = parse_image_verification(YAML::Dump(value), key, label);
+      if (!rules) return fail(rules.error());
+      config.image_verification = std::move(*rules);
+      return {};
+    }
     return config_error(label, "unknown key " + key);
   });
   if (!st) return fail(st.error());

@@ -109,9 +109,12 @@ Result<PlannedAsset> asset_from(const json& item, const std::string& path, std::
 std::string plan_json(const Plan& plan) {
   json assets = json::array();
   for (const auto& a : plan.publish.assets) assets.push_back(asset_json(a));
+  json inputs = json::array();
+  for (const auto& input : plan.inputs) inputs.push_back({{"role", input.role}, {"ref", input.ref}});
   return json{{"version", plan.version},
               {"invocations", invocation_list(plan)},
-              {"publish", {{"installer", plan.publish.installer}, {"gate", plan.publish.gate}, {"assets", assets}}}}
+              {"publish", {{"installer", plan.publish.installer}, {"gate", plan.publish.gate}, {"assets", assets}}},
+              {"inputs", inputs}}
       .dump();
 }
 
@@ -152,6 +155,19 @@ Result<Plan> parse_plan_json(std::string_view text, std::string_view label) {
     auto asset = asset_from((**assets)[i], "publish.assets[" + std::to_string(i) + "]", label);
     if (!asset) return fail(asset.error());
     plan.publish.assets.push_back(std::move(*asset));
+  }
+  // The input images (optional: plans written before they were recorded).
+  if (doc.contains("inputs")) {
+    auto list = top.list("inputs");
+    if (!list) return fail(list.error());
+    for (size_t i = 0; i < (*list)->size(); ++i) {
+      JsonFields in((**list)[i], "inputs[" + std::to_string(i) + "]", label);
+      auto role = in.text("role");
+      if (!role) return fail(role.error());
+      auto ref = in.text("ref");
+      if (!ref) return fail(ref.error());
+      plan.inputs.push_back(PlanInput{*role, *ref});
+    }
   }
   // The publication names only what the invocations make.
   auto check_made = [&](const std::string& file, const std::string& where) -> Status {

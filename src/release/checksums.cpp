@@ -14,6 +14,8 @@ bool is_lower_hex(std::string_view text) {
 }  // namespace
 
 bool is_checksum_file(std::string_view name) {
+  constexpr std::string_view k_bundle = ".sigstore.json";
+  if (name.ends_with(k_bundle)) name.remove_suffix(k_bundle.size());
   return name == k_sha256_sums || name == k_sha512_sums || name == k_legacy_sha256_sums;
 }
 

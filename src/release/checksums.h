@@ -19,8 +19,9 @@ inline constexpr std::string_view k_sha256_sums = "sha256sum.txt";
 inline constexpr std::string_view k_sha512_sums = "sha512sum.txt";
 inline constexpr std::string_view k_legacy_sha256_sums = "sha256sums.txt";
 
-// True for the three names above: files that describe the assets and are
-// not listed themselves.
+// True for the three names above and for the sigstore bundles of the
+// first two (NAME.sigstore.json, release_signatures.h): files that
+// describe the assets and are not listed themselves.
 bool is_checksum_file(std::string_view name);
 
 enum class DigestKind { sha256, sha512 };

@@ -6,6 +6,8 @@
 
 #include "release/checksums.h"
 #include "release/publish.h"
+#include "release/release_signatures.h"
+#include "sigstore/bundle.h"
 
 namespace sbpipe {
 namespace {
@@ -25,6 +27,7 @@ Result<std::vector<std::string>> check_assets(ReleaseTarget& target, const std::
   for (const auto& a : assets) by_name[a.name] = &a;
   for (const auto& a : assets) {
     if (a.name == listing_name || (a.name == k_sha512_sums && !listing.legacy)) continue;
+    if (is_checksum_file(a.name) && is_bundle_name(a.name)) continue;  // the checksum files' bundles
     if (a.name == k_legacy_sha256_sums) {
       problems.push_back(a.name + " is left from an older sbpipe beside " + std::string(k_sha256_sums) +
                          " (run upload-assets again: it removes it)");
@@ -77,6 +80,54 @@ Result<std::vector<std::string>> check_assets(ReleaseTarget& target, const std::
   return problems;
 }
 
+// Every bundle problem: each listed asset's bundle (itself listed, so its
+// bytes were checked above) and each checksum file's must verify with `key`.
+Status check_bundles(ReleaseTarget& target, const std::vector<PublishedAsset>& assets, const PublishedListing& listing,
+                     const PublicKey& key, std::vector<std::string>& problems) {
+  auto read_small = [&](const PublishedAsset& asset) -> Result<std::string> {
+    if (asset.size > (1u << 20)) return fail(ErrorKind::invalid_input, asset.name + " is over 1 MiB");
+    std::string bytes;
+    auto st = target.read(asset, [&](std::span<const char> chunk) -> Status {
+      bytes.append(chunk.data(), chunk.size());
+      return {};
+    });
+    if (!st) return fail(st.error());
+    return bytes;
+  };
+  auto check = [&](const std::string& name, const std::string& sha256_hex) -> Status {
+    const PublishedAsset* bundle = nullptr;
+    for (const auto& a : assets)
+      if (a.name == bundle_name(name) && a.complete) bundle = &a;
+    if (bundle == nullptr) {
+      problems.push_back(name + " has no signature (" + bundle_name(name) + " is missing)");
+      return {};
+    }
+    auto bytes = read_small(*bundle);
+    if (!bytes) {
+      if (bytes.error().kind() != ErrorKind::invalid_input) return fail(bytes.error());
+      problems.push_back(bytes.error().message());
+      return {};
+    }
+    auto parsed = parse_bundle(*bytes);
+    Status verified = parsed ? verify_bundle_with_key(*parsed, key, *from_hex(sha256_hex)) : Status(fail(parsed.error()));
+    if (!verified) problems.push_back(bundle_name(name) + ": " + verified.error().message());
+    return {};
+  };
+  for (const auto& [name, hex] : listing.sha256)
+    if (!is_bundle_name(name))
+      if (auto st = check(name, hex); !st) return st;
+  for (auto name : {k_sha256_sums, k_sha512_sums}) {
+    const PublishedAsset* sums = nullptr;
+    for (const auto& a : assets)
+      if (a.name == name && a.complete) sums = &a;
+    if (sums == nullptr) continue;  // reported above
+    auto digests = read_digests(target, *sums);
+    if (!digests) return fail(digests.error());
+    if (auto st = check(std::string(name), digests->sha256); !st) return st;
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeRequest& request) {
@@ -101,6 +152,8 @@ Result<FinalizeResult> finalize_release(ReleaseTarget& target, const FinalizeReq
     return fail(ErrorKind::invalid_input, what + ": " + listing_name + " lists no asset; release left as it was");
   auto problems = check_assets(target, *assets, *listing, listing_name);
   if (!problems) return fail(problems.error());
+  if (request.signing_key)
+    if (auto st = check_bundles(target, *assets, *listing, *request.signing_key, *problems); !st) return fail(st.error());
   if (!problems->empty()) {
     std::string text;
     for (const auto& p : *problems) text += (text.empty() ? "" : "; ") + p;

@@ -9,6 +9,9 @@
 //     asset is unlisted, none listed is absent or incomplete, and every one
 //     has the listed digest (a directory's files are read and both digests
 //     checked);
+//   - with the owner's public key: every listed asset (but the bundles) and
+//     both checksum files have a sigstore bundle NAME.sigstore.json that
+//     verifies for their digest (release_signatures.h);
 //   - the installer reference (given, else the one the notes name from an
 //     earlier finalize) exists in the registry.
 // Then one change flips it and writes the sbpipe section of the notes. A
@@ -19,6 +22,7 @@
 #include <string>
 
 #include "release/target.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 
@@ -30,6 +34,8 @@ struct FinalizeRequest {
   ReleaseFacts facts;
   // Checks an installer reference in the registry; empty: no check.
   std::function<Status(const std::string& ref)> check_installer;
+  // The owner's public key: the bundles must verify with it; nullptr: no check.
+  const PublicKey* signing_key = nullptr;
 };
 
 struct FinalizeResult {

@@ -7,6 +7,8 @@
 #include <set>
 
 #include "release/checksums.h"
+#include "release/release_signatures.h"
+#include "sigstore/bundle.h"
 
 namespace sbpipe {
 namespace {
@@ -32,6 +34,25 @@ Result<ChecksumList> read_checksum_file(ReleaseTarget& target, const PublishedAs
 }
 
 std::string join(const std::vector<std::string>& items) { return fmt::format("{}", fmt::join(items, "; ")); }
+
+// The bundle for `file`: the published one when it is the key's signature
+// of the file's digest (a re-run changes nothing), else a new one.
+Result<LocalAsset> bundle_for(ReleaseTarget& target, const std::vector<PublishedAsset>& remote, LocalAsset& file,
+                              const SigningKey& key) {
+  if (auto st = ensure_digests(file); !st) return fail(st.error());
+  if (const PublishedAsset* published = find_complete(remote, bundle_name(file.name));
+      published && published->size < (1u << 20)) {
+    std::string bytes;
+    auto read = target.read(*published, [&](std::span<const char> chunk) -> Status {
+      bytes.append(chunk.data(), chunk.size());
+      return {};
+    });
+    auto parsed = read ? parse_bundle(bytes) : Result<Bundle>(fail(read.error()));
+    if (parsed && verify_bundle_with_key(*parsed, key.public_key(), *from_hex(file.sha256)))
+      return memory_asset(published->name, bytes);
+  }
+  return sign_asset(file, key);
+}
 
 }  // namespace
 
@@ -146,27 +167,46 @@ Status open_for_publish(ReleaseTarget& target, const PublishRequest& request) {
   return {};
 }
 
-// The files, then sha512sum.txt, then sha256sum.txt (the listing finalize
-// checks, last), then the legacy listing goes; the target records the listing.
+// The files (each followed by its bundle, with a key), then sha512sum.txt,
+// then sha256sum.txt (the listing finalize checks, last; each after its
+// bundle), then the legacy listing goes; the target records the listing.
 Result<std::vector<AssetReport>> put_all(ReleaseTarget& target, std::vector<LocalAsset>& files,
-                                         const std::map<std::string, Digests>& kept, bool legacy_there) {
+                                         const std::map<std::string, Digests>& kept, bool legacy_there,
+                                         const std::vector<PublishedAsset>& remote, const SigningKey* key) {
   std::vector<AssetReport> reports;
+  std::vector<LocalAsset> bundles;
+  auto put_bundle = [&](LocalAsset& of) -> Result<LocalAsset> {
+    auto bundle = bundle_for(target, remote, of, *key);
+    if (!bundle) return fail(bundle.error());
+    auto put = target.put(*bundle);
+    if (!put) return fail(put.error());
+    reports.push_back(AssetReport{bundle->name, *put, bundle->size, bundle->sha256});
+    return bundle;
+  };
   for (auto& file : files) {
     auto outcome = target.put(file);
     if (!outcome) return fail(outcome.error());
     reports.push_back(AssetReport{file.name, *outcome, file.size, file.sha256});
+    if (key && !is_bundle_name(file.name)) {
+      auto bundle = put_bundle(file);
+      if (!bundle) return fail(bundle.error());
+      bundles.push_back(std::move(*bundle));
+    }
   }
   ChecksumList sha256, sha512;
   for (const auto& [name, d] : kept) {
     sha256[name] = d.sha256;
     sha512[name] = d.sha512;
   }
-  for (const auto& f : files) {
-    sha256[f.name] = f.sha256;
-    sha512[f.name] = f.sha512;
-  }
+  for (const auto* list : {&files, &bundles})
+    for (const auto& f : *list) {
+      sha256[f.name] = f.sha256;
+      sha512[f.name] = f.sha512;
+    }
   for (auto [name, list] : {std::pair{k_sha512_sums, &sha512}, std::pair{k_sha256_sums, &sha256}}) {
     LocalAsset sums = checksum_asset(name, *list);
+    if (key)
+      if (auto bundle = put_bundle(sums); !bundle) return fail(bundle.error());
     auto outcome = target.put(sums);
     if (!outcome) return fail(outcome.error());
     reports.push_back(AssetReport{sums.name, *outcome, sums.size, sums.sha256});
@@ -192,6 +232,9 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
   if (!before) return fail(before.error());
   std::set<std::string> given;
   for (const auto& f : files) given.insert(f.name);
+  if (request.sign_key)
+    for (const auto& f : files)
+      if (!is_bundle_name(f.name)) given.insert(bundle_name(f.name));
   // The published digests the target does not know, read once.
   std::map<std::string, Digests> read_back;
   for (const auto& asset : *remote) {
@@ -213,7 +256,7 @@ Result<std::vector<AssetReport>> publish_release(ReleaseTarget& target, std::vec
     if (!read) return fail(read.error());
     d = *read;
   }
-  return put_all(target, files, plan.kept, find_complete(*remote, k_legacy_sha256_sums) != nullptr);
+  return put_all(target, files, plan.kept, find_complete(*remote, k_legacy_sha256_sums) != nullptr, *remote, request.sign_key);
 }
 
 }  // namespace sbpipe

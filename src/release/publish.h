@@ -14,11 +14,16 @@
 //     sha512sum.txt, then sha256sum.txt: the sha256 listing, which finalize
 //     checks, is replaced last, so it only ever lists a complete set;
 //   - the old sha256sums.txt of earlier sbpipe versions is removed once the
-//     two files are in place.
+//     two files are in place;
+//   - with a signing key, every file given gets its sigstore bundle
+//     NAME.sigstore.json (release_signatures.h), uploaded after the file and
+//     listed like it, and each checksum file gets one, uploaded just before
+//     the checksum file itself.
 
 #include <vector>
 
 #include "release/target.h"
+#include "sigstore/keys.h"
 
 namespace sbpipe {
 
@@ -27,6 +32,7 @@ enum class AllowPublished { yes, no };
 struct PublishRequest {
   ReleasePin pin;
   AllowPublished allow_published = AllowPublished::no;
+  const SigningKey* sign_key = nullptr;  // the owner's key; nullptr: no bundles
 };
 
 // One report per file given (in order), then sha512sum.txt and

@@ -27,9 +27,22 @@ struct ReleaseFacts {
   std::string source_url;
   // Things a node owner must know before upgrading (an allowed key rotation).
   std::vector<std::string> notices;
+  // The installer's signing key (PEM public key) and its SHA-256
+  // fingerprint: the notes then carry a ready ImageVerificationConfig
+  // (image_verification.h). Empty when the installer is not signed.
+  std::string signing_public_key;
+  std::string signing_fingerprint;
 };
 
-// The section, markers included, ending with a newline.
+// What a node owner must know before upgrading to any SecureBoot release,
+// besides the facts' own notices: which `--image` to pass (when the installer
+// is known) and that firmware and db/dbx updates change PCR 7. One sentence
+// each; the section prints them as "Before upgrading" lines.
+std::vector<std::string> upgrade_notices(const ReleaseFacts& facts);
+
+// The section, markers included, ending with a newline. Its "Upgrade:" line
+// names the installer by digest only (upgrade_ref.h); its "Installer:" line
+// keeps the reference as given.
 std::string notes_section(const ReleaseFacts& facts);
 
 // The installer reference the sbpipe section of `body` names ("- Installer:

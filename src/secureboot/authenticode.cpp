@@ -3,14 +3,16 @@
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <map>
 #include <optional>
 
+#include "core/openssl_util.h"
 #include "core/stream.h"
 #include "secureboot/der.h"
-#include "secureboot/openssl_util.h"
+#include "secureboot/edk2_crypto.h"
 
 namespace sbpipe {
 namespace {
@@ -108,25 +110,6 @@ Result<std::string> digest_with(const RandomAccess& file, const PeImage& image, 
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
-std::string key_type(X509* cert) {
-  EVP_PKEY* key = X509_get0_pubkey(cert);
-  ERR_clear_error();
-  if (key == nullptr) return "unknown";
-  switch (EVP_PKEY_get_base_id(key)) {
-  case EVP_PKEY_RSA: return "RSA";
-  case EVP_PKEY_RSA_PSS: return "RSA-PSS";
-  case EVP_PKEY_EC: return "EC";
-  case EVP_PKEY_DSA: return "DSA";
-  case EVP_PKEY_ED25519: return "Ed25519";
-  case EVP_PKEY_ED448: return "Ed448";
-  case EVP_PKEY_SM2: return "SM2";
-  }
-  return "other";
-}
-
-// OPENSSL_NO_EC removes EC, EdDSA and SM2 from the firmware's OpenSSL.
-bool firmware_lacks(const std::string& type) { return type == "EC" || type == "Ed25519" || type == "Ed448" || type == "SM2"; }
-
 // The SpcIndirectDataContent as AuthenticodeVerify reads it: the bytes of
 // contents->d.other's string (for a SEQUENCE: its whole encoding), its
 // length from byte 1 in the three forms EDK2 knows, tested with EDK2's masks
@@ -166,104 +149,87 @@ bool indirect_content(PKCS7* contents, std::string_view& content, std::string& p
   return true;
 }
 
-// Pkcs7Verify with one trusted certificate (CryptPkcs7VerifyCommon.c).
-// WrapPkcs7Data takes the data as a ContentInfo only when bytes 4-16 are
-// the signedData OID and "A0 82"; anything else it wraps again, which
-// OpenSSL then cannot read as SignedData.
-bool pkcs7_verify(PKCS7* p7, std::string_view auth, X509* trusted, std::string_view content) {
-  if (auth.size() < 17 || auth[4] != 0x06 || auth[5] != 0x09 || auth.substr(6, 9) != k_signed_data_oid ||
-      static_cast<unsigned char>(auth[15]) != 0xa0 || static_cast<unsigned char>(auth[16]) != 0x82)
-    return false;
-  ossl::Ptr<X509_STORE> store(X509_STORE_new());
-  if (!X509_STORE_add_cert(store.get(), trusted)) return false;
-  X509_STORE_set_flags(store.get(), X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-  X509_STORE_set_purpose(store.get(), X509_PURPOSE_ANY);
-  auto bio = ossl::memory_bio(content);
-  bool ok = PKCS7_verify(p7, nullptr, store.get(), bio.get(), nullptr, PKCS7_BINARY) == 1;
-  ERR_clear_error();
-  return ok;
-}
+std::string digest_hex(const std::string& raw) { return hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()); }
 
-// The chain from `signer` (with the signature's own certificates) to `anchor`, built as
-// Pkcs7Verify builds it: a partial chain ends at the anchor, no clock, any purpose. The
-// context (kept with its store) holds the chain or the error.
-struct ChainCheck {
-  ossl::Ptr<X509_STORE> store;
-  ossl::Ptr<X509_STORE_CTX> ctx;
-  bool verified = false;
-};
-
-ChainCheck check_chain(PKCS7* p7, X509* signer, X509* anchor) {
-  ChainCheck check{ossl::Ptr<X509_STORE>(X509_STORE_new()), ossl::Ptr<X509_STORE_CTX>(X509_STORE_CTX_new())};
-  X509_STORE_add_cert(check.store.get(), anchor);
-  X509_STORE_set_flags(check.store.get(), X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
-  X509_STORE_set_purpose(check.store.get(), X509_PURPOSE_ANY);
-  X509_STORE_CTX_init(check.ctx.get(), check.store.get(), signer, p7->d.sign->cert);
-  X509_STORE_CTX_set_default(check.ctx.get(), "smime_sign");
-  check.verified = X509_verify_cert(check.ctx.get()) == 1;
-  return check;
-}
-
-// Why no trusted certificate verified the signature: the chain error
-// against each (as Pkcs7Verify builds it), or the signature's own.
-std::string why_not_verified(PKCS7* p7, X509* signer, const std::vector<ossl::Ptr<X509>>& trusted, const std::string& who) {
-  if (signer == nullptr) return "the signer's certificate is not in the signature (the firmware looks for it nowhere else)";
-  std::string chain_error;
-  for (const auto& anchor : trusted) {
-    ChainCheck check = check_chain(p7, signer, anchor.get());
-    if (check.verified) {
-      ERR_clear_error();
-      return "PKCS#7 signature by '" + who + "' does not verify";
-    }
-    chain_error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(check.ctx.get()));
+// The digest of `der`'s TBSCertificate (X509GetTBSCert, for IsCertHashFoundInDbx).
+std::string tbs_digest(X509* cert, const EVP_MD* md) {
+  unsigned char* tbs = nullptr;
+  int len = i2d_re_X509_tbs(cert, &tbs);
+  std::string out;
+  if (len > 0) {
+    unsigned char d[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_Digest(tbs, static_cast<size_t>(len), d, &n, md, nullptr);
+    out.assign(reinterpret_cast<char*>(d), n);
   }
-  ERR_clear_error();
-  if (trusted.empty()) return "no trusted certificate given";
-  return "signed by '" + who + "', which is not the given certificate nor issued by it (" + chain_error + ")";
+  OPENSSL_free(tbs);
+  return out;
 }
 
-// The key types of the chain that verified `signer` against `anchor`.
-std::vector<std::string> chain_key_types(PKCS7* p7, X509* signer, X509* anchor) {
-  std::vector<std::string> types;
-  ChainCheck check = check_chain(p7, signer, anchor);
-  if (check.verified) {
-    STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(check.ctx.get());
-    for (int i = 0; i < sk_X509_num(chain); ++i) types.push_back(key_type(sk_X509_value(chain, i)));
-  }
-  ERR_clear_error();
-  return types;
+const EVP_MD* md_named(const std::string& name) {
+  return name == "sha256" ? EVP_sha256() : name == "sha384" ? EVP_sha384() : name == "sha512" ? EVP_sha512() : nullptr;
+}
+
+// IsCertHashFoundInDbx: the certificate's TBS digest among dbx's X.509
+// digests. Without a dbt (sbpipe has none) PassTimestampCheck never passes,
+// so every entry revokes, whatever its time.
+bool cert_revoked(X509* cert, const SignatureDatabase* dbx) {
+  if (dbx == nullptr) return false;
+  for (const auto& e : dbx->cert_digests)
+    if (const EVP_MD* md = md_named(e.algorithm); md != nullptr && tbs_digest(cert, md) == e.digest) return true;
+  return false;
 }
 
 using DigestCache = std::map<int, Result<std::string>>;
 
-// One PKCS#7 entry, through HashPeImageByType, AuthenticodeVerify and
-// Pkcs7Verify against each trusted certificate in turn (IsAllowedByDb).
-Result<SignatureCheck> check_entry(const RandomAccess& file, const PeImage& image, const WinCertificate& entry,
-                                   const std::vector<ossl::Ptr<X509>>& trusted, DigestCache& cache) {
+struct Anchors {
+  const SignatureDatabase& db;
+  const SignatureDatabase* dbx;
+  std::vector<ossl::Ptr<X509>> db_certs;
+  std::vector<ossl::Ptr<X509>> dbx_certs;
+};
+
+// What one PKCS#7 entry decides: nothing (skipped or failed), allowed, or
+// forbidden (which ends the walk and refuses the image).
+struct EntryDecision {
   SignatureCheck check;
+  bool forbidden = false;
+};
+
+// One PKCS#7 entry, in DxeImageVerificationHandler's order: HashPeImageByType,
+// IsForbiddenByDbx, IsAllowedByDb, then the image digest in dbx and db. Each
+// certificate check is AuthenticodeVerify (CryptAuthenticode.c) with
+// Pkcs7Verify as edk2_crypto.h states it.
+Result<EntryDecision> check_entry(const RandomAccess& file, const PeImage& image, const WinCertificate& entry,
+                                  const Anchors& anchors, DigestCache& cache) {
+  EntryDecision d;
+  SignatureCheck& check = d.check;
   std::string head(static_cast<size_t>(std::min<uint64_t>(41, entry.data_size)), '\0');
   if (auto st = file.read_at(entry.data_offset, head); !st) return fail(st.error());
   const FirmwareHash* hash = firmware_hash(head, entry.data_size, check.problem);
   auto auth = read_auth_data(file, entry, k_max_auth_data);
   if (!auth) {
     check.problem = auth.error().message() + ": not read";
-    return check;
+    return d;
   }
   const auto* p = reinterpret_cast<const unsigned char*>(auth->data());
   ossl::Ptr<PKCS7> p7(auth->empty() ? nullptr : d2i_PKCS7(nullptr, &p, static_cast<long>(auth->size())));
   ERR_clear_error();
-  X509* signer = nullptr;
   STACK_OF(X509)* signers = nullptr;
   if (p7 && PKCS7_type_is_signed(p7.get()) && p7->d.sign != nullptr) {
-    // The signer as Pkcs7Verify finds it: among the signature's own certificates.
+    // The signers as Pkcs7GetSigners finds them: among the signature's own certificates.
     signers = PKCS7_get0_signers(p7.get(), nullptr, 0);
     ERR_clear_error();
-    signer = signers != nullptr && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : nullptr;
   }
-  if (signer != nullptr) {
+  struct SignersFree {
+    STACK_OF(X509) * s;
+    ~SignersFree() { sk_X509_free(s); }
+  } signers_free{signers};
+  if (X509* signer = signers != nullptr && sk_X509_num(signers) > 0 ? sk_X509_value(signers, 0) : nullptr) {
     check.signer_subject = oneline(X509_get_subject_name(signer));
     check.signer_issuer = oneline(X509_get_issuer_name(signer));
-    check.signer_key_type = key_type(signer);
+    check.signer_key_type = key_type_name(X509_get0_pubkey(signer));
+    ERR_clear_error();
     unsigned char* encoded = nullptr;
     int len = i2d_X509(signer, &encoded);
     if (len > 0) check.signer_der.assign(reinterpret_cast<char*>(encoded), static_cast<size_t>(len));
@@ -271,52 +237,108 @@ Result<SignatureCheck> check_entry(const RandomAccess& file, const PeImage& imag
   }
   auto done = [&](std::string problem) {
     check.problem = std::move(problem);
-    sk_X509_free(signers);
-    return check;
+    return d;
   };
-  if (hash == nullptr) return done(check.problem);
+  if (hash == nullptr) return done(check.problem);  // HashPeImageByType failed: the entry is skipped
   check.digest_algorithm = hash->name;
-
-  // AuthenticodeVerify (CryptAuthenticode.c), in its order.
-  if (!p7) return done("signature is not PKCS#7 DER");
-  if (auth->size() > INT_MAX) return done("signature is too large");
-  if (!PKCS7_type_is_signed(p7.get()) || PKCS7_get_detached(p7.get()))
-    return done("signature is not PKCS#7 SignedData with its content");
-  PKCS7* contents = p7->d.sign->contents;
-  std::string_view type(reinterpret_cast<const char*>(OBJ_get0_data(contents->type)), OBJ_length(contents->type));
-  if (type != k_spc_indirect_data) return done("signed content is not Authenticode SpcIndirectDataContent");
-  std::string_view content;
-  std::string problem;
-  if (!indirect_content(contents, content, problem)) return done(problem);
   if (!cache.contains(hash->nid)) cache.emplace(hash->nid, digest_with(file, image, EVP_get_digestbynid(hash->nid)));
   const auto& digest = cache.at(hash->nid);
   if (!digest) {
     if (digest.error().kind() == ErrorKind::invalid_input) return done(digest.error().message());
-    sk_X509_free(signers);
     return fail(digest.error());
   }
-  // The digest must be the content's last bytes (the DigestInfo's OCTET
-  // STRING when the content is well formed; EDK2 does not parse it).
-  if (content.size() < digest->size() || content.substr(content.size() - digest->size()) != *digest)
-    return done(
-        "image digest (" + std::string(hash->name) +
-        ") does not match the signed digest (the file was modified after signing, or the signature names another digest)");
 
-  std::string who = check.signer_subject;
-  for (const auto& anchor : trusted) {
-    if (!pkcs7_verify(p7.get(), *auth, anchor.get(), content)) continue;
-    for (const auto& t : chain_key_types(p7.get(), signer, anchor.get()))
-      if (firmware_lacks(t))
-        return done("signed with an " + t +
-                    " key: the firmware's OpenSSL is built without EC (OPENSSL_NO_EC), so it cannot verify it");
-    return done("");
+  // AuthenticodeVerify up to Pkcs7Verify: what does not depend on the certificate.
+  std::string_view content;
+  std::string content_problem;
+  if (!p7)
+    content_problem = "signature is not PKCS#7 DER";
+  else if (auth->size() > INT_MAX)
+    content_problem = "signature is too large";
+  else if (!PKCS7_type_is_signed(p7.get()) || PKCS7_get_detached(p7.get()))
+    content_problem = "signature is not PKCS#7 SignedData with its content";
+  else {
+    PKCS7* contents = p7->d.sign->contents;
+    std::string_view type(reinterpret_cast<const char*>(OBJ_get0_data(contents->type)), OBJ_length(contents->type));
+    if (type != k_spc_indirect_data)
+      content_problem = "signed content is not Authenticode SpcIndirectDataContent";
+    else if (indirect_content(contents, content, content_problem)) {
+      // The digest must be the content's last bytes (the DigestInfo's OCTET
+      // STRING when the content is well formed; EDK2 does not parse it).
+      if (content.size() < digest->size() || content.substr(content.size() - digest->size()) != *digest)
+        content_problem = "image digest (" + std::string(hash->name) +
+                          ") does not match the signed digest (the file was modified after signing, or the signature "
+                          "names another digest)";
+    }
   }
-  return done(why_not_verified(p7.get(), signer, trusted, who));
+  // PKCS#7 framing WrapPkcs7Data takes as a ContentInfo (CryptPkcs7VerifyCommon.c:66-72); anything
+  // else it wraps again, which OpenSSL then cannot read as SignedData.
+  bool framed = auth->size() >= 17 && (*auth)[4] == 0x06 && (*auth)[5] == 0x09 && auth->substr(6, 9) == k_signed_data_oid &&
+                static_cast<unsigned char>((*auth)[15]) == 0xa0 && static_cast<unsigned char>((*auth)[16]) == 0x82;
+  auto authenticode_verify = [&](X509* anchor) -> Edk2Pkcs7Result {
+    if (!content_problem.empty()) return {false, content_problem};
+    if (!framed) return {false, "the PKCS#7 is not framed as EDK2 reads it (WrapPkcs7Data)"};
+    return edk2_pkcs7_verify(p7.get(), content, anchor);
+  };
+
+  // IsForbiddenByDbx.
+  if (anchors.dbx != nullptr) {
+    for (const auto& x : anchors.dbx_certs)
+      if (authenticode_verify(x.get()).verified) {
+        d.forbidden = true;
+        return done("verifies under a dbx certificate: forbidden");
+      }
+    if (signers == nullptr || sk_X509_num(signers) == 0) {
+      d.forbidden = true;
+      return done("dbx is set and the firmware finds no signer certificate in the signature: forbidden");
+    }
+    for (int i = 0; i < sk_X509_num(signers); ++i)
+      if (cert_revoked(sk_X509_value(signers, i), anchors.dbx)) {
+        d.forbidden = true;
+        return done("its signer's certificate digest is in dbx: forbidden");
+      }
+  }
+  // IsAllowedByDb: the first db certificate that verifies decides.
+  std::string why_not = anchors.db_certs.empty() ? "db holds no certificate" : "";
+  bool reached = false;  // a db certificate the signers chain to explains the refusal best
+  for (const auto& anchor : anchors.db_certs) {
+    auto r = authenticode_verify(anchor.get());
+    if (!r.verified) {
+      if (why_not.empty() || (r.reached && !reached)) why_not = r.problem;
+      reached = reached || r.reached;
+      continue;
+    }
+    if (cert_revoked(anchor.get(), anchors.dbx)) {
+      why_not = "verifies under a db certificate whose digest is in dbx";
+      break;
+    }
+    unsigned char* encoded = nullptr;
+    int len = i2d_X509(anchor.get(), &encoded);
+    if (len > 0) check.anchor_der.assign(reinterpret_cast<char*>(encoded), static_cast<size_t>(len));
+    OPENSSL_free(encoded);
+    check.accepted_by = "db certificate '" + oneline(X509_get_subject_name(anchor.get())) + "'";
+    break;
+  }
+  // The image digest of this signature's algorithm in dbx, then in db.
+  if (anchors.dbx != nullptr && anchors.dbx->has_image_digest(hash->name, *digest)) {
+    d.forbidden = true;
+    check.accepted_by.clear();
+    return done(std::string("its ") + hash->name + " Authenticode digest is in dbx: forbidden");
+  }
+  if (check.accepted_by.empty() && anchors.db.has_image_digest(hash->name, *digest)) {
+    check.accepted_by = std::string("db ") + hash->name + " image digest";
+    check.anchor_digest = *digest;
+  }
+  if (check.accepted_by.empty()) return done(content_problem.empty() ? why_not : content_problem);
+  return done("");
 }
 
 }  // namespace
 
-bool AuthenticodeReport::ok() const { return table_problem.empty() && accepted() != nullptr; }
+bool AuthenticodeReport::ok() const {
+  if (!accepted_by_digest.empty()) return true;
+  return forbidden.empty() && unsigned_problem.empty() && table_problem.empty() && accepted() != nullptr;
+}
 
 const SignatureCheck* AuthenticodeReport::accepted() const {
   for (const auto& s : signatures)
@@ -325,11 +347,12 @@ const SignatureCheck* AuthenticodeReport::accepted() const {
 }
 
 std::string AuthenticodeReport::problem() const {
-  if (signatures.empty() && table_problem.empty()) return "unsigned (no Authenticode signature)";
+  if (ok()) return "";
+  if (!unsigned_problem.empty()) return unsigned_problem;
+  if (!forbidden.empty()) return "refused by dbx: " + forbidden;
   if (!table_problem.empty()) return "the certificate table is damaged: " + table_problem + " (the firmware refuses the image)";
   std::string out;
   for (const auto& s : signatures) {
-    if (s.ok()) return "";
     if (!out.empty()) out += "; ";
     out += s.problem;
   }
@@ -362,36 +385,79 @@ Result<IndirectData> parse_indirect_data(std::string_view der) {
   return IndirectData{oid->whole, digest->content};
 }
 
-// DxeImageVerificationHandler: every entry is checked (an accepted one does
-// not end the walk: a damaged table still refuses the image).
-Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const PeImage& image,
-                                              const std::vector<std::string>& trusted) {
-  std::vector<ossl::Ptr<X509>> anchors;
-  for (const auto& der : trusted) {
+// DxeImageVerificationHandler: an unsigned image by its SHA-256 digest;
+// a signed one entry by entry (an accepted entry does not end the walk: a
+// later dbx match or a damaged table still refuses the image).
+Result<std::vector<std::string>> authenticode_algorithms(const RandomAccess& file, const PeImage& image) {
+  std::vector<std::string> out{"sha256"};
+  auto table = read_certificate_table(file, image);
+  if (!table) return fail(table.error());
+  for (const auto& entry : table->entries) {
+    if (!entry.pkcs7) continue;
+    std::string head(static_cast<size_t>(std::min<uint64_t>(41, entry.data_size)), '\0');
+    if (auto st = file.read_at(entry.data_offset, head); !st) return fail(st.error());
+    std::string problem;
+    if (const FirmwareHash* h = firmware_hash(head, entry.data_size, problem))
+      if (std::find(out.begin(), out.end(), h->name) == out.end()) out.push_back(h->name);
+  }
+  return out;
+}
+
+Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const PeImage& image, const SignatureDatabase& db,
+                                              const SignatureDatabase* dbx, const AuthenticodeDigests* precomputed) {
+  Anchors anchors{db, dbx, {}, {}};
+  auto parse = [](const std::string& der, std::vector<ossl::Ptr<X509>>& out, const char* which) -> Status {
     const auto* p = reinterpret_cast<const unsigned char*>(der.data());
     ossl::Ptr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
-    if (!cert) return fail(ErrorKind::invalid_input, "trusted certificate does not parse: " + ossl::take_error());
-    anchors.push_back(std::move(cert));
-  }
+    if (!cert) return fail(ErrorKind::invalid_input, std::string(which) + " certificate does not parse: " + ossl::take_error());
+    out.push_back(std::move(cert));
+    return {};
+  };
+  for (const auto& der : db.certificates)
+    if (auto st = parse(der, anchors.db_certs, "a db"); !st) return fail(st.error());
+  if (dbx != nullptr)
+    for (const auto& der : dbx->certificates)
+      if (auto st = parse(der, anchors.dbx_certs, "a dbx"); !st) return fail(st.error());
   AuthenticodeReport report;
   DigestCache cache;
-  cache.emplace(NID_sha256, digest_with(file, image, EVP_sha256()));
-  if (auto& sha256 = cache.at(NID_sha256))
-    report.sha256 = hex(reinterpret_cast<const unsigned char*>(sha256->data()), sha256->size());
+  if (precomputed != nullptr)
+    for (const auto& h : k_firmware_hashes)
+      if (auto it = precomputed->find(h.name); it != precomputed->end()) cache.emplace(h.nid, it->second);
+  if (!cache.contains(NID_sha256)) cache.emplace(NID_sha256, digest_with(file, image, EVP_sha256()));
+  auto& sha256 = cache.at(NID_sha256);
+  if (sha256)
+    report.sha256 = digest_hex(*sha256);
   else if (sha256.error().kind() != ErrorKind::invalid_input)
     return fail(sha256.error());
+  if (!image.is_signed()) {
+    if (!sha256) {
+      report.unsigned_problem = sha256.error().message();
+    } else if (dbx != nullptr && dbx->has_image_digest("sha256", *sha256)) {
+      report.unsigned_problem = "unsigned, and its SHA-256 Authenticode digest is in dbx";
+    } else if (db.has_image_digest("sha256", *sha256)) {
+      report.accepted_by_digest = "its SHA-256 Authenticode digest is in db (unsigned)";
+    } else {
+      report.unsigned_problem = "unsigned (no Authenticode signature), and its SHA-256 is not in db";
+    }
+    return report;
+  }
   auto table = read_certificate_table(file, image);
   if (!table) return fail(table.error());
   report.table_problem = table->incomplete;
   for (const auto& entry : table->entries) {
     if (!entry.pkcs7) {
-      report.signatures.push_back(SignatureCheck{"", "", "", "", "", "skipped: " + entry.skipped});
+      report.signatures.push_back(SignatureCheck{.problem = "skipped: " + entry.skipped});
       continue;
     }
-    auto check = check_entry(file, image, entry, anchors, cache);
-    if (!check) return fail(check.error());
-    report.signatures.push_back(std::move(*check));
+    auto decision = check_entry(file, image, entry, anchors, cache);
+    if (!decision) return fail(decision.error());
+    report.signatures.push_back(std::move(decision->check));
+    if (decision->forbidden) {
+      report.forbidden = report.signatures.back().problem;
+      break;
+    }
   }
+  if (report.signatures.empty() && report.table_problem.empty()) report.table_problem = "the certificate table holds no entry";
   return report;
 }
 

@@ -8,11 +8,10 @@
 #include <set>
 
 #include "core/file.h"
-#include "core/sha256.h"
 #include "iso/archive_walker.h"
-#include "iso/esp.h"
-#include "iso/fat.h"
+#include "iso/image_fs.h"
 #include "oci/image.h"
+#include "secureboot/boot_chain.h"
 
 namespace sbpipe {
 namespace {
@@ -61,30 +60,6 @@ private:
   int m_count = 0;
 };
 
-// The boot files of a Talos installer (siderolabs/talos pkg/imager/out.go):
-// imager >= 1.10 building a SecureBoot installer for Talos < 1.10 names the
-// UKI vmlinuz.efi.signed.
-const std::regex& installer_boot_path() {
-  static const std::regex k(R"(usr/install/([^/]+)/(vmlinuz\.efi(\.signed)?|systemd-boot\.efi))");
-  return k;
-}
-
-// One path of the image's final file system.
-struct Node {
-  MemberKind kind = MemberKind::other;
-  std::string link_target;
-  fs::path file;  // boot paths: the extracted copy
-};
-
-using View = std::map<std::string, Node>;
-
-// Removes `path` and everything below it.
-void erase_tree(View& view, const std::string& path) {
-  view.erase(path);
-  std::string prefix = path + "/";
-  for (auto it = view.lower_bound(prefix); it != view.end() && it->first.starts_with(prefix);) it = view.erase(it);
-}
-
 std::string kind_name(MemberKind k) {
   switch (k) {
   case MemberKind::symlink: return "a symlink";
@@ -94,210 +69,123 @@ std::string kind_name(MemberKind k) {
   }
 }
 
-// Applies one layer to `view` as an OCI/overlay unpacker does: its whiteouts
-// (".wh.NAME") and opaque markers (".wh..wh..opq") remove what lower layers
-// put there, then its entries replace what was at their paths. Boot paths
-// are extracted; `arches` collects every architecture seen.
-Status apply_layer(const LocalLayer& layer, View& view, Extractor& extractor, std::set<std::string>& arches) {
-  static const std::regex k_arch_dir(R"(usr/install/([^/]+)(/.*)?)");
-  auto source = layer.open();
-  if (!source) return fail(source.error());
-  auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, layer.label);
-  if (!walker) return fail(walker.error());
-  std::vector<std::string> removed, opaque;
-  std::vector<std::pair<std::string, Node>> added;
-  while (true) {
-    auto member = (*walker)->next();
-    if (!member) return fail(member.error());
-    if (!*member) break;
-    std::string path = (*member)->path;
-    while (!path.empty() && path.back() == '/') path.pop_back();
-    if (path.empty()) continue;
-    std::smatch m;
-    if (std::regex_match(path, m, k_arch_dir)) arches.insert(m[1]);
-    auto slash = path.rfind('/');
-    std::string dir = slash == std::string::npos ? "" : path.substr(0, slash);
-    std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
-    if (base == ".wh..wh..opq") {
-      opaque.push_back(dir);
-      continue;
-    }
-    if (base.starts_with(".wh.")) {
-      removed.push_back(dir.empty() ? base.substr(4) : dir + "/" + base.substr(4));
-      continue;
-    }
-    Node node{(*member)->kind, (*member)->link_target, {}};
-    if (node.kind == MemberKind::regular && std::regex_match(path, installer_boot_path())) {
-      node.file = extractor.next_path();
-      if (auto copied = (*walker)->copy_to(node.file); !copied) return fail(copied.error());
-    }
-    added.emplace_back(std::move(path), std::move(node));
+std::string kind_name(const FsNode& node) {
+  if (node.hardlink) return "a hardlink";
+  switch (node.kind) {
+  case FsKind::symlink: return "a symlink";
+  case FsKind::directory: return "a directory";
+  case FsKind::regular: return "a regular file";
+  default: return "not a regular file";
   }
-  for (const auto& d : opaque) {
-    std::string prefix = d.empty() ? "" : d + "/";
-    for (auto it = view.lower_bound(prefix); it != view.end() && it->first.starts_with(prefix);) it = view.erase(it);
-  }
-  for (const auto& r : removed) erase_tree(view, r);
-  for (auto& [path, node] : added) {
-    if (node.kind != MemberKind::directory) erase_tree(view, path);
-    view[path] = std::move(node);
-  }
-  return {};
 }
 
-// The symlinked directory, if any, that `path` lies under in `view`.
-std::optional<std::string> symlinked_parent(const View& view, const std::string& path) {
-  for (size_t at = path.find('/'); at != std::string::npos; at = path.find('/', at + 1)) {
-    auto it = view.find(path.substr(0, at));
-    if (it != view.end() && it->second.kind != MemberKind::directory) return it->first;
+// The boot files of one installer image, judged in the file system its
+// layers make where the node unpacks them (iso/image_fs.h): each
+// architecture that a layer put under usr/install/ needs its UKI and
+// systemd-boot there, as regular files that no symlink leads to.
+Status image_boot_files(const LocalImage& image, Extractor& extractor, std::vector<EfiBinary>& out) {
+  static const std::regex k_install_entry(R"(/usr/install/([^/]+)(/.*)?)");
+  // The boot files of a Talos installer (siderolabs/talos pkg/imager/out.go):
+  // imager >= 1.10 building a SecureBoot installer for Talos < 1.10 names the
+  // UKI vmlinuz.efi.signed.
+  static const std::regex k_boot_path(R"(/usr/install/[^/]+/(vmlinuz\.efi(\.signed)?|systemd-boot\.efi))");
+  ImageFs unpacked;
+  std::set<std::string> arches;
+  auto keep = [&](const std::string& path, MemberKind kind) -> std::optional<fs::path> {
+    std::smatch m;
+    if (std::regex_match(path, m, k_install_entry)) arches.insert(m[1]);
+    if (kind == MemberKind::regular && std::regex_match(path, k_boot_path)) return extractor.next_path();
+    return std::nullopt;
+  };
+  for (const auto& layer : image.layers)
+    if (auto st = unpacked.apply(layer, keep); !st) return st;
+  auto layout = [&](const std::string& path, std::string problem) {
+    out.push_back(EfiBinary{image.label + "!" + path, {}, ExpectedRole::layout, std::move(problem)});
+  };
+  size_t before = out.size();
+  for (const auto& arch : arches) {
+    std::string dir = "usr/install/" + arch;
+    // A symlink on the way: what the node reads there is not what was checked.
+    std::optional<std::string> linked;
+    for (const std::string& step : {std::string("usr"), std::string("usr/install"), dir}) {
+      const FsNode* node = unpacked.at("/" + step);
+      if (node != nullptr && node->kind != FsKind::directory) {
+        layout(step,
+               "is " + kind_name(*node) + " in the image as it is unpacked: the boot files below it are not what verify checked");
+        linked = step;
+        break;
+      }
+    }
+    if (linked) continue;
+    bool any_boot_file = false, has_uki = false, has_sdboot = false;
+    for (const char* name : {"vmlinuz.efi", "vmlinuz.efi.signed", "systemd-boot.efi"}) {
+      std::string path = dir + "/" + name;
+      const FsNode* node = unpacked.at("/" + path);
+      if (node == nullptr) continue;
+      any_boot_file = true;
+      bool uki = std::string(name).starts_with("vmlinuz");
+      (uki ? has_uki : has_sdboot) = true;
+      if (node->kind != FsKind::regular || node->hardlink || !node->content || node->content->file.empty()) {
+        layout(path, "is " + kind_name(*node) + (node->link_target.empty() ? "" : " to " + node->link_target) +
+                         " in the image as it is unpacked; a boot path must be a regular file");
+        continue;
+      }
+      out.push_back(
+          EfiBinary{image.label + "!" + path, node->content->file, uki ? ExpectedRole::uki : ExpectedRole::bootloader, {}});
+    }
+    if (!any_boot_file) continue;  // usr/install/<arch>/ of a plain installer (vmlinuz, initramfs.xz)
+    if (!has_uki) layout(dir + "/vmlinuz.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
+    if (!has_sdboot)
+      layout(dir + "/systemd-boot.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
   }
-  return std::nullopt;
+  if (out.size() == before)
+    return fail(ErrorKind::invalid_input, image.label +
+                                              ": no usr/install/<arch>/vmlinuz.efi or systemd-boot.efi in the image "
+                                              "(not a SecureBoot installer?)");
+  return {};
 }
 
 Status from_image(const std::string& input, Extractor& extractor, std::vector<EfiBinary>& out) {
   auto images = load_images(input, LoadOptions{});
   if (!images) return fail(images.error());
-  for (const auto& image : *images) {
-    View view;
-    std::set<std::string> arches;
-    for (const auto& layer : image.layers)
-      if (auto st = apply_layer(layer, view, extractor, arches); !st) return st;
-    auto layout = [&](const std::string& path, std::string problem) {
-      out.push_back(EfiBinary{image.label + "!" + path, {}, ExpectedRole::layout, std::move(problem)});
-    };
-    size_t found = 0;
-    for (const auto& arch : arches) {
-      std::string dir = "usr/install/" + arch + "/";
-      bool any_boot_file = false;
-      for (const char* name : {"vmlinuz.efi", "vmlinuz.efi.signed", "systemd-boot.efi"}) {
-        std::string path = dir + name;
-        auto it = view.find(path);
-        if (auto parent = symlinked_parent(view, path)) {
-          layout(*parent, "is " + kind_name(view.at(*parent).kind) +
-                              " in the image as it is unpacked: the boot files below it are not what verify checked");
-          any_boot_file = true;
-          break;
-        }
-        if (it == view.end()) continue;
-        any_boot_file = true;
-        if (it->second.kind != MemberKind::regular) {
-          layout(path, "is " + kind_name(it->second.kind) +
-                           (it->second.link_target.empty() ? "" : " to " + it->second.link_target) +
-                           " in the image as it is unpacked; a boot path must be a regular file");
-          continue;
-        }
-        bool uki = std::string(name).starts_with("vmlinuz");
-        out.push_back(
-            EfiBinary{image.label + "!" + path, it->second.file, uki ? ExpectedRole::uki : ExpectedRole::bootloader, {}});
-        ++found;
-      }
-      if (!any_boot_file) continue;  // usr/install/<arch>/ of a plain installer (vmlinuz, initramfs.xz)
-      bool has_uki = view.contains(dir + "vmlinuz.efi") || view.contains(dir + "vmlinuz.efi.signed");
-      if (!has_uki && !symlinked_parent(view, dir + "vmlinuz.efi"))
-        layout(dir + "vmlinuz.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
-      if (!view.contains(dir + "systemd-boot.efi") && !symlinked_parent(view, dir + "systemd-boot.efi"))
-        layout(dir + "systemd-boot.efi", "missing in the image as it is unpacked (whited out or removed by a later layer)");
-    }
-    bool any = std::any_of(out.begin(), out.end(), [&](const EfiBinary& b) { return b.display.starts_with(image.label + "!"); });
-    if (!any)
-      return fail(ErrorKind::invalid_input, image.label +
-                                                ": no usr/install/<arch>/vmlinuz.efi or systemd-boot.efi in the image "
-                                                "(not a SecureBoot installer?)");
-    (void)found;
-  }
+  for (const auto& image : *images)
+    if (auto st = image_boot_files(image, extractor, out); !st) return st;
   return {};
 }
 
-std::string sha256_of_file(const fs::path& path) {
-  auto opened = file_opener(path)();
-  if (!opened) return "";
-  Sha256 hash;
-  std::string chunk(1 << 20, '\0');
-  while (true) {
-    auto n = (*opened)->read(std::span<char>(chunk.data(), chunk.size()));
-    if (!n || *n == 0) break;
-    hash.update(std::span<const char>(chunk.data(), *n));
-  }
-  return hash.finish_hex();
-}
-
-// What a boot path of an ISO or ESP is, by its lower-case path.
+// The role of a file of an ISO 9660 tree: a boot path (boot_chain.h), or
+// any other EFI binary (the ESP may hold a copy that an entry names).
 std::optional<ExpectedRole> iso_role(const std::string& lower_path) {
-  static const std::regex k_bootloader(R"(efi/boot/boot[^/]*\.efi)");
-  static const std::regex k_uki(R"(efi/linux/[^/]+\.efi)");
-  static const std::regex k_db(R"(loader/keys/[^/]+/db\.auth)");
-  if (std::regex_match(lower_path, k_uki)) return ExpectedRole::uki;
-  if (std::regex_match(lower_path, k_bootloader)) return ExpectedRole::bootloader;
-  if (std::regex_match(lower_path, k_db)) return ExpectedRole::signature_database;
+  if (auto role = boot_path_role(lower_path)) return role;
+  if (lower_path.ends_with(".efi")) return ExpectedRole::any;
   return std::nullopt;
 }
 
-// The ISO's EFI system partitions, each against the tree's boot files
-// (`tree`: lower-case path -> extracted copy).
+// What firmware boots from the image: its boot file systems (boot_chain.h).
+// An ISO with UKIs must have one.
 Status check_esps(const fs::path& path, const std::map<std::string, EfiBinary>& tree, Extractor& extractor,
                   std::vector<EfiBinary>& out) {
-  auto file = open_random_access(path);
-  if (!file) return fail(file.error());
-  auto layout = [&](std::string where, std::string problem) {
-    out.push_back(EfiBinary{path.string() + "!" + where, {}, ExpectedRole::layout, std::move(problem)});
-  };
-  auto esps = find_efi_system_partitions(**file);
-  if (!esps) {
-    layout("(boot catalog)", esps.error().message());
-    return {};
-  }
+  auto found = gate_boot_file_systems(
+      path, tree, [&] { return extractor.next_path(); }, out);
+  if (!found) return fail(found.error());
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
-  if (esps->empty()) {
-    if (has_uki)
-      layout("(EFI system partition)",
-             "no El Torito UEFI entry and no EFI system partition: firmware boots nothing from this ISO");
-    return {};
-  }
-  for (const auto& esp : *esps) {
-    std::string where = "ESP(" + esp.source + ")";
-    auto volume = FatVolume::open(**file, esp.offset, esp.size, path.string() + "!" + where);
-    if (!volume) {
-      layout(where, volume.error().message() + "; what firmware boots cannot be checked, so verify fails");
-      continue;
-    }
-    auto files = volume->files();
-    if (!files) {
-      layout(where, files.error().message() + "; what firmware boots cannot be checked, so verify fails");
-      continue;
-    }
-    std::set<std::string> seen;
-    size_t before_esp = out.size(), same = 0;
-    for (const auto& f : *files) {
-      std::string name = lower(f.path);
-      auto role = iso_role(name);
-      if (!role) continue;
-      seen.insert(name);
-      fs::path dest = extractor.next_path();
-      if (auto st = volume->copy(f, dest); !st) {
-        layout(where + "/" + f.path, st.error().message());
-        continue;
-      }
-      auto in_tree = tree.find(name);
-      if (in_tree != tree.end() && sha256_of_file(in_tree->second.file) == sha256_of_file(dest)) {
-        fs::remove(dest);
-        ++same;
-        continue;  // the same bytes: the tree's verdict holds for what firmware boots
-      }
-      out.push_back(EfiBinary{path.string() + "!" + where + "/" + f.path, dest, *role, {}});
-      layout(where + "/" + f.path, in_tree == tree.end()
-                                       ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
-                                       : "differs from the ISO 9660 tree's copy: firmware boots this one");
-    }
-    for (const auto& [name, binary] : tree)
-      if (!seen.contains(name))
-        layout(where + "/" + binary.display.substr(binary.display.rfind('!') + 1),
-               "missing from the EFI system partition that firmware boots (only in the ISO 9660 tree)");
-    if (out.size() == before_esp)
-      out.push_back(EfiBinary{path.string() + "!" + where,
-                              {},
-                              ExpectedRole::layout,
-                              {},
-                              "what firmware boots: the same " + std::to_string(same) + " boot files as the ISO 9660 tree"});
+  if (*found == 0 && has_uki)
+    out.push_back(EfiBinary{path.string() + "!(EFI system partition)",
+                            {},
+                            ExpectedRole::layout,
+                            "no file system the firmware mounts holds a boot file: firmware boots nothing from this ISO"});
+  return {};
+}
+
+// A disk image or a bare FAT image (an ESP): every boot file system it holds, all gated.
+Status from_disk_image(const fs::path& path, Extractor& extractor, std::vector<EfiBinary>& out) {
+  size_t before = out.size();
+  auto found = gate_boot_file_systems(
+      path, {}, [&] { return extractor.next_path(); }, out);
+  if (!found) return fail(found.error());
+  if (*found == 0) {
+    out.resize(before);
+    return fail(ErrorKind::invalid_input, path.string() + ": not an installer image, ISO image, disk image or EFI binary");
   }
   return {};
 }
@@ -310,29 +198,27 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
   size_t before = out.size();
   bool efiboot_img = false;
   std::map<std::string, EfiBinary> tree;
-  while (true) {
-    auto member = (*walker)->next();
-    if (!member) return fail(member.error());
-    if (!*member) break;
-    std::string name = lower((*member)->path);
+  auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
+    std::string name = lower(member.path);
     if (name == "efiboot.img") efiboot_img = true;
     auto role = iso_role(name);
-    if (!role) continue;
-    if (!(*member)->regular) {
-      out.push_back(EfiBinary{path.string() + "!" + (*member)->path,
+    if (!role) return {};
+    if (!member.regular) {
+      out.push_back(EfiBinary{path.string() + "!" + member.path,
                               {},
                               ExpectedRole::layout,
-                              "is " + kind_name((*member)->kind) +
-                                  ((*member)->link_target.empty() ? "" : " to " + (*member)->link_target) +
+                              "is " + kind_name(member.kind) + (member.link_target.empty() ? "" : " to " + member.link_target) +
                                   " in the ISO; a boot path must be a regular file"});
-      continue;
+      return {};
     }
     fs::path dest = extractor.next_path();
     if (auto copied = (*walker)->copy_to(dest); !copied) return fail(copied.error());
-    EfiBinary binary{path.string() + "!" + (*member)->path, dest, *role, {}};
+    EfiBinary binary{path.string() + "!" + member.path, dest, *role, {}};
     out.push_back(binary);
     tree[name] = binary;
-  }
+    return {};
+  });
+  if (!walked) return walked;
   bool any_binary = std::any_of(out.begin() + static_cast<long>(before), out.end(), [](const EfiBinary& b) {
     return b.expected == ExpectedRole::uki || b.expected == ExpectedRole::bootloader || b.expected == ExpectedRole::layout;
   });
@@ -341,7 +227,17 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
                 path.string() +
                     ": its EFI binaries are only inside efiboot.img, as Talos 1.8.0-1.8.2 built SecureBoot "
                     "ISOs (fixed in 1.8.3); build with Talos 1.8.3 or later");
-  if (!any_binary) return fail(ErrorKind::invalid_input, path.string() + ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO");
+  if (!any_binary) {
+    // Nothing in the tree: what the firmware boots from the ISO's file systems is all there is.
+    auto found = gate_boot_file_systems(
+        path, {}, [&] { return extractor.next_path(); }, out);
+    if (!found) return fail(found.error());
+    if (*found == 0)
+      return fail(ErrorKind::invalid_input, path.string() +
+                                                ": no EFI/BOOT/BOOT*.EFI or EFI/Linux/*.efi in the ISO, and no file system "
+                                                "the firmware mounts from it holds a boot file");
+    return {};
+  }
   bool has_uki = std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::uki; });
   bool has_db =
       std::any_of(tree.begin(), tree.end(), [](const auto& t) { return t.second.expected == ExpectedRole::signature_database; });
@@ -379,27 +275,24 @@ Status from_input(const fs::path& path, Extractor& extractor, std::vector<EfiBin
   if (inside_directory) return {};  // other files beside the artifacts (checksums, notes)
   std::error_code ec;
   if (!fs::exists(path, ec)) return fail(ErrorKind::not_found, path.string() + ": no such file");
-  return fail(ErrorKind::invalid_input, path.string() + ": not an installer image, ISO image or EFI binary");
+  return from_disk_image(path, extractor, out);
 }
 
 }  // namespace
 
 Result<std::string> installer_arch(const LocalImage& image) {
-  static const std::regex k_install_dir(R"(usr/install/([a-z0-9]+)/.*)");
+  static const std::regex k_install_dir(R"(/usr/install/([a-z0-9]+)/.*)");
   std::set<std::string> found;
-  for (const auto& layer : image.layers) {
-    auto source = layer.open();
-    if (!source) return fail(source.error());
-    auto walker = ArchiveWalker::open(std::move(*source), ArchiveFormat::tar, layer.label);
-    if (!walker) return fail(walker.error());
-    while (true) {
-      auto member = (*walker)->next();
-      if (!member) return fail(member.error());
-      if (!*member) break;
-      std::smatch m;
-      if (std::regex_match((*member)->path, m, k_install_dir)) found.insert(m[1]);
-    }
-  }
+  // Where the layers put things as containerd unpacks them (a name through
+  // a symlinked directory lands where the link points).
+  ImageFs unpacked;
+  auto keep = [&](const std::string& path, MemberKind) -> std::optional<fs::path> {
+    std::smatch m;
+    if (std::regex_match(path, m, k_install_dir)) found.insert(m[1]);
+    return std::nullopt;
+  };
+  for (const auto& layer : image.layers)
+    if (auto st = unpacked.apply(layer, keep); !st) return fail(st.error());
   if (found.size() == 1) return *found.begin();
   if (found.empty())
     return fail(ErrorKind::invalid_input, image.label +
@@ -410,11 +303,21 @@ Result<std::string> installer_arch(const LocalImage& image) {
                                             "usr/install/ for several; pass --arch");
 }
 
+Result<std::vector<EfiBinary>> installer_boot_files(const LocalImage& image, const fs::path& scratch) {
+  Extractor extractor(scratch);
+  std::vector<EfiBinary> out;
+  if (auto st = image_boot_files(image, extractor, out); !st) return fail(st.error());
+  return out;
+}
+
 Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>& inputs, const fs::path& scratch) {
   Extractor extractor(scratch);
   std::vector<EfiBinary> out;
-  for (const auto& input : inputs)
+  for (const auto& input : inputs) {
+    size_t before = out.size();
     if (auto st = from_input(input, extractor, out, false); !st) return fail(st.error());
+    for (size_t i = before; i < out.size(); ++i) out[i].input = input;
+  }
   return out;
 }
 

@@ -26,6 +26,7 @@ struct EfiBinary {
   ExpectedRole expected = ExpectedRole::any;
   std::string problem;  // layout: what is wrong (a verdict that fails); empty: `note` says what held
   std::string note;
+  std::string input;  // the input it was found in, as given
 };
 
 // Returns every EFI binary found, in input order, judged where the boot
@@ -50,6 +51,15 @@ Result<std::vector<EfiBinary>> find_efi_binaries(const std::vector<std::string>&
 }  // namespace sbpipe
 
 namespace sbpipe {
+
+// The boot files of one installer image (from any source: a tarball, a
+// layout or a registry, oci/remote_image.h), found and judged as
+// find_efi_binaries judges an installer input: its layers applied as
+// containerd applies them, layout problems as entries of their own. The
+// binaries are copied into `scratch`, which must hold no efi-N.efi files.
+// invalid_input when the image holds no boot file, or containerd could not
+// apply a layer.
+Result<std::vector<EfiBinary>> installer_boot_files(const LocalImage& image, const std::filesystem::path& scratch);
 
 // The architecture a Talos installer image is for, from where its layers put
 // the boot files (usr/install/<arch>/, siderolabs/talos pkg/imager/out.go):

@@ -7,7 +7,7 @@
 #include <algorithm>
 
 #include "core/file.h"
-#include "secureboot/openssl_util.h"
+#include "core/openssl_util.h"
 #include "secureboot/siglist.h"
 #include "secureboot/x509.h"
 
@@ -173,11 +173,24 @@ void check_enrolment(const fs::path& dir, const std::optional<std::string>& uki_
     checks.add("PK/KEK/db.auth", "present", CheckLevel::ok, "none (enrolment files are optional)");
     return;
   }
+  // All three or none: imager 1.14 refuses a partial set (exit 2, "partial SecureBoot pre-built
+  // database configuration": talos v1.14.0-rc.1 pkg/imager/out.go, prepareEnrollmentDBs), and
+  // imager 1.13 and older copy only the files present into the ISO (v1.13.0 pkg/imager/iso/uefi.go),
+  // which then enrols no KEK or no db; without PK.auth they ignore the others and generate all three.
+  if (present < 3) {
+    std::string missing;
+    for (const char* n : names)
+      if (!fs::exists(dir / n)) missing += (missing.empty() ? "" : ", ") + std::string(n);
+    checks.add("PK/KEK/db.auth", "complete", CheckLevel::fail,
+               "missing " + missing +
+                   "; the enrolment files go together: add the missing ones (talosctl gen secureboot database) or "
+                   "remove the others (imager then generates all three from uki-signing-cert.pem)");
+  }
   for (const char* n : names) {
+    if (!fs::exists(dir / n)) continue;
     auto data = read_small_file(dir / n, 1 << 20);
     if (!data) {
-      checks.add(n, "present", present == 3 ? CheckLevel::fail : CheckLevel::warn,
-                 "missing; the other enrolment files are present");
+      checks.add(n, "present", CheckLevel::fail, data.error().message());
       continue;
     }
     auto var = parse_auth_variable(*data);

@@ -8,8 +8,8 @@
 #include <algorithm>
 
 #include "core/base64.h"
+#include "core/openssl_util.h"
 #include "core/stream.h"
-#include "secureboot/openssl_util.h"
 
 namespace sbpipe {
 namespace {
@@ -142,6 +142,11 @@ Status SectionDigests::fill(const std::vector<const PeSection*>& sections, const
     }
   }
   return {};
+}
+
+void SectionDigests::set(const PeSection* section, const std::string& bank, std::string digest) {
+  std::lock_guard lock(m_mutex);
+  m_digests[section][bank] = std::move(digest);
 }
 
 Result<std::string> SectionDigests::of(const PeSection& section, const std::string& bank) {

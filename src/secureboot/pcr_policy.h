@@ -54,6 +54,8 @@ public:
   Result<std::string> of(const PeSection& section, const std::string& bank);
   // Computes `banks` for every section of `sections`, one read per section.
   Status fill(const std::vector<const PeSection*>& sections, const std::vector<std::string>& banks);
+  // Records a digest computed elsewhere (digest_pass.h).
+  void set(const PeSection* section, const std::string& bank, std::string digest);
 
 private:
   const RandomAccess& m_file;

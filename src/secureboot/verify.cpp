@@ -1,10 +1,12 @@
 #include "secureboot/verify.h"
 
 #include <algorithm>
-#include <future>
+#include <cctype>
+#include <map>
 
 #include "core/file.h"
 #include "secureboot/authenticode.h"
+#include "secureboot/digest_pass.h"
 #include "secureboot/pcr_policy.h"
 #include "secureboot/siglist.h"
 #include "secureboot/uki.h"
@@ -38,34 +40,34 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
   return out;
 }
 
-// The db an ISO enrols must trust the signer, or every node enrolled from
-// it refuses the images it boots.
-Verdict verify_database(const EfiBinary& file, const VerifyOptions& options) {
+// The db an ISO enrols, read for its own line (what it holds) and as the
+// ISO's default anchor.
+Result<SignatureDatabase> read_database(const EfiBinary& file) {
+  auto data = read_small_file(file.file, 1 << 20);
+  if (!data) return fail(data.error());
+  return parse_signature_database(*data, file.display);
+}
+
+Verdict verify_database(const EfiBinary& file) {
   Verdict v;
   v.path = file.display;
   v.role = "db";
-  auto data = read_small_file(file.file, 1 << 20);
-  if (!data) {
-    v.reason = data.error().message();
+  auto db = read_database(file);
+  if (!db) {
+    v.reason = v.signature_reason = db.error().message();
     return v;
   }
-  auto var = parse_auth_variable(*data);
-  if (!var) {
-    v.reason = var.error().message();
-    return v;
-  }
-  size_t certs = 0;
-  for (const auto& list : var->lists)
-    for (const auto& entry : list.entries) {
-      if (list.kind != SignatureKind::x509) continue;
-      ++certs;
-      if (std::find(options.trusted.begin(), options.trusted.end(), entry.data) != options.trusted.end()) v.ok = true;
-    }
-  v.reason = v.ok ? "holds the given certificate (" + std::to_string(certs) + " certificate(s))"
-                  : "does not hold the given certificate: nodes enrolled from it will refuse these images";
-  v.signature_ok = v.ok;
-  v.signature_reason = v.reason;
+  v.ok = v.signature_ok = true;
+  v.reason = v.signature_reason = "holds " + db->summary();
   return v;
+}
+
+// Whether `db` allows what allowed `v` under the anchor verify judged by.
+bool allows(const SignatureDatabase& db, const Verdict& v) {
+  if (!v.anchor_der.empty())
+    return std::find(db.certificates.begin(), db.certificates.end(), v.anchor_der) != db.certificates.end();
+  return std::any_of(db.image_digests.begin(), db.image_digests.end(),
+                     [&](const ImageDigestEntry& e) { return e.digest == v.anchor_digest; });
 }
 
 // The named policies stricter than the firmware (verify.h), on the
@@ -75,22 +77,34 @@ void check_named_policies(const PeImage& image, const AuthenticodeReport& report
     policy.push_back(
         "policy mz-header: no MZ header (EDK2 reads the PE header at offset 0, but systemd-boot and systemd-stub "
         "find their sections through the MZ header)");
-  if (!report.ok()) return;
+  // An image db allows by its digest carries no signature to judge.
+  if (!report.ok() || !report.accepted_by_digest.empty()) return;
   bool strong = false, rsa = false;
   for (const auto& s : report.signatures) {
     if (!s.ok()) continue;
     strong = strong || s.digest_algorithm != "sha1";
     rsa = rsa || s.signer_key_type == "RSA";
+    if (s.anchor_der.empty()) return;  // allowed by a db digest the owner listed
   }
   if (!strong)
     policy.push_back("policy sha1-signature: only a SHA-1 signature passes (the firmware accepts it; SHA-1 is broken)");
   if (!rsa) policy.push_back("policy rsa-signer: no passing signature is by an RSA key (imager signs with RSA)");
 }
 
-}  // namespace
+std::string expected_name(ExpectedRole role) {
+  switch (role) {
+  case ExpectedRole::uki: return "uki";
+  case ExpectedRole::bootloader: return "bootloader";
+  case ExpectedRole::signature_database: return "db";
+  case ExpectedRole::layout: return "layout";
+  case ExpectedRole::any: break;
+  }
+  return "any";
+}
 
-Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
-  if (binary.expected == ExpectedRole::signature_database) return verify_database(binary, options);
+Verdict judge_binary(const EfiBinary& binary, const VerifyOptions& options, const SignatureDatabase& db,
+                     const SignatureDatabase* dbx) {
+  if (binary.expected == ExpectedRole::signature_database) return verify_database(binary);
   if (binary.expected == ExpectedRole::layout) {
     Verdict v;
     v.path = binary.display;
@@ -123,26 +137,48 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   if (binary.expected == ExpectedRole::uki && role != EfiRole::uki)
     policy.push_back("expected a UKI but there is no .linux section");
 
-  // A UKI's section digests for the PCR policy (sha256 and sha512 banks)
-  // are hashed on a second thread while this one computes the Authenticode
-  // digest and then the sha384 bank: a 100 MiB UKI costs the time of the
-  // longer half, not of four passes.
+  // Every digest of the file in one read, spread over the cores
+  // (digest_pass.h): the Authenticode digests on one thread, each PCR bank's
+  // section digests on its own.
   std::optional<Result<UkiInfo>> uki;
   std::optional<SectionDigests> digests;
-  std::future<Status> side_banks;
+  std::vector<std::vector<DigestTask>> groups;
+  auto algorithms = authenticode_algorithms(**file, *image);
+  if (!algorithms) return failed(algorithms.error().message());
+  if (auto ranges = authenticode_ranges(*image)) {
+    groups.emplace_back();
+    for (const auto& a : *algorithms) groups.back().push_back(DigestTask{a, *ranges});
+  }
+  std::vector<const PeSection*> measured;
+  const size_t first_bank_group = groups.size();
   if (role == EfiRole::uki) {
     uki = read_uki(**file, *image);
     if (*uki) {
       digests.emplace(**file);
-      side_banks = std::async(std::launch::async, [&] { return digests->fill(measured_sections(**uki), {"sha256", "sha512"}); });
+      measured = measured_sections(**uki);
+      for (const auto& bank : k_pcr_banks) {
+        groups.emplace_back();
+        for (const PeSection* sec : measured) {
+          uint64_t stored = std::min(sec->virtual_size, sec->raw_size);
+          groups.back().push_back(DigestTask{bank, {{sec->raw_offset, stored}}, sec->virtual_size - stored});
+        }
+      }
     } else {
       policy.push_back((*uki).error().message());
     }
   }
-  auto join_side = [&]() -> Status { return side_banks.valid() ? side_banks.get() : Status{}; };
-  auto report = check_authenticode(**file, *image, options.trusted);
+  if (auto st = run_digest_pass(**file, groups); !st) return failed(st.error().message());
+  AuthenticodeDigests precomputed;
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (size_t t = 0; t < groups[g].size(); ++t) {
+      DigestTask& task = groups[g][t];
+      if (g >= first_bank_group)
+        digests->set(measured[t], task.algorithm, std::move(task.digest));
+      else
+        precomputed[task.algorithm] = std::move(task.digest);
+    }
+  auto report = check_authenticode(**file, *image, db, dbx, &precomputed);
   if (!report) {
-    (void)join_side();
     v.ok = false;
     v.reason = v.signature_reason = report.error().message();
     return v;
@@ -152,10 +188,24 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
     if (s.ok() || v.signer.empty()) {
       v.signer = s.signer_subject;
       v.signer_der = s.signer_der;
+      v.anchor_der = s.anchor_der;
+      v.anchor_digest = s.anchor_digest;
       if (s.ok()) break;
     }
   v.signature_ok = report->ok();
-  v.signature_reason = v.signature_ok ? "signed by " + v.signer : report->problem();
+  if (!report->accepted_by_digest.empty()) {
+    v.signature_reason = report->accepted_by_digest;
+    std::string raw;
+    for (size_t i = 0; i + 1 < report->sha256.size(); i += 2)
+      raw += static_cast<char>(std::stoi(report->sha256.substr(i, 2), nullptr, 16));
+    v.anchor_digest = raw;
+  } else if (v.signature_ok) {
+    const SignatureCheck* s = report->accepted();
+    v.signature_reason =
+        s->anchor_der.empty() ? "allowed by its " + s->accepted_by + " (signed by " + v.signer + ")" : "signed by " + v.signer;
+  } else {
+    v.signature_reason = report->problem();
+  }
   check_named_policies(*image, *report, policy);
 
   std::vector<std::string> notes;
@@ -168,9 +218,6 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
       v.policy.push_back(e.message());
       return v;
     };
-    auto filled = digests->fill(measured_sections(**uki), {"sha384"});
-    if (auto st = join_side(); !st) return aborted(st.error());
-    if (!filled) return aborted(filled.error());
     auto& info = **uki;
     v.cmdline = info.profiles.front().cmdline;
     v.os_version = info.os_version;
@@ -205,8 +252,6 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
     if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
     if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
     if (policies_ok) notes.push_back("pcr11 policy ok");
-  } else {
-    (void)join_side();
   }
   v.policy = policy;
   v.ok = v.signature_ok && policy.empty();
@@ -220,6 +265,64 @@ Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options) {
   notes.insert(notes.begin(), v.signature_reason);
   v.reason = join(notes, ", ");
   return v;
+}
+
+}  // namespace
+
+Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options, const SignatureDatabase& db,
+                      const SignatureDatabase* dbx) {
+  Verdict v = judge_binary(binary, options, db, dbx);
+  v.expected = expected_name(binary.expected);
+  return v;
+}
+
+Result<std::vector<Verdict>> verify_binaries(const std::vector<EfiBinary>& binaries, const VerifyOptions& options) {
+  // Each input's own db (its tree's loader/keys/auto/db.auth), for inputs verify judges by it.
+  std::map<std::string, std::optional<Result<SignatureDatabase>>> own_db;
+  for (const auto& b : binaries) {
+    if (b.expected != ExpectedRole::signature_database || own_db.contains(b.input)) continue;
+    std::string lower_display;
+    for (char c : b.display) lower_display += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower_display.ends_with("!loader/keys/auto/db.auth")) own_db[b.input] = read_database(b);
+  }
+  std::vector<Verdict> verdicts(binaries.size());
+  for (size_t i = 0; i < binaries.size(); ++i) {
+    const EfiBinary& b = binaries[i];
+    const SignatureDatabase* db = options.db ? &*options.db : nullptr;
+    if (db == nullptr && b.expected != ExpectedRole::signature_database && b.expected != ExpectedRole::layout) {
+      auto it = own_db.find(b.input);
+      if (it == own_db.end() || !it->second)
+        return fail(ErrorKind::usage, b.input +
+                                          ": give the db to judge it by (--db FILE or --cert CERT.pem); only an ISO "
+                                          "carries its own (loader/keys/auto/db.auth)");
+      if (!*it->second) return fail(it->second->error());
+      db = &**it->second;
+    }
+    static const SignatureDatabase k_none;
+    verdicts[i] = verify_binary(b, options, db != nullptr ? *db : k_none, options.dbx ? &*options.dbx : nullptr);
+  }
+  // The db an ISO enrols must allow what verify allowed, or every node
+  // enrolled from it refuses the images it boots.
+  if (options.db) {
+    for (size_t i = 0; i < binaries.size(); ++i) {
+      if (binaries[i].expected != ExpectedRole::signature_database || !verdicts[i].ok) continue;
+      auto db = read_database(binaries[i]);
+      if (!db) continue;
+      std::vector<std::string> refused;
+      for (size_t j = 0; j < binaries.size(); ++j)
+        if (binaries[j].input == binaries[i].input && verdicts[j].signature_ok &&
+            (!verdicts[j].anchor_der.empty() || !verdicts[j].anchor_digest.empty()) && !allows(*db, verdicts[j]))
+          refused.push_back(verdicts[j].path);
+      if (refused.empty()) {
+        verdicts[i].reason += "; allows every boot binary verify allowed";
+        continue;
+      }
+      verdicts[i].ok = verdicts[i].signature_ok = false;
+      verdicts[i].reason = verdicts[i].signature_reason =
+          "does not hold what allowed " + join(refused, ", ") + ": nodes enrolled from it will refuse it";
+    }
+  }
+  return verdicts;
 }
 
 }  // namespace sbpipe

@@ -1,8 +1,10 @@
 #pragma once
 // The SecureBoot gate: one verdict per EFI binary, in two parts.
-//   - The signature verdict is the firmware's: would UEFI firmware whose db
-//     holds the trusted certificates start this image (authenticode.h,
-//     EDK2's rules)?
+//   - The signature verdict is the firmware's: would UEFI firmware with this
+//     db (and dbx) start this image (authenticode.h, EDK2's rules)? The db
+//     is the one the user gives (--db, or --cert as a db of those
+//     certificates), or for an ISO without one, the db it enrols
+//     (loader/keys/auto/db.auth).
 //   - The policy verdict is sbpipe's own: for a UKI, in every boot profile
 //     the command line has every required word and none of the forbidden
 //     ones, its signed PCR 11 policy is the one the boot will produce, by
@@ -20,11 +22,13 @@
 
 #include "secureboot/efi_inputs.h"
 #include "secureboot/pcr_policy.h"
+#include "secureboot/signature_db.h"
 
 namespace sbpipe {
 
 struct VerifyOptions {
-  std::vector<std::string> trusted;  // DER certificates
+  std::optional<SignatureDatabase> db;  // nullopt: each ISO's own loader/keys/auto/db.auth
+  std::optional<SignatureDatabase> dbx;
   std::vector<std::string> require_cmdline{"lockdown=integrity"};
   std::vector<std::string> forbid_cmdline{"lockdown=confidentiality"};
   std::optional<std::string> pcr_public_key;  // PEM
@@ -39,9 +43,10 @@ struct ProfileVerdict {
 
 struct Verdict {
   std::string path;
-  std::string role;    // "uki", "systemd-boot", "efi"
-  bool ok = false;     // signature_ok and no policy problem
-  std::string reason;  // why it failed, or what passed
+  std::string role;      // "uki", "systemd-boot", "efi"
+  std::string expected;  // what its place says it is: "uki", "bootloader" (the firmware's fallback), "db", "any", "layout"
+  bool ok = false;       // signature_ok and no policy problem
+  std::string reason;    // why it failed, or what passed
   bool signature_ok = false;
   std::string signature_reason;     // the firmware's verdict: "signed by ...", or why it would refuse
   std::vector<std::string> policy;  // policy problems (cmdline, PCR policy, named policies)
@@ -49,6 +54,8 @@ struct Verdict {
   std::string sha256;  // Authenticode SHA-256
   std::string signer;
   std::string signer_der;                // the passing signature's signer certificate
+  std::string anchor_der;                // the db certificate that allowed it (empty: a digest did, or none)
+  std::string anchor_digest;             // the db image digest that allowed it, raw
   std::optional<std::string> pcrpkey;    // UKIs: the PEM of .pcrpkey
   std::optional<std::string> cmdline;    // the first profile's
   std::vector<ProfileVerdict> profiles;  // UKIs: every boot profile, each gated
@@ -57,8 +64,19 @@ struct Verdict {
   bool has_pcrpkey = false;
 };
 
-// Checks one binary. Never fails: malformed or unreadable files are
-// verdicts with ok == false and the reason.
-Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options);
+// Checks one binary against `db` and `dbx` (nullptr: none). Never fails:
+// malformed or unreadable files are verdicts with ok == false and the
+// reason. A signature database (an ISO's db.auth) is parsed and its line
+// says what it holds; verify_binaries judges it against the others.
+Verdict verify_binary(const EfiBinary& binary, const VerifyOptions& options, const SignatureDatabase& db,
+                      const SignatureDatabase* dbx);
+
+// Every binary, in order (each file's digests spread over the cores:
+// digest_pass.h). Each is judged by
+// options.db, or when that is unset by the db its ISO enrols; an ISO's
+// db.auth must allow every binary of the ISO that passed (what a node
+// enrolled from it will run). usage error when a binary has no db to be
+// judged by (no --db/--cert and no db.auth in its input).
+Result<std::vector<Verdict>> verify_binaries(const std::vector<EfiBinary>& binaries, const VerifyOptions& options);
 
 }  // namespace sbpipe

@@ -4,8 +4,8 @@
 
 #include <ctime>
 
+#include "core/openssl_util.h"
 #include "core/sha256.h"
-#include "secureboot/openssl_util.h"
 
 namespace sbpipe {
 namespace {

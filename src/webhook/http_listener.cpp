@@ -37,7 +37,17 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-enum class Phase { waiting, reading, handling, writing, closing };
+// Where a connection is. waiting: between requests; reading_header: the
+// request head is arriving; reading_body: its body is (m_body_bytes counts
+// it); handling: a handler has it; writing: the answer goes out.
+enum class Phase { waiting, reading_header, reading_body, handling, writing, closing };
+
+// A body arriving slower than this, averaged over at least k_body_grace, is
+// a slow client's: its connection may be evicted at the cap. A delivery
+// sent by GitHub (at most 25 MiB, usually a few KiB in one segment) arrives
+// orders of magnitude faster.
+constexpr uint64_t k_min_body_rate = 8u << 10;  // bytes per second
+constexpr auto k_body_grace = std::chrono::seconds(1);
 
 // What the listener and its sessions share. Outlives every session: serve()
 // returns only after the io_context ran out of work.
@@ -57,19 +67,44 @@ public:
   virtual void close_soon() = 0;
   Phase phase() const { return m_phase.load(std::memory_order_relaxed); }
   Clock::time_point phase_since() const { return Clock::time_point(Clock::duration(m_since.load(std::memory_order_relaxed))); }
+  // Whether a new connection may close this one at the cap: one that is
+  // idle or has not sent its whole request head, or whose body arrives
+  // slower than k_min_body_rate; never one whose request is being handled
+  // or answered, nor a body arriving at a reasonable rate.
+  bool evictable(Clock::time_point now) const {
+    switch (phase()) {
+    case Phase::waiting:
+    case Phase::reading_header: return true;
+    case Phase::reading_body: {
+      auto elapsed = now - phase_since();
+      if (elapsed < k_body_grace) return false;
+      double seconds = std::chrono::duration<double>(elapsed).count();
+      return static_cast<double>(m_body_bytes.load(std::memory_order_relaxed)) < seconds * k_min_body_rate;
+    }
+    default: return false;
+    }
+  }
 
 protected:
   void set_phase(Phase p) {
     m_phase.store(p, std::memory_order_relaxed);
     m_since.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
+  void count_body(size_t n) { m_body_bytes.fetch_add(n, std::memory_order_relaxed); }
+  void reset_body() { m_body_bytes.store(0, std::memory_order_relaxed); }
 
 private:
   std::atomic<Phase> m_phase{Phase::waiting};
   std::atomic<Clock::rep> m_since{Clock::now().time_since_epoch().count()};
+  std::atomic<uint64_t> m_body_bytes{0};
 };
 
-// The open connections, for the cap and for stop().
+// The open connections, for the cap and for stop(). The list holds weak
+// references; a session removes itself in its destructor, which takes the
+// list's lock. So no strong reference may be dropped while the lock is held
+// (the last one would run that destructor on this thread and deadlock it,
+// issue 30): every method takes its references under the lock and lets
+// them go after releasing it.
 class SessionList {
 public:
   using Handle = std::list<std::weak_ptr<SessionBase>>::iterator;
@@ -81,21 +116,25 @@ public:
     std::lock_guard lock(m_mutex);
     m_sessions.erase(h);
   }
-  // The session that has waited longest for (or in) a request; nullptr when
-  // every session is handling or answering one.
+  // The session to close for a new connection at the cap: of the evictable
+  // ones (SessionBase::evictable), an idle one or one still sending its
+  // head before a slow body, and the one waiting longest among those;
+  // nullptr when none is evictable.
   std::shared_ptr<SessionBase> oldest_evictable() {
-    std::lock_guard lock(m_mutex);
+    auto sessions = all();  // strong references, taken and released outside the lock
+    auto now = Clock::now();
     std::shared_ptr<SessionBase> best;
-    for (auto& weak : m_sessions) {
-      auto s = weak.lock();
-      if (!s || (s->phase() != Phase::waiting && s->phase() != Phase::reading)) continue;
-      if (!best || s->phase_since() < best->phase_since()) best = std::move(s);
+    auto rank = [](const SessionBase& s) { return s.phase() == Phase::reading_body ? 1 : 0; };
+    for (auto& s : sessions) {
+      if (!s->evictable(now)) continue;
+      if (!best || rank(*s) < rank(*best) || (rank(*s) == rank(*best) && s->phase_since() < best->phase_since())) best = s;
     }
     return best;
   }
   std::vector<std::shared_ptr<SessionBase>> all() {
-    std::lock_guard lock(m_mutex);
     std::vector<std::shared_ptr<SessionBase>> out;
+    std::lock_guard lock(m_mutex);
+    out.reserve(m_sessions.size());
     for (auto& weak : m_sessions)
       if (auto s = weak.lock()) out.push_back(std::move(s));
     return out;
@@ -175,7 +214,7 @@ private:
   }
 
   void read_header() {
-    set_phase(Phase::reading);
+    set_phase(Phase::reading_header);
     lowest().expires_after(m_shared.limits.request_timeout);  // header and body together
     m_parser.emplace();
     m_parser->header_limit(static_cast<uint32_t>(m_shared.limits.max_header_bytes));
@@ -225,22 +264,31 @@ private:
       m_continue.emplace(http::status::continue_, req.version());
       http::async_write(m_stream, *m_continue, [self = self()](beast::error_code wec, size_t) {
         if (wec) return self->close_now(wec);
-        self->read_body();
+        self->start_body();
       });
       return;
     }
-    read_body();
+    start_body();
   }
 
+  // The body in pieces, each counted, so that the eviction rule can tell a
+  // delivery arriving at a reasonable rate from a trickle.
+  void start_body() {
+    reset_body();
+    set_phase(Phase::reading_body);
+    read_body();
+  }
   void read_body() {
-    http::async_read(m_stream, m_buffer, *m_parser, [self = self()](beast::error_code ec, size_t) {
+    http::async_read_some(m_stream, m_buffer, *m_parser, [self = self()](beast::error_code ec, size_t n) {
       if (ec == http::error::body_limit)
         return self->refuse(413, "body larger than " + std::to_string(self->m_shared.limits.max_body) + " bytes");
       if (ec == beast::error::timeout || ec == asio::error::eof || ec == http::error::partial_message ||
           ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
         return self->close_now(ec);
       if (ec) return self->refuse(400, "malformed HTTP request body (" + ec.message() + ")");
-      self->dispatch();
+      self->count_body(n);
+      if (self->m_parser->is_done()) return self->dispatch();
+      self->read_body();
     });
   }
 

@@ -13,9 +13,12 @@
 //   client trickling one byte a second is cut off); the answer written
 //   within write_timeout. A TLS handshake gets request_timeout.
 // - At most max_connections open. A new connection beyond that closes the
-//   oldest one that is waiting for, or still sending, a request (never one
-//   whose request is being handled); when every connection is busy, the
-//   new one is closed.
+//   connection waiting longest that is idle or has not sent its whole
+//   request head, else one whose body arrives slower than 8 KiB/s (over at
+//   least a second); never one whose body arrives faster, nor one whose
+//   request is being handled or answered. When none may be closed, the new
+//   one is. No lock is held while a connection is destroyed, so connection
+//   churn at the cap cannot wedge the listener (issue 30).
 // - Refused before any handler sees the request, with a JSON error and the
 //   connection closed: header larger than max_header_bytes (431), a body
 //   larger than max_body, by Content-Length or while reading a chunked one

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "webhook/http_listener.h"
+#include "webhook/readiness_check.h"
 
 namespace sbpipe {
 
@@ -18,8 +19,10 @@ struct WebhookServer::Impl {
   EventFilter filter;
   Submitter& submitter;
   std::unique_ptr<HttpListener> listener;
+  ReadinessCheck readiness;
 
-  Impl(ServerConfig c, EventFilter f, Submitter& s) : config(std::move(c)), filter(std::move(f)), submitter(s) {}
+  Impl(ServerConfig c, EventFilter f, Submitter& s)
+      : config(std::move(c)), filter(std::move(f)), submitter(s), readiness([&s] { return s.ready(); }) {}
 };
 
 namespace {
@@ -98,13 +101,17 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
 
   std::vector<Route> routes;
   routes.push_back({"GET", "/healthz", [](ServerRequest&, Reply reply) { reply(ServerResponse{200, "text/plain", "ok\n"}); }});
-  routes.push_back({"GET", "/readyz", [&impl, slot](ServerRequest&, Reply reply) {
-                      // Asks the Kubernetes API: not on an I/O thread.
-                      (*slot)->run_blocking([&impl, reply = std::move(reply)] {
-                        auto ready = impl.submitter.ready();
-                        if (ready) return reply(ServerResponse{200, "text/plain", "ready\n"});
-                        reply(ServerResponse{503, "text/plain", redact(ready.error().message()) + "\n"});
-                      });
+  routes.push_back({"GET", "/readyz", [&impl](ServerRequest&, Reply reply) {
+                      // The last result of the readiness thread: no probe
+                      // waits for the Kubernetes API, and the reason stays in
+                      // the log (webhook/readiness_check.h).
+                      switch (impl.readiness.current()) {
+                      case Readiness::ready: return reply(ServerResponse{200, "text/plain", "ready\n"});
+                      case Readiness::unknown:
+                        return reply(ServerResponse{503, "text/plain", "not ready: the first check is still running\n"});
+                      case Readiness::not_ready: break;
+                      }
+                      reply(ServerResponse{503, "text/plain", "not ready (the receiver's log says why)\n"});
                     }});
   routes.push_back({"GET", "/metrics", [&metrics, slot](ServerRequest&, Reply reply) {
                       auto c = (*slot)->counters();
@@ -189,7 +196,12 @@ Result<std::unique_ptr<WebhookServer>> WebhookServer::create(ServerConfig config
 
 Result<int> WebhookServer::bind() { return m_impl->listener->bind(m_impl->config.host, m_impl->config.port); }
 
-Status WebhookServer::serve() { return m_impl->listener->serve(); }
+Status WebhookServer::serve() {
+  m_impl->readiness.start();
+  auto served = m_impl->listener->serve();
+  m_impl->readiness.stop();
+  return served;
+}
 
 void WebhookServer::stop() { m_impl->listener->stop(); }
 

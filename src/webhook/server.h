@@ -12,14 +12,16 @@
 //                 running, 503 when stopping failed.
 //   GET /healthz  the process is alive.
 //   GET /readyz   the submitter can submit (Kubernetes API reachable and
-//                 permitted).
+//                 permitted), as last checked by a thread of its own
+//                 (webhook/readiness_check.h): answered at once, 503
+//                 with no detail when not ready (the reason is logged).
 //   GET /metrics  Prometheus text, with the listener's connection counters.
 // The HTTP side is webhook/http_listener.h: bodies over the limit get 413
 // while they are read (chunked too), compressed bodies 415, and slow or
 // idle clients are cut off by deadlines and a connection cap, so the probes
 // keep answering under load. Signature, ping and filter run on an I/O
-// thread (CPU only); submissions and /readyz, which call the Kubernetes
-// API, run on `threads` blocking threads.
+// thread (CPU only); submissions, which call the Kubernetes API, run on
+// `threads` blocking threads.
 // One log line per delivery (delivery id, event, action, repo, tag,
 // outcome), with delivery and event "-" until the signature verified;
 // never the body or a secret. stop() stops accepting and lets requests in
@@ -46,7 +48,7 @@ struct ServerConfig {
   std::string tls_cert_file;
   std::string tls_key_file;
   size_t max_body = 25u << 20;
-  int threads = 32;            // blocking threads: submissions and /readyz
+  int threads = 32;            // blocking threads: submissions
   int max_connections = 1024;  // see ListenerLimits
   int io_threads = 0;          // 0: one per core
   std::chrono::milliseconds request_timeout{10000};

@@ -17,6 +17,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 
+import fatimage
 import peimage
 import pkcs7
 from tools import run
@@ -37,6 +38,10 @@ class Case:
     source: str  # "issue" or the EDK2 file and function the case exercises
     files: dict  # ESP path -> local file
     checked: list = field(default_factory=lambda: [BOOT])
+    # A whole medium instead of an ESP directory: (kind, path, writable), kind "esp-image" (a FAT
+    # image or a disk with partitions) or "cdrom" (an ISO). sbpipe verify judges the medium; the
+    # verdict compared is that of the file it names the firmware's fallback bootloader.
+    medium: tuple = None
 
 
 class Pki:
@@ -58,14 +63,28 @@ class Pki:
         self.ec = self.issued("ec", "Corpus ECDSA leaf under the db CA", self.ca, ec=True)
         big_comment = "nsComment=" + "x" * 70000
         self.big = self.self_signed("big", "Corpus 70 KB certificate", extra=["-addext", big_comment])
-        # What sbpipe verify gets as --cert: the db.
-        self.db_pem = os.path.join(d, "db-certs.pem")
-        with open(self.db_pem, "w") as out:
-            for key in (self.db, self.ca):
-                out.write(read(key[1]).decode())
+        # Certificates where OpenSSL 1.1.1 as CryptoPkg builds it (the firmware's) and OpenSSL 3 part
+        # (edk2_crypto.h): each a leaf under the db CA but for the RFC 3779 CA, itself in db.
+        self.dsa = self.issued("dsa", "Corpus DSA leaf under the db CA", self.ca, key_type="dsa")
+        self.empty_ku = self.issued("empty-ku", "Corpus leaf with an empty keyUsage", self.ca, ext=["keyUsage = DER:03:01:00"])
+        self.pathlen_leaf = self.issued("pathlen-leaf", "Corpus non-CA leaf with a pathLenConstraint", self.ca,
+                                        ext=["basicConstraints = critical,DER:30:03:02:01:00"])
+        self.unknown_critical = self.issued("unknown-critical", "Corpus leaf with an unknown critical extension", self.ca,
+                                            ext=["1.3.6.1.4.1.55555.1 = critical,ASN1:NULL"])
+        self.crldp_critical = self.issued("crldp-critical", "Corpus leaf with critical CRL distribution points", self.ca,
+                                          ext=["crlDistributionPoints = critical,URI:http://crl.invalid/ca.crl"])
+        self.rfc3779_plain = self.issued("rfc3779-plain", "Corpus leaf with IP resources under the db CA", self.ca,
+                                         ext=["sbgp-ipAddrBlock = IPv4:10.0.0.0/8"])
+        self.ca3779 = self.self_signed("ca3779", "Corpus db CA with IP resources", extra=[
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=keyCertSign",
+            "-addext", "sbgp-ipAddrBlock=IPv4:10.0.0.0/8"])
+        self.rfc3779_critical = self.issued("rfc3779-critical", "Corpus leaf with critical IP resources", self.ca3779,
+                                            ext=["sbgp-ipAddrBlock = critical,IPv4:10.1.0.0/16"])
+        self.rfc3779_nested = self.issued("rfc3779-nested", "Corpus leaf with nested IP resources", self.ca3779,
+                                          ext=["sbgp-ipAddrBlock = IPv4:10.1.0.0/16"])
+        self.db_certs = [self.db, self.ca, self.ca3779]
         self.auth_dir = os.path.join(d, "auth")
         os.makedirs(self.auth_dir)
-        self.enrolment()
 
     def path(self, name):
         return os.path.join(self.d, name)
@@ -76,12 +95,16 @@ class Pki:
         run("openssl", "req", "-x509", "-new", "-key", key, "-out", cert, "-days", "30", "-subj", "/CN=" + cn, *extra)
         return key, cert
 
-    def issued(self, name, cn, issuer, ca=False, dates=None, ec=False):
-        """A certificate for a new RSA (or EC P-256) key signed by `issuer` with `openssl ca`
-        (which can back-date)."""
+    def issued(self, name, cn, issuer, ca=False, dates=None, ec=False, key_type="rsa", ext=()):
+        """A certificate for a new RSA (or EC P-256, or DSA) key signed by `issuer` with `openssl ca`
+        (which can back-date); `ext` replaces the default extensions' lines where it names them."""
         key, csr, cert = self.path(name + ".key"), self.path(name + ".csr"), self.path(name + ".crt")
         if ec:
             run("openssl", "ecparam", "-genkey", "-name", "prime256v1", "-noout", "-out", key)
+        elif key_type == "dsa":
+            run("openssl", "genpkey", "-genparam", "-algorithm", "DSA", "-pkeyopt", "dsa_paramgen_bits:1024",
+                "-out", key + ".params")
+            run("openssl", "genpkey", "-paramfile", key + ".params", "-out", key)
         else:
             run("openssl", "genrsa", "-traditional", "-out", key, "2048")
         run("openssl", "req", "-new", "-key", key, "-out", csr, "-subj", "/CN=" + cn)
@@ -94,30 +117,42 @@ class Pki:
         with open(config, "w") as f:
             f.write(f"[ca]\ndefault_ca = c\n[c]\ndatabase = {ca_dir}/index.txt\nnew_certs_dir = {ca_dir}\n"
                     f"serial = {ca_dir}/serial\ndefault_md = sha256\npolicy = p\nunique_subject = no\ndefault_days = 30\n"
-                    f"[p]\ncommonName = supplied\n[ext]\nbasicConstraints = critical,CA:{'TRUE' if ca else 'FALSE'}\n"
-                    f"keyUsage = {'keyCertSign' if ca else 'digitalSignature'}\nsubjectKeyIdentifier = hash\n"
-                    f"authorityKeyIdentifier = keyid\n")
+                    f"[p]\ncommonName = supplied\n[ext]\n")
+            lines = {"basicConstraints": f"critical,CA:{'TRUE' if ca else 'FALSE'}",
+                     "keyUsage": "keyCertSign" if ca else "digitalSignature", "subjectKeyIdentifier": "hash",
+                     "authorityKeyIdentifier": "keyid"}
+            for line in ext:
+                k, v = (x.strip() for x in line.split("=", 1))
+                lines[k] = v
+            f.write("".join(f"{k} = {v}\n" for k, v in lines.items()))
         dates_args = ["-startdate", dates[0], "-enddate", dates[1]] if dates else []
         run("openssl", "ca", "-batch", "-config", config, "-cert", issuer[1], "-keyfile", issuer[0], "-in", csr, "-out", cert,
             "-extensions", "ext", "-notext", *dates_args)
         return key, cert
 
-    def enrolment(self):
-        """PK.auth (PK), KEK.auth (KEK, signed by PK), db.auth (db + CA, signed by KEK)."""
-        def esl(certs, out):
+    def enrolment(self, hashed=()):
+        """PK.auth (PK), KEK.auth (KEK, signed by PK), db.auth (the db certificates and the SHA-256
+        Authenticode digests of the `hashed` images, as efitools' hash-to-efi-sig-list computes
+        them, signed by KEK). Returns db.auth, which sbpipe verify gets as --db."""
+        def esl(certs, out, images=()):
             with open(out, "wb") as joined:
                 for i, cert in enumerate(certs):
                     part = f"{out}.{i}"
                     run("cert-to-efi-sig-list", "-g", GUID, cert, part)
                     joined.write(read(part))
+                for i, image in enumerate(images):
+                    part = f"{out}.h{i}"
+                    run("hash-to-efi-sig-list", image, part)
+                    joined.write(read(part))
             return out
 
-        lists = {"PK": [self.pk[1]], "KEK": [self.kek[1]], "db": [self.db[1], self.ca[1]]}
+        lists = {"PK": [self.pk[1]], "KEK": [self.kek[1]], "db": [c[1] for c in self.db_certs]}
         signer = {"PK": self.pk, "KEK": self.pk, "db": self.kek}
         for var, certs in lists.items():
-            esl_file = esl(certs, self.path(var + ".esl"))
+            esl_file = esl(certs, self.path(var + ".esl"), hashed if var == "db" else ())
             run("sign-efi-sig-list", "-g", GUID, "-k", signer[var][0], "-c", signer[var][1], var, esl_file,
                 os.path.join(self.auth_dir, var + ".auth"))
+        return os.path.join(self.auth_dir, "db.auth")
 
 
 def read(path):
@@ -152,6 +187,7 @@ class Builder:
         self.uki = self.put("base-uki-unsigned.efi", peimage.strip(read(uki)))
         self.sdboot = self.put("base-sdboot-unsigned.efi", read(systemd_boot))
         self.signed = sbsign(self.uki, self.at("signed-db.efi"), pki.db)
+        self.hashed = []  # images whose SHA-256 Authenticode digest db lists (Pki.enrolment)
 
     def at(self, name):
         return os.path.join(self.work, name)
@@ -170,12 +206,14 @@ class Builder:
         peimage.put32(out, peimage.Pe(out).cert_dir_at + 4, len(table))
         return self.put(name, out)
 
-    def hand_signed(self, name, data, keypair=None, algorithm="sha256", signer_algorithm=None, embed=None, checked=True):
+    def hand_signed(self, name, data, keypair=None, algorithm="sha256", signer_algorithm=None, embed=None, checked=True,
+                    extra_signers=()):
         """`data` (unsigned, headers as edited) signed by pkcs7.authenticode and attached."""
         keypair = keypair or self.pki.db
         body = peimage.padded(data)
         digest = peimage.authenticode_digest(body, algorithm, checked=checked)
-        p7 = pkcs7.authenticode(digest, algorithm, keypair[0], keypair[1], signer_algorithm=signer_algorithm, embed=embed)
+        p7 = pkcs7.authenticode(digest, algorithm, keypair[0], keypair[1], signer_algorithm=signer_algorithm, embed=embed,
+                                extra_signers=extra_signers)
         return self.put(name, peimage.attach(body, peimage.win_certificate(p7)))
 
     def cases(self):
@@ -257,6 +295,114 @@ class Builder:
         yield rule("p7-trailing-bytes", "bytes after the PKCS#7 inside its WIN_CERTIFICATE", f"{CRYPT} AuthenticodeVerify (d2i_PKCS7)",
                    b.retable("p7-tail.efi", peimage.win_certificate(p7 + os.urandom(100))))
         yield from self.layout_cases()
+        yield from self.profile_cases()
+        yield from self.db_cases()
+        yield from self.medium_cases()
+
+    def profile_cases(self):
+        """Issue 28 class 1: where OpenSSL 1.1.1 as CryptoPkg builds it and OpenSSL 3 part."""
+        pki, b = self.pki, self
+        verify = "CryptoPkg/Library/BaseCryptLib/Pk/CryptPkcs7VerifyCommon.c Pkcs7Verify"
+        purp = "OpenSSL 1.1.1n crypto/x509v3/v3_purp.c"
+        vfy = "OpenSSL 1.1.1n crypto/x509/x509_vfy.c"
+
+        def leaf(name, title, source, keypair, **kw):
+            return Case(name, title, source, {BOOT: b.hand_signed(name + ".efi", self.read(self.uki), keypair=keypair, **kw)})
+
+        yield leaf("dsa-signer", "signed by a DSA leaf under the db CA", "opensslconf.h OPENSSL_NO_DSA; " + verify, pki.dsa)
+        yield leaf("empty-keyusage", "leaf with an empty keyUsage (OpenSSL 3 marks it invalid)",
+                   f"{purp} x509v3_cache_extensions; {vfy} check_purpose", pki.empty_ku)
+        yield leaf("pathlen-non-ca", "non-CA leaf carrying a pathLenConstraint", f"{purp} x509v3_cache_extensions", pki.pathlen_leaf)
+        yield leaf("unknown-critical", "leaf with an unknown critical extension", f"{purp} X509_supported_extension",
+                   pki.unknown_critical)
+        yield leaf("crldp-critical", "leaf with critical CRL distribution points", f"{purp} X509_supported_extension",
+                   pki.crldp_critical)
+        yield leaf("rfc3779-plain", "leaf with IP resources (not critical) under a CA without",
+                   "opensslconf.h OPENSSL_NO_RFC3779; " + vfy, pki.rfc3779_plain)
+        yield leaf("rfc3779-critical", "leaf with critical IP resources under a db CA with them",
+                   f"opensslconf.h OPENSSL_NO_RFC3779; {purp} X509_supported_extension", pki.rfc3779_critical)
+        yield leaf("rfc3779-nested", "leaf with IP resources under a db CA with them (control)", vfy, pki.rfc3779_nested)
+        yield leaf("second-signer-ec", "an RSA leaf, then a second SignerInfo by an ECDSA leaf, both under the db CA",
+                   "OpensslLibCrypto.inf OPENSSL_NO_EC; OpenSSL 1.1.1n pk7_smime.c PKCS7_verify", pki.expired,
+                   extra_signers=[(pki.ec[0], pki.ec[1], "sha256")])
+        yield leaf("second-signer-ripemd", "a second SignerInfo (db key) digesting with RIPEMD-160",
+                   "opensslconf.h OPENSSL_NO_RMD160; OpenSSL 1.1.1n crypto/evp/c_alld.c", pki.db,
+                   extra_signers=[(pki.db[0], pki.db[1], "ripemd160")])
+        yield leaf("second-signer-sha224", "a second SignerInfo (db key) digesting with SHA-224 (control)",
+                   "OpenSSL 1.1.1n crypto/evp/c_alld.c", pki.db, extra_signers=[(pki.db[0], pki.db[1], "sha224")])
+        yield leaf("signers-two-anchors", "two SignerInfos chaining to two different db certificates",
+                   verify + " (one db certificate per call)", pki.db,
+                   extra_signers=[(pki.rfc3779_nested[0], pki.rfc3779_nested[1], "sha256")])
+
+    def db_cases(self):
+        """Issue 28 class 2: db's SHA-256 image digests (EFI_CERT_SHA256_GUID)."""
+        dxe = f"{DXE} DxeImageVerificationHandler, IsSignatureFoundInDatabase"
+
+        def listed(name, path):
+            self.hashed.append(path)
+            return path
+
+        unsigned = self.put("hash-unsigned.efi", self.read(self.uki) + bytes(8))
+        yield Case("hash-unsigned", "unsigned, its SHA-256 in db", dxe, {BOOT: listed("hash-unsigned", unsigned)})
+        other = sbsign(self.put("hash-other-base.efi", self.read(self.uki) + bytes(16)), self.at("hash-other.efi"), self.pki.other)
+        yield Case("hash-other-key", "signed (SHA-256) by a key outside db, its SHA-256 in db", dxe, {BOOT: listed("x", other)})
+        other384 = osslsigncode(self.put("hash-384-base.efi", self.read(self.uki) + bytes(24)), self.at("hash-384.efi"),
+                                self.pki.other, "sha384")
+        yield Case("hash-sha384-signed", "signed (SHA-384) by a key outside db, its SHA-256 in db (looked up as SHA-384)", dxe,
+                   {BOOT: listed("y", other384)})
+
+    def medium_cases(self):
+        """Issue 28 classes 3 and 4: which file the firmware opens, and on which file system."""
+        fatdir = "FatPkg/EnhancedFatDxe/DirectoryManage.c"
+        unsigned, signed = read(self.uki), read(self.signed)
+
+        def fat(entries):
+            return fatimage.Fat16().build(fatimage.efi_boot(entries))
+
+        def image(name, title, source, data, kind="esp-image", writable=False):
+            return Case(name, title, source, {}, checked=["image"], medium=(kind, self.put(name + ".img", data), writable))
+
+        def bad_cluster(part):
+            part[26] = 1
+
+        yield image("fat-alias-first", "an unsigned file whose 8.3 name is BOOTX64.EFI (long name notes.txt), then "
+                    "a signed one whose long name is", f"{fatdir} FatSearchODir",
+                    fat([{"short": "BOOTX64 EFI", "lfn": "notes.txt", "data": unsigned},
+                         {"short": "BOOTX6~1EFI", "lfn": "BOOTX64.EFI", "data": signed}]))
+        yield image("fat-alias-signed-first", "the signed file first by its 8.3 name, an unsigned bootx64.efi by long name "
+                    "after it", f"{fatdir} FatSearchODir",
+                    fat([{"short": "BOOTX64 EFI", "lfn": "notes.txt", "data": signed},
+                         {"short": "BOOTX6~1EFI", "lfn": "bootx64.efi", "data": unsigned}]))
+        yield image("fat-lfn-dropped", "an unsigned file whose long name BOOTX64.EFI has a part with a cluster field "
+                    "(dropped), then the signed BOOTX64.EFI", f"{fatdir} FatLoadLongNameEntry",
+                    fat([{"short": "AAAAAAAAEFI", "lfn": "BOOTX64.EFI", "tweak": bad_cluster, "data": unsigned},
+                         {"short": "BOOTX64 EFI", "data": signed}]))
+        yield image("fat-past-zero", "BOOTX64.EFI (unsigned) after an entry whose first byte is 0 but which carries "
+                    "the volume bit", f"{fatdir} FatLoadNextDirEnt",
+                    fat([{"raw": bytes(11) + b"\x0f" + bytes(20)}, {"short": "BOOTX64 EFI", "data": unsigned}]))
+        part = fatimage.Fat16().build(fatimage.efi_boot([{"short": "BOOTX64 EFI", "data": unsigned}]))
+        part_sectors = len(part) // fatimage.SECTOR
+        pdxe = "MdeModulePkg/Universal/Disk/PartitionDxe"
+        yield image("mbr-type-0c", "a disk whose MBR partition of type 0x0c (FAT32 LBA, not 0xef) holds an unsigned "
+                    "BOOTX64.EFI", f"{pdxe}/Mbr.c PartitionInstallMbrChildHandles",
+                    fatimage.mbr_disk([(0x0C, 2048, part)], 2048 + part_sectors + 64))
+        yield image("gpt-backup", "a disk whose primary GPT header is damaged; the backup lists a basic-data partition "
+                    "holding an unsigned BOOTX64.EFI (writable: the firmware restores the primary)",
+                    f"{pdxe}/Gpt.c PartitionInstallGptChildHandles",
+                    fatimage.gpt_disk([(2048, part)], 2048 + part_sectors + 2048, break_primary=True), writable=True)
+        yield image("eltorito-bios-platform", "an ISO whose only El Torito entry is for platform x86 (not 0xef) and "
+                    "boots a FAT image holding an unsigned BOOTX64.EFI", f"{pdxe}/ElTorito.c",
+                    self.bios_platform_iso(part), kind="cdrom")
+
+    def bios_platform_iso(self, fat_image):
+        """xorriso -b (the BIOS platform) with the FAT image as a no-emulation boot image."""
+        tree = self.at("iso-tree")
+        os.makedirs(tree, exist_ok=True)
+        with open(os.path.join(tree, "boot.img"), "wb") as f:
+            f.write(fat_image)
+        out = self.at("eltorito-bios.iso")
+        run("xorriso", "-as", "mkisofs", "-R", "-V", "CORPUS", "-b", "boot.img", "-no-emul-boot", "-o", out, tree)
+        return read(out)
 
     def layout_cases(self):
         b = self
@@ -344,7 +490,9 @@ class Builder:
 
 
 def lay_out(case, root):
-    """The case's ESP as a directory (files hard-linked where possible)."""
+    """The case's ESP as a directory (files hard-linked where possible), or its own medium's path."""
+    if case.medium:
+        return case.medium[1]
     esp = os.path.join(root, case.name)
     for target, source in case.files.items():
         dest = os.path.join(esp, target)

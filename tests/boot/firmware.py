@@ -12,6 +12,7 @@ KVM is used when /dev/kvm exists and KVM offers SMM (qemu refuses smm=on otherwi
 """
 
 import ctypes
+import enum
 import os
 import shutil
 import signal
@@ -49,14 +50,25 @@ def accelerator():
     return _accel
 
 
+class SecureBoot(enum.Enum):
+    """Whether a boot must run with SecureBoot enforcing (the kernel says so) or runs without."""
+
+    required = "required"
+    off = "off"
+
+
 @dataclass
 class Medium:
     """A boot medium: an EFI system partition (a directory served as qemu's read-only `fat:`
-    drive, or a FAT image file) on its own virtio disk, or an ISO image on the SATA CD drive."""
+    drive, or a FAT image file) on its own virtio disk, a disk image the machine may write, an
+    ISO image on the SATA CD drive, or a virtio NIC on qemu's user-mode network whose DHCP
+    names `bootfile` and whose TFTP server serves `path` (OVMF's own PXE driver: the NIC gets no
+    option ROM; `restrict=on`, so the guest reaches nothing but qemu's DHCP and TFTP)."""
 
-    kind: str  # "esp-dir", "esp-image", "cdrom"
+    kind: str  # "esp-dir", "esp-image", "disk", "cdrom", "net"
     path: str
     label: str = ""
+    bootfile: str = ""
 
     @staticmethod
     def esp_dir(path, label=""):
@@ -70,10 +82,18 @@ class Medium:
     def cdrom(path, label=""):
         return Medium("cdrom", path, label or os.path.basename(path))
 
+    @staticmethod
+    def disk(path, label=""):
+        return Medium("disk", path, label or os.path.basename(path))
+
+    @staticmethod
+    def network(tftp_dir, bootfile, label=""):
+        return Medium("net", tftp_dir, label or bootfile, bootfile)
+
 
 def _devices(media):
     """qemu arguments for `media` in boot order, and the device path OVMF gives each: virtio
-    disks on PCI slots 3.. (eight functions a slot), the CD on the q35 AHCI port 0."""
+    disks and NICs on PCI slots 3.. (eight functions a slot), the CD on the q35 AHCI port 0."""
     args, paths = [], []
     disk = 0
     for index, medium in enumerate(media):
@@ -85,11 +105,16 @@ def _devices(media):
             continue
         slot, function = 3 + disk // 8, disk % 8
         disk += 1
-        source = f"fat:{medium.path}" if medium.kind == "esp-dir" else medium.path
-        args += ["-drive", f"file={source},format=raw,if=none,readonly=on,id={drive}",
-                 "-device", f"virtio-blk-pci,drive={drive},bootindex={index + 1},addr={slot:#x}.{function}" +
-                 (",multifunction=on" if function == 0 else "")]
         paths.append(f"PciRoot(0x0)/Pci({slot:#X},{function:#X})".replace("0X", "0x"))
+        where = f"bootindex={index + 1},addr={slot:#x}.{function}" + (",multifunction=on" if function == 0 else "")
+        if medium.kind == "net":
+            args += ["-netdev", f"user,id={drive},ipv6=off,restrict=on,tftp={medium.path},bootfile={medium.bootfile}",
+                     "-device", f"virtio-net-pci,netdev={drive},romfile=,{where}"]
+            continue
+        source = f"fat:{medium.path}" if medium.kind == "esp-dir" else medium.path
+        access = "" if medium.kind == "disk" else ",readonly=on"
+        args += ["-drive", f"file={source},format=raw,if=none{access},id={drive}",
+                 "-device", f"virtio-blk-pci,drive={drive},{where}"]
     return args, paths
 
 
@@ -104,14 +129,25 @@ class Boot:
     log: str
 
 
-def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None):
+def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None, tpm_socket=None, fw_cfg=None,
+         secure_boot=SecureBoot.required):
     """Boots `media` (in that order) with the firmware NVRAM `vars_file` (used in place: pass a
     private copy), serial console to `log`. Returns a Boot once qemu has exited or been stopped:
     when the model powered off, when the boot manager found nothing left to boot, on a reset
     (qemu runs with -no-reboot: systemd-boot resets after enrolling keys), or at `deadline`
-    seconds, or when `stop_when(lines)` says so. Boot.ended says which."""
+    seconds, or when `stop_when(lines)` says so. Boot.ended says which.
+
+    `tpm_socket`: the control socket of a running `swtpm socket` (vtpm.py), given to the machine
+    as a TPM 2.0 on the TIS interface. `fw_cfg`: {name: file} handed to the guest through
+    qemu's fw_cfg. `secure_boot`: whether a medium's boot must have the kernel say "Secure boot
+    enabled" (SecureBoot.required) or may run without it (SecureBoot.off)."""
     accel, _ = accelerator()
     devices, paths = _devices(media)
+    if tpm_socket:
+        devices += ["-chardev", f"socket,id=tpmchar,path={tpm_socket}", "-tpmdev", "emulator,id=tpm0,chardev=tpmchar",
+                    "-device", "tpm-tis,tpmdev=tpm0"]
+    for name, path in (fw_cfg or {}).items():
+        devices += ["-fw_cfg", f"name={name},file={path}"]
     argv = [QEMU, "-machine", f"q35,smm=on,accel={accel}", "-global", "driver=cfi.pflash01,property=secure,value=on",
             "-global", "ICH9-LPC.disable_s3=1", "-m", str(memory_mib), "-nodefaults", "-display", "none",
             "-monitor", "none", "-no-reboot", "-serial", f"file:{log}",
@@ -141,7 +177,7 @@ def boot(media, vars_file, log, deadline=240, memory_mib=512, stop_when=None):
     finally:
         stop_process(proc)
     lines = _read(log)
-    outcomes = serial.read_outcomes(lines, paths)
+    outcomes = serial.read_outcomes(lines, paths, secure_boot is SecureBoot.required)
     by_label = {medium.label: outcomes[path] for medium, path in zip(media, paths)}
     return Boot(lines, by_label, ended, time.monotonic() - start, log)
 

@@ -15,9 +15,11 @@ import tempfile
 
 OID = {
     "sha1": "2b0e03021a",
+    "sha224": "608648016503040204",
     "sha256": "608648016503040201",
     "sha384": "608648016503040202",
     "sha512": "608648016503040203",
+    "ripemd160": "2b24030201",
     "rsaEncryption": "2a864886f70d010101",
     "signedData": "2a864886f70d010702",
     "contentType": "2a864886f70d010903",
@@ -105,25 +107,48 @@ def rsa_sign(key_path, algorithm_name, data):
                               capture_output=True).stdout
 
 
-def authenticode(image_digest, image_algorithm, key_path, cert_path, signer_algorithm=None, embed=None):
-    """DER PKCS#7 ContentInfo signing `image_digest` (named `image_algorithm` in the
-    SpcIndirectDataContent) with the RSA key, the signer's digest algorithm `signer_algorithm`
-    (default: the image's), embedding the certificates `embed` (default: the signer's; [] for none)."""
-    signer_algorithm = signer_algorithm or image_algorithm
-    signer = der_certificate(cert_path)
-    certs = [signer] if embed is None else [der_certificate(p) for p in embed]
-    idc = spc_indirect_data(image_algorithm, image_digest)
+def digest_of(name, data):
+    """`name` digest of `data`: hashlib, or `openssl dgst` for what Python's OpenSSL hides (RIPEMD-160)."""
+    try:
+        return hashlib.new(name, data).digest()
+    except ValueError:
+        with tempfile.NamedTemporaryFile() as f:
+            f.write(data)
+            f.flush()
+            return subprocess.run(["openssl", "dgst", "-" + name, "-binary", f.name], check=True, capture_output=True).stdout
+
+
+def signer_info(idc, key_path, cert_der, signer_algorithm):
+    """A SignerInfo over SpcIndirectDataContent `idc` by the key (RSA, DSA or EC: openssl signs)."""
     attributes = [seq(oid("contentType"), set_of(oid("spcIndirectData"))),
-                  seq(oid("messageDigest"), set_of(tlv(0x04, hashlib.new(signer_algorithm, content(idc)).digest())))]
+                  seq(oid("messageDigest"), set_of(tlv(0x04, digest_of(signer_algorithm, content(idc)))))]
     signed_attributes = set_of(*attributes)  # what the signature covers: the SET, tag 0x31
     signature = rsa_sign(key_path, signer_algorithm, signed_attributes)
-    signer_info = seq(b"\x02\x01\x01", issuer_and_serial(signer), algorithm(signer_algorithm),
-                      b"\xa0" + signed_attributes[1:],  # [0] IMPLICIT
-                      algorithm("rsaEncryption"), tlv(0x04, signature))
-    parts = [b"\x02\x01\x01", set_of(algorithm(signer_algorithm)), seq(oid("spcIndirectData"), tlv(0xA0, idc))]
+    return seq(b"\x02\x01\x01", issuer_and_serial(cert_der), algorithm(signer_algorithm),
+               b"\xa0" + signed_attributes[1:],  # [0] IMPLICIT
+               algorithm("rsaEncryption"), tlv(0x04, signature))
+
+
+def authenticode(image_digest, image_algorithm, key_path, cert_path, signer_algorithm=None, embed=None, extra_signers=()):
+    """DER PKCS#7 ContentInfo signing `image_digest` (named `image_algorithm` in the
+    SpcIndirectDataContent) with the key, the signer's digest algorithm `signer_algorithm`
+    (default: the image's), embedding the certificates `embed` (default: the signers'; [] for none).
+    `extra_signers` are (key, cert, digest algorithm) of further SignerInfos, after the first; the
+    SETs keep that order (the first SignerInfo's algorithm stays at byte 32, where EDK2 reads it)."""
+    signer_algorithm = signer_algorithm or image_algorithm
+    signer = der_certificate(cert_path)
+    extra = [(k, der_certificate(c), a) for k, c, a in extra_signers]
+    certs = [signer] + [c for _, c, _ in extra] if embed is None else [der_certificate(p) for p in embed]
+    idc = spc_indirect_data(image_algorithm, image_digest)
+    infos = [signer_info(idc, key_path, signer, signer_algorithm)] + [signer_info(idc, k, c, a) for k, c, a in extra]
+    algorithms = []
+    for a in [signer_algorithm] + [a for _, _, a in extra]:
+        if algorithm(a) not in algorithms:
+            algorithms.append(algorithm(a))
+    parts = [b"\x02\x01\x01", tlv(0x31, b"".join(algorithms)), seq(oid("spcIndirectData"), tlv(0xA0, idc))]
     if certs:
         parts.append(tlv(0xA0, b"".join(certs)))
-    parts.append(set_of(signer_info))
+    parts.append(tlv(0x31, b"".join(infos)))
     return seq(oid("signedData"), tlv(0xA0, seq(*parts)))
 
 

@@ -7,7 +7,7 @@ the ESPs in order: each one it refuses prints "Access Denied" and it moves on; t
 boots the model (which powers off) or fails back to the boot manager. Runs repeat with the
 undecided ESPs until every case has its verdict, on two machines at a time.
 
-sbpipe verify checks the same binaries with `--cert` = the db's certificates. Its signature
+sbpipe verify checks the same binaries with `--db` = the db.auth the firmware enrolled. Its signature
 verdict and its policy verdict (cmdline, PCR policy, and the named policies stricter than the
 firmware, docs/boot.md) are reported apart; only the signature verdict is compared. Any
 disagreement fails the test and prints the table.
@@ -72,7 +72,7 @@ def firmware_verdicts(case, outcome):
         first = "accepted"
     else:
         first = "error: " + outcome.detail
-    out = {corpus.BOOT: first}
+    out = {case.checked[0]: first}
     if corpus.CHAINED in case.checked:
         chained = "\\" + corpus.CHAINED.replace("/", "\\")
         if first != "accepted":
@@ -92,12 +92,21 @@ def boot_column(outcome):
     return "started" if outcome.started and outcome.verdict == "error" else outcome.verdict
 
 
-def sbpipe_verdict(path, cert):
-    """(signature ok, signature reason, policy problems) from sbpipe verify --format json."""
-    r = run(SBPIPE, "verify", "--format", "json", path, "--cert", cert, check=False)
+def sbpipe_verdict(path, db, medium=False):
+    """(signature ok, signature reason, policy problems) from sbpipe verify --format json: of the
+    binary, or for a medium of the file(s) verify names the firmware's fallback bootloader."""
+    r = run(SBPIPE, "verify", "--format", "json", path, "--db", db, check=False)
     if r.returncode not in (0, 1):
         return False, "verify exit %d: %s" % (r.returncode, r.stderr.decode(errors="replace").strip()), []
-    binary = json.loads(r.stdout)["binaries"][0]
+    binaries = json.loads(r.stdout)["binaries"]
+    if medium:
+        picked = [b for b in binaries if b.get("expected") == "bootloader"]
+        if not picked:
+            return False, "verify names no fallback bootloader on the medium", []
+        failed = [b for b in picked if not b["signature"]["ok"]]
+        shown = failed[0] if failed else picked[0]
+        return not failed, shown["path"] + ": " + shown["signature"]["reason"], shown.get("policy", [])
+    binary = binaries[0]
     signature = binary.get("signature", {"ok": binary["ok"], "reason": binary["reason"]})
     return signature["ok"], signature["reason"], binary.get("policy", [])
 
@@ -111,7 +120,9 @@ class DifferentialCorpus(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp, True)
         uki = corpus.corpus_uki(SOURCE, os.path.join(tmp, "uki", "corpus-uki.efi"))
         pki = corpus.Pki(os.path.join(tmp, "pki"))
-        cases = list(corpus.Builder(os.path.join(tmp, "bin"), pki, uki, SYSTEMD_BOOT).cases())
+        builder = corpus.Builder(os.path.join(tmp, "bin"), pki, uki, SYSTEMD_BOOT)
+        cases = list(builder.cases())
+        db_auth = pki.enrolment(builder.hashed)
         print(f"boot-corpus: {len(cases)} cases built in {time.monotonic() - started:.0f} s", file=sys.stderr)
         missing = sorted(set(ISSUE_CASES) - {c.name for c in cases})
         self.assertEqual(missing, [], "issue 20's cases missing from the corpus")
@@ -119,7 +130,17 @@ class DifferentialCorpus(unittest.TestCase):
         enrolled = os.path.join(tmp, "corpus-enrolled.fd")
         enrol.enrol(enrolled, SYSTEMD_BOOT, pki.auth_dir, tmp)
         by_name = {c.name: c for c in cases}
-        media = [firmware.Medium.esp_dir(corpus.lay_out(c, os.path.join(tmp, "esp")), c.name) for c in cases]
+        media = []
+        for c in cases:
+            where = corpus.lay_out(c, os.path.join(tmp, "esp"))
+            if not c.medium:
+                media.append(firmware.Medium.esp_dir(where, c.name))
+            elif c.medium[0] == "cdrom":
+                media.append(firmware.Medium.cdrom(where, c.name))
+            elif c.medium[2]:
+                media.append(firmware.Medium.disk(where, c.name))  # writable: the firmware may restore a GPT
+            else:
+                media.append(firmware.Medium.esp_image(where, c.name))
 
         outcomes, errors = {}, []
         # Chained cases last: their run may end in systemd-boot's menu.
@@ -144,7 +165,8 @@ class DifferentialCorpus(unittest.TestCase):
         for case in cases:
             firm = firmware_verdicts(case, outcomes[case.name])
             for binary in case.checked:
-                ok, reason, policy = sbpipe_verdict(case.files[binary], pki.db_pem)
+                target = case.medium[1] if case.medium else case.files[binary]
+                ok, reason, policy = sbpipe_verdict(target, db_auth, medium=bool(case.medium))
                 verdict = firm[binary]
                 if verdict in ("accepted", "refused"):
                     agree = (verdict == "accepted") == ok

@@ -1,13 +1,16 @@
 #!/usr/bin/python3
 """What sbpipe publishes boots under UEFI SecureBoot, judged by the firmware itself.
 
-`sbpipe run` builds a release with the Talos imager model (scripts/standin-imager, Talos 1.13,
-`dir:` target, the installer pushed to a loopback docker-registry). Then, with Debian's OVMF
-(SecureBoot build) under qemu:
+`sbpipe run` builds a release with the Talos imager model (scripts/standin-imager, Talos 1.14,
+`imager.enroll_keys: force`, `dir:` target, the installer pushed to a loopback docker-registry).
+Then, with Debian's OVMF (SecureBoot build) under qemu:
 
-1. the published SecureBoot ISO, from a node's first boot: fresh NVRAM in setup mode, systemd-boot
-   enrols the ISO's own loader/keys/auto/*.auth (enrol.py says why through a test-made ESP), the
-   firmware resets, and the ISO itself boots from the CD drive with SecureBoot enforcing;
+1. the published SecureBoot ISO, from a node's first boot, unattended: fresh NVRAM in setup mode,
+   the ISO boots from the CD drive and its own systemd-boot reads its loader.conf
+   (`secure-boot-enroll force`, which `--secureboot-enroll-keys force` wrote) and enrols its own
+   loader/keys/auto/*.auth, the firmware resets, and the ISO boots again with SecureBoot
+   enforcing. (imager's default, `if-safe`, is unknown to Debian 12's systemd-boot 252, which
+   knows off, manual and force: enrol.py's test-made ESP stands in for it in the corpus.)
 2. the installer image as nodes pull it (read back from the registry with skopeo): its
    systemd-boot.efi and vmlinuz.efi laid out on an ESP as Talos's installer writes them
    (internal/app/machined/pkg/runtime/v1alpha1/bootloader/sdboot/sdboot.go, install:
@@ -17,11 +20,9 @@ Both must reach the model's marker with the kernel saying "Secure boot enabled".
 Usage: test_published.py SBPIPE SOURCE_DIR
 """
 
-import json
 import os
 import shutil
 import sys
-import tarfile
 import tempfile
 import time
 import unittest
@@ -30,35 +31,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import enrol  # noqa: E402
 import firmware  # noqa: E402
-from tools import Registry, fat_image, make_owner_keys, run  # noqa: E402
+from talos_install import installer_boot_files  # noqa: E402
+from tools import Registry, fat_image, make_owner_keys, run, sbpipe_run  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
-MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
-VERSION = "v1.13.0"
-
-
-def installer_boot_files(ref, work):
-    """{"systemd-boot.efi": path, "vmlinuz.efi": path} of the amd64 installer at `ref`, read back
-    from the registry (skopeo, plain HTTP) and unpacked from its layers, the last layer winning."""
-    image = os.path.join(work, "installer-image")
-    run("skopeo", "copy", "--src-tls-verify=false", f"docker://{ref}", f"dir:{image}")
-    with open(os.path.join(image, "manifest.json")) as f:
-        manifest = json.load(f)
-    found = {}
-    for layer in manifest["layers"]:
-        blob = os.path.join(image, layer["digest"].split(":", 1)[1])
-        with tarfile.open(blob, "r:*") as tar:
-            for member in tar.getmembers():
-                name = member.name.lstrip("./")
-                if member.isfile() and name in ("usr/install/amd64/systemd-boot.efi", "usr/install/amd64/vmlinuz.efi"):
-                    out = os.path.join(work, "installer-" + os.path.basename(name))
-                    with tar.extractfile(member) as src, open(out, "wb") as dst:
-                        shutil.copyfileobj(src, dst)
-                    found[os.path.basename(name)] = out
-    if set(found) != {"systemd-boot.efi", "vmlinuz.efi"}:
-        raise AssertionError(f"installer {ref} lacks its boot files (found {sorted(found)})")
-    return found
+VERSION = "v1.14.0"
 
 
 class PublishedArtifactsBoot(unittest.TestCase):
@@ -87,27 +65,13 @@ class PublishedArtifactsBoot(unittest.TestCase):
     def release(cls):
         """sbpipe run of VERSION with the model imager: the published directory and the installer ref."""
         repo = f"127.0.0.1:{cls.registry.port}/boot/installer"
-        config = os.path.join(cls.tmp, "sbpipe.yaml")
-        with open(config, "w") as f:
-            f.write(f"""imager:
-  image: ghcr.io/siderolabs/imager:{{version}}
-  outputs: [secureboot-installer, secureboot-iso, iso]
-  extra_kernel_args: [console=ttyS0]
-run:
-  repo: boot/talos-build
-  target: dir:{cls.tmp}/published
-  state_dir: {cls.tmp}/state
-  keys_dir: {cls.keys}
-  imager_command: [{MODEL}, '{{args}}', --keys, '{{keys}}']
-  imager_output: '{{out}}'
-  installer_repository: {repo}
-  plain_http: true
-""")
-        env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=VERSION)
-        r = run(SBPIPE, "run", "--tag", VERSION, "--config", config, check=False, env=env, timeout=600)
+        imager = ("  outputs: [secureboot-installer, secureboot-iso, iso]\n  extra_kernel_args: [console=ttyS0]\n"
+                  "  enroll_keys: force\n")
+        r, published, _ = sbpipe_run(SBPIPE, SOURCE, cls.tmp, "boot", VERSION, cls.keys, imager, repo,
+                                     {"STANDIN_TALOS": "1.14"})
         if r.returncode != 0:
             raise AssertionError(f"sbpipe run failed ({r.returncode}):\n{r.stderr.decode(errors='replace')[-4000:]}")
-        return os.path.join(cls.tmp, "published", VERSION), f"{repo}:{VERSION}"
+        return published, f"{repo}:{VERSION}"
 
     def assert_boots(self, outcome, what):
         self.assertEqual(outcome.verdict, "boots", f"{what}: {outcome.detail}")
@@ -118,13 +82,16 @@ run:
     def test_published_iso_then_installer_boot_under_secureboot(self):
         iso = os.path.join(self.published, "metal-amd64-secureboot.iso")
         self.assertTrue(os.path.isfile(iso), f"not published: {iso}")
-        tree = os.path.join(self.tmp, "iso-tree")
-        run("xorriso", "-osirrox", "on", "-indev", iso, "-extract", "/", tree)
+        verified = run(SBPIPE, "verify", iso, "--cert", os.path.join(self.keys, "uki-signing-cert.pem")).stdout.decode()
+        self.assertIn("secure-boot-enroll force: systemd-boot enrols the keys unattended", verified)
         enrolled = os.path.join(self.tmp, "enrolled.fd")
+        firmware.fresh_vars(enrolled)
         t = time.monotonic()
-        enrol.enrol(enrolled, os.path.join(tree, "EFI", "BOOT", "BOOTX64.EFI"), os.path.join(tree, "loader", "keys", "auto"),
-                    self.tmp)
-        print(f"boot: enrolled the ISO's keys in {time.monotonic() - t:.0f} s", file=sys.stderr)
+        first = firmware.boot([firmware.Medium.cdrom(iso, "iso")], enrolled, os.path.join(self.tmp, "first-boot.log"),
+                              deadline=240, stop_when=lambda lines: any(line.startswith("Failed to write") for line in lines))
+        print(f"boot: the ISO's first boot ended ({first.ended}) in {time.monotonic() - t:.0f} s", file=sys.stderr)
+        self.assertEqual(first.ended, "reset", "the ISO did not enrol its keys and reset; console:\n" + "\n".join(first.lines[-30:]))
+        self.assertTrue(any(enrol.ENROL_MESSAGE in line for line in first.lines), "\n".join(first.lines[-30:]))
 
         with self.subTest(artifact="SecureBoot ISO"):
             vars_copy = shutil.copyfile(enrolled, os.path.join(self.tmp, "vars-iso.fd"))

@@ -10,11 +10,35 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from suite_support import make_owner_keys, stop_process  # noqa: E402,F401  (make_owner_keys: for the boot tests)
 
 
+# systemd 257's systemd-boot and stub (what Talos ships): Debian 13's systemd-boot-efi, unpacked
+# here by scripts/setup (Debian 12 has 252).
+SYSTEMD_257_EFI = "/opt/sbpipe/systemd-boot-efi-257/usr/lib/systemd/boot/efi"
+
+
 def run(*args, check=True, **kw):
     r = subprocess.run([str(a) for a in args], capture_output=True, **kw)
     if check and r.returncode != 0:
         raise AssertionError(f"{args[0]} failed ({r.returncode}): {r.stderr.decode(errors='replace')[-3000:]}")
     return r
+
+
+def sbpipe_run(sbpipe, source, work, tag, version, keys, imager, installer_repository=None, env=None):
+    """`sbpipe run --tag version` with the Talos imager model (scripts/standin-imager, line 1.13)
+    and a `dir:` target: `imager` is the config's imager section below `image:` (outputs, pxe,
+    kernel args), `installer_repository` a plain-HTTP registry repository for the installers,
+    `env` more environment for the model. The config, state and published directory are named
+    after `tag` under `work`. Returns (CompletedProcess, published directory, state directory)."""
+    state, published = os.path.join(work, "state-" + tag), os.path.join(work, "published-" + tag)
+    config = os.path.join(work, f"sbpipe-{tag}.yaml")
+    model = os.path.join(source, "scripts", "standin-imager")
+    registry = f"  installer_repository: {installer_repository}\n  plain_http: true\n" if installer_repository else ""
+    with open(config, "w") as f:
+        f.write(f"imager:\n  image: ghcr.io/siderolabs/imager:{{version}}\n{imager}run:\n  repo: boot/talos-build\n"
+                f"  target: dir:{published}\n  state_dir: {state}\n  keys_dir: {keys}\n"
+                f"  imager_command: [{model}, '{{args}}', --keys, '{{keys}}']\n  imager_output: '{{out}}'\n{registry}")
+    full_env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=version, **(env or {}))
+    r = run(sbpipe, "run", "--tag", version, "--config", config, check=False, env=full_env, timeout=600)
+    return r, os.path.join(published, version), state
 
 
 def free_port():

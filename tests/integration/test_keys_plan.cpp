@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "integration/machine_output.h"
@@ -181,6 +182,15 @@ TEST_CASE("keys check: enrolment files from efitools must hold the UKI certifica
     CHECK(r.exit_code == 1);
     CHECK(r.out.find("nodes enrolled from these files will refuse") != std::string::npos);
   }
+  SUBCASE("a partial set fails, naming the missing files (imager 1.14 refuses it; 1.13 ships an ISO without them)") {
+    write_enrolment(dir, {dir / "uki-signing-cert.pem"});
+    fs::remove(dir / "KEK.auth");
+    fs::remove(dir / "db.auth");
+    auto r = keys_check(dir);
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(r.out.find("missing KEK.auth, db.auth; the enrolment files go together") != std::string::npos, r.out);
+    CHECK(r.out.find("PK.auth") != std::string::npos);  // the one present is still read
+  }
   SUBCASE("truncated db.auth") {
     write_enrolment(dir, {dir / "uki-signing-cert.pem"});
     std::string db = read_file(dir / "db.auth");
@@ -226,6 +236,18 @@ TEST_CASE("plan: defaults, shell form, and refusals") {
   CHECK(arch.err.find("unknown architecture 'riscv64'") != std::string::npos);
 }
 
+// An image_verification section whose one rule checks `glob` with the PEM public key in `pub`.
+std::string key_rule(const std::string& glob, const fs::path& pub) {
+  std::string pem = read_file(pub), out = "  image_verification:\n    rules:\n      - image: " + glob +
+                                          "\n        publicKey:\n          certificate: |\n";
+  for (size_t at = 0; at < pem.size();) {
+    size_t nl = pem.find('\n', at);
+    out += "            " + pem.substr(at, nl - at) + "\n";
+    at = nl + 1;
+  }
+  return out;
+}
+
 TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on a missing one") {
   LocalRegistry registry;
   TempDir tmp;
@@ -240,7 +262,8 @@ TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on
 
   write_file(tmp / "sbpipe.yaml", "imager:\n  image: " + registry.host() +
                                       "/siderolabs/imager:{version}\n  system_extensions:\n    - " + registry.host() +
-                                      "/ext/gvisor:1.0\n");
+                                      "/ext/gvisor:1.0\n  image_verification:\n    rules:\n      - image: " + registry.host() +
+                                      "/siderolabs/*\n        skip: true\n");
   auto r = sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "sbpipe.yaml").string(), "--pin-digests", "--plain-http"});
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   auto doc = nlohmann::json::parse(r.out);
@@ -255,6 +278,55 @@ TEST_CASE("plan --pin-digests resolves tags through a real registry and fails on
   CHECK(missing.exit_code == 1);
   CHECK(missing.err.find("ext/gvisor:9.9: cannot pin to a digest") != std::string::npos);
   CHECK(missing.out.empty());
+}
+
+TEST_CASE("plan --pin-digests checks the inputs' signatures before anything runs them") {
+  LocalRegistry registry;
+  TempDir tmp;
+  for (const char* name : {"owner", "other"}) {
+    std::string key = (tmp / (std::string(name) + ".pem")).string();
+    REQUIRE(std::system(("openssl ecparam -name prime256v1 -genkey -noout -out " + key + " && openssl ec -in " + key +
+                         " -pubout -out " + (tmp / (std::string(name) + ".pub")).string() + " 2>/dev/null")
+                            .c_str()) == 0);
+  }
+  auto layers = installer_layers("amd64", true, 12);
+  write_tar(tmp / "img.tar", docker_save_members(layers, config_json("amd64", layers)));
+  const std::string signed_imager = registry.host() + "/owner/imager";
+  auto pushed = push({(tmp / "img.tar").string()}, signed_imager + ":v1.9.0", {"--sign-key", (tmp / "owner.pem").string()});
+  REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
+  pushed = push({(tmp / "img.tar").string()}, registry.host() + "/unsigned/imager:v1.9.0");
+  REQUIRE_MESSAGE(pushed.exit_code == 0, pushed.err);
+  auto plan = [&](const std::string& image, const std::string& rules) {
+    write_file(tmp / "sbpipe.yaml", "imager:\n  image: " + image + ":{version}\n" + rules);
+    return sbpipe({"plan", "--tag", "v1.9.0", "--config", (tmp / "sbpipe.yaml").string(), "--pin-digests", "--plain-http"});
+  };
+
+  auto ok = plan(signed_imager, key_rule(registry.host() + "/owner/*", tmp / "owner.pub"));
+  CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+  CHECK(ok.err.find("verified: a sigstore bundle in the bundle tag sha256-<hex> (rule 0 (" + registry.host() + "/owner/*))") !=
+        std::string::npos);
+
+  auto wrong = plan(signed_imager, key_rule(registry.host() + "/owner/*", tmp / "other.pub"));
+  CHECK(wrong.exit_code == 1);
+  CHECK(wrong.out.empty());
+  CHECK(wrong.err.find("imager image " + signed_imager + ":v1.9.0@sha256:") != std::string::npos);
+  CHECK(wrong.err.find(": rule 0 (" + registry.host() +
+                       "/owner/*): signature check failed: sigstore bundle: the DSSE signature "
+                       "does not verify with the key ") != std::string::npos);
+
+  auto unsigned_imager = plan(registry.host() + "/unsigned/imager", key_rule(registry.host() + "/*", tmp / "owner.pub"));
+  CHECK(unsigned_imager.exit_code == 1);
+  CHECK(unsigned_imager.err.find("signature check failed: no signature found (no bundle referrer, no tag sha256-") !=
+        std::string::npos);
+
+  auto no_rule = plan(signed_imager, "");
+  CHECK(no_rule.exit_code == 1);
+  CHECK(no_rule.err.find(": no rule of imager.image_verification matches " + signed_imager +
+                         "; the imager image receives the SecureBoot keys") != std::string::npos);
+
+  auto denied = plan(signed_imager, "  image_verification:\n    rules:\n      - image: '*'\n        deny: true\n");
+  CHECK(denied.exit_code == 1);
+  CHECK(denied.err.find(": rule 0 (*) denies it") != std::string::npos);
 }
 
 }  // TEST_SUITE("integration")

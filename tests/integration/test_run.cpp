@@ -149,7 +149,10 @@ struct RunFixture {
     // Finalized once, with the notes kept and the build section added.
     CHECK_FALSE(release.prerelease);
     CHECK(release.body.find("Notes from the build repository.") == 0);
-    CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer:" + kTag + "@" + digest) !=
+    CHECK_MESSAGE(release.body.find("- Installer: `" + registry_host() + "/owner/installer:" + kTag + "@" + digest + "`") !=
+                      std::string::npos,
+                  release.body);
+    CHECK_MESSAGE(release.body.find("talosctl upgrade --image " + registry_host() + "/owner/installer@" + digest + "`") !=
                       std::string::npos,
                   release.body);
     CHECK(github.latest(kRepo) == release_id);
@@ -291,7 +294,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(r.exit_code == 0, r.err);
   f.check_final_state();
   auto first = f.github.requests();
-  CHECK(count_prefix(first, "POST upload ") == 8);
+  CHECK(count_prefix(first, "POST upload ") == 9);  // the 7 assets of the plan and the two listings
   CHECK(count_prefix(first, "PATCH release") == 1);
   CHECK(count_prefix(first, "DELETE") == 0);
   CHECK(r.out.find("installer  " + f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:") != std::string::npos);
@@ -317,6 +320,10 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   check_machine_output("run", as_json.out);
   auto doc = nlohmann::json::parse(as_json.out);
   CHECK(doc["installer"] == doc["steps"]["push-installer"]["ref"]);
+  // The talosctl argument: the same installer by digest only (tests/node judges it against containerd).
+  CHECK(doc["upgrade"] == f.registry_host() + "/owner/installer@" + doc["steps"]["push-installer"]["digest"].get<std::string>());
+  CHECK(as_json.out.find('\n') == as_json.out.size() - 1);  // JSON only on stdout: one line
+  CHECK(again.out.find("\nupgrade    talosctl upgrade --image " + doc["upgrade"].get<std::string>() + "\n") != std::string::npos);
   CHECK(doc["assets"].size() == doc["steps"]["upload-assets"]["assets"].size());
   CHECK(doc["release"].is_string());
 }
@@ -544,13 +551,15 @@ TEST_CASE(
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
   CHECK(first.err.find("continuity: no earlier release in " + f.registry_host() + "/owner/installer (first release)") !=
         std::string::npos);
+  // The next patch releases of the fixture's line (v1.14.0 -> v1.14.1, ...).
+  auto patch = [&](int n) { return f.kTag.substr(0, f.kTag.rfind('.')) + "." + std::to_string(n); };
 
   // One sequence, not subcases (doctest runs a case again from the top for each subcase, and
   // the first release above is a whole pipeline): each next version is compared with the highest
   // release below it.
   // The same keys: continuous.
-  f.github.create_release(kRepo, "v1.13.1", true, false, "next");
-  auto next = run_next(f, "v1.13.1", f.keys);
+  f.github.create_release(kRepo, patch(1), true, false, "next");
+  auto next = run_next(f, patch(1), f.keys);
   REQUIRE_MESSAGE(next.exit_code == 0, next.err);
   CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag +
                       "@sha256:") != std::string::npos);
@@ -563,25 +572,25 @@ TEST_CASE(
   must_run({"openssl", "genrsa", "-traditional", "-out", (rotated / "pcr-signing-key.pem").string(), "2048"});
   must_run({"openssl", "rsa", "-in", (rotated / "pcr-signing-key.pem").string(), "-pubout", "-out",
             (rotated / "pcr-signing-key.pub.pem").string()});
-  int64_t id = f.github.create_release(kRepo, "v1.13.2", true, false, "next");
+  int64_t id = f.github.create_release(kRepo, patch(2), true, false, "next");
   f.github.clear_requests();
-  auto dry = run_next(f, "v1.13.2", rotated, {"--dry-run"});
+  auto dry = run_next(f, patch(2), rotated, {"--dry-run"});
   CHECK(dry.exit_code == 1);
-  auto refused = run_next(f, "v1.13.2", rotated);
+  auto refused = run_next(f, patch(2), rotated);
   CHECK(refused.exit_code == 1);
   for (const auto* r : {&dry, &refused}) {
     auto row = r->out.find("\ncontinuity      FAIL    amd64: the PCR signing key changed (");
     REQUIRE_MESSAGE(row != std::string::npos, r->out);
     std::string line = r->out.substr(row + 1, r->out.find('\n', row + 1) - row - 1);
-    CHECK(line.find(" in " + f.registry_host() + "/owner/installer:v1.13.1@sha256:") != std::string::npos);
+    CHECK(line.find(" in " + f.registry_host() + "/owner/installer:" + patch(1) + "@sha256:") != std::string::npos);
     CHECK(line.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
                     "if the change is intended") != std::string::npos);
     CHECK(r->err.find("preflight: 1 check(s) failed (continuity); imager was not started") != std::string::npos);
   }
-  CHECK_FALSE(fs::exists(f.state / "v1.13.2" / "out"));  // nothing was built
+  CHECK_FALSE(fs::exists(f.state / patch(2) / "out"));  // nothing was built
   CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
-  CHECK(manifest_status(f.registry.host(), "owner/installer", "v1.13.2") == "404");
-  auto allowed = run_next(f, "v1.13.2", rotated, {"--allow-key-rotation"});
+  CHECK(manifest_status(f.registry.host(), "owner/installer", patch(2)) == "404");
+  auto allowed = run_next(f, patch(2), rotated, {"--allow-key-rotation"});
   REQUIRE_MESSAGE(allowed.exit_code == 0, allowed.err);
   CHECK(f.github.release(id).body.find("**Before upgrading:** key rotation (allowed with --allow-key-rotation): amd64: the PCR "
                                        "signing key changed") != std::string::npos);
@@ -591,8 +600,8 @@ TEST_CASE(
   make_owner_keys(newcert, "New Owner UKI");
   fs::copy_file(rotated / "pcr-signing-key.pem", newcert / "pcr-signing-key.pem", fs::copy_options::overwrite_existing);
   fs::copy_file(rotated / "pcr-signing-key.pub.pem", newcert / "pcr-signing-key.pub.pem", fs::copy_options::overwrite_existing);
-  f.github.create_release(kRepo, "v1.13.3", true, false, "next");
-  auto cert_refused = run_next(f, "v1.13.3", newcert);
+  f.github.create_release(kRepo, patch(3), true, false, "next");
+  auto cert_refused = run_next(f, patch(3), newcert);
   CHECK(cert_refused.exit_code == 1);
   CHECK(cert_refused.out.find("amd64: the UKI signing certificate changed (/O=Owner UKI in ") != std::string::npos);
   CHECK(cert_refused.out.find(", /O=New Owner UKI now)") != std::string::npos);  // both named alike

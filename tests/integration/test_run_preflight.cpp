@@ -96,6 +96,21 @@ TEST_CASE("run --dry-run: the plan, then the preflight table; all pass, exit 0, 
   CHECK(f.github.requests() == std::vector<std::string>{"GET repo", "GET tags/" + k_tag});
 }
 
+TEST_CASE("issue 30: run makes private what it creates in a state_dir, and leaves the mode of one it did not create") {
+  PreflightRun f;
+  fs::path shared = f.dir / "shared";
+  fs::create_directories(shared);
+  ::chmod(shared.c_str(), 0755);        // set up by the owner for several users
+  f.write_config("[false, '{args}']");  // imager fails at once, once the state is set up
+  auto r = f.run({"--state-dir", shared.string()});
+  CHECK(r.exit_code == 1);
+  struct stat st {};
+  REQUIRE(::stat(shared.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0755);
+  REQUIRE(::stat((shared / k_tag).c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 0700);
+}
+
 TEST_CASE("run: a missing key file fails the preflight; imager never starts") {
   PreflightRun f;
   fs::remove(f.keys / "uki-signing-key.pem");

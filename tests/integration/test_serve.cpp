@@ -71,6 +71,18 @@ struct Receiver {
     return client.Get(path);
   }
 
+  // GET /readyz until it answers `status` (the readiness thread checks at
+  // most once a second while probes come), or for 15 s; the last answer.
+  httplib::Result readyz(int status) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    auto r = get("/readyz");
+    while ((!r || r->status != status) && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      r = get("/readyz");
+    }
+    return r;
+  }
+
   std::string log() { return read_file(dir / "serve.log"); }
 };
 
@@ -219,15 +231,54 @@ TEST_CASE("serve: the API failing or unreachable gives 503; a redelivery once it
   CHECK(client.Get("/healthz")->status == 200);
 }
 
-TEST_CASE("serve: readyz asks the API whether it may create workflows") {
+TEST_CASE("serve: readyz asks the API whether it may create workflows; the reason is logged, never sent (issue 30)") {
   Receiver rx;
   CHECK(rx.get("/healthz")->status == 200);
-  auto ready = rx.get("/readyz");
+  auto ready = rx.readyz(200);
+  REQUIRE(ready);
   CHECK(ready->status == 200);
+  CHECK(ready->body == "ready\n");
   rx.kube.with_faults([](KubeFaults& f) { f.deny_access = true; });
-  auto denied = rx.get("/readyz");
+  auto denied = rx.readyz(503);
+  REQUIRE(denied);
   CHECK(denied->status == 503);
-  CHECK(denied->body.find("may not create workflows in namespace argo") != std::string::npos);
+  // Anyone may ask /readyz: the answer names no namespace, identity or address.
+  CHECK(denied->body == "not ready (the receiver's log says why)\n");
+  CHECK(rx.log().find("may not create workflows in namespace argo") != std::string::npos);
+  rx.kube.with_faults([](KubeFaults& f) { f.deny_access = false; });
+  CHECK(rx.readyz(200)->status == 200);
+  CHECK(rx.log().find("ready again (GET /readyz answers 200)") != std::string::npos);
+}
+
+TEST_CASE("serve: /readyz never waits for the API, so probes hold no slot and call the API once, not each (issue 30)") {
+  Receiver rx({"--max-connections", "8"});
+  REQUIRE(rx.readyz(200)->status == 200);
+  rx.kube.with_faults([](KubeFaults& f) { f.review_delay_ms = 4000; });
+  int reviews_before = rx.kube.count("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews");
+  auto start = std::chrono::steady_clock::now();
+  // Twice the cap of unauthenticated probes, each left open: before, each
+  // waited on the API and held its slot, so nothing else got in.
+  std::vector<std::unique_ptr<httplib::Client>> probes;
+  std::vector<std::future<httplib::Result>> answers;
+  for (int i = 0; i < 16; ++i) {
+    probes.push_back(std::make_unique<httplib::Client>("127.0.0.1", rx.port));
+    probes.back()->set_keep_alive(true);
+    probes.back()->set_read_timeout(20);
+    answers.push_back(std::async(std::launch::async, [c = probes.back().get()] { return c->Get("/readyz"); }));
+  }
+  for (auto& a : answers) {
+    auto r = a.get();
+    REQUIRE(r);
+    CHECK(r->status == 200);  // the last result, at once
+  }
+  CHECK(rx.get("/healthz")->status == 200);
+  auto delivered = rx.deliver("release", release_payload("created", "v1.9.0", true, false));
+  REQUIRE(delivered);
+  CHECK(delivered->status == 201);
+  // At most one review in flight and at most one a second, however many probes came.
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  int reviews = rx.kube.count("POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews") - reviews_before;
+  CHECK_MESSAGE(reviews <= static_cast<int>(seconds) + 2, reviews << " reviews in " << seconds << " s");
 }
 
 TEST_CASE("serve: SIGTERM during a request still answers it, then the process exits 0") {
@@ -366,6 +417,8 @@ TEST_CASE("serve over HTTPS, submitting to an HTTPS API with the CA and a client
   REQUIRE_MESSAGE(r, read_file(dir / "log"));
   CHECK(r->status == 201);
   CHECK(kube.workflows().size() == 1);
+  for (int i = 0; i < 150 && client.Get("/readyz")->status != 200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first check may still run
   CHECK(client.Get("/readyz")->status == 200);
   // Without the client certificate the API refuses the handshake: not ready.
   write_file(dir / "kubeconfig", kube.kubeconfig_x509(read_file(dir / "ca.pem"), "", ""));

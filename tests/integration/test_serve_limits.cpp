@@ -11,7 +11,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -278,6 +280,71 @@ TEST_CASE("F8: at the connection cap the oldest idle connection makes room, so p
   auto text = metrics.receive(2000);
   CHECK(text.find("sbpipe_webhook_connections_closed_total{reason=\"evicted\"} ") != std::string::npos);
   CHECK(text.find("sbpipe_webhook_connections_closed_total{reason=\"evicted\"} 0\n") == std::string::npos);
+}
+
+TEST_CASE("issue 30: connection churn at the cap never wedges the listener: /healthz answers and SIGTERM stops it") {
+  // Before, picking a connection to evict could drop the last reference to
+  // another one while holding the list's lock, whose destructor took that
+  // lock again: every I/O thread stopped, and nothing answered, not even
+  // SIGTERM. The churn: connections opened and dropped at once, half of
+  // them after sending /readyz or a head cut short, by 8 threads against a
+  // cap of 8 and 4 I/O threads, in bursts of 1.5 s with probes between.
+  Server server({"--max-connections", "8", "--io-threads", "4"});
+  std::atomic<bool> churning{true};
+  std::atomic<long> opened{0};
+  std::vector<std::thread> churners;
+  for (int t = 0; t < 8; ++t)
+    churners.emplace_back([&, t] {
+      for (int i = t; churning.load(); ++i) {
+        Conn c(server.port);
+        if (!c.ok()) continue;
+        ++opened;
+        if (i % 3 == 0) c.send_all("GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+        if (i % 3 == 1) c.send_all("GET /readyz HTTP/1.1\r\nHo");
+      }
+    });
+  std::string wedged;
+  for (int round = 0; round < 10 && wedged.empty(); ++round) {
+    auto burst_end = Steady::now() + std::chrono::milliseconds(1500);
+    while (Steady::now() < burst_end) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    // A probe may itself be evicted by the churn: it gets tries for 10 s.
+    auto deadline = Steady::now() + std::chrono::seconds(10);
+    bool answered = false;
+    while (!answered && Steady::now() < deadline) answered = server.probe(2000).has_value();
+    if (!answered) wedged = "no /healthz answer within 10 s after " + std::to_string(round + 1) + " bursts";
+  }
+  churning = false;
+  for (auto& t : churners) t.join();
+  CHECK_MESSAGE(wedged.empty(), wedged << " (" << opened.load() << " connections)");
+  CHECK(opened.load() > 1000);
+  CHECK(server.probe(5000).has_value());
+  ::kill(server.process->pid(), SIGTERM);
+  CHECK(server.process->wait_exit(10000) == 0);
+}
+
+TEST_CASE(
+    "issue 30: at the cap a delivery whose body arrives at a reasonable rate is never evicted; one still sending its "
+    "head is") {
+  Server server({"--max-connections", "8"});
+  // A signed 640 KiB delivery (ignored: a full release) sent in 16 KiB
+  // pieces, 20 a second (320 KiB/s, over 2 s), while 40 new connections arrive.
+  std::string body = ignored_delivery();
+  body.insert(body.size() - 1, R"(,"padding":")" + std::string(640 << 10, 'p') + "\"");
+  std::string request = signed_post(body);
+  size_t head = request.size() - body.size();
+  Conn delivery(server.port);
+  REQUIRE(delivery.send_all(request.substr(0, head)));
+  Conn cut_short(server.port);  // a head never finished: the first to go
+  REQUIRE(cut_short.send_all("POST /webhook HTTP/1.1\r\nHost: x\r\n"));
+  std::vector<std::unique_ptr<Conn>> newcomers;
+  for (size_t at = head, i = 0; at < request.size(); at += 16 << 10, ++i) {
+    REQUIRE(delivery.send_all(request.substr(at, 16 << 10)));
+    if (i < 40) newcomers.push_back(std::make_unique<Conn>(server.port));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto answer = delivery.receive(5000, "}\n");
+  CHECK_MESSAGE(status_line(answer) == "HTTP/1.1 202 Accepted", answer);
+  CHECK(cut_short.closed_within(3000));
 }
 
 TEST_CASE("serve keeps a connection alive for many requests and listens with a real backlog") {

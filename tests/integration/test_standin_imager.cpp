@@ -56,10 +56,15 @@ TEST_CASE("Talos lines: the default outputs of every line pass verify, push-inst
   for (const auto& line : model_lines()) {
     SUBCASE(("Talos " + line.line).c_str()) {
       LineBuild b(line);
-      auto verified = sbpipe({"verify", b.installer().string(), b.sb_iso().string(), "--cert", b.cert().string()});
+      auto verified = sbpipe(
+          {"verify", b.installer().string(), b.sb_iso().string(), "--cert", b.cert().string(), "--talos-version", line.version});
       CHECK_MESSAGE(verified.exit_code == 0, verified.out << verified.err);
       CHECK(verified.out.find("EFI/Linux/Talos-" + line.version + ".efi") != std::string::npos);
-      CHECK(verified.out.find("VERSION=" + line.version) != std::string::npos);  // from .osrel VERSION_ID
+      CHECK(verified.out.find("VERSION=" + line.version) != std::string::npos);        // from .osrel VERSION_ID
+      CHECK(verified.out.find(" names " + line.version + "\n") != std::string::npos);  // --talos-version: every UKI
+      // The ISO's enrolment mode, reported (imager's default for the secureboot-iso profile).
+      CHECK(verified.out.find("ok    secure-boot-enroll if-safe: systemd-boot enrols the keys by itself only in a virtual "
+                              "machine") != std::string::npos);
       if (line.line == "1.9") {
         CHECK(verified.out.find("profiles") == std::string::npos);
       } else {
@@ -100,6 +105,41 @@ TEST_CASE("Talos lines: the default outputs of every line pass verify, push-inst
       CHECK(read_file(b.dir / "pxe" / "initramfs-amd64.xz") == read_file(b.dir / "boot" / "initramfs.xz"));
     }
   }
+}
+
+TEST_CASE("Talos lines: 1.14 enrolment modes reach the ISO and verify reports them; a partial key set exits 2") {
+  const TalosLine& l114 = model_lines()[3];
+  REQUIRE(l114.line == "1.14");
+  TempDir dir;
+  make_owner_keys(dir / "keys");
+  auto cert = (dir / "keys" / "uki-signing-cert.pem").string();
+  for (const std::string mode : {"force", "manual", "off"}) {
+    std::vector<std::string> args{"secureboot-iso", "--secureboot-enroll-keys", mode};
+    args.insert(args.end(), k_lockdown_args.begin(), k_lockdown_args.end());
+    run_model(args, dir / mode, dir / "keys", l114);
+    auto r = sbpipe({"verify", (dir / mode / "metal-amd64-secureboot.iso").string(), "--cert", cert, "--format", "json"});
+    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+    bool reported = false;
+    const auto report = json::parse(r.out);
+    for (const auto& line : report["binaries"])
+      if (line["role"] == "enrolment") {
+        reported = true;
+        CHECK(line["reason"].get<std::string>().starts_with("secure-boot-enroll " + mode + ": "));
+        CHECK(line["reason"].get<std::string>().ends_with("loader/keys/auto holds KEK.auth, PK.auth, db.auth"));
+      }
+    CHECK_MESSAGE(reported, r.out);
+  }
+  // The UKI names another version than the release: verify --talos-version refuses it.
+  auto other =
+      sbpipe({"verify", (dir / "force" / "metal-amd64-secureboot.iso").string(), "--cert", cert, "--talos-version", "v1.14.1"});
+  CHECK(other.exit_code == 1);
+  CHECK(other.out.find("is v1.14.0; expected v1.14.1") != std::string::npos);
+
+  // imager 1.14 refuses a partial PK/KEK/db.auth set with its invalid-input code.
+  fs::copy_file(dir / "keys" / "uki-signing-cert.pem", dir / "keys" / "PK.auth");
+  auto partial = try_model({"secureboot-iso"}, dir / "partial", dir / "keys", l114);
+  CHECK(partial.exit_code == 2);
+  CHECK(partial.err.find("partial SecureBoot pre-built database configuration") != std::string::npos);
 }
 
 TEST_CASE("Talos lines: a 1.9 installer pushed as one of two architectures gets its platform from its layers") {

@@ -161,7 +161,7 @@ TEST_CASE("verify: every bad binary fails with its reason, and sbverify agrees o
   SUBCASE("signed by another key") {
     auto r = verify({f.uki.string()}, f.other_keys.cert);
     CHECK(r.exit_code == 1);
-    CHECK(r.out.find("not the given certificate") != std::string::npos);
+    CHECK(r.out.find("which is not the db certificate nor issued by it") != std::string::npos);
     CHECK_FALSE(sbverify_accepts(f.uki, f.other_keys.cert));
   }
   SUBCASE("one byte flipped in .linux") {
@@ -365,7 +365,51 @@ TEST_CASE("verify: installer tarballs, gzip or not, and a directory of outputs")
     write_file(f.tmp / "notes.txt", "hello");
     auto unknown = verify({(f.tmp / "notes.txt").string()}, f.uki_keys.cert);
     CHECK(unknown.exit_code == 1);
-    CHECK(unknown.err.find("notes.txt: not an installer image, ISO image or EFI binary") != std::string::npos);
+    CHECK(unknown.err.find("notes.txt: not an installer image, ISO image, disk image or EFI binary") != std::string::npos);
+  }
+}
+
+TEST_CASE("verify: the db is the anchor (--db, --dbx, --cert as a db of one, an ISO's own db.auth)") {
+  auto& f = fixture();
+  auto with = [&](std::vector<std::string> args) {
+    std::vector<std::string> all{"verify"};
+    all.insert(all.end(), args.begin(), args.end());
+    return sbpipe(all);
+  };
+  TempDir keys;
+  write_enrolment(keys.path(), {f.other_keys.cert, f.uki_keys.cert});
+  SUBCASE("a db.auth with several certificates: the one that signed is found") {
+    auto r = with({f.uki.string(), "--db", (keys / "db.auth").string()});
+    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+    CHECK(r.out.find("signed by /CN=Test UKI Signing") != std::string::npos);
+  }
+  SUBCASE("a dbx holding the signer's certificate refuses the image") {
+    TempDir forbid;
+    write_enrolment(forbid.path(), {f.uki_keys.cert});
+    auto r = with({f.uki.string(), "--db", (keys / "db.auth").string(), "--dbx", (forbid / "db.auth").string()});
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("refused by dbx: verifies under a dbx certificate: forbidden") != std::string::npos);
+  }
+  SUBCASE("a binary needs a db; --cert and --db together are refused") {
+    auto none = with({f.uki.string()});
+    CHECK(none.exit_code == 2);
+    CHECK(none.err.find("give the db to judge it by (--db FILE or --cert CERT.pem); only an ISO carries its own") !=
+          std::string::npos);
+    auto both = with({f.uki.string(), "--cert", f.uki_keys.cert.string(), "--db", (keys / "db.auth").string()});
+    CHECK(both.exit_code == 2);
+    CHECK(both.err.find("--cert and --db both name the db; give one") != std::string::npos);
+  }
+  SUBCASE("an ISO without --cert or --db is judged by the db it enrols") {
+    TempDir staging;
+    fs::create_directories(staging / "EFI/BOOT");
+    fs::create_directories(staging / "loader/keys/auto");
+    fs::copy_file(f.sdboot, staging / "EFI/BOOT/BOOTX64.EFI");
+    for (const char* n : {"PK.auth", "KEK.auth", "db.auth"}) fs::copy_file(keys / n, staging / "loader/keys/auto" / n);
+    fs::path iso = f.tmp / "own-db.iso";
+    write_iso(iso, staging.path());
+    auto r = with({iso.string()});
+    CHECK_MESSAGE(r.exit_code == 0, r.out << r.err);
+    CHECK(r.out.find("holds 2 certificates") != std::string::npos);
   }
 }
 
@@ -389,7 +433,7 @@ TEST_CASE("verify: ISO images built by xorriso") {
   CHECK(r.out.find("!EFI/BOOT/BOOTX64.EFI") != std::string::npos);
   CHECK(r.out.find("!EFI/Linux/Talos-v1.9.0.efi") != std::string::npos);
   CHECK(r.out.find("!loader/keys/auto/db.auth") != std::string::npos);
-  CHECK(r.out.find("holds the given certificate") != std::string::npos);
+  CHECK(r.out.find("holds 1 certificate; allows every boot binary verify allowed") != std::string::npos);
 
   SUBCASE("an ISO that enrols a db without the signer fails") {
     TempDir stranger_dir;
@@ -400,7 +444,7 @@ TEST_CASE("verify: ISO images built by xorriso") {
     write_iso(bad_db_iso, staging.path());
     auto b = verify({bad_db_iso.string()}, f.uki_keys.cert);
     CHECK(b.exit_code == 1);
-    CHECK(b.out.find("nodes enrolled from it will refuse these images") != std::string::npos);
+    CHECK(b.out.find(": nodes enrolled from it will refuse it") != std::string::npos);
   }
 
   SUBCASE("a plain ISO without EFI binaries is refused") {

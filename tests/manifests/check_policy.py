@@ -10,7 +10,8 @@
   uki-signing-cert.pem alone; verify also takes --pcr-pubkey from the PCR
   public key Secret.
 - Retries: sbpipe steps retry OnFailure with an expression that is true for
-  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries;
+  exit 1 and false for exit 2; imager has activeDeadlineSeconds and retries
+  imager 1.14's exit codes 1, 5, 6 (and a deadline's signal), never 2, 3, 4, 7;
   no OnError (it does not retry a failed main container).
 - Containers: securityContext and resources (requests and limits); sbpipe
   runs non-root with a read-only root and no capabilities.
@@ -144,6 +145,21 @@ def check_container(where, template, c, doc, p):
         elif items != ["uki-signing-cert.pem"]:
             p(where, f"mounts the signing-keys Secret ({items or 'every key'}); only SecureBoot imager pods may, "
                      "others get the certificate alone")
+    args = (c.get("command") or [])[1:] + (c.get("args") or [])
+    signs = _is(c, "sbpipe") and args[:1] in (["push-installer"], ["upload-assets"])
+    for m in c.get("volumeMounts", []):
+        if volumes.get(m["name"], {}).get("secret", {}).get("secretName") == "sbpipe-image-signing-key" and not signs:
+            p(where, "mounts the image signing key; only push-installer and upload-assets may")
+    if signs:
+        if "--sign-key" not in args:
+            p(where, f"{args[0]} does not sign what it publishes (--sign-key): nodes with ImageVerificationConfig refuse "
+                     "the installer, finalize the assets")
+        else:
+            path = args[args.index("--sign-key") + 1]
+            mounts = [m for m in c.get("volumeMounts", []) if path.startswith(m["mountPath"] + "/")]
+            secret = volumes.get(mounts[0]["name"], {}).get("secret", {}) if mounts else {}
+            if secret.get("secretName") != "sbpipe-image-signing-key" or not mounts[0].get("readOnly"):
+                p(where, "--sign-key is not read from the image signing key Secret, mounted read-only")
     if _is(c, "imager"):
         if "{{inputs.parameters.args}}" not in template.get("podSpecPatch", ""):
             p(where, "imager must take its arguments from the plan (podSpecPatch)")
@@ -163,6 +179,8 @@ def check_container(where, template, c, doc, p):
             secret = volumes.get(mounts[0]["name"], {}).get("secret", {}) if mounts else {}
             if secret.get("secretName") != "secureboot-pcr-public-key":
                 p(where, "--pcr-pubkey is not read from the PCR public key Secret")
+    if _is(c, "sbpipe") and args[:1] == ["finalize"] and "--signing-pubkey" not in args:
+        p(where, "finalize does not check the signatures (--signing-pubkey)")
     if _is(c, "sbpipe") and args[:1] == ["plan"] and "--pin-digests" not in args:
         p(where, "plan does not pin the imager image to a digest (--pin-digests)")
     check_retry(where, template, c, p)
@@ -186,12 +204,48 @@ def retried_exit_codes(expression):
     return None
 
 
+RETRY_STATUS = re.compile(r'\s*lastRetry\.status\s*==\s*"(\w+)"\s*')
+
+
+def retry_disjunction(expression):
+    """(exit codes, statuses) that an expression of `||`-joined terms retries, each term
+    `asInt(lastRetry.exitCode) == N` or `lastRetry.status == "S"` (expr-lang's `||` and `==`,
+    argo-workflows docs/retries.md); None when any term has another shape."""
+    codes, statuses = set(), set()
+    for term in expression.split("||"):
+        eq, status = RETRY_EQ.fullmatch(term), RETRY_STATUS.fullmatch(term)
+        if eq:
+            codes.add(int(eq.group(1)))
+        elif status:
+            statuses.add(status.group(1))
+        else:
+            return None
+    return codes, statuses
+
+
 def check_retry(where, template, c, p):
     retry = template.get("retryStrategy")
     if not retry:
         return
     if retry.get("retryPolicy") == "OnError":
         p(where, "retryPolicy OnError does not retry a failed main container")
+    if _is(c, "imager"):
+        # imager 1.14's exit codes (talos v1.14.0-rc.1 pkg/installer/exitcode/exitcode.go): retry
+        # 1 unknown, 5 dependency, 6 I/O and a pod cut by its deadline; never 2 invalid input,
+        # 3 unsupported, 4 environment, 7 install.
+        if "expression" not in retry:
+            p(where, "imager retries every failure: give its retryStrategy an exit-code expression (1, 5, 6)")
+            return
+        terms = retry_disjunction(retry["expression"])
+        if terms is None:
+            p(where, f"retry expression {retry['expression']!r}: write a disjunction of "
+                     "asInt(lastRetry.exitCode) == N and lastRetry.status == \"Error\"")
+            return
+        for code, want in ((1, True), (5, True), (6, True), (143, True), (2, False), (3, False), (4, False), (7, False)):
+            got = code in terms[0]
+            if got is not want:
+                p(where, f"imager retry expression is {got} for exit {code}: retry 1, 5, 6 (and a deadline's signal), "
+                         "never 2, 3, 4, 7")
     if _is(c, "sbpipe"):
         if retry.get("retryPolicy") != "OnFailure" or "expression" not in retry:
             p(where, "sbpipe steps retry OnFailure with an exit-code expression")

@@ -11,6 +11,8 @@ Usage: test_model.py SOURCE_DIR
 import hashlib
 import json
 import os
+import re
+import shutil
 import struct
 import subprocess
 import sys
@@ -23,7 +25,7 @@ MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 sys.path.insert(0, os.path.join(SOURCE, "scripts"))
 from talos_model import pcr  # noqa: E402  (only for the systemd-measure comparison)
 
-LINES = {"1.9": "v1.9.0", "1.11": "v1.11.0", "1.13": "v1.13.0"}
+LINES = {"1.9": "v1.9.0", "1.11": "v1.11.0", "1.13": "v1.13.0", "1.14": "v1.14.0"}
 LOCKDOWN = ["--extra-kernel-arg", "-lockdown", "--extra-kernel-arg", "lockdown=integrity"]
 STUB_SECTIONS = [".text", ".reloc", ".data", ".dynamic", ".rela", ".dynsym", ".sbat", ".sdmagic"]
 # The sections imager adds, in file order (findings item 5; internal/pkg/secureboot/uki for 1.9,
@@ -34,6 +36,7 @@ UKI_ORDER = {
              ".profile", ".pcrsig", ".profile", ".cmdline", ".pcrsig"],
 }
 UKI_ORDER["1.13"] = UKI_ORDER["1.11"]
+UKI_ORDER["1.14"] = UKI_ORDER["1.11"]
 
 
 def run(*args, **kw):
@@ -74,7 +77,8 @@ class Build:
         return os.path.join(self.keys, name)
 
     def model(self, *args, out=None, env=None):
-        e = dict(os.environ, STANDIN_TALOS=self.line, STANDIN_VERSION=self.version, **(env or {}))
+        e = dict(os.environ, STANDIN_TALOS=self.line, STANDIN_VERSION=self.version)
+        e.update(env or {})
         run(MODEL, *args, "--output", out or self.out, "--keys", self.keys, env=e)
 
     def path(self, name):
@@ -107,6 +111,14 @@ def section_bytes(efi, index):
 def named(efi, name, nth=0):
     found = [i for i, s in enumerate(sections(efi)) if s[0] == name]
     return section_bytes(efi, found[nth])
+
+
+def esp_of(iso):
+    """mtools' name for the appended EFI partition (MBR entry 2, type 0xef) of an ISO."""
+    with open(iso, "rb") as f:
+        mbr = f.read(512)
+    assert mbr[446 + 16 + 4] == 0xEF, iso
+    return f"{iso}@@{struct.unpack_from('<I', mbr, 446 + 16 + 8)[0] * 512}"
 
 
 def installer_members(path):
@@ -142,7 +154,11 @@ class ModelFacts(unittest.TestCase):
         defaults = "init_on_alloc=1 slab_nomerge pti=on consoleblank=0 nvme_core.io_timeout=4294967295 printk.devkmsg=on"
         want = {"1.9": defaults + " ima_template=ima-ng ima_appraise=fix ima_hash=sha512",
                 "1.11": defaults + " selinux=1",
-                "1.13": defaults + " selinux=1 module.sig_enforce=1 proc_mem.force_override=never"}
+                "1.13": defaults + " selinux=1 module.sig_enforce=1 proc_mem.force_override=never",
+                # 1.14 (pkg/machinery/kernel/kernel.go DefaultArgs at v1.14.0-rc.1): no init_on_alloc=1,
+                # and nvme_core.io_timeout only on AWS
+                "1.14": "slab_nomerge pti=on consoleblank=0 printk.devkmsg=on selinux=1 module.sig_enforce=1 "
+                        "proc_mem.force_override=never"}
         for b in self.each_line():
             iso_uki = os.path.join(b.iso_tree("metal-amd64-secureboot.iso"), f"EFI/Linux/Talos-{b.version}.efi")
             # ISOs halt when Talos is installed; -lockdown then lockdown=integrity replaces confidentiality.
@@ -288,6 +304,110 @@ class ModelFacts(unittest.TestCase):
                     ["usr/install/amd64/systemd-boot.efi", "usr/install/amd64/vmlinuz.efi"]
                 self.assertEqual(t.getnames(), want)
 
+    def test_lockdown_default_per_line(self):
+        """kernel.SecureBootArgs: lockdown=confidentiality up to 1.13; none for 1.14.0 (siderolabs/talos
+        a72281e5b, issue #14237), which is why sbpipe passes -lockdown lockdown=integrity itself."""
+        for line, version, want in (("1.13", "v1.13.0", "lockdown=confidentiality"), ("1.14", "v1.14.0", None),
+                                    ("1.14", "v1.13.9", "lockdown=confidentiality")):
+            with self.subTest(line=line, version=version):
+                b = Build.get(line)
+                out = os.path.join(b.dir, "cmdline-" + version)
+                b.model("secureboot-iso", "--output-kind", "cmdline", out=out, env={"STANDIN_VERSION": version})
+                with open(os.path.join(out, "cmdline-metal-amd64-secureboot")) as f:
+                    words = f.read().split()
+                self.assertEqual([w for w in words if w.startswith("lockdown")], [want] if want else [])
+                b.model("secureboot-iso", "--output-kind", "cmdline", *LOCKDOWN, out=out, env={"STANDIN_VERSION": version})
+                with open(os.path.join(out, "cmdline-metal-amd64-secureboot")) as f:
+                    words = f.read().split()
+                self.assertEqual([w for w in words if w.startswith("lockdown")], ["lockdown=integrity"])
+
+    def test_1_14_random_seed_read_only_in_tree_and_esp(self):
+        """pkg/imager/iso/uefi.go at v1.14.0-rc.1: a 32-byte zero loader/random-seed, mode 0444, marked
+        read-only in the ESP with mattrib (read back here with mtools), in SecureBoot and plain ISOs."""
+        b = Build.get("1.14")
+        for iso in ("metal-amd64-secureboot.iso", "metal-amd64.iso"):
+            with self.subTest(iso=iso):
+                with open(os.path.join(b.iso_tree(iso), "loader/random-seed"), "rb") as f:
+                    self.assertEqual(f.read(), bytes(32))
+                esp = esp_of(b.path(iso))
+                self.assertEqual(run("mtype", "-i", esp, "::/loader/random-seed"), bytes(32))
+                attrs = run("mattrib", "-i", esp, "::/loader/random-seed").decode()
+                self.assertRegex(attrs.split("::")[0], r"\bR\b", attrs)
+        older = Build.get("1.13")
+        self.assertFalse(os.path.exists(os.path.join(older.iso_tree("metal-amd64-secureboot.iso"), "loader/random-seed")))
+
+    def test_1_14_esp_cluster_size(self):
+        """fatSectorsPerCluster: an ESP for a ~70 MiB payload gets 2 sectors per cluster on 1.14 (minfo
+        reads it), 1 on 1.13 (mkfs.vfat's default at that size)."""
+        for line, want in (("1.14", 2), ("1.13", 1)):
+            with self.subTest(line=line):
+                b = Build.get(line)
+                out = os.path.join(b.dir, "big")
+                b.model("secureboot-iso", out=out, env={"STANDIN_KERNEL": "random", "STANDIN_INITRD_MIB": "60"})
+                iso = os.path.join(out, "metal-amd64-secureboot.iso")
+                info = run("minfo", "-i", esp_of(iso)).decode()
+                os.remove(iso)
+                self.assertIn(f"cluster size: {want} sectors", info)
+
+    def test_1_14_enroll_keys_flag(self):
+        b = Build.get("1.14")
+        for mode in ("off", "manual", "if-safe", "force"):
+            with self.subTest(mode=mode):
+                out = os.path.join(b.dir, "enroll-" + mode)
+                b.model("secureboot-iso", "--secureboot-enroll-keys", mode, *LOCKDOWN, out=out)
+                tree = os.path.join(b.dir, "enroll-tree-" + mode)
+                run("xorriso", "-osirrox", "on", "-indev", os.path.join(out, "metal-amd64-secureboot.iso"), "-extract", "/", tree)
+                with open(os.path.join(tree, "loader/loader.conf")) as f:
+                    conf = f.read()
+                self.assertTrue(conf.endswith(f"\nsecure-boot-enroll {mode}\n"), conf)
+                self.assertEqual(run("mtype", "-i", esp_of(os.path.join(out, "metal-amd64-secureboot.iso")),
+                                     "::/loader/loader.conf").decode(), conf)
+        bad = self.refused(b, "secureboot-iso", "--secureboot-enroll-keys", "sometimes")
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("invalid --secureboot-enroll-keys value", bad.stderr)
+        old = self.refused(Build.get("1.13"), "secureboot-iso", "--secureboot-enroll-keys", "force")
+        self.assertEqual(old.returncode, 1)
+        self.assertIn("unknown flag: --secureboot-enroll-keys", old.stderr)
+
+    def test_partial_enrolment_files_per_line(self):
+        """1.14 refuses a partial PK/KEK/db.auth set (prepareEnrollmentDBs, exit 2); 1.13 copies the
+        files present into the ISO (outISO), so that ISO carries PK.auth and no KEK or db."""
+        for line in ("1.14", "1.13"):
+            with self.subTest(line=line):
+                b = Build.get(line)
+                keys = os.path.join(b.dir, "partial-keys")
+                if not os.path.isdir(keys):
+                    shutil.copytree(b.keys, keys)
+                    shutil.copy(os.path.join(b.iso_tree("metal-amd64-secureboot.iso"), "loader/keys/auto/PK.auth"), keys)
+                out = os.path.join(b.dir, "partial")
+                r = subprocess.run([MODEL, "secureboot-iso", "--output", out, "--keys", keys], capture_output=True, text=True,
+                                   env=dict(os.environ, STANDIN_TALOS=line, STANDIN_VERSION=b.version))
+                if line == "1.14":
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn("partial SecureBoot pre-built database configuration: missing "
+                                  "Input.SecureBoot.KeyExchangeKeyPath, Input.SecureBoot.SignatureKeyPath", r.stderr)
+                    self.assertFalse(os.path.exists(os.path.join(out, "metal-amd64-secureboot.iso")))
+                else:
+                    self.assertEqual(r.returncode, 0, r.stderr)
+                    listing = run("xorriso", "-indev", os.path.join(out, "metal-amd64-secureboot.iso"), "-find",
+                                  "/loader/keys/auto", "-type", "f").decode()
+                    self.assertEqual(sorted(re.findall(r"[A-Za-z]+\.auth", listing)), ["PK.auth"])
+
+    def test_exit_codes_per_line(self):
+        """imager 1.14 exits 2 for invalid input (Validate's refusals arrive wrapped as invalid input,
+        pkg/imager/imager.go); older imagers exit 1."""
+        for line, code in (("1.14", 2), ("1.13", 1)):
+            with self.subTest(line=line):
+                r = self.refused(Build.get(line), "iso", "--output-kind", "kernel", "--extra-kernel-arg", "a=b")
+                self.assertEqual(r.returncode, code)
+                r = self.refused(Build.get(line), "secureboot-azure")
+                self.assertEqual(r.returncode, code)
+
+    def refused(self, b, *args):
+        return subprocess.run([MODEL, *args, "--output", os.path.join(b.dir, "refused"), "--keys", b.keys],
+                              capture_output=True, text=True,
+                              env=dict(os.environ, STANDIN_TALOS=b.line, STANDIN_VERSION=b.version))
+
     def test_output_names_and_refusals(self):
         b = Build.get("1.13")
         out = os.path.join(b.dir, "kinds")
@@ -299,9 +419,8 @@ class ModelFacts(unittest.TestCase):
         self.assertTrue(os.path.isfile(os.path.join(out, "metal-amd64-secureboot-uki.efi")))
         b.model("secureboot-metal", *LOCKDOWN, out=out)
         self.assertTrue(os.path.isfile(os.path.join(out, "metal-amd64-secureboot.raw.zst")))
-        refused = subprocess.run([MODEL, "iso", "--output-kind", "kernel", "--extra-kernel-arg", "a=b", "--output", out],
-                                 capture_output=True, text=True)
-        self.assertEqual(refused.returncode, 1)
+        refused = self.refused(b, "iso", "--output-kind", "kernel", "--extra-kernel-arg", "a=b")
+        self.assertEqual(refused.returncode, 1)  # 1.13: every error exits 1
         self.assertIn("customization of kernel args is not supported for kernel output", refused.stderr)
 
 

@@ -202,6 +202,12 @@ struct KubeStandIn::Impl {
                    auto body = json::parse(req.body, nullptr, false);
                    if (!body.is_object() || body.value("kind", "") != "SelfSubjectAccessReview")
                      return send(res, 400, status_object(400, "BadRequest", "expected a SelfSubjectAccessReview"));
+                   int delay_ms = 0;
+                   {
+                     std::lock_guard lock(mutex);
+                     delay_ms = faults.review_delay_ms;
+                   }
+                   if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
                    std::lock_guard lock(mutex);
                    body["status"] = {{"allowed", !faults.deny_access}};
                    send(res, 201, body);

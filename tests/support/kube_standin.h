@@ -37,6 +37,7 @@ struct KubeFaults {
   int create_status = 0;  // when set: creates answer this status (500, 503, ...)
   int create_delay_ms = 0;
   bool deny_access = false;
+  int review_delay_ms = 0;  // SelfSubjectAccessReviews answer after this long
   std::string final_phase = "Succeeded";
 };
 

@@ -116,7 +116,11 @@ void write_iso(const fs::path& out, const fs::path& staging) {
     mcopy.push_back("::");
     must_run(mcopy);
     argv.insert(argv.end(),
-                {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(), "-no-emul-boot"});
+                {"-e", "--interval:appended_partition_2:all::", "-append_partition", "2", "0xef", img.string(),
+                 // imager's layout (siderolabs/talos pkg/imager/iso/uefi.go): the ISO volume then spans the
+                 // appended partition, so the El Torito entry (sector count 0 for an image over 32 MiB) is the
+                 // whole partition to EDK2's ElTorito.c, and not empty
+                 "-partition_cyl_align", "all", "-partition_offset", "16", "-iso_mbr_part_type", "0x83", "-no-emul-boot"});
   }
   argv.insert(argv.end(), {"-o", out.string(), staging.string()});
   must_run(argv);

@@ -7,7 +7,7 @@
 namespace sbpipe::test {
 
 const std::vector<TalosLine>& model_lines() {
-  static const std::vector<TalosLine> lines{{"1.9", "v1.9.0"}, {"1.11", "v1.11.0"}, {"1.13", "v1.13.0"}};
+  static const std::vector<TalosLine> lines{{"1.9", "v1.9.0"}, {"1.11", "v1.11.0"}, {"1.13", "v1.13.0"}, {"1.14", "v1.14.0"}};
   return lines;
 }
 

@@ -22,7 +22,8 @@ struct TalosLine {
   std::string version;  // STANDIN_VERSION, also the release tag
 };
 // 1.9 (objcopy UKIs, empty installer platform, GRUB plain ISO), 1.11
-// (profiles, hybrid ISO), 1.13 (OCI-compliant installer config).
+// (profiles, hybrid ISO), 1.13 (OCI-compliant installer config), 1.14 (no
+// lockdown default, random seed, enrolment flag, exit codes).
 const std::vector<TalosLine>& model_lines();
 
 // uki-signing-key.pem / uki-signing-cert.pem / pcr-signing-key.pem in `dir`

@@ -17,7 +17,6 @@ Usage: test_tpm.py SBPIPE SOURCE_DIR
 """
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from suite_support import make_owner_keys, stop_process  # noqa: E402
+from uki_pcr import PHASES, boot_events, pe_sections, profiles  # noqa: E402
 
 SBPIPE = sys.argv.pop(1)
 SOURCE = sys.argv.pop(1)
@@ -37,11 +37,6 @@ MODEL = os.path.join(SOURCE, "scripts", "standin-imager")
 STUB = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 LINES = {"1.9": "v1.9.0", "1.11": "v1.11.0", "1.13": "v1.13.0"}
 LOCKDOWN = ["--extra-kernel-arg", "-lockdown", "--extra-kernel-arg", "lockdown=integrity"]
-# The order systemd-stub (257, what Talos ships) measures sections in: systemd's
-# src/fundamental/uki.h UnifiedSection enum, without .pcrsig.
-STUB_ORDER = [".linux", ".osrel", ".cmdline", ".initrd", ".ucode", ".splash", ".dtb", ".uname", ".sbat", ".pcrpkey",
-              ".profile", ".dtbauto", ".hwids"]
-PHASES = ["enter-initrd", "leave-initrd", "enter-machined"]
 
 
 def run(*args, check=True, **kw):
@@ -49,46 +44,6 @@ def run(*args, check=True, **kw):
     if check and r.returncode != 0:
         raise AssertionError(f"{args[0]} failed ({r.returncode}): {r.stderr.decode(errors='replace')}")
     return r
-
-
-def pe_sections(path):
-    """[(name, content as loaded: VirtualSize bytes)] in table order, parsed here (not by sbpipe)."""
-    data = open(path, "rb").read()
-    pe = struct.unpack_from("<I", data, 0x3C)[0]
-    count, opt_size = struct.unpack_from("<H", data, pe + 6)[0], struct.unpack_from("<H", data, pe + 20)[0]
-    table = pe + 24 + opt_size
-    out = []
-    for i in range(count):
-        h = data[table + 40 * i:table + 40 * (i + 1)]
-        name = h[:8].rstrip(b"\0").decode()
-        vs, _, rs, rp = struct.unpack_from("<IIII", h, 8)
-        content = data[rp:rp + min(vs, rs)]
-        out.append((name, content + bytes(vs - len(content))))
-    return out
-
-
-def profiles(path):
-    """{profile id or "": {section: content}} as systemd-stub 257 loads each profile."""
-    secs = pe_sections(path)
-    starts = [i for i, (n, _) in enumerate(secs) if n == ".profile"]
-    base = dict(secs[:starts[0]] if starts else secs)
-    if not starts:
-        return {"": base}
-    out = {}
-    for k, start in enumerate(starts):
-        own = dict(secs[start:starts[k + 1] if k + 1 < len(starts) else len(secs)])
-        pid = own[".profile"].decode().split("\n")[0].split("=", 1)[1]
-        out[pid] = {**base, **own}
-    return out
-
-
-def boot_events(sections, phases=PHASES):
-    """The SHA-256 digests the stub and Talos extend PCR 11 with, in order."""
-    events = []
-    for name in STUB_ORDER:
-        if name in sections:
-            events += [hashlib.sha256(name.encode() + b"\0").hexdigest(), hashlib.sha256(sections[name]).hexdigest()]
-    return events + [hashlib.sha256(p.encode()).hexdigest() for p in phases]
 
 
 class SoftwareTpm:

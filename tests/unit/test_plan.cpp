@@ -369,5 +369,86 @@ TEST_CASE("iPXE script: relative names, the initrd named on the kernel line, not
   CHECK(!ipxe_script(IpxeBoot{"t", "../k", "i", ""}).has_value());
 }
 
+TEST_CASE("plan: Talos 1.14's enrolment modes, its cloud profiles, and images of another Talos version") {
+  auto planned = [](PlanConfig c, const std::string& version) {
+    auto p = make_plan(version, c, nullptr);
+    return p ? std::string("(planned)") : p.error().message();
+  };
+  auto args_of = [](const Plan& p, const std::string& name) {
+    for (const auto& inv : p.invocations)
+      if (inv.name == name) return inv.args;
+    return std::vector<std::string>{};
+  };
+  auto has = [](const std::vector<std::string>& args, const std::vector<std::string>& words) {
+    return std::search(args.begin(), args.end(), words.begin(), words.end()) != args.end();
+  };
+  SUBCASE("enroll_keys: --secureboot-enroll-keys on SecureBoot ISOs and disk images from 1.14, refused before") {
+    PlanConfig e;
+    e.outputs = {"secureboot-installer", "secureboot-iso", "iso", "secureboot-metal"};
+    e.unverified_outputs = {"secureboot-metal"};
+    e.enroll_keys = "force";
+    auto p = make_plan("v1.14.0", e, nullptr);
+    REQUIRE_MESSAGE(p.has_value(), p.error().message());
+    CHECK(has(args_of(*p, "secureboot-iso-amd64"), {"--secureboot-enroll-keys", "force"}));
+    CHECK(has(args_of(*p, "secureboot-metal-amd64"), {"--secureboot-enroll-keys", "force"}));
+    for (const char* name : {"secureboot-installer-amd64", "iso-amd64", "pxe-uki-amd64"})
+      CHECK_MESSAGE(!has(args_of(*p, name), {"--secureboot-enroll-keys"}), name);
+    CHECK(planned(e, "v1.13.9") ==
+          "enroll_keys: imager's --secureboot-enroll-keys exists from Talos 1.14; this plan builds v1.13.9 (remove "
+          "enroll_keys, or build Talos 1.14 or later)");
+    e.talos_version = "v1.13.0";
+    CHECK(planned(e, "build-7")
+              .starts_with("enroll_keys: imager's --secureboot-enroll-keys exists from Talos 1.14; this "
+                           "plan builds v1.13.0"));
+    e.talos_version.clear();
+    e.enroll_keys = "always";
+    CHECK(planned(e, "v1.14.0") == "enroll_keys: 'always' is not one of off, manual, if-safe, force");
+    PlanConfig none;  // unset: no flag, imager's default
+    auto d = make_plan("v1.14.0", none, nullptr);
+    REQUIRE(d.has_value());
+    CHECK_FALSE(has(args_of(*d, "secureboot-iso-amd64"), {"--secureboot-enroll-keys"}));
+  }
+  SUBCASE("imager 1.14's cloud profiles and metal-4k are named as outside the bare-metal scope") {
+    for (const char* profile : {"secureboot-azure", "secureboot-cloudstack", "secureboot-nocloud", "secureboot-opennebula",
+                                "secureboot-openstack", "secureboot-vmware"}) {
+      PlanConfig c;
+      c.outputs = {profile};
+      CHECK(planned(c, "v1.14.0") ==
+            "outputs: '" + std::string(profile) +
+                "' is one of imager 1.14's cloud-platform SecureBoot disk images; sbpipe builds and verifies bare-metal "
+                "installers and ISOs only (iso, secureboot-iso, installer, secureboot-installer, metal, secureboot-metal): "
+                "docs/talos-versions.md");
+    }
+    PlanConfig m;
+    m.outputs = {"metal-4k"};
+    CHECK(planned(m, "v1.14.0").starts_with("outputs: 'metal-4k' is one of imager 1.14's disk images with 4096-byte sectors;"));
+    m.outputs = {"aws"};
+    CHECK(planned(m, "v1.14.0").starts_with("outputs: unknown output 'aws'"));
+  }
+  SUBCASE("imager and base installer images tagged with another Talos version are refused before imager runs") {
+    PlanConfig v;
+    v.imager_image = "ghcr.io/siderolabs/imager:v1.13.9";
+    CHECK(planned(v, "v1.14.0") ==
+          "imager.image: ghcr.io/siderolabs/imager:v1.13.9 is Talos v1.13.9, but this plan builds v1.14.0; imager, base "
+          "installer and release must be one Talos version (siderolabs/talos#9482): use {version} in the image, or set "
+          "imager.talos_version to the version it builds");
+    v.imager_image = "ghcr.io/siderolabs/imager:{version}";
+    v.base_installer_image = "ghcr.io/siderolabs/installer-base:v1.14.0-alpha.2";
+    CHECK(planned(v, "v1.14.0")
+              .starts_with("imager.base_installer_image: ghcr.io/siderolabs/installer-base:v1.14.0-alpha.2 "
+                           "is Talos v1.14.0-alpha.2, but this plan builds v1.14.0"));
+    v.base_installer_image = "ghcr.io/siderolabs/installer-base:1.14.0";  // the same version without "v"
+    CHECK(planned(v, "v1.14.0") == "(planned)");
+    v.base_installer_image = "ghcr.io/me/installer-base:main";  // no version to compare: verify's VERSION_ID check remains
+    CHECK(planned(v, "v1.14.0") == "(planned)");
+    v.imager_image = "ghcr.io/me/imager:v1.14.0";
+    CHECK(planned(v, "build-42") == "(planned)");  // neither the tag nor talos_version is a Talos version
+    v.talos_version = "v1.14.1";
+    CHECK(planned(v, "build-42")
+              .starts_with("imager.image: ghcr.io/me/imager:v1.14.0 is Talos v1.14.0, but this plan "
+                           "builds v1.14.1"));
+  }
+}
+
 }  // TEST_SUITE("unit")
 }  // namespace sbpipe

@@ -19,6 +19,7 @@
 #include "plan/plan.h"
 #include "support/fake_target.h"
 #include "support/fakes_runner.h"
+#include "support/secureboot_fixtures.h"
 #include "support/talos_model.h"
 #include "unit/fakes.h"
 #include "webhook/serve_config.h"
@@ -104,6 +105,17 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   CHECK(rows[6].detail == "/usr/bin/imager");
   CHECK(rows[7].detail == "same PCR key and UKI signer as " + f.installers.previous);
   CHECK(rows[8].detail.find(" GiB free") != std::string::npos);
+}
+
+TEST_CASE("preflight: a partial PK/KEK/db.auth set fails the keys row before imager, naming the missing files") {
+  PreflightFixture f;
+  const fs::path keys(f.settings.keys_dir);
+  write_enrolment(keys, {keys / "uki-signing-cert.pem"});
+  fs::remove(keys / "db.auth");
+  auto r = f.row("keys");
+  CHECK(r.result == PreflightResult::fail);
+  CHECK(r.detail.find("PK/KEK/db.auth complete: missing db.auth;") != std::string::npos);
+  CHECK(preflight_status(f.rows()).error().message() == "preflight: 1 check(s) failed (keys); imager was not started");
 }
 
 TEST_CASE("preflight: a missing key file fails the keys row, naming the file") {

@@ -11,6 +11,7 @@
 #include "release/assets.h"
 #include "release/checksums.h"
 #include "release/release_notes.h"
+#include "release/upgrade_ref.h"
 #include "support/process.h"
 #include "unit/fakes.h"
 
@@ -80,7 +81,10 @@ TEST_CASE("release notes: the sbpipe section is appended once and then replaced 
   std::string section = notes_section(facts);
   CHECK(section.starts_with(k_notes_begin));
   CHECK(section.ends_with(std::string(k_notes_end) + "\n"));
-  CHECK(section.find("talosctl upgrade --image ghcr.io/me/installer:v1.9.0@sha256:") != std::string::npos);
+  CHECK(section.find("- Installer: `ghcr.io/me/installer:v1.9.0@sha256:" + std::string(64, 'e') + "`\n") != std::string::npos);
+  CHECK(section.find("- Upgrade: `talosctl upgrade --image ghcr.io/me/installer@sha256:" + std::string(64, 'e') + "`\n") !=
+        std::string::npos);
+  CHECK(section.find("installer:v1.9.0@sha256:" + std::string(64, 'e') + "`\n- Upgrade") != std::string::npos);
   CHECK(section.find("| `a.iso` | `" + std::string(64, 'a') + "` |") != std::string::npos);
 
   std::string once = merge_notes("Built by CI.\n\n", section);
@@ -95,6 +99,45 @@ TEST_CASE("release notes: the sbpipe section is appended once and then replaced 
   CHECK(merge_notes("", section) == section);
   // A begin marker whose end was deleted by hand: the section runs to the end.
   CHECK(merge_notes("top\n" + std::string(k_notes_begin) + "\nstale", section) == "top\n" + section);
+}
+
+TEST_CASE("upgrade reference: the tag is dropped beside a digest, a registry port is kept") {
+  const std::string digest = "@sha256:" + std::string(64, 'c');
+  CHECK(upgrade_image_ref("ghcr.io/me/installer:v1.14.0" + digest) == "ghcr.io/me/installer" + digest);
+  CHECK(upgrade_image_ref("127.0.0.1:5000/owner/installer:v1.9.0" + digest) == "127.0.0.1:5000/owner/installer" + digest);
+  CHECK(upgrade_image_ref("127.0.0.1:5000/owner/installer" + digest) == "127.0.0.1:5000/owner/installer" + digest);
+  CHECK(upgrade_image_ref("localhost:5000/installer" + digest) == "localhost:5000/installer" + digest);
+  CHECK(upgrade_image_ref("ghcr.io/me/installer:v1.9.0") == "ghcr.io/me/installer:v1.9.0");  // no digest: as given
+}
+
+TEST_CASE("release notes: before upgrading, the --image to pass and PCR 7; old notes with the tagged form still read") {
+  const std::string tagged = "ghcr.io/me/installer:v1.14.0@sha256:" + std::string(64, 'd');
+  ReleaseFacts facts{"v1.14.0", tagged, {}, {}, {}};
+  facts.notices.push_back("key rotation: stated first");
+  std::string section = notes_section(facts);
+  auto rotation = section.find("- **Before upgrading:** key rotation: stated first\n");
+  auto image = section.find("- **Before upgrading:** give `talosctl upgrade` this release's installer with `--image`");
+  auto pcr7 = section.find("- **Before upgrading:** a firmware update, or a change to the enrolled db or dbx, changes PCR 7");
+  REQUIRE(rotation != std::string::npos);
+  REQUIRE(image != std::string::npos);
+  REQUIRE(pcr7 != std::string::npos);
+  CHECK(rotation < image);
+  CHECK(image < pcr7);
+  CHECK(section.find("Image Factory's `metal-installer`, not a SecureBoot one") != std::string::npos);
+  CHECK(section.find("siderolabs/talos#10205") != std::string::npos);
+  CHECK(installer_in_notes(section) == tagged);
+  // Without an installer there is no --image to name, but PCR 7 still applies.
+  CHECK(upgrade_notices(ReleaseFacts{"v1.14.0", "", {}, {}, {}}).size() == 1);
+
+  // Notes an older sbpipe wrote (the tagged form on both lines) keep naming
+  // their installer, and finalize rewrites their Upgrade line.
+  std::string old_notes = std::string(k_notes_begin) + "\n### SecureBoot build\n\n- Version: `v1.14.0`\n- Installer: `" + tagged +
+                          "`\n- Upgrade: `talosctl upgrade --image " + tagged + "`\n" + std::string(k_notes_end) + "\n";
+  CHECK(installer_in_notes(old_notes) == tagged);
+  ReleaseFacts again{"v1.14.0", installer_in_notes(old_notes), {}, {}, {}};
+  std::string merged = merge_notes(old_notes, notes_section(again));
+  CHECK(merged.find("talosctl upgrade --image " + tagged) == std::string::npos);
+  CHECK(merged.find("talosctl upgrade --image ghcr.io/me/installer@sha256:" + std::string(64, 'd')) != std::string::npos);
 }
 
 namespace {

@@ -7,6 +7,7 @@
 
 #include "core/subprocess.h"
 #include "pipeline/imager_command.h"
+#include "pipeline/imager_exit.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_text.h"
@@ -95,6 +96,19 @@ TEST_CASE("subprocess: exit status, signals, and secrets kept out of the child's
             .error()
             .message()
             .find("cannot start /nonexistent/imager") != std::string::npos);
+}
+
+TEST_CASE("imager's exit status: named by imager 1.14's categories; only dependency and I/O are retried") {
+  CHECK(imager_exit_text(2) == "imager: invalid input (exit 2)");
+  CHECK(imager_exit_text(3) == "imager: unsupported (exit 3)");
+  CHECK(imager_exit_text(4) == "imager: environment (exit 4)");
+  CHECK(imager_exit_text(5) == "imager: dependency (exit 5)");
+  CHECK(imager_exit_text(6) == "imager: I/O error (exit 6)");
+  CHECK(imager_exit_text(7) == "imager: install failed (exit 7)");
+  CHECK(imager_exit_text(1) == "imager: unknown error (exit 1)");
+  CHECK(imager_exit_text(137) == "imager: exit 137");
+  for (int code : {1, 2, 3, 4, 7, 137}) CHECK_MESSAGE(imager_exit(code).retry == ImagerRetry::no, code);
+  for (int code : {5, 6}) CHECK_MESSAGE(imager_exit(code).retry == ImagerRetry::yes, code);
 }
 
 }  // TEST_SUITE("unit")

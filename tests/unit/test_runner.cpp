@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "core/temp_dir.h"
+#include "pipeline/imager_exit.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_env.h"
 #include "pipeline/run_state.h"
@@ -95,6 +96,7 @@ TEST_CASE("runner: a fresh run builds, verifies, pushes, uploads and finalizes, 
   CHECK(f.imager.calls == Strings{"imager secureboot-installer-amd64", "imager secureboot-iso-amd64"});
   CHECK(f.verifier.calls == Strings{"verify installer-amd64-secureboot.tar metal-amd64-secureboot.iso"});
   CHECK(f.verifier.requests.at(0).cert_file == f.settings.keys_dir + "/uki-signing-cert.pem");
+  CHECK(f.verifier.requests.at(0).talos_version == k_tag);  // every UKI's VERSION_ID must name the tag
   const std::string ref = k_repository + ":" + k_tag;
   CHECK(f.installers.calls == Strings{"continuity " + k_repository, "push " + ref, "check " + ref + "@" + f.installers.digest});
   CHECK(f.installers.pushes.at(0).inputs == Strings{f.out("installer-amd64-secureboot.tar").string()});
@@ -192,8 +194,28 @@ TEST_CASE("runner: imager's failures name the invocation and publish nothing") {
   SUBCASE("a non-zero exit status") {
     RunnerFixture f;
     f.imager.exit_status = {{"secureboot-iso-amd64", 3}};
-    CHECK(message_of(f.run()) == "imager secureboot-iso-amd64 exited with status 3; nothing was published");
+    CHECK(message_of(f.run()) ==
+          "imager: unsupported (exit 3) building secureboot-iso-amd64, not retried: another try fails "
+          "the same way; nothing was published");
+    CHECK(std::count(f.imager.calls.begin(), f.imager.calls.end(), "imager secureboot-iso-amd64") == 1);
     CHECK(f.verifier.calls.empty());
+  }
+  SUBCASE("imager 1.14's dependency and I/O failures are tried once more, the others never") {
+    for (int code : {5, 6}) {
+      CAPTURE(code);
+      RunnerFixture f;
+      f.imager.exit_status = {{"secureboot-iso-amd64", code}};
+      CHECK(message_of(f.run()).ends_with("(exit " + std::to_string(code) +
+                                          ") building secureboot-iso-amd64, also on a second try; nothing was published"));
+      CHECK(std::count(f.imager.calls.begin(), f.imager.calls.end(), "imager secureboot-iso-amd64") == 2);
+    }
+    for (int code : {1, 2, 4, 7}) {
+      CAPTURE(code);
+      RunnerFixture f;
+      f.imager.exit_status = {{"secureboot-iso-amd64", code}};
+      CHECK(message_of(f.run()).starts_with(imager_exit_text(code) + " building secureboot-iso-amd64, not retried"));
+      CHECK(std::count(f.imager.calls.begin(), f.imager.calls.end(), "imager secureboot-iso-amd64") == 1);
+    }
   }
   SUBCASE("a program that cannot be started") {
     RunnerFixture f;

@@ -4,11 +4,13 @@
 #include <doctest/doctest.h>
 
 #include "core/random_access.h"
+#include "plan/plan.h"
 #include "secureboot/authenticode.h"
 #include "secureboot/cert_table.h"
 #include "secureboot/der.h"
 #include "secureboot/pe.h"
 #include "secureboot/siglist.h"
+#include "secureboot/talos_version.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
 
@@ -410,6 +412,33 @@ TEST_CASE("kernel cmdline: read as systemd-stub and the kernel read it") {
   CHECK(dashes.init_args == std::vector<std::string>{"lockdown=integrity"});
   CHECK(words("a=") == std::vector<std::string>{"a="});
   CHECK(kernel_arg_problem("-lockdown").empty());
+}
+
+TEST_CASE("talos version: every UKI's VERSION_ID must name the release's version (talos#9482)") {
+  auto uki = [](std::string path, std::optional<std::string> version) {
+    Verdict v;
+    v.path = std::move(path);
+    v.role = "uki";
+    v.os_version = std::move(version);
+    return v;
+  };
+  Verdict sdboot;
+  sdboot.role = "systemd-boot";
+  std::vector<Verdict> verdicts{uki("a.iso!EFI/Linux/Talos-v1.14.0.efi", "v1.14.0"), sdboot, uki("i.tar!vmlinuz.efi", "1.14.0")};
+  auto ok = talos_version_verdict(verdicts, "v1.14.0");
+  CHECK(ok.ok);
+  CHECK(ok.role == "version");
+  CHECK(ok.reason == "every UKI (2) names v1.14.0");
+
+  verdicts.push_back(uki("x.efi", "v1.13.9"));
+  verdicts.push_back(uki("y.efi", std::nullopt));
+  auto wrong = talos_version_verdict(verdicts, "v1.14.0");
+  CHECK_FALSE(wrong.ok);
+  CHECK(wrong.reason ==
+        "x.efi is v1.13.9; y.efi names no VERSION_ID in .osrel; expected v1.14.0 (imager.image, base_installer_image and "
+        "the tag must name one Talos version: siderolabs/talos#9482)");
+  CHECK_FALSE(talos_version_verdict({sdboot}, "v1.14.0").ok);  // nothing to read it from: not ok
+  CHECK(bare_version("v1.14.0") == "1.14.0");
 }
 
 }  // TEST_SUITE("unit")

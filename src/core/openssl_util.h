@@ -1,6 +1,7 @@
 #pragma once
 // Helpers for the files that call OpenSSL: owning pointers and the error
-// queue turned into text. Included only by .cpp files of src/secureboot.
+// queue turned into text. Included only by the .cpp files that do
+// cryptography (ARCHITECTURE.md lists them).
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
