@@ -10,7 +10,6 @@
 #include "cli/usage.h"
 #include "core/log.h"
 #include "core/redact.h"
-#include "pipeline/config_check.h"
 
 namespace sbpipe {
 
@@ -89,21 +88,7 @@ int sbpipe_main(int argc, char** argv) {
     std::fprintf(stderr, "sbpipe: %s\n", redact(logging.error().message()).c_str());
     return 2;
   }
-  if (validate_only) {
-    // The config file is part of what a command is given: checked as
-    // `config check` checks it (every problem at once), else a typo in it
-    // would pass here and fail the real run.
-    const CLI::App* chosen = &app;
-    while (!chosen->get_subcommands().empty()) chosen = chosen->get_subcommands().front();
-    const CLI::Option* config = chosen->get_option_no_throw("--config");
-    if (config != nullptr && !config->empty() && !config->as<std::string>().empty()) {
-      if (auto st = check_config_file(config->as<std::string>()); !st) {
-        spdlog::error("{}", st.error().message());
-        return st.error().exit_code();
-      }
-    }
-    return 0;
-  }
+  if (validate_only) return 0;
 
   try {
     Status result = action();

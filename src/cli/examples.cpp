@@ -26,6 +26,9 @@ const std::map<std::string_view, std::vector<Example>>& all_examples() {
         {"with the PCR public key nodes are sealed to",
          "sbpipe verify _out/metal-amd64-secureboot.iso --cert secureboot/uki-signing-cert.pem --pcr-pubkey "
          "secureboot/pcr-signing-key.pub.pem"}}},
+      {"verify-release",
+       {{"a downloaded release against the owner's public key (sigstore bundles and checksums)",
+         "sbpipe verify-release ./v1.12.4 --key image-signing-key.pub.pem"}}},
       {"keys", {{"check the key set talosctl gen secureboot wrote", "sbpipe keys check secureboot/"}}},
       {"keys check",
        {{"check the key set talosctl gen secureboot wrote", "sbpipe keys check secureboot/"},

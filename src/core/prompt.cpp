@@ -11,8 +11,9 @@ namespace sbpipe {
 bool stdin_is_terminal() { return ::isatty(STDIN_FILENO) == 1; }
 
 Result<std::string> prompt_line(std::string_view label, Echo echo) {
-  std::fwrite(label.data(), 1, label.size(), stderr);
-  std::fflush(stderr);
+  // Echo off before the label shows: TCSAFLUSH drops what was typed so far,
+  // which must not include an answer to the label (a quick typist, or a
+  // program answering the prompt, would otherwise lose it and the read wait).
   termios saved{};
   bool restore = false;
   if (echo == Echo::off && ::tcgetattr(STDIN_FILENO, &saved) == 0) {
@@ -21,6 +22,8 @@ Result<std::string> prompt_line(std::string_view label, Echo echo) {
     quiet.c_lflag |= ECHONL;  // the Enter still moves to a new line
     restore = ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
   }
+  std::fwrite(label.data(), 1, label.size(), stderr);
+  std::fflush(stderr);
   std::string line;
   bool ended = false;
   for (;;) {
@@ -35,7 +38,7 @@ Result<std::string> prompt_line(std::string_view label, Echo echo) {
     line += c;
     if (line.size() > 64 * 1024) break;
   }
-  if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+  if (restore) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved);  // keeps what is typed after the Enter
   if (ended && line.empty()) return fail(ErrorKind::usage, "no answer (stdin ended)");
   if (!line.empty() && line.back() == '\r') line.pop_back();
   return line;

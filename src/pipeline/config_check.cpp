@@ -75,9 +75,6 @@ public:
                                                         : did_you_mean(a, arches);
       note("imager.architectures: unknown architecture '" + a + "'" + hint + "; the architectures are " + listed(arches));
     }
-    for (const auto& o : c.unverified_outputs)
-      if (std::find(c.outputs.begin(), c.outputs.end(), o) == c.outputs.end())
-        note("imager.unverified_outputs: '" + o + "' is not one of imager.outputs" + did_you_mean(o, c.outputs));
     if (!c.talos_version.empty())
       if (auto v = supported_talos_version(c.talos_version, "imager.talos_version"); !v) note(v.error().message());
   }
@@ -159,7 +156,13 @@ Status check_config_text(std::string_view yaml, std::string_view label, Placehol
     std::string version = plan->talos_version.empty()
                               ? "v" + std::to_string(k_newest_major) + "." + std::to_string(k_newest_minor) + ".0"
                               : plan->talos_version;
-    if (auto made = make_plan(version, *plan, nullptr); !made) values.note("imager." + without_label(made.error(), label));
+    // The outputs may come from --output instead, and unverified_outputs
+    // only permits disk images: a permitted output the config does not list
+    // is planned here too, so that only what `plan` would refuse is named.
+    PlanConfig whole = *plan;
+    for (const auto& o : whole.unverified_outputs)
+      if (std::find(whole.outputs.begin(), whole.outputs.end(), o) == whole.outputs.end()) whole.outputs.push_back(o);
+    if (auto made = make_plan(version, whole, nullptr); !made) values.note("imager." + without_label(made.error(), label));
   }
   if (!values.problems().empty()) {
     std::string text;

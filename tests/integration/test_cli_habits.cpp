@@ -216,7 +216,7 @@ TEST_CASE("version: the commit and the build date, as text, JSON and YAML") {
   CHECK(json::parse(read.out) == json::parse(sbpipe({"plan", "--tag", "v1.12.4", "-o", "json"}).out));
 }
 
-TEST_CASE("config check: every bad value at once, each with what was probably meant; --validate-only reads the config too") {
+TEST_CASE("config check: every bad value at once, each with what was probably meant") {
   TempDir dir;
   write_file(dir / "values.yaml",
              "imager:\n  outputs: [secureboot-isoo, iso]\n  architectures: [x86_64]\n"
@@ -239,9 +239,6 @@ TEST_CASE("config check: every bad value at once, each with what was probably me
   CHECK(types.exit_code == 2);
   CHECK_MESSAGE(types.err.find("run.make_latest must be true or false; run.keys_dir must be a string") != std::string::npos,
                 types.err);
-  auto validate = sbpipe({"run", "--config", (dir / "values.yaml").string(), "--tag", "v1.12.4", "--validate-only"});
-  CHECK(validate.exit_code == 2);
-  CHECK(validate.err.find("unknown output 'secureboot-isoo'") != std::string::npos);
   auto init = sbpipe({"config", "init", (dir / "fresh.yaml").string()});
   REQUIRE(init.exit_code == 0);
   auto fresh = sbpipe({"config", "check", (dir / "fresh.yaml").string()});
