@@ -197,8 +197,12 @@ Status run_run(RunFlags& flags) {
       // As terraform says "No changes": what stands, without a table of steps that did nothing.
       std::string released = steps->finalize ? steps->finalize->release : std::string("(not finalized)");
       std::string installer = steps->push && !steps->push->skipped ? steps->push->ref : std::string("(not pushed)");
+      // What a node owner types, as run_summary says it.
+      std::string upgrade = steps->push && !steps->push->skipped
+                                ? "\nupgrade    talosctl upgrade --image " + upgrade_image_ref(steps->push->ref)
+                                : std::string();
       print_result_text("nothing to do: " + flags.tag + " was built and published by an earlier run\ninstaller  " + installer +
-                        "\nrelease    " + released + "\n");
+                        upgrade + "\nrelease    " + released + "\n");
     } else {
       std::string text = steps ? run_summary(*steps) : std::string();
       if (!timings.empty()) text += (text.empty() ? "" : "\n") + step_table(timings);

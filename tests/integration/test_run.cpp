@@ -307,7 +307,8 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.github.requests().empty());
   // As terraform's "No changes": one line in the log, one result, no table of steps that did nothing.
-  CHECK(again.err.find("nothing to do: every step was done in an earlier run (plan, release, ") != std::string::npos);
+  CHECK_MESSAGE(again.err.find("nothing to do: every step was done in an earlier run (plan, imager:") != std::string::npos,
+                again.err);
   CHECK(again.err.find(": done in an earlier run") == std::string::npos);  // no line per step
   CHECK(again.out.starts_with("nothing to do: " + f.kTag + " was built and published by an earlier run\ninstaller  " +
                               f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:"));
