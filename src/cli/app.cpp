@@ -24,8 +24,12 @@ int sbpipe_main(int argc, char** argv) {
   std::string log_level = "info";
   std::string log_format = "text";
   bool validate_only = false;
-  app.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")->capture_default_str();
-  app.add_option("--log-format", log_format, "text or json (logs go to stderr)")->capture_default_str();
+  app.add_option("--log-level", log_level, "How much to log")
+      ->capture_default_str()
+      ->type_name("{trace,debug,info,warn,error,off}");
+  app.add_option("--log-format", log_format, "Logs on stderr as text lines or JSON records")
+      ->capture_default_str()
+      ->type_name("{text,json}");
   app.add_flag("--validate-only", validate_only, "Parse and check the command line, then exit without doing anything");
 
   CommandAction action;
@@ -40,6 +44,8 @@ int sbpipe_main(int argc, char** argv) {
   add_serve(app, action);
   add_submit(app, action);
   add_run(app, action);
+  add_runs(app, action);
+  add_manifests(app, action);
   add_registry(app, action);
   add_config(app, action);
   add_completion(app, action);
@@ -63,9 +69,13 @@ int sbpipe_main(int argc, char** argv) {
     return usage_error(std::string(e.what()) + "\n\n" + help_pointer(app));
   }
   if (auto problem = leftover_problem(app)) return usage_error(problem->text);
+  if (auto help = bare_group_help(app)) {  // `sbpipe keys`: its commands, as `gh release` lists them
+    print_result_text(*help);
+    return 0;
+  }
   if (app.get_subcommands().empty()) {
     if (version) {
-      print_result_line(std::string("sbpipe ") + SBPIPE_VERSION);
+      print_result_line(version_line());
       return 0;
     }
     print_result_text(app.help());

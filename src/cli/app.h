@@ -31,6 +31,8 @@ void add_run(CLI::App& app, CommandAction& action);
 void add_completion(CLI::App& app, CommandAction& action);
 void add_registry(CLI::App& app, CommandAction& action);
 void add_config(CLI::App& app, CommandAction& action);
+void add_runs(CLI::App& app, CommandAction& action);
+void add_manifests(CLI::App& app, CommandAction& action);
 
 // Runs sbpipe; returns the process exit status. Catches every exception.
 int sbpipe_main(int argc, char** argv);

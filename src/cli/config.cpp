@@ -6,14 +6,22 @@
 // the way every command does (pipeline/config_check.h) and says OK or names
 // every problem.
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
 #include <cstdlib>
 
 #include "cli/app.h"
 #include "cli/output.h"
+#include "cli/run_report.h"
+#include "cli/state_dir.h"
 #include "core/file.h"
+#include "core/systemd_credentials.h"
+#include "oci/credentials.h"
 #include "pipeline/config_check.h"
+#include "pipeline/preflight.h"
+#include "pipeline/run_config.h"
+#include "pipeline/run_env.h"
 
 namespace sbpipe {
 namespace {
@@ -24,7 +32,83 @@ struct ConfigFlags {
   std::string path;
   std::string config;  // --config, as the other commands name the file
   bool force = false;
+  bool run = false;       // --run: also what every run needs
+  std::string unit;       // --unit: the systemd unit whose credentials to read
+  std::string state_dir;  // --state-dir
 };
+
+// Where `cmake --install` and the docs put the unit, in systemd's order.
+constexpr const char* k_unit_paths[] = {"/etc/systemd/system/sbpipe.service", "/usr/local/lib/systemd/system/sbpipe.service",
+                                        "/usr/lib/systemd/system/sbpipe.service", "/lib/systemd/system/sbpipe.service"};
+
+// A path of the config as the service sees it, made the one a shell reads.
+Status map_credential(const UnitFile& unit, std::string& path) {
+  auto source = credential_source(unit, path);
+  if (!source) return fail(source.error());
+  if (*source) {
+    spdlog::info("{}: {} loads it from {}", path, unit.unit, **source);
+    path = **source;
+  }
+  return {};
+}
+
+// What every run of this config needs (pipeline/preflight.h
+// service_checks), as `serve --executor local` checks it at start. Outside
+// the unit (no $CREDENTIALS_DIRECTORY), the credential paths it names are
+// read where the unit loads them from.
+Status run_checks(const ConfigFlags& flags, const std::filesystem::path& path) {
+  auto settings = load_run_config(path);
+  if (!settings) return fail(settings.error());
+  std::string state = flags.state_dir;
+  std::vector<PreflightRow> extra;
+  if (process_getenv("CREDENTIALS_DIRECTORY").value_or("").empty()) {
+    std::string unit_path = flags.unit;
+    for (const char* candidate : k_unit_paths) {
+      std::error_code ec;
+      if (unit_path.empty() && std::filesystem::exists(candidate, ec)) unit_path = candidate;
+    }
+    if (!unit_path.empty()) {
+      auto unit = read_unit_file(unit_path);
+      if (!unit) return fail(unit.error().with_context("--unit"));
+      spdlog::info("reading credentials as {} loads them ({})", unit->unit, unit_path);
+      std::vector<std::string*> fields{&settings->github_token_file};
+      if (settings->registry.password_file) fields.push_back(&*settings->registry.password_file);
+      for (std::string* field : fields) {
+        if (field->empty()) continue;
+        if (auto st = map_credential(*unit, *field); !st)
+          extra.push_back({"credentials", PreflightResult::fail, st.error().message()});
+      }
+      if (state.empty()) state = exec_start_flag(*unit, "--state-dir").value_or("");
+      for (size_t i = 0; i + 1 < unit->exec_start.size(); ++i) {
+        if (unit->exec_start[i] != "--webhook-secret-file") continue;
+        std::string secret = unit->exec_start[i + 1];
+        if (auto st = map_credential(*unit, secret); !st) {
+          extra.push_back({"webhook secret", PreflightResult::fail, st.error().message()});
+        } else if (auto read = read_secret_file(secret, "webhook secret"); !read) {
+          extra.push_back({"webhook secret", PreflightResult::fail, read.error().message()});
+        } else {
+          extra.push_back({"webhook secret", PreflightResult::ok, secret});
+        }
+      }
+    } else {
+      spdlog::info("no sbpipe.service found (--unit FILE names one): credential paths are read as written");
+    }
+  }
+  auto dir = chosen_state_dir(state, path.string());
+  if (!dir) return fail(dir.error());
+  RegistryInstallers installers(real_clock());
+  auto rows = service_checks(*settings, *dir, PreflightEnv{real_clock(), real_process_runner(), installers});
+  rows.insert(rows.end(), extra.begin(), extra.end());
+  print_result_text(preflight_table(rows));
+  size_t failed = 0;
+  std::string names;
+  for (const auto& row : rows)
+    if (row.result == PreflightResult::fail) names += (failed++ == 0 ? "" : ", ") + row.check;
+  if (failed != 0)
+    return fail(ErrorKind::invalid_input, path.string() + ": " + std::to_string(failed) + " check(s) failed (" + names +
+                                              "): serve --executor local would not start, and runs would fail");
+  return {};
+}
 
 Status run_config_init(const ConfigFlags& flags) {
   std::filesystem::path path = flags.path.empty() ? k_default_config : flags.path;
@@ -48,7 +132,8 @@ std::filesystem::path checked_path(const ConfigFlags& flags) {
 
 Status run_config_check(const ConfigFlags& flags) {
   auto path = checked_path(flags);
-  if (auto st = check_config_file(path); !st) return st;
+  if (auto st = check_config_file(path, Placeholders::refuse); !st) return st;
+  if (flags.run) return run_checks(flags, path);
   print_result_line(path.string() + ": OK");
   return {};
 }
@@ -71,6 +156,14 @@ void add_config(CLI::App& app, CommandAction& action) {
   check->add_option("PATH", check_flags->path,
                     std::string("The config file (default: --config, else $SBPIPE_CONFIG, else ") + k_default_config + ")");
   check->add_option("--config", check_flags->config, "The config file, as the other commands take it");
+  check->add_flag("--run", check_flags->run,
+                  "Also check what every run needs (keys, certificate, PCR key, token, registry credentials, engine, state "
+                  "dir, disk space), as serve --executor local does at start; credentials as the systemd unit loads them");
+  check->add_option("--unit", check_flags->unit,
+                    "With --run: the systemd unit whose LoadCredential= and ExecStart= to follow (default: the installed "
+                    "sbpipe.service)");
+  check->add_option("--state-dir", check_flags->state_dir,
+                    "With --run: the state directory (default: the unit's --state-dir, else run.state_dir, else the default)");
   check->callback([check_flags, &action] { action = [check_flags] { return run_config_check(*check_flags); }; });
 }
 

@@ -40,7 +40,7 @@ Result<ReleaseFacts> facts_of(const FinalizeFlags& flags) {
 }
 
 Status run_finalize(const FinalizeFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   if (!flags.installer_ref.empty())
     if (auto st = check_installer_ref(flags.installer_ref, "--installer-ref"); !st) return st;
   auto facts = facts_of(flags);
@@ -74,8 +74,8 @@ Status run_finalize(const FinalizeFlags& flags) {
   nlohmann::json out{{"tag", flags.release.tag}, {"changed", result->changed}, {"release", location}};
   std::string line = std::string(result->changed ? "released " : "already released ") +
                      (!has_release_ids(opened->spec) ? location : flags.release.tag + (location.empty() ? "" : " " + location));
-  if (flags.format == "json")
-    print_json_result(out);
+  if (flags.format != "text")
+    print_structured_result(flags.format, out);
   else
     print_result_line(line);
   return {};
@@ -101,7 +101,7 @@ void add_finalize(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
   cmd->add_option("--config", flags->config,
                   "sbpipe YAML config: its imager: section names the extensions and kernel arguments for the notes");
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Result on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Result on stdout");
   cmd->add_option("--registry-username", flags->registry_username,
                   "Registry user name for the installer check (with --registry-password-file)");
   cmd->add_option("--registry-password-file", flags->registry_password_file, "File holding the registry password or token");

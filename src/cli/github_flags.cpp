@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/duration_flags.h"
 #include "core/file.h"
 #include "core/redact.h"
 #include "oci/credentials.h"
@@ -18,13 +19,23 @@ void add_github_flags(CLI::App& cmd, GitHubFlags& flags) {
   cmd.add_option("--retries", flags.retries, "Tries per request before giving up")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
-  cmd.add_option("--retry-delay-ms", flags.retry_delay_ms, "First back-off delay; doubles per try")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600000));
-  cmd.add_option("--max-rate-limit-wait", flags.max_rate_limit_wait_s,
-                 "Longest wait, in seconds, for a GitHub rate limit to reset; longer fails")
-      ->capture_default_str()
-      ->check(CLI::Range(0, 86400));
+  add_duration_flag(cmd,
+                    DurationFlag{.name = "--retry-delay",
+                                 .description = "First back-off delay; doubles per try",
+                                 .value = std::chrono::milliseconds(flags.retry_delay_ms),
+                                 .legacy_ms_name = "--retry-delay-ms",
+                                 .max = std::chrono::minutes(10)},
+                    [&flags](std::chrono::milliseconds d) { flags.retry_delay_ms = static_cast<int>(d.count()); });
+  add_duration_flag(cmd,
+                    DurationFlag{.name = "--max-rate-limit-wait",
+                                 .description = "Longest wait for a GitHub rate limit to reset; longer fails",
+                                 .value = std::chrono::seconds(flags.max_rate_limit_wait_s),
+                                 .bare_unit = std::chrono::seconds(1),
+                                 .min = std::chrono::milliseconds(0),
+                                 .max = std::chrono::hours(24)},
+                    [&flags](std::chrono::milliseconds d) {
+                      flags.max_rate_limit_wait_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+                    });
 }
 
 Result<GitHubToken> github_token(const GitHubFlags& flags) {

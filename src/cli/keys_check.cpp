@@ -43,7 +43,7 @@ void check_sign_key(const KeysFlags& flags, std::vector<KeyCheck>& rows) {
 }
 
 Status run_keys_check(const KeysFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   auto rows = check_key_set(flags.dir, KeysCheckOptions{flags.warn_days, real_clock().wall_now(), flags.write_public});
   if (!flags.sign_key.empty()) check_sign_key(flags, rows);
   size_t failed = 0, warned = 0;
@@ -51,11 +51,11 @@ Status run_keys_check(const KeysFlags& flags) {
     failed += r.level == CheckLevel::fail ? 1 : 0;
     warned += r.level == CheckLevel::warn ? 1 : 0;
   }
-  if (flags.format == "json") {
+  if (flags.format != "text") {
     nlohmann::json out{{"ok", failed == 0}, {"checks", nlohmann::json::array()}};
     for (const auto& r : rows)
       out["checks"].push_back({{"item", r.item}, {"check", r.check}, {"level", level_name(r.level)}, {"detail", r.detail}});
-    print_json_result(out);
+    print_structured_result(flags.format, out);
   } else {
     Table table({"ITEM", "CHECK", "RESULT", "DETAIL"});
     for (const auto& r : rows) table.add_row({r.item, r.check, std::string(level_name(r.level)), r.detail});
@@ -86,7 +86,7 @@ void add_keys_check(CLI::App& app, CommandAction& action) {
   cmd->add_option("--warn-days", flags->warn_days, "Warn when the UKI certificate expires within this many days")
       ->capture_default_str()
       ->check(CLI::Range(0, 36500));
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_keys_check(*flags); }; });
 }
 

@@ -33,6 +33,17 @@ inline constexpr int k_schema_version = 1;
 // "schemaVersion" first: the one way a command prints its --format json.
 void print_json_result(const nlohmann::json& fields);
 
+// The same document as YAML (a block mapping, "schemaVersion: 1" first),
+// for `-o yaml`: what kubectl and argo print for -o yaml. Strings that
+// YAML would read as something else (true, 1.0, null, "a: b") are quoted.
+void print_yaml_result(const nlohmann::json& fields);
+
+// print_json_result or print_yaml_result as `format` ("json", "yaml") says.
+void print_structured_result(std::string_view format, const nlohmann::json& fields);
+
+// The YAML text of a JSON value (what print_yaml_result prints, without schemaVersion).
+std::string yaml_text(const nlohmann::json& value);
+
 // Adds `-o,--format` whose help shows the choices ({text,json}) and the
 // default; check the value with check_choice when the command runs.
 CLI::Option* add_format_flag(CLI::App& cmd, std::string& format, std::initializer_list<std::string_view> choices,

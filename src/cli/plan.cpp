@@ -12,6 +12,7 @@
 #include "pipeline/config_check.h"
 #include "pipeline/steps.h"
 #include "plan/plan.h"
+#include "plan/talos_version.h"
 #include "sigstore/input_verification.h"
 
 namespace sbpipe {
@@ -51,7 +52,7 @@ Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) 
 }
 
 Status run_plan(const PlanFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"json", "argo", "shell"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"json", "yaml", "argo", "shell"}); !st) return st;
   PlanConfig config;
   if (!flags.config.empty()) {
     if (auto st = check_config_file(flags.config); !st) return st;
@@ -59,6 +60,8 @@ Status run_plan(const PlanFlags& flags) {
     if (!loaded) return fail(loaded.error());
     config = std::move(*loaded);
   }
+  // The version before anything else: "latest" or "1.12.4" builds nothing.
+  if (auto st = check_release_tag(flags.version, config.talos_version); !st) return st;
   // Flags override the config file.
   if (!flags.imager_image.empty()) config.imager_image = flags.imager_image;
   if (!flags.outputs.empty()) config.outputs = flags.outputs;
@@ -82,8 +85,8 @@ Status run_plan(const PlanFlags& flags) {
   // printed: a step never reads a plan other than the one printed.
   if (!flags.save.empty())
     if (auto st = write_file_atomically(flags.save, plan_json(*plan) + "\n"); !st) return fail(st.error().with_context("--save"));
-  if (flags.format == "json") {
-    print_json_result(nlohmann::json::parse(plan_json(*plan)));
+  if (flags.format == "json" || flags.format == "yaml") {
+    print_structured_result(flags.format, nlohmann::json::parse(plan_json(*plan)));
   } else if (flags.format == "argo") {
     print_result_line(plan_items_json(*plan));
   } else {
@@ -98,10 +101,10 @@ Status run_plan(const PlanFlags& flags) {
 void add_plan(CLI::App& app, CommandAction& action) {
   auto flags = std::make_shared<PlanFlags>();
   CLI::App* cmd = app.add_subcommand("plan", "Print the imager invocations that build one version");
-  cmd->add_option("--tag", flags->version, "Talos version (the release tag), e.g. v1.9.0")->required();
+  cmd->add_option("--tag", flags->version, "Talos version (the release tag): vMAJOR.MINOR.PATCH[-PRE], e.g. v1.12.4")->required();
   cmd->add_option("--config", flags->config, "sbpipe YAML config; its imager: section is read");
-  add_format_flag(*cmd, flags->format, {"json", "argo", "shell"},
-                  "json, argo (the invocations alone: a JSON array for withParam) or shell (to paste)");
+  add_format_flag(*cmd, flags->format, {"json", "yaml", "argo", "shell"},
+                  "json, yaml, argo (the invocations alone: a JSON array for withParam) or shell (to paste)");
   cmd->add_option("--save", flags->save,
                   "Also write the whole plan (JSON) to this file, for verify, push-installer and upload-assets --plan");
   cmd->add_flag("--pin-digests", flags->pin_digests, "Resolve every tagged image to its digest through the registry");
@@ -111,7 +114,7 @@ void add_plan(CLI::App& app, CommandAction& action) {
   cmd->add_option("--imager-image", flags->imager_image,
                   "imager image; {version} is replaced (default ghcr.io/siderolabs/imager:{version})");
   cmd->add_option("--output", flags->outputs, "imager output profile (repeatable; replaces the config's list)");
-  cmd->add_option("--arch", flags->architectures, "Architecture: amd64 or arm64 (repeatable)");
+  cmd->add_option("--arch", flags->architectures, "Architecture: amd64 or arm64 (repeatable)")->type_name("{amd64,arm64}");
   cmd->add_option("--base-installer-image", flags->base_installer_image, "Base installer image for installer outputs");
   cmd->add_option("--system-extension-image", flags->system_extensions, "System extension image (repeatable)");
   cmd->add_option("--extra-kernel-arg", flags->extra_kernel_args,

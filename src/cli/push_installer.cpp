@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "cli/app.h"
+#include "cli/duration_flags.h"
 #include "cli/output.h"
 #include "cli/plan_input.h"
 #include "cli/registry_flags.h"
@@ -72,7 +73,7 @@ Result<ProvenanceFacts> provenance_facts(const PushFlags& flags) {
 }
 
 Status run_push(const PushFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   auto plan = load_plan_input(flags.plan, flags.inputs, "INPUT");
   if (!plan) return fail(plan.error());
   std::vector<std::string> inputs = flags.inputs;
@@ -114,11 +115,12 @@ Status run_push(const PushFlags& flags) {
   if (!flags.digest_file.empty()) {
     if (auto st = write_file_atomically(flags.digest_file, pushed->digest + "\n"); !st) return st;
   }
-  if (flags.format == "json")
-    print_json_result({{"ref", pushed->name + "@" + pushed->digest},
-                       {"name", pushed->name},
-                       {"digest", pushed->digest},
-                       {"signer", pushed->signer.empty() ? nlohmann::json() : nlohmann::json(pushed->signer)}});
+  if (flags.format != "text")
+    print_structured_result(flags.format,
+                            {{"ref", pushed->name + "@" + pushed->digest},
+                             {"name", pushed->name},
+                             {"digest", pushed->digest},
+                             {"signer", pushed->signer.empty() ? nlohmann::json() : nlohmann::json(pushed->signer)}});
   else
     print_result_line(pushed->name + "@" + pushed->digest);
   return {};
@@ -137,9 +139,12 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
                 "Speak HTTP instead of HTTPS (without it, loopback and private addresses fall back to HTTP when HTTPS fails)");
   add_registry_access_flags(*cmd, flags->access);
   cmd->add_option("--digest-file", flags->digest_file, "Also write the pushed digest (sha256:<hex>) to this file");
-  cmd->add_option("--username", flags->username, "Registry user name (with --password-file)");
-  cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
-  cmd->add_option("--compression", flags->compression, "For uncompressed layers: gzip, zstd or none")->capture_default_str();
+  cmd->add_option("--username,--registry-username", flags->username, "Registry user name (with --password-file)");
+  cmd->add_option("--password-file,--registry-password-file", flags->password_file,
+                  "File holding the registry password or token");
+  cmd->add_option("--compression", flags->compression, "For uncompressed layers")
+      ->capture_default_str()
+      ->type_name("{gzip,zstd,none}");
   cmd->add_option("--compression-level", flags->compression_level, "gzip 1-9 or zstd 1-19 (default: gzip 1, zstd 3)")
       ->check(CLI::Range(0, 19));
   cmd->add_option("--annotation", flags->annotations, "KEY=VALUE annotation on the pushed manifest/index (repeatable)");
@@ -160,15 +165,19 @@ void add_push_installer(CLI::App& app, CommandAction& action) {
   cmd->add_option("--write-public", flags->write_public,
                   "Also write the signing key's public half (PEM) to this file, for finalize --signing-pubkey");
   cmd->add_option("--mount-from", flags->mount_from, "Repository on the same registry to mount existing blobs from (repeatable)");
-  cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
+  cmd->add_option("--ca-file,--registry-ca-file", flags->ca_file, "Extra CA bundle for the registry's TLS certificate");
   cmd->add_option("--retries", flags->retries, "Tries per blob or request before giving up")
       ->capture_default_str()
       ->check(CLI::Range(1, 100));
-  cmd->add_option("--retry-delay-ms", flags->retry_delay_ms, "First back-off delay; doubles per try")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600000));
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--retry-delay",
+                                 .description = "First back-off delay; doubles per try",
+                                 .value = std::chrono::milliseconds(flags->retry_delay_ms),
+                                 .legacy_ms_name = "--retry-delay-ms",
+                                 .max = std::chrono::minutes(10)},
+                    [flags](std::chrono::milliseconds d) { flags->retry_delay_ms = static_cast<int>(d.count()); });
   cmd->add_option("--jobs", flags->jobs, "Layers uploaded at once")->capture_default_str()->check(CLI::Range(1, 16));
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Result on stdout: REGISTRY/REPO@DIGEST, or a JSON object");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Result on stdout: REGISTRY/REPO@DIGEST, or a JSON object");
   cmd->callback([flags, &action] { action = [flags] { return run_push(*flags); }; });
 }
 

@@ -15,7 +15,8 @@ void add_release_pin_flags(CLI::App& cmd, ReleaseFlags& flags) {
       ->check(CLI::PositiveNumber);
   cmd.add_option("--release-state", flags.release_state,
                  "prerelease or draft: the state the release had when the run started; refuse when it changed "
-                 "(e.g. unpublished meanwhile)");
+                 "(e.g. unpublished meanwhile)")
+      ->type_name("{prerelease,draft}");
 }
 
 namespace {

@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 #include "cli/app.h"
 #include "cli/github_flags.h"
 #include "cli/output.h"
 #include "cli/registry_flags.h"
 #include "cli/release_target.h"
+#include "cli/run_interrupts.h"
 #include "cli/run_report.h"
 #include "pipeline/config_check.h"
 #include "pipeline/imager_command.h"
@@ -18,6 +21,7 @@
 #include "pipeline/run_state.h"
 #include "pipeline/run_text.h"
 #include "pipeline/runner.h"
+#include "plan/talos_version.h"
 #include "release/target_spec.h"
 #include "release/upgrade_ref.h"
 
@@ -103,11 +107,13 @@ Result<std::pair<RunSettings, PlanConfig>> settings_from(RunFlags& flags) {
 }
 
 Status run_run(RunFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   if (flags.tag.empty()) return fail(ErrorKind::usage, "--tag must not be empty");
   auto loaded = settings_from(flags);
   if (!loaded) return fail(loaded.error());
   auto& [settings, plan] = *loaded;
+  // The version before anything else: "latest" or "1.12.4" builds nothing.
+  if (auto st = check_release_tag(flags.tag, plan.talos_version); !st) return st;
   std::string dry_text;
   if (flags.dry_run) {
     auto text = run_dry_text(flags.tag, settings, plan);
@@ -124,7 +130,10 @@ Status run_run(RunFlags& flags) {
   auto opened = open_release_target(release, flags.github, ForeignReleaseId::ignore);
   if (!opened && opened.error().kind() == ErrorKind::usage) return fail(opened.error());
   RegistryInstallers installers(real_clock());
-  const bool json = flags.format == "json";
+  const bool json = flags.format != "text";
+  // Ctrl-C and SIGTERM from here on: imager stopped, and the run says so (cli/run_interrupts.h).
+  const std::string journal = (state_root(settings) / flags.tag / "journal.json").string();
+  RunInterrupts interrupts("the journal " + journal + " keeps every finished step: run the same command again to resume");
 
   // The preflight runs before imager would; a run resumed after verify has
   // nothing of minutes left to protect, and its steps check what they need.
@@ -132,17 +141,20 @@ Status run_run(RunFlags& flags) {
   if (flags.dry_run || flags.restart || !RunState::recorded(state_root(settings), flags.tag, step_key(RunStep::verify))) {
     PreflightEnv penv{real_clock(), real_process_runner(), installers, opened ? opened->target.get() : nullptr,
                       opened ? std::string() : opened.error().message()};
+    penv.waits_for_lock = flags.wait;
+    penv.architectures = plan.architectures;
+    penv.allow_key_rotation = flags.allow_key_rotation;
     preflight = run_preflight(flags.tag, settings, penv);
     if (flags.dry_run) {
       if (json)
-        print_json_result(run_result_json(flags.tag, RunResult{}, preflight_json(preflight), dry_text));
+        print_structured_result(flags.format, run_result_json(flags.tag, RunResult{}, preflight_json(preflight), dry_text));
       else
         print_result_text(dry_text + "\n" + preflight_table(preflight));
       return preflight_status(preflight);
     }
     if (auto st = preflight_status(preflight); !st) {
       if (json)
-        print_json_result(run_result_json(flags.tag, RunResult{}, preflight_json(preflight)));
+        print_structured_result(flags.format, run_result_json(flags.tag, RunResult{}, preflight_json(preflight)));
       else
         print_result_text(preflight_table(preflight));
       return st;
@@ -163,16 +175,50 @@ Status run_run(RunFlags& flags) {
                      .allow_key_rotation = flags.allow_key_rotation,
                      .on_step = [&timings](const StepTime& t) { timings.push_back(t); }};
   auto steps = run_pipeline(request, settings, plan, env);
+  if (int signal = interrupts.received()) {
+    if (!json && !timings.empty()) print_result_text(step_table(timings));
+    std::string step = timings.empty() ? std::string("the run") : timings.back().step;
+    auto stopped = interrupts.stopped();
+    spdlog::error(
+        "interrupted ({}) during {}: stopped imager (pid {}); nothing after it ran; the journal {} keeps every "
+        "finished step: run the same command again to resume at {}",
+        signal_name(signal), step, stopped.empty() ? 0 : stopped.front(), journal, step);
+    spdlog::default_logger()->flush();
+    std::exit(128 + signal);  // as a shell reports a run a signal ended
+  }
   if (json) {
     if (steps) {
-      print_json_result(run_result_json(flags.tag, *steps, preflight_json(preflight)));
+      print_structured_result(flags.format, run_result_json(flags.tag, *steps, preflight_json(preflight)));
     }
   } else {
-    std::string text = steps ? run_summary(*steps) : std::string();
-    if (!timings.empty()) text += (text.empty() ? "" : "\n") + step_table(timings);
-    if (!text.empty()) print_result_text(text);
+    bool all_earlier = !timings.empty() && std::all_of(timings.begin(), timings.end(),
+                                                       [](const StepTime& t) { return t.outcome == StepOutcome::earlier; });
+    if (steps && all_earlier) {
+      // As terraform says "No changes": what stands, without a table of steps that did nothing.
+      std::string released = steps->finalize ? steps->finalize->release : std::string("(not finalized)");
+      std::string installer = steps->push && !steps->push->skipped ? steps->push->ref : std::string("(not pushed)");
+      // What a node owner types, as run_summary says it.
+      std::string upgrade = steps->push && !steps->push->skipped
+                                ? "\nupgrade    talosctl upgrade --image " + upgrade_image_ref(steps->push->ref)
+                                : std::string();
+      print_result_text("nothing to do: " + flags.tag + " was built and published by an earlier run\ninstaller  " + installer +
+                        upgrade + "\nrelease    " + released + "\n");
+    } else {
+      std::string text = steps ? run_summary(*steps) : std::string();
+      if (!timings.empty()) text += (text.empty() ? "" : "\n") + step_table(timings);
+      if (!text.empty()) print_result_text(text);
+    }
   }
-  if (!steps) return fail(steps.error());
+  if (!steps) {
+    // A registry or GitHub that went away: nothing half is left (the tag is
+    // moved last, assets are swapped whole), and the journal resumes it.
+    if (steps.error().retryable() && !timings.empty())
+      return fail(Error(steps.error().kind(), steps.error().message() + "; nothing of " + timings.back().step +
+                                                  " is half published, and the journal " + journal +
+                                                  " keeps every finished step: run the same command again to resume at " +
+                                                  timings.back().step));
+    return fail(steps.error());
+  }
   return {};
 }
 
@@ -205,7 +251,7 @@ void add_run(CLI::App& app, CommandAction& action) {
                 "Print imager's command lines, the certificate, the installer reference and the target, and run the "
                 "preflight checks (exit 1 when one fails); build and publish nothing");
   cmd->add_flag("--no-make-latest", flags->no_make_latest, "Do not mark the release as the repository's latest");
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
   // The journal's step names, in order (tests/docs/check_docs.py holds the docs to them).
   std::string chain;

@@ -9,16 +9,23 @@
 #include <thread>
 
 #include "cli/app.h"
+#include "cli/duration_flags.h"
 #include "cli/kube_flags.h"
+#include "cli/state_dir.h"
+#include "core/clock.h"
 #include "core/file.h"
 #include "core/log.h"
+#include "core/process_runner.h"
 #include "core/redact.h"
+#include "http/client.h"
 #include "kube/config.h"
 #include "oci/credentials.h"
 #include "pipeline/config_check.h"
-#include "pipeline/local_executor.h"
+#include "pipeline/preflight.h"
 #include "pipeline/run_config.h"
+#include "pipeline/run_env.h"
 #include "webhook/argo_submitter.h"
+#include "webhook/local_executor.h"
 #include "webhook/readiness.h"
 #include "webhook/serve_config.h"
 
@@ -95,21 +102,101 @@ Result<ServeSettings> settings_from(const ServeFlags& flags) {
 // The local executor runs `sbpipe run` (this very binary) with the same
 // config file, in the state directory of the config's run: section (or
 // --state-dir, or the default).
-Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags) {
-  std::string state = flags.state_dir;
-  if (state.empty() && !flags.config.empty()) {
-    auto run = load_run_config(flags.config);
-    if (!run) return fail(run.error());
-    state = run->state_dir;
+// The notifier of serve.notify_url(_file), or null when neither is set.
+Result<std::shared_ptr<Notifier>> notifier_from(const ServeSettings& settings) {
+  std::string url = settings.notify_url;
+  if (!settings.notify_url_file.empty()) {
+    auto read = read_secret_file(settings.notify_url_file, "serve.notify_url_file: notification URL");
+    if (!read) return fail(read.error());
+    url = *read;
   }
-  if (state.empty()) state = default_state_dir().string();
-  flags.state_dir = std::filesystem::absolute(state).string();
+  if (url.empty()) return std::shared_ptr<Notifier>();
+  if (!url.starts_with("https://") && !url.starts_with("http://"))
+    return fail(ErrorKind::config, "serve.notify_url: expected an http:// or https:// URL");
+  register_secret(url);  // Slack's and ntfy's URLs carry their token
+  HttpOptions options;
+  options.total_timeout = std::chrono::seconds(10);
+  return std::shared_ptr<Notifier>(make_webhook_notifier(url, make_curl_client(options), real_clock()));
+}
+
+Result<std::unique_ptr<LocalExecutor>> open_local_executor(ServeFlags& flags, const ServeSettings& settings,
+                                                           ProcessRunner& processes) {
+  auto state = chosen_state_dir(flags.state_dir, flags.config);
+  if (!state) return fail(state.error());
+  flags.state_dir = state->string();
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return fail(ErrorKind::io, "cannot find this program's path: " + ec.message());
   std::vector<std::string> command{self.string(), "run", "--state-dir", flags.state_dir};
   if (!flags.config.empty()) command.insert(command.end(), {"--config", std::filesystem::absolute(flags.config).string()});
-  return LocalExecutor::open(LocalExecutorConfig{flags.state_dir, command});
+  // The runs log as serve does: serve relays each line (journald under the
+  // unit), JSON records keeping their fields.
+  if (current_log_format() == LogFormat::json) command.insert(command.end(), {"--log-format", "json"});
+  auto notifier = notifier_from(settings);
+  if (!notifier) return fail(notifier.error());
+  LocalExecutorConfig config{flags.state_dir, command};
+  config.notifier = std::move(*notifier);
+  return LocalExecutor::open(std::move(config), processes, real_clock());
+}
+
+// The FAILed rows of service_checks, "check: detail; ...": those that may
+// come and go while serve runs (the engine's daemon, free space) or the
+// others (the configuration), as `transient` says.
+std::string failed_rows(const std::vector<PreflightRow>& rows, bool transient) {
+  std::string text;
+  for (const auto& row : rows) {
+    bool comes_and_goes = row.check == "imager engine" || row.check == "disk space";
+    if (row.result == PreflightResult::fail && comes_and_goes == transient)
+      text += (text.empty() ? "" : "; ") + row.check + ": " + row.detail;
+  }
+  return text;
+}
+
+// What every run of the local executor needs, checked at start as
+// `sbpipe config check --run` checks it: a missing key, certificate or
+// token stops serve here (every one named) instead of failing each run
+// later; an engine or disk that is down makes it not ready (/readyz 503)
+// until it is back, checked again at most every 30 s.
+Status check_run_needs(const ServeFlags& flags, LocalExecutor& executor) {
+  RunSettings settings;
+  if (!flags.config.empty()) {
+    auto loaded = load_run_config(flags.config);
+    if (!loaded) return fail(loaded.error());
+    settings = std::move(*loaded);
+  }
+  struct Probe {
+    RunSettings settings;
+    std::filesystem::path state;
+    ChildProcesses processes;
+    RegistryInstallers installers{real_clock()};
+    std::vector<PreflightRow> rows() {
+      return service_checks(settings, state, PreflightEnv{real_clock(), processes, installers});
+    }
+  };
+  auto probe = std::make_shared<Probe>();
+  probe->settings = std::move(settings);
+  probe->state = flags.state_dir;
+  auto rows = probe->rows();
+  if (auto missing = failed_rows(rows, false); !missing.empty())
+    return fail(ErrorKind::config,
+                "what runs need is missing: " + missing + " (sbpipe config check --run --config FILE shows every check)");
+  Status first;
+  if (auto down = failed_rows(rows, true); !down.empty()) {
+    spdlog::warn("not ready until this is back: {}", down);
+    first = fail(ErrorKind::io, down);
+  }
+  executor.set_dependency_check(
+      [probe]() -> Status {
+        auto again = probe->rows();
+        std::string problems = failed_rows(again, false);
+        std::string down = failed_rows(again, true);
+        if (!problems.empty() && !down.empty()) problems += "; ";
+        problems += down;
+        if (problems.empty()) return {};
+        return fail(ErrorKind::io, problems);
+      },
+      std::move(first), std::chrono::seconds(30));
+  return {};
 }
 
 Status run_serve(ServeFlags& flags) {
@@ -117,11 +204,12 @@ Status run_serve(ServeFlags& flags) {
   if (!settings) return fail(settings.error());
   auto filter = EventFilter::create(settings->filter);
   if (!filter) return fail(filter.error());
+  ChildProcesses runs;  // the local executor's children (declared first: it outlives the executor)
   std::unique_ptr<Submitter> submitter;
   LocalExecutor* local = nullptr;
   std::string destination;
   if (settings->executor == "local") {
-    auto executor = open_local_executor(flags);
+    auto executor = open_local_executor(flags, *settings, runs);
     if (!executor) return fail(executor.error());
     local = executor->get();
     destination = "runs on this machine (state " + flags.state_dir + ")";
@@ -148,6 +236,9 @@ Status run_serve(ServeFlags& flags) {
 
   auto server = WebhookServer::create(settings->server, std::move(*filter), *submitter);
   if (!server) return fail(server.error());
+  // After the server's own settings (TLS files, limits) are known good.
+  if (local)
+    if (auto st = check_run_needs(flags, *local); !st) return st;
   auto port = (*server)->bind();
   if (!port) return fail(port.error());
   spdlog::info("listening on {}:{}{} ({}, at most {} connections); accepted releases become {}", settings->server.host, *port,
@@ -190,7 +281,9 @@ void add_serve(CLI::App& app, CommandAction& action) {
                   "File holding the webhook secret (repeatable: two during a rotation); or env SBPIPE_WEBHOOK_SECRET");
   cmd->add_option("--allow-repo", flags->allow_repos, "OWNER/NAME whose releases start runs (repeatable; required)");
   cmd->add_option("--tag-pattern", flags->tag_pattern, "Regex a tag must match (default ^v\\d+\\.\\d+\\.\\d+.*$)");
-  cmd->add_option("--trigger", flags->trigger, "prerelease (default) or draft (for repositories with immutable releases)");
+  cmd->add_option("--trigger", flags->trigger,
+                  "What starts a run (default prerelease; draft for repositories with immutable releases)")
+      ->type_name("{prerelease,draft}");
   cmd->add_option("-n,--namespace", flags->namespace_name,
                   "Namespace of the Workflows (default: the config's, else the kubeconfig context's, else argo)")
       ->envname("SBPIPE_NAMESPACE");
@@ -200,7 +293,8 @@ void add_serve(CLI::App& app, CommandAction& action) {
   cmd->add_option("--tls-cert-file", flags->tls_cert_file, "Serve HTTPS with this certificate (PEM)");
   cmd->add_option("--tls-key-file", flags->tls_key_file, "... and this key");
   cmd->add_option("--executor", flags->executor,
-                  "argo: create Argo Workflows through the Kubernetes API; local: queue `sbpipe run`s on this machine");
+                  "argo: create Argo Workflows through the Kubernetes API; local: queue `sbpipe run`s on this machine")
+      ->type_name("{argo,local}");
   cmd->add_option("--state-dir", flags->state_dir, "local executor: the state directory (default: run.state_dir of --config)");
   cmd->add_option("--threads", flags->threads, "Threads for Kubernetes API calls: submissions (default 32)")
       ->check(CLI::Range(1, 256));
@@ -209,15 +303,30 @@ void add_serve(CLI::App& app, CommandAction& action) {
       ->check(CLI::Range(8, 65536));
   cmd->add_option("--io-threads", flags->io_threads, "Threads serving connections (default: one per core)")
       ->check(CLI::Range(1, 64));
-  cmd->add_option("--request-timeout-ms", flags->request_timeout_ms,
-                  "Time a client has to send a whole request, header and body (default 10000)")
-      ->check(CLI::Range(100, 600000));
-  cmd->add_option("--idle-timeout-ms", flags->idle_timeout_ms, "Keep-alive: time to the next request (default 5000)")
-      ->check(CLI::Range(100, 600000));
-  cmd->add_option("--api-deadline-ms", flags->deadline_ms,
-                  "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)")
-      ->capture_default_str()
-      ->check(CLI::Range(100, 9000));
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--request-timeout",
+                                 .description = "Time a client has to send a whole request, header and body",
+                                 .value = std::chrono::seconds(10),
+                                 .legacy_ms_name = "--request-timeout-ms",
+                                 .min = std::chrono::milliseconds(100),
+                                 .max = std::chrono::minutes(10)},
+                    [flags](std::chrono::milliseconds d) { flags->request_timeout_ms = static_cast<int>(d.count()); });
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--idle-timeout",
+                                 .description = "Keep-alive: time to the next request",
+                                 .value = std::chrono::seconds(5),
+                                 .legacy_ms_name = "--idle-timeout-ms",
+                                 .min = std::chrono::milliseconds(100),
+                                 .max = std::chrono::minutes(10)},
+                    [flags](std::chrono::milliseconds d) { flags->idle_timeout_ms = static_cast<int>(d.count()); });
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--api-deadline",
+                                 .description = "Deadline of one Kubernetes API call (GitHub waits 10 s for an answer)",
+                                 .value = std::chrono::milliseconds(flags->deadline_ms),
+                                 .legacy_ms_name = "--api-deadline-ms",
+                                 .min = std::chrono::milliseconds(100),
+                                 .max = std::chrono::seconds(9)},
+                    [flags](std::chrono::milliseconds d) { flags->deadline_ms = static_cast<int>(d.count()); });
   cmd->callback([flags, &action] { action = [flags] { return run_serve(*flags); }; });
 }
 

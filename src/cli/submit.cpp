@@ -12,13 +12,17 @@
 #include <thread>
 
 #include "cli/app.h"
+#include "cli/duration_flags.h"
 #include "cli/github_flags.h"
 #include "cli/kube_flags.h"
 #include "cli/output.h"
 #include "core/clock.h"
+#include "core/duration.h"
 #include "kube/client.h"
 #include "oci/credentials.h"
 #include "pipeline/config_check.h"
+#include "plan/plan.h"
+#include "plan/talos_version.h"
 #include "webhook/serve_config.h"
 
 namespace sbpipe {
@@ -63,22 +67,27 @@ Status wait_for(KubeClient& kube, const std::string& namespace_name, const std::
     }
     if (std::chrono::steady_clock::now() > deadline)
       return fail(ErrorKind::timeout, "workflow " + name + " still " + (phase.empty() ? "pending" : phase) + " after " +
-                                          std::to_string(flags.timeout_minutes) + " minutes");
+                                          format_duration(std::chrono::minutes(flags.timeout_minutes)));
     real_clock().sleep_for(std::chrono::seconds(flags.poll_seconds));
   }
 }
 
 Status run_submit(const SubmitFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   auto repo = RepoName::parse(flags.repo);
   if (!repo) return fail(repo.error());
   ServeSettings settings;
+  std::string talos_version;  // imager.talos_version: the tag check follows it when set
   if (!flags.config.empty()) {
     if (auto st = check_config_file(flags.config); !st) return st;
     auto loaded = load_serve_config(flags.config);
     if (!loaded) return fail(loaded.error());
     settings = std::move(*loaded);
+    auto imager = load_plan_config(flags.config);
+    if (!imager) return fail(imager.error());
+    talos_version = imager->talos_version;
   }
+  if (auto st = check_release_tag(flags.tag, talos_version); !st) return st;
   if (!flags.release_state.empty() && flags.release_state != "prerelease" && flags.release_state != "draft")
     return fail(ErrorKind::usage, "--release-state must be prerelease or draft");
   WorkflowTarget target = settings.target;
@@ -124,8 +133,8 @@ Status run_submit(const SubmitFlags& flags) {
     release_ref.state = state;
   }
   auto workflow = make_workflow(release_ref, target, WorkflowOrigin{"", "submit"}, true);
-  if (flags.dry_run) {
-    print_result_line(workflow.dump(2));
+  if (flags.dry_run) {  // as argo submit --dry-run -o yaml|json prints it
+    print_result_text(flags.format == "yaml" ? yaml_text(workflow) : workflow.dump(2) + "\n");
     return {};
   }
   spdlog::debug("Workflows through {}", kube_destination(*kube_config));
@@ -133,8 +142,8 @@ Status run_submit(const SubmitFlags& flags) {
   auto created = kube.create_workflow(target.namespace_name, workflow);
   if (!created) return fail(created.error());
   spdlog::info("created workflow {} in namespace {}", created->name, target.namespace_name);
-  if (flags.format == "json")
-    print_json_result({{"workflow", created->name}, {"namespace", target.namespace_name}});
+  if (flags.format != "text")
+    print_structured_result(flags.format, {{"workflow", created->name}, {"namespace", target.namespace_name}});
   else
     print_result_line(created->name);
   if (flags.wait) return wait_for(kube, target.namespace_name, created->name, flags);
@@ -152,7 +161,8 @@ void add_submit(CLI::App& app, CommandAction& action) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--release-state", flags->release_state,
                   "prerelease or draft: the state the run must find the release in (with --dry-run --release-id: taken "
-                  "as given, GitHub is not asked)");
+                  "as given, GitHub is not asked)")
+      ->type_name("{prerelease,draft}");
   cmd->add_flag("--dry-run", flags->dry_run,
                 "Print the Workflow JSON instead of creating it (with --release-id: without GitHub or a token)");
   cmd->add_flag("--wait", flags->wait, "Follow the Workflow until it ends; exit 0 only when it Succeeded");
@@ -162,12 +172,28 @@ void add_submit(CLI::App& app, CommandAction& action) {
                   "Namespace of the Workflow (default: the config's, else the kubeconfig context's, else argo)");
   add_kube_flags(*cmd, flags->kube);
   cmd->add_option("--workflow-template", flags->workflow_template, "WorkflowTemplate (default talos-secureboot-build)");
-  cmd->add_option("--poll-interval", flags->poll_seconds, "Seconds between phase checks with --wait")
-      ->capture_default_str()
-      ->check(CLI::Range(1, 600));
-  cmd->add_option("--wait-timeout", flags->timeout_minutes, "Minutes --wait waits at most")->capture_default_str();
-  add_format_flag(*cmd, flags->format, {"text", "json"},
-                  "Result on stdout: the Workflow's name, or a JSON object (--dry-run prints the Workflow itself)");
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--poll-interval",
+                                 .description = "Time between phase checks with --wait",
+                                 .value = std::chrono::seconds(flags->poll_seconds),
+                                 .bare_unit = std::chrono::seconds(1),
+                                 .min = std::chrono::seconds(1),
+                                 .max = std::chrono::minutes(10)},
+                    [flags](std::chrono::milliseconds d) {
+                      flags->poll_seconds = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+                    });
+  add_duration_flag(*cmd,
+                    DurationFlag{.name = "--wait-timeout",
+                                 .description = "How long --wait waits at most",
+                                 .value = std::chrono::minutes(flags->timeout_minutes),
+                                 .bare_unit = std::chrono::minutes(1),
+                                 .min = std::chrono::minutes(1),
+                                 .max = std::chrono::hours(24 * 7)},
+                    [flags](std::chrono::milliseconds d) {
+                      flags->timeout_minutes = static_cast<int>(std::chrono::duration_cast<std::chrono::minutes>(d).count());
+                    });
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"},
+                  "Result on stdout: the Workflow's name, or a document (--dry-run prints the Workflow itself, JSON or YAML)");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_submit(*flags); }; });
 }

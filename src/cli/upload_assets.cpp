@@ -26,7 +26,7 @@ struct UploadFlags {
 };
 
 Status run_upload(const UploadFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   auto plan = load_plan_input(flags.plan, flags.files, "FILE");
   if (!plan) return fail(plan.error());
   // A missing token or a bad flag fails before minutes of hashing.
@@ -45,8 +45,8 @@ Status run_upload(const UploadFlags& flags) {
   PublishRequest request{opened->pin, flags.allow_published ? AllowPublished::yes : AllowPublished::no, key ? &*key : nullptr};
   auto reports = publish_release(*opened->target, *assets, request);
   if (!reports) return fail(reports.error());
-  if (flags.format == "json") {
-    print_json_result({{"assets", report_json(*reports)}});
+  if (flags.format != "text") {
+    print_structured_result(flags.format, {{"assets", report_json(*reports)}});
   } else {
     print_result_text(report_table(*reports));
   }
@@ -71,7 +71,7 @@ void add_upload_assets(CLI::App& app, CommandAction& action) {
   add_release_pin_flags(*cmd, flags->release);
   cmd->add_flag("--allow-published", flags->allow_published,
                 "Also change the assets of a release that is no longer a pre-release");
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Summary on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Summary on stdout");
   add_github_flags(*cmd, flags->github);
   cmd->callback([flags, &action] { action = [flags] { return run_upload(*flags); }; });
 }

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <memory>
 
+#include "cli/examples.h"
 #include "cli/output.h"
-#include "cli/suggest.h"
+#include "core/build_info.h"
+#include "core/suggest.h"
 #include "core/table.h"
 
 namespace sbpipe {
@@ -17,6 +19,13 @@ std::string command_path(const CLI::App* cmd) {
   std::string path = cmd->get_name();
   for (const CLI::App* up = cmd->get_parent(); up != nullptr; up = up->get_parent()) path = up->get_name() + " " + path;
   return path;
+}
+
+// The length of "sbpipe " at the start of command_path(): the path below the root.
+size_t parent_path_length(const CLI::App* cmd) {
+  const CLI::App* root = cmd;
+  while (root->get_parent() != nullptr) root = root->get_parent();
+  return root->get_name().size() + 1;
 }
 
 // The deepest subcommand the user chose, or the root.
@@ -74,17 +83,27 @@ std::string global_flags_footer(const CLI::App& root) {
 
 std::string help_pointer(const CLI::App& app) { return "Run '" + command_path(chosen_command(app)) + " --help' for usage."; }
 
+std::string version_line() {
+  const BuildInfo& b = build_info();
+  return "sbpipe " + b.version + " (commit " + b.commit + ", built " + b.date + ", " + b.compiler + ", " + b.platform + ")";
+}
+
 void add_version_command(CLI::App& app, CommandAction& action) {
   auto format = std::make_shared<std::string>("text");
-  CLI::App* cmd = app.add_subcommand("version", "Print sbpipe's version");
-  add_format_flag(*cmd, *format, {"text", "json"}, "sbpipe VERSION, or a JSON object");
+  CLI::App* cmd = app.add_subcommand("version", "Print sbpipe's version, the commit and when it was built");
+  add_format_flag(*cmd, *format, {"text", "json", "yaml"}, "One line, or a document (as kubectl version -o json)");
   cmd->callback([format, &action] {
     action = [format]() -> Status {
-      if (auto st = check_choice("--format", *format, {"text", "json"}); !st) return st;
-      if (*format == "json")
-        print_json_result({{"version", SBPIPE_VERSION}});
+      if (auto st = check_choice("--format", *format, {"text", "json", "yaml"}); !st) return st;
+      const BuildInfo& b = build_info();
+      if (*format == "text")
+        print_result_line(version_line());
       else
-        print_result_line(std::string("sbpipe ") + SBPIPE_VERSION);
+        print_structured_result(*format, {{"version", b.version},
+                                          {"commit", b.commit},
+                                          {"buildDate", b.date},
+                                          {"compiler", b.compiler},
+                                          {"platform", b.platform}});
       return {};
     };
   });
@@ -133,19 +152,36 @@ void finish_commands(CLI::App& parent, const std::string& footer) {
       // root's flag would; leftover_problem() then refuses it.
       sub->add_option("--version")->expected(0, 1)->group("");
     }
-    // A command's own footer (run's steps) comes first, then the global flags.
+    // A command's own footer (run's steps) comes first, then its examples, then the global flags.
     std::string own = sub->get_footer();
-    sub->footer(own.empty() ? footer : own + "\n\n" + footer);
+    std::string examples = examples_for(command_path(sub).substr(parent_path_length(sub)));
+    std::string text = own.empty() ? "" : own + "\n\n";
+    if (!examples.empty()) text += examples + "\n";
+    sub->footer(text + footer);
+    // A command of commands alone (`sbpipe keys`) lists its commands, as
+    // `gh release` does: sbpipe_main prints its help.
+    if (!sub->get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); }).empty()) sub->require_subcommand(0, 1);
     finish_commands(*sub, footer);
   }
 }
 
 }  // namespace
 
-void finish_command_tree(CLI::App& app) { finish_commands(app, global_flags_footer(app)); }
+void finish_command_tree(CLI::App& app) {
+  app.footer(examples_for(""));
+  finish_commands(app, global_flags_footer(app));
+}
+
+std::optional<std::string> bare_group_help(const CLI::App& app) {
+  const CLI::App* cmd = chosen_command(app);
+  if (cmd == &app || command_names(*cmd).empty()) return std::nullopt;
+  std::string prefix = command_path(cmd->get_parent());  // as `sbpipe help keys` shows it
+  return cmd->help(prefix);
+}
 
 std::optional<UsageProblem> leftover_problem(const CLI::App& app) {
   const CLI::App* cmd = chosen_command(app);
+  if (cmd->get_name() == "__complete") return std::nullopt;  // its words are a command line being typed
   const std::vector<std::string> left = app.remaining(true);
   const std::string path = command_path(cmd);
   if (!command_names(*cmd).empty()) {  // a command of commands (sbpipe, sbpipe keys) got a word it does not know

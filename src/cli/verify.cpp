@@ -4,6 +4,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 #include "cli/app.h"
 #include "cli/output.h"
 #include "cli/plan_input.h"
@@ -49,7 +51,10 @@ Verdict continuity_line(const ContinuityReport& report, const std::string& previ
   line.role = "continuity";
   line.path = report.previous.empty() ? previous_ref : report.previous;
   line.ok = report.ok() || allowed;
-  if (report.first_release)
+  if (!report.first_release && report.previous.empty()) {  // nothing was compared
+    line.ok = false;
+    line.reason = "not checked: no UKI among the inputs to compare with the previous release";
+  } else if (report.first_release)
     line.reason = "no earlier release to compare with (first release)";
   else if (report.ok())
     line.reason = "same PCR key and UKI signing certificate as the previous release";
@@ -60,8 +65,28 @@ Verdict continuity_line(const ContinuityReport& report, const std::string& previ
   return line;
 }
 
+// The closing status: how many EFI binaries failed (the continuity row is
+// no binary), and whether continuity failed or could not be checked.
+Status verify_status(const std::vector<Verdict>& verdicts) {
+  size_t binaries = 0, failed = 0;
+  std::string continuity;
+  for (const auto& v : verdicts) {
+    if (v.role == "continuity") {
+      if (!v.ok) continuity = v.reason.starts_with("not checked") ? "continuity not checked" : "continuity failed";
+      continue;
+    }
+    ++binaries;
+    failed += v.ok ? 0 : 1;
+  }
+  if (failed == 0 && continuity.empty()) return {};
+  std::string text =
+      failed == 0 ? "" : std::to_string(failed) + " of " + std::to_string(binaries) + " EFI binaries failed verification";
+  if (!continuity.empty()) text += (text.empty() ? "" : "; ") + continuity;
+  return fail(ErrorKind::invalid_input, text);
+}
+
 Status run_verify(const VerifyFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   VerifyRequest request{flags.cert, flags.require_cmdline, flags.forbid_cmdline, flags.pcr_pubkey};
   request.talos_version = flags.talos_version;
   request.db_file = flags.db;
@@ -83,18 +108,29 @@ Status run_verify(const VerifyFlags& flags) {
     access.plain_http = flags.plain_http;
     access.ca_file = flags.ca_file;
     if (!flags.password_file.empty()) access.password_file = flags.password_file;
-    ContinuityRequest continuity{flags.previous_ref, build_version(*verdicts), access};
-    continuity.pull_timeout = std::chrono::milliseconds(flags.previous_timeout_ms);
-    auto report = check_continuity(*verdicts, continuity);
-    if (!report) return fail(report.error().with_context("--previous-ref"));
-    verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
+    size_t failed = std::count_if(verdicts->begin(), verdicts->end(), [](const Verdict& v) { return !v.ok; });
+    if (failed > 0) {
+      // Continuity compares a build that passed; a row that did not run is never ok.
+      Verdict line;
+      line.role = "continuity";
+      line.path = flags.previous_ref;
+      line.reason = "not checked: " + std::to_string(failed) + " EFI binar" + (failed == 1 ? "y" : "ies") +
+                    " failed verification, and the previous release is compared with a build that passes";
+      verdicts->push_back(line);
+    } else {
+      ContinuityRequest continuity{flags.previous_ref, build_version(*verdicts), access};
+      continuity.pull_timeout = std::chrono::milliseconds(flags.previous_timeout_ms);
+      auto report = check_continuity(*verdicts, continuity);
+      if (!report) return fail(report.error().with_context("--previous-ref"));
+      verdicts->push_back(continuity_line(*report, flags.previous_ref, flags.allow_key_rotation));
+    }
   }
-  if (flags.format == "json") {
-    print_json_result(verdicts_json(*verdicts));
+  if (flags.format != "text") {
+    print_structured_result(flags.format, verdicts_json(*verdicts));
   } else {
     print_result_text(verdicts_text(*verdicts));
   }
-  return verdicts_status(*verdicts);
+  return verify_status(*verdicts);
 }
 
 }  // namespace
@@ -128,11 +164,13 @@ void add_verify(CLI::App& app, CommandAction& action) {
   cmd->add_flag("--allow-key-rotation", flags->allow_key_rotation,
                 "Report a changed PCR key or UKI signer instead of failing (an intended rotation)");
   cmd->add_flag("--plain-http", flags->plain_http, "Speak HTTP to the --previous-ref registry");
-  cmd->add_option("--ca-file", flags->ca_file, "Extra CA bundle for the --previous-ref registry");
-  cmd->add_option("--username", flags->username, "Registry user name for --previous-ref (with --password-file)");
-  cmd->add_option("--password-file", flags->password_file, "File holding the registry password or token");
+  cmd->add_option("--ca-file,--registry-ca-file", flags->ca_file, "Extra CA bundle for the --previous-ref registry");
+  cmd->add_option("--username,--registry-username", flags->username,
+                  "Registry user name for --previous-ref (with --password-file)");
+  cmd->add_option("--password-file,--registry-password-file", flags->password_file,
+                  "File holding the registry password or token");
   add_registry_access_flags(*cmd, flags->access);
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_verify(*flags); }; });
 }
 

@@ -19,7 +19,7 @@ struct VerifyReleaseFlags {
 };
 
 Status run_verify_release(const VerifyReleaseFlags& flags) {
-  if (auto st = check_choice("--format", flags.format, {"text", "json"}); !st) return st;
+  if (auto st = check_choice("--format", flags.format, {"text", "json", "yaml"}); !st) return st;
   auto key = PublicKey::load(flags.key, "--key");
   if (!key) return fail(key.error());
   std::error_code ec;
@@ -27,11 +27,11 @@ Status run_verify_release(const VerifyReleaseFlags& flags) {
   auto rows = verify_release_dir(flags.dir, *key);
   size_t failed = 0;
   for (const auto& r : rows) failed += r.ok || !r.checked ? 0 : 1;
-  if (flags.format == "json") {
+  if (flags.format != "text") {
     nlohmann::json out{{"ok", failed == 0}, {"key", key->fingerprint()}, {"checks", nlohmann::json::array()}};
     for (const auto& r : rows)
       out["checks"].push_back({{"name", r.name}, {"check", r.check}, {"ok", r.ok}, {"checked", r.checked}, {"detail", r.detail}});
-    print_json_result(out);
+    print_structured_result(flags.format, out);
   } else {
     Table table({"FILE", "CHECK", "RESULT", "DETAIL"});
     for (const auto& r : rows) table.add_row({r.name, r.check, !r.checked ? "UNCHECKED" : r.ok ? "ok" : "FAIL", r.detail});
@@ -54,7 +54,7 @@ void add_verify_release(CLI::App& app, CommandAction& action) {
       ->required();
   cmd->add_option("--key", flags->key, "The owner's public key (PEM), the one in the release notes' ImageVerificationConfig")
       ->required();
-  add_format_flag(*cmd, flags->format, {"text", "json"}, "Report on stdout");
+  add_format_flag(*cmd, flags->format, {"text", "json", "yaml"}, "Report on stdout");
   cmd->callback([flags, &action] { action = [flags] { return run_verify_release(*flags); }; });
 }
 

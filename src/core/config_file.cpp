@@ -109,11 +109,20 @@ Status visit_config_section(std::string_view yaml, std::string_view label, std::
     const YAML::Node& fields = entry.second;
     if (fields.IsNull()) continue;
     if (!fields.IsMap()) return config_error(label, std::string(section) + " must be a mapping");
+    // Every field is visited, so that each refused value is named in one
+    // message ("F: run.make_latest must be true or false; run.keys_dir must
+    // be a string"), not only the first.
+    std::string refused;
     for (const auto& field : fields) {
       auto field_name = key_name(field.first, label, section);
       if (!field_name) return fail(field_name.error());
-      if (auto st = visit(*field_name, field.second); !st) return st;
+      if (auto st = visit(*field_name, field.second); !st) {
+        std::string message = st.error().message();
+        std::string prefix = std::string(label) + ": ";
+        refused += (refused.empty() ? "" : "; ") + (message.starts_with(prefix) ? message.substr(prefix.size()) : message);
+      }
     }
+    if (!refused.empty()) return config_error(label, refused);
   }
   return {};
 }

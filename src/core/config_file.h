@@ -16,9 +16,9 @@
 
 namespace sbpipe {
 
-// Calls `visit(name, value)` for each field of `section`; config errors
-// name `label` (the file) and the key. A missing or empty section visits
-// nothing.
+// Calls `visit(name, value)` for each field of `section`, every one even
+// after a refusal; the config error then names `label` (the file) and every
+// refused key, "; "-separated. A missing or empty section visits nothing.
 using ConfigFieldVisitor = std::function<Status(const std::string& name, const YAML::Node& value)>;
 Status visit_config_section(std::string_view yaml, std::string_view label, std::string_view section,
                             const ConfigFieldVisitor& visit);

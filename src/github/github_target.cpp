@@ -233,7 +233,8 @@ Result<AssetOutcome> GitHubTarget::put(LocalAsset& local) {
     }
     auto uploaded = upload(local, local.name);
     if (!uploaded) return fail(uploaded.error());
-    spdlog::info("uploaded {} ({})", local.name, format_bytes(local.size));
+    spdlog::debug("uploaded {} ({})", local.name,
+                  format_bytes(local.size));  // the caller says it once (its table, run's step line)
     return AssetOutcome::uploaded;
   }
   ReleaseAsset old = *existing;
@@ -256,7 +257,7 @@ Result<AssetOutcome> GitHubTarget::put(LocalAsset& local) {
   auto renamed = m_api.rename_asset(m_options.repo, replacement.id, local.name);
   if (!renamed) return fail(renamed.error());
   if (ReleaseAsset* temp = listed(replacement.name)) *temp = *renamed;
-  spdlog::info("replaced {} ({})", local.name, format_bytes(local.size));
+  spdlog::debug("replaced {} ({})", local.name, format_bytes(local.size));
   return AssetOutcome::replaced;
 }
 

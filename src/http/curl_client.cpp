@@ -81,7 +81,10 @@ ErrorKind kind_of(CURLcode code) {
   case CURLE_PARTIAL_FILE:
   case CURLE_HTTP2:
   case CURLE_HTTP2_STREAM:
-  case CURLE_WEIRD_SERVER_REPLY: return ErrorKind::transient;
+  case CURLE_WEIRD_SERVER_REPLY:
+  // The connection broke while a body was being sent and libcurl could not
+  // send it again on a new one: the server went away, not the request wrong.
+  case CURLE_SEND_FAIL_REWIND: return ErrorKind::transient;
   default:  // DNS and TLS failures too: the same request fails the same way
     return ErrorKind::permanent;
   }
@@ -96,6 +99,7 @@ std::string hint_for(CURLcode code) {
   case CURLE_PEER_FAILED_VERIFICATION:
     return " (the certificate is not trusted: give its CA bundle, --ca-file for a registry or --github-ca-file for "
            "GitHub, or --insecure for a registry with a self-signed certificate)";
+  case CURLE_SEND_FAIL_REWIND: return " (the connection broke during the upload; it starts again from the beginning)";
   default: return "";
   }
 }

@@ -207,4 +207,16 @@ Status store_in_helper(const std::string& helper, const std::string& registry, c
   return {};
 }
 
+Status erase_in_helper(const std::string& helper, const std::string& registry) {
+  if (auto st = check_helper_name(helper); !st) return st;
+  const std::string program = "docker-credential-" + helper;
+  auto answer = exchange({program, "erase"}, registry + "\n");  // the server URL, as for get
+  if (!answer) return fail(answer.error());
+  if (answer->status == 127)
+    return fail(ErrorKind::config, program + " is not in PATH (config.json names the credential helper '" + helper + "')");
+  if (answer->status != 0)
+    return fail(ErrorKind::config, program + " erase " + registry + " failed with exit status " + std::to_string(answer->status));
+  return {};
+}
+
 }  // namespace sbpipe

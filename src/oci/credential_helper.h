@@ -27,4 +27,8 @@ Result<std::optional<Credentials>> credentials_from_helper(const std::string& he
 // exit status named; the secret never is).
 Status store_in_helper(const std::string& helper, const std::string& registry, const Credentials& credentials);
 
+// Runs `docker-credential-<helper> erase` with the server URL on its stdin,
+// as `docker logout` does. config error as store_in_helper.
+Status erase_in_helper(const std::string& helper, const std::string& registry);
+
 }  // namespace sbpipe

@@ -66,4 +66,19 @@ Result<SavedLogin> save_docker_login(const std::filesystem::path& path, const st
   return saved;
 }
 
+Result<bool> remove_docker_login(const std::filesystem::path& path, const std::string& registry) {
+  auto config = read_docker_config(path);
+  if (!config) return fail(config.error());
+  std::string helper = credential_helper_for(*config, registry);
+  if (!helper.empty())
+    if (auto st = erase_in_helper(helper, registry); !st) return fail(st.error());
+  bool had_entry =
+      config->contains("auths") && (*config)["auths"].is_object() && (*config)["auths"].contains(auths_key(registry));
+  if (!had_entry) return !helper.empty();
+  (*config)["auths"].erase(auths_key(registry));
+  if (auto st = write_file_atomically(path, config->dump(1, '\t') + "\n", 0600); !st)
+    return fail(ErrorKind::io, "docker config " + path.string() + ": " + st.error().message());
+  return true;
+}
+
 }  // namespace sbpipe

@@ -52,4 +52,10 @@ struct SavedLogin {
 Result<SavedLogin> save_docker_login(const std::filesystem::path& path, const std::string& registry,
                                      const Credentials& credentials);
 
+// Removes the login for `registry` as `docker logout` does: the helper the
+// file names for it erases its secret, and the auths entry goes; every
+// other key stays. Returns false when there was nothing to remove (neither
+// an entry nor a helper). Errors as save_docker_login.
+Result<bool> remove_docker_login(const std::filesystem::path& path, const std::string& registry);
+
 }  // namespace sbpipe

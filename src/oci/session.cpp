@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
+#include <mutex>
+#include <set>
+
 #include "core/clock.h"
 
 namespace sbpipe {
@@ -24,8 +27,16 @@ bool may_fall_back_to_http(const std::string& api_host) {
 
 namespace {
 
-// "https" unless HTTPS gives no answer at all and HTTP does.
+// "https" unless HTTPS gives no answer at all and HTTP does. A registry
+// found to speak plain HTTP is remembered for the process: the next session
+// to it (a run opens several) neither probes again nor says it again.
 std::string probe_scheme(HttpClient& http, const std::string& api_host) {
+  static std::mutex mutex;
+  static std::set<std::string> plain_hosts;
+  {
+    std::lock_guard lock(mutex);
+    if (plain_hosts.contains(api_host)) return "http://";
+  }
   HttpRequest request;
   request.url = "https://" + api_host + "/v2/";
   auto secure = http.send(request);
@@ -40,6 +51,8 @@ std::string probe_scheme(HttpClient& http, const std::string& api_host) {
       "{}: no HTTPS ({}); it answers plain HTTP, which sbpipe uses for loopback and private addresses as crane "
       "does (--plain-http says so up front)",
       api_host, secure.error().message());
+  std::lock_guard lock(mutex);
+  plain_hosts.insert(api_host);
   return "http://";
 }
 

@@ -3,12 +3,6 @@
 namespace sbpipe {
 namespace {
 
-class ChildProcesses final : public ProcessRunner {
-public:
-  Result<int> run(const ChildSpec& spec) override { return run_child(spec); }
-  std::optional<std::string> find_program(const std::string& name) override { return sbpipe::find_program(name); }
-};
-
 class EfiVerifier final : public Verifier {
 public:
   Result<std::vector<Verdict>> verify(const std::vector<std::string>& paths, const VerifyRequest& request) override {
@@ -17,11 +11,6 @@ public:
 };
 
 }  // namespace
-
-ProcessRunner& real_process_runner() {
-  static ChildProcesses runner;
-  return runner;
-}
 
 Verifier& real_verifier() {
   static EfiVerifier verifier;

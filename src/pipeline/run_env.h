@@ -16,24 +16,13 @@
 
 #include "core/clock.h"
 #include "core/error.h"
-#include "core/subprocess.h"
+#include "core/process_runner.h"
 #include "pipeline/continuity.h"
 #include "pipeline/steps.h"
 #include "release/target.h"
 #include "secureboot/verify.h"
 
 namespace sbpipe {
-
-// Starts a program and waits for it (core/subprocess.h's contract: the exit
-// status, 128+N for signal N, io error when it could not be started).
-class ProcessRunner {
-public:
-  virtual ~ProcessRunner() = default;
-  virtual Result<int> run(const ChildSpec& spec) = 0;
-  // The program run(ChildSpec{{name}}) would start: `name` itself when it
-  // holds a '/', else the first executable PATH entry; nullopt when none.
-  virtual std::optional<std::string> find_program(const std::string& name) = 0;
-};
 
 // The SecureBoot gate's checks on files imager wrote: the options from the
 // public certificate and PCR key (verify_options), then every EFI binary in
@@ -75,10 +64,9 @@ struct RunEnv {
   ReleaseTarget& release;  // where the release is published (release/target.h)
 };
 
-// The real parts: run_child; verify_options + verify_inputs; push_installer
+// The real parts: real_process_runner() (core/process_runner.h); verify_options + verify_inputs; push_installer
 // (its back-off timed by `clock`), check_continuity and check_installer.
 // Each is stateless and thread-safe.
-ProcessRunner& real_process_runner();
 Verifier& real_verifier();
 class RegistryInstallers final : public InstallerRegistry {
 public:

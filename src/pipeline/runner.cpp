@@ -75,6 +75,7 @@ public:
     if (auto st = timed(k_push, [&] { return push(); }); !st) return fail(st.error());
     if (auto st = timed(k_upload, [&] { return publish(); }); !st) return fail(st.error());
     if (auto st = timed(k_finalize, [&] { return finalize(); }); !st) return fail(st.error());
+    say_resumed("");
     return run_result(m_state.journal()["steps"], m_state.journal_path().string());
   }
 
@@ -82,6 +83,7 @@ private:
   // Runs one step and tells the caller how it ended and how long it took.
   Status timed(const std::string& step, const std::function<Status()>& body) {
     bool earlier = m_state.done(step);
+    if (!earlier) say_resumed(step);
     auto started = m_env.clock.now();
     Status st = body();
     if (m_request.on_step)
@@ -93,11 +95,23 @@ private:
     return st;
   }
 
-  bool skip(const std::string& step) const {
+  bool skip(const std::string& step) {
     if (!m_state.done(step)) return false;
-    log_event(LogLevel::info, step + ": done in an earlier run (journal)",
-              {{"tag", m_request.tag}, {"step", step}, {"outcome", "done_earlier"}});
+    m_resumed.push_back(step);
     return true;
+  }
+
+  // The steps an earlier run finished, said once, as one line, before the
+  // first step this run makes (`next`), or at the end ("" : all were done).
+  void say_resumed(const std::string& next) {
+    if (m_resumed.empty()) return;
+    std::string steps;
+    for (const auto& s : m_resumed) steps += (steps.empty() ? "" : ", ") + s;
+    std::string text = next.empty() ? "nothing to do: every step was done in an earlier run (" + steps + ")"
+                                    : "resuming at " + next + ": " + std::to_string(m_resumed.size()) +
+                                          " step(s) done in an earlier run (" + steps + ")";
+    log_event(LogLevel::info, text, {{"tag", m_request.tag}, {"outcome", "done_earlier"}, {"steps", steps}});
+    m_resumed.clear();
   }
 
   template <typename Record>
@@ -122,7 +136,7 @@ private:
                                            ": the imager configuration changed since this run began; run with --restart to build "
                                            "again with the new one");
       m_provenance = (*recorded)->provenance;
-      spdlog::info("plan: done in an earlier run (journal)");
+      m_resumed.push_back(k_plan);
       return {};
     }
     if (!m_settings.source_dir.empty()) {
@@ -283,11 +297,12 @@ private:
       spdlog::info("continuity: no earlier release in {} (first release)", previous);
       return ContinuityRecord{.checked = true, .first_release = true};
     }
-    for (const auto& c : report->changes) spdlog::warn("continuity: {}", c);
+    // Each finding once: in the refusal, or (an allowed rotation) as a warning.
     if (!report->ok() && !m_request.allow_key_rotation)
       return fail(ErrorKind::invalid_input, "continuity with " + report->previous + ": " +
                                                 fmt::format("{}", fmt::join(report->changes, "; ")) +
                                                 "; nothing was published; " + rotation_advice());
+    for (const auto& c : report->changes) spdlog::warn("continuity: {} (--allow-key-rotation)", c);
     if (report->ok()) spdlog::info("continuity: same PCR key and UKI signer as {}", report->previous);
     return ContinuityRecord{.checked = true, .previous = report->previous, .rotation = report->changes};
   }
@@ -406,6 +421,7 @@ private:
   std::optional<SigningKey> m_sign_key;    // none: no run.sign_key
   ReleasePin m_pin;
   std::optional<int64_t> m_opened_id;  // the release's id at the last look
+  std::vector<std::string> m_resumed;  // steps found done in the journal, not said yet
 };
 
 }  // namespace

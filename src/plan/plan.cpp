@@ -6,6 +6,7 @@
 #include <set>
 
 #include "plan/image_versions.h"
+#include "plan/talos_version.h"
 #include "release/checksums.h"
 #include "secureboot/kernel_cmdline.h"
 
@@ -50,6 +51,14 @@ constexpr std::string_view k_out_of_scope[] = {"secureboot-azure",
 constexpr std::string_view k_enroll_modes[] = {"off", "manual", "if-safe", "force"};
 
 }  // namespace
+
+std::vector<std::string> plan_output_names() {
+  std::vector<std::string> names;
+  for (const auto& p : k_profiles) names.emplace_back(p.name);
+  return names;
+}
+
+std::vector<std::string> plan_architectures() { return {"amd64", "arm64"}; }
 
 std::string_view output_kind_name(OutputKind kind) {
   switch (kind) {
@@ -137,13 +146,13 @@ bool valid_meta_key(std::string_view key) {
   return value <= 255;
 }
 
-// (major, minor) of a Talos version "v1.10.2"; nullopt when it is none
-// (imager's quirks then assume the newest Talos).
+// (major, minor) of a Talos version "v1.10.2" (plan/talos_version.h's
+// form); nullopt when it is none (imager's quirks then assume the newest
+// Talos).
 std::optional<std::pair<int, int>> talos_minor(const std::string& version) {
-  static const std::regex k_version(R"(v?(\d+)\.(\d+)\.(\d+)([-+].*)?)");
-  std::smatch m;
-  if (!std::regex_match(version, m, k_version)) return std::nullopt;
-  return std::pair{std::stoi(m[1]), std::stoi(m[2])};
+  auto v = parse_talos_version(version, "version");
+  if (!v) return std::nullopt;
+  return std::pair{v->major, v->minor};
 }
 
 // Parses an image reference of the config and pins it when asked.
@@ -354,7 +363,7 @@ Result<Plan> make_plan(const std::string& version, const PlanConfig& config, con
   if (auto st = check_plan_config(config); !st) return fail(st.error());
   auto talos = talos_minor(config.talos_version.empty() ? version : config.talos_version);
   if (!config.talos_version.empty() && !talos)
-    return config_error("talos_version: '" + config.talos_version + "' is not a Talos version (vX.Y.Z)");
+    return config_error(supported_talos_version(config.talos_version, "talos_version").error().message());
   bool before_1_10 = talos && *talos < std::pair{1, 10};
   if (!config.enroll_keys.empty()) {
     if (std::find(std::begin(k_enroll_modes), std::end(k_enroll_modes), config.enroll_keys) == std::end(k_enroll_modes))

@@ -61,6 +61,12 @@ Result<PlanConfig> load_plan_config(const std::filesystem::path& path);
 // The keys parse_plan_config reads, for the whole file's check (pipeline/config_check.h).
 ConfigSection plan_config_section();
 
+// imager's output profiles a plan accepts (iso, secureboot-iso, installer,
+// ...), and the architectures (amd64, arm64): for `config check`'s
+// suggestions.
+std::vector<std::string> plan_output_names();
+std::vector<std::string> plan_architectures();
+
 // What an invocation makes: imager's output kind (its profile's, or for
 // network boot its --output-kind).
 enum class OutputKind { installer, iso, image, kernel, initramfs, cmdline, uki };

@@ -146,7 +146,7 @@ Result<AssetOutcome> DirTarget::put(LocalAsset& asset) {
   if (!source) return fail(source.error());
   auto written = write_atomically(path, **source);
   if (!written) return fail(written.error());
-  spdlog::info("{} {} ({})", exists ? "replaced" : "wrote", path.string(), format_bytes(asset.size));
+  spdlog::debug("{} {} ({})", exists ? "replaced" : "wrote", path.string(), format_bytes(asset.size));
   return exists ? AssetOutcome::replaced : AssetOutcome::uploaded;
 }
 

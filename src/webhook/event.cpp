@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
 
 namespace sbpipe {
 namespace {
@@ -149,6 +150,15 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
   d.accepted = true;
   d.release.state = draft ? "draft" : "prerelease";
   return d;
+}
+
+bool is_repo_name(std::string_view text) {
+  auto slash = text.find('/');
+  if (slash == std::string_view::npos || slash == 0 || slash + 1 == text.size()) return false;
+  if (text.find('/', slash + 1) != std::string_view::npos) return false;
+  for (char c : text)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '-' || c == '_' || c == '.')) return false;
+  return true;
 }
 
 }  // namespace sbpipe

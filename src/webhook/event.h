@@ -20,6 +20,11 @@ namespace sbpipe {
 
 enum class Trigger { prerelease, draft };
 
+// Whether `text` is a GitHub repository as OWNER/NAME: one '/', both parts
+// non-empty, letters, digits, '-', '_' and '.' (the queue's entries and
+// `config check` read repositories with it).
+bool is_repo_name(std::string_view text);
+
 struct EventFilterConfig {
   std::vector<std::string> allowed_repos;  // OWNER/NAME, compared case-insensitively
   std::string tag_pattern = R"(^v\d+\.\d+\.\d+.*$)";

@@ -18,6 +18,8 @@ constexpr std::string_view k_serve_keys[] = {"listen",
                                              "tls_key_file",
                                              "threads",
                                              "executor",
+                                             "notify_url",
+                                             "notify_url_file",
                                              "trigger",
                                              "kubernetes.namespace",
                                              "kubernetes.workflow_template",
@@ -65,6 +67,8 @@ Result<ServeSettings> parse_serve_config(std::string_view yaml, std::string_view
     if (name == "tls_key_file") return read_config_string(value, key, s.server.tls_key_file, label);
     if (name == "threads") return read_config_int(value, key, s.server.threads, label);
     if (name == "executor") return read_config_string(value, key, s.executor, label);
+    if (name == "notify_url") return read_config_string(value, key, s.notify_url, label);
+    if (name == "notify_url_file") return read_config_string(value, key, s.notify_url_file, label);
     if (name == "trigger") {
       if (auto r = read_config_string(value, key, text, label); !r) return r;
       if (text != "prerelease" && text != "draft") return config_error(label, key + " must be prerelease or draft");

@@ -13,6 +13,8 @@
 //     tls_cert_file: ...             # optional
 //     tls_key_file: ...
 //     threads: 8
+//     executor: local                # or argo
+//     notify_url_file: /run/credentials/sbpipe.service/notify-url   # or notify_url: https://...
 //     kubernetes:
 //       namespace: argo
 //       workflow_template: talos-secureboot-build
@@ -35,6 +37,11 @@ struct ServeSettings {
   WorkflowTarget target;
   std::vector<std::string> secret_files;
   std::string executor = "argo";
+  // Where the local executor tells how each run ended (webhook/notifier.h):
+  // the URL, or a file holding it (for URLs that carry a token). Empty: no
+  // notifications.
+  std::string notify_url;
+  std::string notify_url_file;
   // serve.kubernetes.namespace was set: it then wins over the kubeconfig
   // context's namespace (a -n flag wins over both).
   bool namespace_configured = false;

@@ -36,7 +36,8 @@ def sbpipe_run(sbpipe, source, work, tag, version, keys, imager, installer_repos
         f.write(f"imager:\n  image: ghcr.io/siderolabs/imager:{{version}}\n{imager}run:\n  repo: boot/talos-build\n"
                 f"  target: dir:{published}\n  state_dir: {state}\n  keys_dir: {keys}\n"
                 f"  imager_command: [{model}, '{{args}}', --keys, '{{keys}}']\n  imager_output: '{{out}}'\n{registry}")
-    full_env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=version, **(env or {}))
+    full_env = dict(os.environ, STANDIN_TALOS="1.13", STANDIN_VERSION=version)
+    full_env.update(env or {})  # the caller's values win (a test may build another Talos line)
     r = run(sbpipe, "run", "--tag", version, "--config", config, check=False, env=full_env, timeout=600)
     return r, os.path.join(published, version), state
 

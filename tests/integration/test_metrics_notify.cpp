@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "integration/push_helpers.h"
+#include "support/local_service.h"
 #include "support/prometheus_text.h"
 #include "webhook/signature.h"
 
@@ -75,8 +76,8 @@ TEST_CASE("serve: READY=1 reaches NOTIFY_SOCKET only once the port accepts conne
   write_file(dir / "secret", k_secret + "\n");
   int port = free_port();
   Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file",
-                 (dir / "secret").string(), "--allow-repo", "owner/talos-build", "--executor", "local", "--state-dir",
-                 (dir / "state").string()},
+                 (dir / "secret").string(), "--allow-repo", "owner/talos-build", "--executor", "local", "--config",
+                 write_service_config(dir.path()).string()},
                 dir / "serve.log", {{"NOTIFY_SOCKET", (dir / "notify.sock").string()}});
   std::string ready = notify.receive(20000);
   // At the moment READY=1 arrives, the port already takes connections.
@@ -100,11 +101,11 @@ TEST_CASE("serve --executor local: /metrics is Prometheus text with build info, 
   TempDir dir;
   write_file(dir / "secret", k_secret + "\n");
   int port = free_port();
-  // No config and no token: the queued `sbpipe run` fails at once, which is
-  // the outcome counted here.
+  // imager is `false`: the queued `sbpipe run` fails at once, which is the
+  // outcome counted here.
   Process serve({sbpipe_binary(), "serve", "--listen", "127.0.0.1:" + std::to_string(port), "--webhook-secret-file",
-                 (dir / "secret").string(), "--allow-repo", "owner/talos-build", "--executor", "local", "--state-dir",
-                 (dir / "state").string()},
+                 (dir / "secret").string(), "--allow-repo", "owner/talos-build", "--executor", "local", "--config",
+                 write_service_config(dir.path()).string()},
                 dir / "serve.log", {{"GH_TOKEN", ""}, {"GITHUB_TOKEN", ""}});
   wait_for_port(port);
   httplib::Client client("127.0.0.1", port);

@@ -80,15 +80,15 @@ TEST_CASE("registry login: checks the login, then writes config.json as docker l
     CHECK(login.err.find("the registry refused the credentials (Basic)") != std::string::npos);
     CHECK(read_file(config) == before);
   }
-  SUBCASE("the password only from stdin") {
+  SUBCASE("the password never from a flag; from stdin or a terminal") {
     auto flag = sbpipe({"registry", "login", r.host(), "-u", "builder", "-p", "login-s3cret"}, env);
     CHECK(flag.exit_code == 2);
-    CHECK(flag.err.find("--password is not taken (a password in a flag stays in shell history and ps); pipe it in with "
-                        "--password-stdin") != std::string::npos);
+    CHECK(flag.err.find("--password is not taken (a password in a flag stays in shell history and ps); type it at the "
+                        "prompt, or pipe it in with --password-stdin") != std::string::npos);
     CHECK(flag.err.find("login-s3cret") == std::string::npos);
     auto none = sbpipe({"registry", "login", r.host(), "-u", "builder"}, env);
     CHECK(none.exit_code == 2);
-    CHECK(none.err.find("the password comes from stdin") != std::string::npos);
+    CHECK(none.err.find("stdin is no terminal to ask on: pipe the password in") != std::string::npos);
     auto empty = with_stdin("", {"registry", "login", r.host(), "-u", "builder", "--password-stdin"}, env);
     CHECK(empty.exit_code == 2);
     CHECK(empty.err.find("stdin held no password") != std::string::npos);

@@ -64,16 +64,6 @@ std::string expected_ipxe(const std::string& tag, const std::string& cmdline_fil
 
 std::string file_sha256(const fs::path& path) { return sha256_hex(read_file(path)); }
 
-// What a finished run printed about its result (installer, assets,
-// release): the lines from "installer" to the step list, without the
-// preflight table before them and the step list with timings after.
-std::string summary_of(const std::string& out) {
-  auto start = out.find("installer  ");
-  if (start == std::string::npos) return "";
-  auto end = out.find("\nSTEP ", start);
-  return out.substr(start, end == std::string::npos ? std::string::npos : end - start);
-}
-
 struct RunFixture {
   TalosLine line;
   std::string kTag = line.version;
@@ -316,10 +306,13 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   auto again = f.run();
   REQUIRE_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.github.requests().empty());
-  CHECK(again.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
-  CHECK(summary_of(again.out) == summary_of(r.out));
-  CHECK(again.out.find("\nfinalize ") != std::string::npos);  // the step list
-  CHECK(again.out.find("  earlier run  ") != std::string::npos);
+  // As terraform's "No changes": one line in the log, one result, no table of steps that did nothing.
+  CHECK_MESSAGE(again.err.find("nothing to do: every step was done in an earlier run (plan, imager:") != std::string::npos,
+                again.err);
+  CHECK(again.err.find(": done in an earlier run") == std::string::npos);  // no line per step
+  CHECK(again.out.starts_with("nothing to do: " + f.kTag + " was built and published by an earlier run\ninstaller  " +
+                              f.registry_host() + "/owner/installer:" + f.kTag + "@sha256:"));
+  CHECK(again.out.find("\nfinalize ") == std::string::npos);
   CHECK(r.out.starts_with("CHECK           RESULT  DETAIL\n"));  // the preflight, before imager
   CHECK(again.out.find("CHECK ") == std::string::npos);          // verified already: no preflight
   f.check_final_state();
@@ -330,7 +323,7 @@ TEST_CASE("run: plan, imager, verify, push, pxe, upload and finalize in one proc
   CHECK(doc["installer"] == doc["steps"]["push-installer"]["ref"]);
   // The talosctl argument: the same installer by digest only (tests/node judges it against containerd).
   CHECK(doc["upgrade"] == f.registry_host() + "/owner/installer@" + doc["steps"]["push-installer"]["digest"].get<std::string>());
-  CHECK(summary_of(as_json.out).empty());  // JSON only on stdout
+  CHECK(as_json.out.find('\n') == as_json.out.size() - 1);  // JSON only on stdout: one line
   CHECK(again.out.find("\nupgrade    talosctl upgrade --image " + doc["upgrade"].get<std::string>() + "\n") != std::string::npos);
   CHECK(doc["assets"].size() == doc["steps"]["upload-assets"]["assets"].size());
   CHECK(doc["release"].is_string());
@@ -371,7 +364,7 @@ TEST_CASE("run: a second run of the same version is refused while one runs; --wa
   auto done = first.get();
   REQUIRE_MESSAGE(done.exit_code == 0, done.err);
   REQUIRE_MESSAGE(waited.exit_code == 0, waited.err);
-  CHECK(waited.err.find("finalize: done in an earlier run (journal)") != std::string::npos);
+  CHECK(waited.err.find("nothing to do: every step was done in an earlier run (") != std::string::npos);
   CHECK(count_prefix(f.github.requests(), "PATCH release") == 1);
   f.check_final_state();
   // imager's environment: the run's own, without the secrets sbpipe reads.
@@ -398,7 +391,10 @@ TEST_CASE("run: killed during the push, the re-run pushes again and the tag appe
 
   auto resumed = f.run();
   REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
-  CHECK(resumed.err.find("imager:secureboot-installer-amd64: done in an earlier run") != std::string::npos);
+  auto resuming = resumed.err.find("resuming at push-installer: ");
+  REQUIRE_MESSAGE(resuming != std::string::npos, resumed.err);
+  CHECK(resumed.err.substr(resuming, resumed.err.find('\n', resuming) - resuming).find("imager:secureboot-installer-amd64") !=
+        std::string::npos);
   f.check_final_state();
   for (const auto& [name, n] : completed_uploads(f.github.requests())) CHECK_MESSAGE(n == 1, name);
 }
@@ -618,7 +614,8 @@ TEST_CASE(
   CHECK(next.err.find("continuity: same PCR key and UKI signer as " + f.registry_host() + "/owner/installer:" + f.kTag +
                       "@sha256:") != std::string::npos);
 
-  // A rotated PCR key: refused, nothing published; --allow-key-rotation publishes it with a notice.
+  // A rotated PCR key: refused by the preflight (imager never starts: the dry run says the same),
+  // nothing published; --allow-key-rotation publishes it with a notice.
   fs::path rotated = f.dir / "rotated";
   fs::create_directories(rotated);
   for (const char* name : {"uki-signing-key.pem", "uki-signing-cert.pem"}) fs::copy_file(f.keys / name, rotated / name);
@@ -627,13 +624,20 @@ TEST_CASE(
             (rotated / "pcr-signing-key.pub.pem").string()});
   int64_t id = f.github.create_release(kRepo, patch(2), true, false, "next");
   f.github.clear_requests();
+  auto dry = run_next(f, patch(2), rotated, {"--dry-run"});
+  CHECK(dry.exit_code == 1);
   auto refused = run_next(f, patch(2), rotated);
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("continuity with " + f.registry_host() + "/owner/installer:" + patch(1) + "@sha256:") !=
-        std::string::npos);
-  CHECK(refused.err.find("amd64: the PCR signing key changed (") != std::string::npos);
-  CHECK(refused.err.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
-                         "nothing was published; if the change is intended") != std::string::npos);
+  for (const auto* r : {&dry, &refused}) {
+    auto row = r->out.find("\ncontinuity      FAIL    amd64: the PCR signing key changed (");
+    REQUIRE_MESSAGE(row != std::string::npos, r->out);
+    std::string line = r->out.substr(row + 1, r->out.find('\n', row + 1) - row - 1);
+    CHECK(line.find(" in " + f.registry_host() + "/owner/installer:" + patch(1) + "@sha256:") != std::string::npos);
+    CHECK(line.find("nodes whose disks are sealed to the previous key cannot unseal STATE and EPHEMERAL after upgrading; "
+                    "if the change is intended") != std::string::npos);
+    CHECK(r->err.find("preflight: 1 check(s) failed (continuity); imager was not started") != std::string::npos);
+  }
+  CHECK_FALSE(fs::exists(f.state / patch(2) / "out"));  // nothing was built
   CHECK(count_prefix(f.github.requests(), "POST upload ") == 0);
   CHECK(manifest_status(f.registry.host(), "owner/installer", patch(2)) == "404");
   auto allowed = run_next(f, patch(2), rotated, {"--allow-key-rotation"});
@@ -649,9 +653,10 @@ TEST_CASE(
   f.github.create_release(kRepo, patch(3), true, false, "next");
   auto cert_refused = run_next(f, patch(3), newcert);
   CHECK(cert_refused.exit_code == 1);
-  CHECK(cert_refused.err.find("amd64: the UKI signing certificate changed (/O=Owner UKI in ") != std::string::npos);
-  CHECK(cert_refused.err.find("PCR 7 changes, so nodes sealed to it cannot unseal their disks") != std::string::npos);
-  CHECK(cert_refused.err.find("the PCR signing key changed") == std::string::npos);
+  CHECK(cert_refused.out.find("amd64: the UKI signing certificate changed (/O=Owner UKI in ") != std::string::npos);
+  CHECK(cert_refused.out.find(", /O=New Owner UKI now)") != std::string::npos);  // both named alike
+  CHECK(cert_refused.out.find("PCR 7 changes, so nodes sealed to it cannot unseal their disks") != std::string::npos);
+  CHECK(cert_refused.out.find("the PCR signing key changed") == std::string::npos);
 }
 
 TEST_CASE("run: without the PCR public key nodes are sealed to, nothing is built") {

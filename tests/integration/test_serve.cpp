@@ -473,7 +473,7 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   KubeStandIn kube;
   GitHubStandIn github;
   auto id = github.create_release(kRepo, "v1.9.0");
-  github.create_release(kRepo, "v1.8.0", false);
+  github.create_release(kRepo, "v1.8.9", false);
   TempDir dir;
   write_file(dir / "kubeconfig", kube.kubeconfig());
   std::map<std::string, std::string> env{
@@ -500,19 +500,19 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   CHECK(one.out != two.out);
   CHECK(kube.workflows().size() == 2);
 
-  auto full = with({"--tag", "v1.8.0"});
+  auto full = with({"--tag", "v1.8.9"});
   CHECK(full.exit_code == 1);
   CHECK(full.err.find("is a full release already; --force") != std::string::npos);
-  CHECK(with({"--tag", "v9.9.9"}).exit_code == 1);
+  CHECK(with({"--tag", "v1.13.9"}).exit_code == 1);
   // Two drafts with one tag: refused by tag, resolved by --release-id.
-  auto draft_a = github.create_release(kRepo, "v2.0.0", true, true);
-  github.create_release(kRepo, "v2.0.0", true, true);
-  auto ambiguous = with({"--tag", "v2.0.0", "--dry-run"});
+  auto draft_a = github.create_release(kRepo, "v1.12.0", true, true);
+  github.create_release(kRepo, "v1.12.0", true, true);
+  auto ambiguous = with({"--tag", "v1.12.0", "--dry-run"});
   CHECK(ambiguous.exit_code == 1);
   CHECK(ambiguous.err.find("2 draft releases carry this tag") != std::string::npos);
   // A dry run with --release-id asks GitHub nothing (issue 15, as argo submit --dry-run):
   // the id and --release-state are taken as given ...
-  auto picked = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--release-state", "draft", "--dry-run"});
+  auto picked = with({"--tag", "v1.12.0", "--release-id", std::to_string(draft_a), "--release-state", "draft", "--dry-run"});
   REQUIRE_MESSAGE(picked.exit_code == 0, picked.err);
   CHECK(picked.err.find("GitHub not asked") != std::string::npos);
   auto picked_wf = json::parse(picked.out);
@@ -522,10 +522,10 @@ TEST_CASE("submit: a re-run looks the release up, creates a fresh Workflow each 
   size_t before = kube.workflows().size();
   auto mismatch = with({"--tag", "v1.9.0", "--release-id", std::to_string(draft_a)});
   CHECK(mismatch.exit_code == 2);
-  CHECK(mismatch.err.find("has tag 'v2.0.0', not v1.9.0") != std::string::npos);
-  auto wrong_state = with({"--tag", "v2.0.0", "--release-id", std::to_string(draft_a), "--release-state", "prerelease"});
+  CHECK(mismatch.err.find("has tag 'v1.12.0', not v1.9.0") != std::string::npos);
+  auto wrong_state = with({"--tag", "v1.12.0", "--release-id", std::to_string(draft_a), "--release-state", "prerelease"});
   CHECK(wrong_state.exit_code == 2);
-  CHECK(wrong_state.err.find("release v2.0.0 of " + kRepo + " is a draft, not a prerelease (--release-state)") !=
+  CHECK(wrong_state.err.find("release v1.12.0 of " + kRepo + " is a draft, not a prerelease (--release-state)") !=
         std::string::npos);
   CHECK(kube.workflows().size() == before);
 

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "integration/push_helpers.h"
+#include "support/local_service.h"
 #include "webhook/signature.h"
 
 using namespace sbpipe::test;
@@ -110,8 +111,8 @@ struct Server {
                                   "owner/talos-build",
                                   "--executor",
                                   "local",
-                                  "--state-dir",
-                                  (dir / "state").string()};
+                                  "--config",
+                                  write_service_config(dir.path()).string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process = std::make_unique<Process>(argv, dir / "serve.log");
     wait_for_port(port);

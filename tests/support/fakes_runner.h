@@ -41,6 +41,8 @@ public:
     return "/usr/bin/" + name;
   }
 
+  bool signal_group(pid_t, int) override { return false; }  // run() returns before anyone could signal
+
   Result<int> run(const ChildSpec& spec) override {
     specs.push_back(spec);
     if (spec.argv.size() == 2 && spec.argv[1] == "info" && programs.contains(spec.argv[0])) {
@@ -109,6 +111,7 @@ public:
   std::string previous;  // what previous_release answers; "": a first release
   std::vector<std::string> calls;
   std::vector<InstallerPush> pushes;
+  std::vector<Verdict> continuity_verdicts;  // what the last continuity call was given
 
   Result<PushedInstaller> push(const InstallerPush& request) override {
     calls.push_back("push " + request.ref);
@@ -116,8 +119,9 @@ public:
     if (push_error) return fail(*push_error);
     return PushedInstaller{request.ref, digest, true};
   }
-  Result<ContinuityReport> continuity(const std::vector<Verdict>&, const ContinuityRequest& request) override {
+  Result<ContinuityReport> continuity(const std::vector<Verdict>& verdicts, const ContinuityRequest& request) override {
     calls.push_back("continuity " + request.previous_ref);
+    continuity_verdicts = verdicts;
     ContinuityReport report;
     if (changes.empty()) {
       report.first_release = true;

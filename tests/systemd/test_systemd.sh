@@ -46,8 +46,13 @@ echo "ok: ExecStart parses"
 # Its looks at ghcr.io go to a proxy on 127.0.0.1:1 (refused at once): tests
 # stay on loopback.
 config=$2/systemd/sbpipe.yaml
-check=$("$sbpipe" config check "$config") || fail "example config: $check"
-[ "$check" = "$config: OK" ] || fail "config check: $check"
+# config check names the placeholders left (exit 2); with them replaced, OK.
+"$sbpipe" config check "$config" 2>"$work/check.err" && fail "config check passed the example's OWNER placeholders"
+grep -q "run.repo 'OWNER/talos-build' still holds the example's placeholder OWNER" "$work/check.err" ||
+  fail "config check: $(cat "$work/check.err")"
+sed 's/OWNER/alice/g' "$config" > "$work/filled.yaml"
+check=$("$sbpipe" config check "$work/filled.yaml") || fail "example config, filled: $check"
+[ "$check" = "$work/filled.yaml: OK" ] || fail "config check: $check"
 dry=$(env GH_TOKEN= GITHUB_TOKEN= https_proxy=http://127.0.0.1:1 HTTPS_PROXY=http://127.0.0.1:1 no_proxy= NO_PROXY= \
   "$sbpipe" run --config "$config" --tag v1.9.0 --dry-run --retries 1 2>"$work/dry.err") && status=0 || status=$?
 [ "$status" = 1 ] || fail "dry run without keys: exit $status, not 1: $(cat "$work/dry.err")"

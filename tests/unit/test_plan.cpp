@@ -165,7 +165,9 @@ TEST_CASE("plan: the rules that differ between Talos versions") {
     c.talos_version = "v1.9.0";
     CHECK(planned(c, "custom-build").starts_with("extra_kernel_args: imager refuses"));
     c.talos_version = "nine";
-    CHECK(planned(c, "custom-build") == "talos_version: 'nine' is not a Talos version (vX.Y.Z)");
+    CHECK(planned(c, "custom-build") ==
+          "talos_version 'nine': a Talos version is vMAJOR.MINOR.PATCH[-PRE], such as v1.12.4 or v1.14.0-rc.1 "
+          "(sbpipe supports v1.8.3 through the v1.14 line)");
   }
   SUBCASE("META keys as strconv.ParseUint(key, 0, 8) reads them") {
     PlanConfig m;

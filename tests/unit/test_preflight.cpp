@@ -6,11 +6,15 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <fstream>
 
+#include "core/file_lock.h"
 #include "core/temp_dir.h"
 #include "pipeline/config_check.h"
+#include "pipeline/continuity.h"
 #include "pipeline/preflight.h"
 #include "pipeline/steps.h"
 #include "plan/plan.h"
@@ -87,12 +91,13 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   std::vector<std::string> checks;
   for (const auto& r : rows) checks.push_back(r.check);
   CHECK(checks == std::vector<std::string>{"keys", "certificate", "pcr public key", "signing key", "publish access", "release",
-                                           "registry", "imager engine", "continuity"});
+                                           "registry", "imager engine", "continuity", "disk space"});
   for (const auto& problem : failed(rows)) FAIL_CHECK(problem);
   CHECK(failed(rows).empty());
   CHECK(preflight_status(rows).has_value());
-  CHECK(f.installers.calls ==
-        std::vector<std::string>{"check push registry.test/talos/installer:v1.9.0", "previous registry.test/talos/installer"});
+  CHECK(f.installers.calls == std::vector<std::string>{"check push registry.test/talos/installer:v1.9.0",
+                                                       "previous registry.test/talos/installer",
+                                                       "continuity registry.test/talos/installer"});
   CHECK(f.target.calls == std::vector<std::string>{"check access", "open"});
   CHECK(f.imager.calls.empty());  // "imager" is not a container engine: found, not run
   CHECK(rows[1].detail.starts_with(f.settings.keys_dir + "/uki-signing-cert.pem: O=Owner UKI, valid until "));
@@ -101,7 +106,8 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   CHECK(rows[4].detail == "may publish");
   CHECK(rows[5].detail == "release v1 is a pre-release");
   CHECK(rows[7].detail == "/usr/bin/imager");
-  CHECK(rows[8].detail == "compared with " + f.installers.previous);
+  CHECK(rows[8].detail == "same PCR key and UKI signer as " + f.installers.previous);
+  CHECK(rows[9].detail.find(" GiB free") != std::string::npos);
 }
 
 TEST_CASE("preflight: a partial PK/KEK/db.auth set fails the keys row before imager, naming the missing files") {
@@ -204,6 +210,7 @@ TEST_CASE("preflight: a registry refusing the credentials fails its row; a refus
   f.settings.installer_repository.clear();
   CHECK(f.row("registry").result == PreflightResult::skip);
   CHECK(f.row("continuity").result == PreflightResult::warn);
+  CHECK(f.row("continuity").detail.starts_with("not checked: no run.installer_repository or run.previous_ref"));
 }
 
 TEST_CASE("preflight: the imager engine must exist, and a container engine must answer") {
@@ -232,6 +239,98 @@ TEST_CASE("preflight: continuity's previous release must be found; a first relea
   f.installers.previous_error = Error(ErrorKind::transient, "registry registry.test/talos/installer: GET tags: Couldn't connect");
   CHECK(f.row("continuity").result == PreflightResult::fail);
   CHECK(f.row("continuity").detail == "registry registry.test/talos/installer: GET tags: Couldn't connect");
+}
+
+TEST_CASE("preflight: continuity compares the configured certificate and PCR key with the previous release's") {
+  PreflightFixture f;
+  f.installers.previous = "registry.test/talos/installer:v1.8.0@sha256:" + std::string(64, 'b');
+  f.installers.changes = {"amd64: the PCR signing key changed (...)"};
+  auto r = f.row("continuity");
+  CHECK(r.result == PreflightResult::fail);
+  CHECK(r.detail == "amd64: the PCR signing key changed (...); " + rotation_advice());
+  // What the comparison was given: this build's UKIs as verify will see them, from the configured files.
+  REQUIRE(f.installers.calls.back() == "continuity registry.test/talos/installer");
+  auto pcr = read_file(fs::path(f.settings.keys_dir) / "pcr-signing-key.pub.pem");
+  CHECK(f.installers.continuity_verdicts.size() == 1);
+  CHECK(f.installers.continuity_verdicts[0].machine == "x64");
+  CHECK(f.installers.continuity_verdicts[0].pcrpkey == pcr);
+  CHECK_FALSE(f.installers.continuity_verdicts[0].signer_der.empty());
+  // --allow-key-rotation: named, not refused.
+  auto rows = run_preflight(k_tag, f.settings, [&] {
+    PreflightEnv env{f.clock, f.imager, f.installers, &f.target, ""};
+    env.allow_key_rotation = true;
+    env.architectures = {"amd64", "arm64"};
+    return env;
+  }());
+  CHECK(rows[8].result == PreflightResult::warn);
+  CHECK(rows[8].detail.ends_with("(--allow-key-rotation: published, and the release notes say so)"));
+  CHECK(f.installers.continuity_verdicts.size() == 2);
+  CHECK(f.installers.continuity_verdicts[1].machine == "aa64");
+  // The certificate unreadable: not checked, never ok.
+  fs::remove(fs::path(f.settings.keys_dir) / "pcr-signing-key.pub.pem");
+  auto unread = f.row("continuity");
+  CHECK(unread.result == PreflightResult::fail);
+  CHECK(unread.detail.starts_with("not checked: the certificate or PCR public key cannot be read ("));
+}
+
+TEST_CASE("preflight: a run of the version already going is named first, alone; a short disk fails") {
+  PreflightFixture f;
+  f.settings.state_dir = (f.scratch.path() / "state").string();
+  fs::create_directories(f.scratch.path() / "state" / k_tag);
+  auto held = FileLock::take(f.scratch.path() / "state" / k_tag / "lock", LockWait::no_wait, LockOwner::record_pid);
+  REQUIRE(held);
+  auto rows = f.rows();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].check == "lock");
+  CHECK(rows[0].result == PreflightResult::fail);
+  CHECK(rows[0].detail == "version v1.9.0 is being run by another process (pid " + std::to_string(::getpid()) +
+                              "); run with --wait to wait for it");
+  CHECK(f.installers.calls.empty());  // nothing asked over the network
+  PreflightEnv waiting{f.clock, f.imager, f.installers, &f.target, ""};
+  waiting.waits_for_lock = true;
+  waiting.free_space = [](const fs::path&) { return std::optional<uint64_t>(uint64_t{300} << 20); };
+  auto waited = run_preflight(k_tag, f.settings, waiting);
+  CHECK(waited.front().result == PreflightResult::warn);
+  CHECK(waited.back().check == "disk space");
+  CHECK(waited.back().result == PreflightResult::fail);
+  CHECK(waited.back().detail == (f.scratch.path() / "state").string() +
+                                    ": 0.3 GiB free; a run's outputs need about 2.0 GiB (imager would stop part way with a "
+                                    "full disk)");
+  waiting.free_space = [](const fs::path&) { return std::optional<uint64_t>(); };
+  CHECK(run_preflight(k_tag, f.settings, waiting).back().detail.ends_with("cannot tell the free space (not checked)"));
+}
+
+TEST_CASE("service checks: what every run needs, without a tag or the network") {
+  PreflightFixture f;
+  auto state = f.scratch.path() / "state";
+  PreflightEnv env{f.clock, f.imager, f.installers, nullptr, ""};
+  ::setenv("GH_TOKEN", "", 1);
+  ::setenv("GITHUB_TOKEN", "", 1);
+  ::setenv("DOCKER_CONFIG", f.scratch.path().c_str(), 1);  // no config.json: no registry credentials
+  auto rows = service_checks(f.settings, state, env);
+  std::vector<std::string> checks;
+  for (const auto& r : rows) checks.push_back(r.check);
+  CHECK(checks == std::vector<std::string>{"keys", "certificate", "pcr public key", "signing key", "github token",
+                                           "registry credentials", "imager engine", "state dir", "disk space"});
+  CHECK(failed(rows) ==
+        std::vector<std::string>{"github token: no GitHub token: set run.github_token_file (or GH_TOKEN/GITHUB_TOKEN in the "
+                                 "environment)"});
+  CHECK(rows[5].result == PreflightResult::warn);  // no credentials found: anonymous
+  CHECK(rows[7].detail == state.string() + " (created at the first run)");
+  CHECK(f.installers.calls.empty());
+  write_file(f.scratch.path() / "token", "ghp_example\n");
+  f.settings.github_token_file = (f.scratch.path() / "token").string();
+  CHECK(service_checks(f.settings, state, env)[4].detail == "from " + f.settings.github_token_file);
+  f.settings.github_token_file = (f.scratch.path() / "missing").string();
+  CHECK(service_checks(f.settings, state, env)[4].detail ==
+        "run.github_token_file: GitHub token file " + f.settings.github_token_file + ": cannot read (no such file)");
+  f.settings.target = "dir:" + (f.scratch.path() / "pub").string();
+  auto dir = service_checks(f.settings, state, env)[4];
+  CHECK(dir.check == "publish target");
+  CHECK(dir.result == PreflightResult::ok);
+  ::unsetenv("GH_TOKEN");
+  ::unsetenv("GITHUB_TOKEN");
+  ::unsetenv("DOCKER_CONFIG");
 }
 
 TEST_CASE("config check: every unknown key and section is named by its path, in one message") {

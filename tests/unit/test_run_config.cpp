@@ -1,42 +1,22 @@
-// Unit tests of `sbpipe run`'s pure parts and of the local executor's queue:
-// the imager command template, the run: config section, the source URL
-// that provenance records, and the queue's persistence (with `true` and
-// `false` as the run command, so no pipeline runs here).
+// Unit tests of `sbpipe run`'s pure parts: the imager command template, the
+// run: config section, the source URL that provenance records, and child
+// processes (the local executor's queue: test_local_executor.cpp).
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-#include <thread>
-
 #include "core/subprocess.h"
 #include "pipeline/imager_command.h"
 #include "pipeline/imager_exit.h"
-#include "pipeline/local_executor.h"
 #include "pipeline/provenance.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_text.h"
 #include "pipeline/runner.h"
 #include "support/process.h"
-#include "support/prometheus_text.h"
 
 using namespace sbpipe;
 using namespace sbpipe::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Waits until the entry `name` reaches `state` (or 10 s pass).
-nlohmann::json wait_for_state(LocalExecutor& executor, const std::string& name, const std::string& state) {
-  for (int i = 0; i < 500; ++i) {
-    for (const auto& e : executor.entries())
-      if (e["name"] == name && e["state"] == state) return e;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return {};
-}
-
-}  // namespace
 
 TEST_SUITE("unit") {
 
@@ -116,101 +96,6 @@ TEST_CASE("subprocess: exit status, signals, and secrets kept out of the child's
             .error()
             .message()
             .find("cannot start /nonexistent/imager") != std::string::npos);
-}
-
-TEST_CASE("local executor: journaled before it answers, one entry per release, failures re-run on redelivery") {
-  TempDir dir;
-  ReleaseRef release{"owner/talos-build", "v1.9.0", 4242};
-  std::string name;
-  {
-    auto executor = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"false"}});
-    REQUIRE(executor);
-    auto first = (*executor)->submit(release, WorkflowOrigin{"d-1", "created"});
-    REQUIRE(first);
-    CHECK(first->created);
-    name = first->name;
-    CHECK(name == "talos-build-v1-9-0-4242");
-    // On disk before submit returned, and private.
-    auto entry = nlohmann::json::parse(read_file(dir / "queue" / (name + ".json")));
-    CHECK(entry["state"] == "queued");
-    CHECK(entry["delivery"] == "d-1");
-    CHECK((fs::status(dir / "queue").permissions() & fs::perms::others_all) == fs::perms::none);
-    auto again = (*executor)->submit(release, WorkflowOrigin{"d-2", "published"});
-    REQUIRE(again);
-    CHECK_FALSE(again->created);
-    (*executor)->start();
-    auto failed = wait_for_state(**executor, name, "failed");
-    REQUIRE_FALSE(failed.is_null());
-    CHECK(failed["exit_code"] == 1);
-    CHECK(failed["attempts"] == 1);
-    // A redelivery of a failed release queues it again.
-    auto retried = (*executor)->submit(release, WorkflowOrigin{"d-3", "published"});
-    REQUIRE(retried);
-    CHECK(retried->created);
-    CHECK_FALSE(wait_for_state(**executor, name, "failed").is_null());
-    (*executor)->stop();
-  }
-  // Reopened: the entry is still there; a "running" one left by a crash is queued again.
-  auto path = dir / "queue" / (name + ".json");
-  auto entry = nlohmann::json::parse(read_file(path));
-  CHECK(entry["attempts"] == 2);
-  entry["state"] = "running";
-  write_file(path, entry.dump());
-  auto reopened = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"true"}});
-  REQUIRE(reopened);
-  REQUIRE((*reopened)->entries().size() == 1);
-  CHECK((*reopened)->entries()[0]["state"] == "queued");
-  CHECK_FALSE((*reopened)->submit(release, WorkflowOrigin{"d-4", "published"})->created);
-  (*reopened)->start();
-  CHECK_FALSE(wait_for_state(**reopened, name, "done").is_null());
-  CHECK(fs::exists(dir / "logs" / (name + ".log")));
-  write_file(dir / "queue" / "broken.json", "{");
-  auto damaged = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"true"}});
-  REQUIRE_FALSE(damaged);
-  CHECK(damaged.error().message().find("broken.json: damaged queue entry") != std::string::npos);
-}
-
-TEST_CASE("local executor metrics: queue depth, runs by outcome, last success time (kept across a restart)") {
-  TempDir dir;
-  ReleaseRef good{"owner/talos-build", "v1.9.0", 1};
-  auto before = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  {
-    auto executor = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"true"}});
-    REQUIRE(executor);
-    auto empty = parse_prometheus_text((*executor)->metrics_text());
-    CHECK(empty.problems.empty());
-    CHECK(empty.types["sbpipe_local_queue_depth"] == "gauge");
-    CHECK(empty.types["sbpipe_local_runs_total"] == "counter");
-    CHECK(empty.value("sbpipe_local_queue_depth") == 0);
-    CHECK_FALSE(empty.has("sbpipe_last_successful_release_timestamp_seconds"));  // no success yet
-
-    REQUIRE((*executor)->submit(good, WorkflowOrigin{"d-1", "created"}));
-    REQUIRE((*executor)->submit(ReleaseRef{"owner/talos-build", "v1.9.1", 2}, WorkflowOrigin{"d-2", "created"}));
-    CHECK(parse_prometheus_text((*executor)->metrics_text()).value("sbpipe_local_queue_depth") == 2);
-    (*executor)->start();
-    REQUIRE_FALSE(wait_for_state(**executor, "talos-build-v1-9-1-2", "done").is_null());
-    auto after = parse_prometheus_text((*executor)->metrics_text());
-    CHECK(after.problems.empty());
-    CHECK(after.value("sbpipe_local_queue_depth") == 0);
-    CHECK(after.value("sbpipe_local_runs_running") == 0);
-    CHECK(after.value("sbpipe_local_runs_total{outcome=\"succeeded\"}") == 2);
-    CHECK(after.value("sbpipe_local_runs_total{outcome=\"failed\"}") == 0);
-    double last = after.value("sbpipe_last_successful_release_timestamp_seconds");
-    CHECK(last >= static_cast<double>(before));
-    CHECK(last <= static_cast<double>(before + 120));
-    (*executor)->stop();
-  }
-  // A restart keeps the last success (from the queue on disk); the counters start again.
-  auto reopened = LocalExecutor::open(LocalExecutorConfig{dir.path(), {"false"}});
-  REQUIRE(reopened);
-  auto text = parse_prometheus_text((*reopened)->metrics_text());
-  CHECK(text.value("sbpipe_last_successful_release_timestamp_seconds") >= static_cast<double>(before));
-  CHECK(text.value("sbpipe_local_runs_total{outcome=\"succeeded\"}") == 0);
-  REQUIRE((*reopened)->submit(ReleaseRef{"owner/talos-build", "v1.9.2", 3}, WorkflowOrigin{"d-3", "created"}));
-  (*reopened)->start();
-  REQUIRE_FALSE(wait_for_state(**reopened, "talos-build-v1-9-2-3", "failed").is_null());
-  CHECK(parse_prometheus_text((*reopened)->metrics_text()).value("sbpipe_local_runs_total{outcome=\"failed\"}") == 1);
-  (*reopened)->stop();
 }
 
 TEST_CASE("imager's exit status: named by imager 1.14's categories; only dependency and I/O are retried") {

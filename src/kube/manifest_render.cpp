@@ -1,0 +1,174 @@
+#include "kube/manifest_render.h"
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+namespace sbpipe {
+namespace {
+
+// Whether `token` is in `code`; a token that is a word (OWNER) only as a
+// whole word, so that FOWNER (a capability) is not taken for it.
+bool holds_placeholder(std::string_view code, std::string_view token) {
+  bool word = std::all_of(token.begin(), token.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+  auto inside = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  for (size_t at = code.find(token); at != std::string_view::npos; at = code.find(token, at + 1)) {
+    if (!word) return true;
+    bool starts = at == 0 || !inside(code[at - 1]);
+    bool ends = at + token.size() == code.size() || !inside(code[at + token.size()]);
+    if (starts && ends) return true;
+  }
+  return false;
+}
+
+void replace_all(std::string& text, std::string_view from, std::string_view to) {
+  for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+    text.replace(at, from.size(), to);
+}
+
+std::vector<std::string> lines_of(std::string_view text) {
+  std::vector<std::string> out;
+  std::istringstream in{std::string(text)};
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::string trimmed(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\r')) s.remove_suffix(1);
+  return std::string(s);
+}
+
+// The ConfigMap's sbpipe.yaml for the cluster: the owner's imager section,
+// and the receiver's serve section (the in-cluster receiver's secret path,
+// the build namespace and template of manifests/argo/).
+std::string cluster_config(const RenderValues& v) {
+  std::string out = v.imager_section;
+  if (!out.empty() && out.back() != '\n') out += "\n";
+  out +=
+      "serve:\n"
+      "  listen: 0.0.0.0:8080\n"
+      "  webhook_secret_files: [/run/secrets/webhook/secret]\n"
+      "  allow_repos: [" +
+      v.repo +
+      "]\n"
+      "  trigger: prerelease\n"
+      "  kubernetes:\n"
+      "    namespace: talos-build\n"
+      "    workflow_template: talos-secureboot-build\n";
+  return out;
+}
+
+// Replaces the literal block `sbpipe.yaml: |` of the ConfigMap with `config`.
+std::string with_config_block(std::string_view text, const std::string& config, bool& found) {
+  auto lines = lines_of(text);
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+    if (trimmed(lines[i]) != "sbpipe.yaml: |") continue;
+    found = true;
+    size_t key_indent = lines[i].find_first_not_of(' ');
+    std::string pad(key_indent + 2, ' ');
+    // Skip the old block: every line indented deeper than the key (or blank).
+    size_t j = i + 1;
+    while (j < lines.size() && (trimmed(lines[j]).empty() || lines[j].find_first_not_of(' ') > key_indent)) ++j;
+    for (const auto& line : lines_of(config)) out += line.empty() ? "\n" : pad + line + "\n";
+    i = j - 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string yaml_section_text(std::string_view yaml, std::string_view name) {
+  auto lines = lines_of(yaml);
+  std::string out;
+  bool inside = false;
+  for (const auto& line : lines) {
+    bool top = !line.empty() && line.front() != ' ' && line.front() != '#';
+    if (top) inside = line.starts_with(std::string(name) + ":");
+    if (inside) out += line + "\n";
+  }
+  while (out.size() >= 2 && out.ends_with("\n\n")) out.pop_back();
+  return out;
+}
+
+std::string render_manifest(std::string_view path, std::string_view text, const RenderValues& v,
+                            std::vector<std::string>& problems) {
+  std::string p(path);
+  auto need = [&](const std::string& value, const char* what) {
+    if (value.empty()) problems.push_back(p + ": needs " + what);
+    return !value.empty();
+  };
+  std::string out(text);
+  const std::string owner = v.repo.substr(0, v.repo.find('/'));
+  const std::string name = v.repo.find('/') == std::string::npos ? "" : v.repo.substr(v.repo.find('/') + 1);
+  std::string image_owner = owner;
+  std::transform(image_owner.begin(), image_owner.end(), image_owner.begin(), [](unsigned char c) { return std::tolower(c); });
+
+  if (p == "argo/sbpipe-config.yaml") {
+    bool found = false;
+    out = with_config_block(out, cluster_config(v), found);
+    if (!found) problems.push_back(p + ": no `sbpipe.yaml: |` block to fill");
+  }
+  if (out.find("ghcr.io/owner/talos-installer") != std::string::npos && need(v.installer_repository, "run.installer_repository"))
+    replace_all(out, "ghcr.io/owner/talos-installer", v.installer_repository);
+  // The registry user: the word after --username / --registry-username in an args list.
+  auto lines = lines_of(out);
+  for (size_t i = 1; i < lines.size(); ++i) {
+    std::string prev = trimmed(lines[i - 1]), here = trimmed(lines[i]);
+    if (here == "- owner" && (prev == "- --username" || prev == "- --registry-username") &&
+        need(v.registry_username, "run.registry_username"))
+      lines[i] = lines[i].substr(0, lines[i].find('-')) + "- " + v.registry_username;
+  }
+  out.clear();
+  for (const auto& line : lines) out += line + "\n";
+  if (!text.ends_with("\n") && !out.empty()) out.pop_back();
+  if (need(v.repo, "run.repo (OWNER/NAME)")) {
+    replace_all(out, "OWNER/talos-build", v.repo);
+    if (out.find("owner: OWNER") != std::string::npos) {
+      replace_all(out, "owner: OWNER", "owner: " + owner);
+      replace_all(out, "names: [talos-build]", "names: [" + name + "]");
+    }
+    replace_all(out, "ghcr.io/owner/", "ghcr.io/" + image_owner + "/");
+  }
+  if (out.find("vaults/VAULT/") != std::string::npos) {
+    if (v.secrets == SecretSource::onepassword && need(v.vault, "--vault (the 1Password vault)"))
+      replace_all(out, "vaults/VAULT/", "vaults/" + v.vault + "/");
+  }
+  if (p == "argo/talos-secureboot-build.yaml" && (!v.storage_class.empty() || !v.node_arch.empty())) {
+    auto all = lines_of(out);
+    std::string edited;
+    bool in_template = false, selector_done = false, class_done = false;
+    for (const auto& line : all) {
+      if (line.starts_with("kind: ")) in_template = line == "kind: WorkflowTemplate";
+      if (!v.storage_class.empty() && in_template && !class_done && trimmed(line) == "accessModes: [ReadWriteOnce]") {
+        edited += line.substr(0, line.find('a')) + "storageClassName: " + v.storage_class + "\n";
+        class_done = true;
+      }
+      edited += line + "\n";
+      if (!v.node_arch.empty() && in_template && !selector_done && line == "spec:") {
+        edited += "  nodeSelector:\n    kubernetes.io/arch: " + v.node_arch + "\n";
+        selector_done = true;
+      }
+    }
+    if (!v.storage_class.empty() && !class_done) problems.push_back(p + ": no volumeClaimTemplates to give a StorageClass");
+    if (!v.node_arch.empty() && !selector_done) problems.push_back(p + ": no WorkflowTemplate spec for a nodeSelector");
+    out = edited;
+  }
+  if (v.secrets == SecretSource::plain && p.starts_with("overlays/"))
+    replace_all(out, "- ../../secrets\n", "- ../../secrets/plain\n");
+  // Whatever placeholder is left is named: the result must run as it is.
+  for (std::string_view token : {"OWNER", "ghcr.io/owner/", "vaults/VAULT/"}) {
+    bool only_in_comments = true;
+    for (const auto& line : lines_of(out)) {
+      std::string code = trimmed(line).starts_with("#") ? "" : line.substr(0, line.find(" #"));
+      if (holds_placeholder(code, token)) only_in_comments = false;
+    }
+    if (!only_in_comments && !(token == "vaults/VAULT/" && v.secrets == SecretSource::plain))
+      problems.push_back(p + ": the placeholder " + std::string(token) + " is left");
+  }
+  return out;
+}
+
+}  // namespace sbpipe
