@@ -35,7 +35,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
-using Clock = std::chrono::steady_clock;
+using ListenerClock = std::chrono::steady_clock;
 
 // Where a connection is. waiting: between requests; reading_header: the
 // request head is arriving; reading_body: its body is (m_body_bytes counts
@@ -66,12 +66,14 @@ public:
   // Closes the connection soon (posted to its strand). Any thread.
   virtual void close_soon() = 0;
   Phase phase() const { return m_phase.load(std::memory_order_relaxed); }
-  Clock::time_point phase_since() const { return Clock::time_point(Clock::duration(m_since.load(std::memory_order_relaxed))); }
+  ListenerClock::time_point phase_since() const {
+    return ListenerClock::time_point(ListenerClock::duration(m_since.load(std::memory_order_relaxed)));
+  }
   // Whether a new connection may close this one at the cap: one that is
   // idle or has not sent its whole request head, or whose body arrives
   // slower than k_min_body_rate; never one whose request is being handled
   // or answered, nor a body arriving at a reasonable rate.
-  bool evictable(Clock::time_point now) const {
+  bool evictable(ListenerClock::time_point now) const {
     switch (phase()) {
     case Phase::waiting:
     case Phase::reading_header: return true;
@@ -88,14 +90,14 @@ public:
 protected:
   void set_phase(Phase p) {
     m_phase.store(p, std::memory_order_relaxed);
-    m_since.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    m_since.store(ListenerClock::now().time_since_epoch().count(), std::memory_order_relaxed);
   }
   void count_body(size_t n) { m_body_bytes.fetch_add(n, std::memory_order_relaxed); }
   void reset_body() { m_body_bytes.store(0, std::memory_order_relaxed); }
 
 private:
   std::atomic<Phase> m_phase{Phase::waiting};
-  std::atomic<Clock::rep> m_since{Clock::now().time_since_epoch().count()};
+  std::atomic<ListenerClock::rep> m_since{ListenerClock::now().time_since_epoch().count()};
   std::atomic<uint64_t> m_body_bytes{0};
 };
 
@@ -122,7 +124,7 @@ public:
   // nullptr when none is evictable.
   std::shared_ptr<SessionBase> oldest_evictable() {
     auto sessions = all();  // strong references, taken and released outside the lock
-    auto now = Clock::now();
+    auto now = ListenerClock::now();
     std::shared_ptr<SessionBase> best;
     auto rank = [](const SessionBase& s) { return s.phase() == Phase::reading_body ? 1 : 0; };
     for (auto& s : sessions) {
