@@ -102,12 +102,12 @@ class InstallUpgradeColdBoot(unittest.TestCase):
 
     # --- the releases ---
 
-    def sbpipe_run(self, version, keys, tag):
+    def sbpipe_run(self, version, keys, tag, repo=None):
         """sbpipe run of `version` (SecureBoot installer, built with systemd 257 and the node's TPM
-        step): (exit code, stderr, state dir)."""
+        step) into `repo` (default: the test's installer repository): (exit code, stderr, state dir)."""
         imager = "  outputs: [secureboot-installer]\n  extra_kernel_args: [console=ttyS0]\n"
         env = {"STANDIN_NODE_TPM": "1", "STANDIN_SYSTEMD_EFI": SYSTEMD_257_EFI}
-        r, _, state = sbpipe_run(SBPIPE, SOURCE, self.tmp, tag, version, keys, imager, self.repo, env)
+        r, _, state = sbpipe_run(SBPIPE, SOURCE, self.tmp, tag, version, keys, imager, repo or self.repo, env)
         return r.returncode, r.stderr.decode(errors="replace"), state
 
     def published_installer(self, version, tag):
@@ -116,14 +116,18 @@ class InstallUpgradeColdBoot(unittest.TestCase):
         return talos_install.installer_boot_files(f"{self.repo}:{version}", os.path.join(self.tmp, tag))
 
     def refused_installer(self, keys, tag, cert, reason):
-        """A v1.13.1 build with rotated keys: sbpipe run must stop it at verify, and sbpipe verify
+        """A v1.13.1 build with rotated keys: sbpipe run must refuse it before imager starts (its
+        preflight compares the key set with the previous release), and sbpipe verify
         --previous-ref must refuse its installer tarball, its continuity line giving `reason`.
-        Returns its boot files."""
-        code, err, state = self.sbpipe_run(NEW, keys, tag)
+        The tarball comes from a run of the same keys into a repository with no earlier
+        release (so nothing to compare with). Returns its boot files."""
+        code, err, _ = self.sbpipe_run(NEW, keys, tag)
         self.assertEqual(code, 1, f"sbpipe run published the {tag} build:\n{err[-3000:]}")
-        self.assertIn("nothing was published", err)
+        self.assertIn("failed (continuity); imager was not started", err)
+        code, err, state = self.sbpipe_run(NEW, keys, tag + "-elsewhere", f"{self.repo}-{tag}")
+        self.assertEqual(code, 0, f"sbpipe run of the {tag} build into an empty repository failed:\n{err[-3000:]}")
         tarballs = [os.path.join(d, f) for d, _, fs in os.walk(state) for f in fs if f == "installer-amd64-secureboot.tar"]
-        self.assertTrue(tarballs, f"the refused {tag} run left no installer in {state}")
+        self.assertTrue(tarballs, f"the {tag} run left no installer in {state}")
         r = run(SBPIPE, "verify", tarballs[0], "--cert", cert, "--previous-ref", f"{self.repo}:{OLD}", "--plain-http",
                 check=False)
         report = r.stdout.decode(errors="replace")
@@ -131,7 +135,7 @@ class InstallUpgradeColdBoot(unittest.TestCase):
         continuity = [line for line in report.splitlines() if " continuity " in line]
         self.assertEqual(len(continuity), 1, report)
         self.assertRegex(continuity[0], r"\bFAIL\b.*" + reason, report)
-        print(f"boot: {tag}: sbpipe run stopped it at verify; verify --previous-ref says:\n{report}", file=sys.stderr)
+        print(f"boot: {tag}: sbpipe run stopped it before imager; verify --previous-ref says:\n{report}", file=sys.stderr)
         return talos_install.tarball_boot_files(tarballs[0], os.path.join(self.tmp, tag))
 
     def predictions(self, uki, cert):
