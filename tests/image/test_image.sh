@@ -5,6 +5,7 @@
 # on 127.0.0.1; skopeo reads it back. Where buildah cannot run, this fails
 # and says why (it is never skipped).
 set -euo pipefail
+binary=$(realpath "${1:?usage: test_image.sh SBPIPE_BINARY}")
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d /tmp/sbpipe-test-image.XXXXXX)
 reg_pid=
@@ -29,7 +30,7 @@ reg_pid=$!
 for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
 
 ref="127.0.0.1:$port/owner/sbpipe:test"
-pushed=$(SBPIPE_BUILDAH_ROOT="$work/buildah" scripts/build-image --push "$ref" --plain-http 2>"$work/build.err") ||
+pushed=$(SBPIPE_IMAGE_BINARY="$binary" SBPIPE_BUILDAH_ROOT="$work/buildah" scripts/build-image --push "$ref" --plain-http 2>"$work/build.err") ||
   fail "scripts/build-image failed: $(tail -5 "$work/build.err")"
 grep -q "inside: sbpipe " "$work/build.err" || fail "no version check in the build output"
 case $pushed in "127.0.0.1:$port/owner/sbpipe@sha256:"*) ;; *) fail "push printed '$pushed'" ;; esac

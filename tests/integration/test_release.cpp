@@ -134,7 +134,13 @@ TEST_CASE("upload-assets: fresh upload, then an unchanged re-run uploads nothing
 
 TEST_CASE("upload-assets on a terminal redraws one line per asset and a total in place; without one, plain lines") {
   ReleaseFixture f;
-  Strings args{"/usr/bin/python3", test_support_dir() + "/run_in_pty.py", (f.dir / "pty.out").string(), sbpipe_binary(),
+  // --log-level debug: log lines (each request) are drawn while the display is up.
+  Strings args{"/usr/bin/python3",
+               test_support_dir() + "/run_in_pty.py",
+               (f.dir / "pty.out").string(),
+               sbpipe_binary(),
+               "--log-level",
+               "debug",
                "upload-assets"};
   for (const auto& file : f.files) args.push_back(file.string());
   auto c = f.common();

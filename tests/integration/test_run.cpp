@@ -359,7 +359,10 @@ TEST_CASE("run: a second run of the same version is refused while one runs; --wa
     std::this_thread::sleep_for(std::chrono::milliseconds(25));
   auto refused = f.run();
   CHECK(refused.exit_code == 1);
-  CHECK(refused.err.find("version " + f.kTag + " is being run by another process (pid ") != std::string::npos);
+  // Said by the preflight's lock row (stdout), before anything else is checked.
+  CHECK_MESSAGE(
+      (refused.out + refused.err).find("version " + f.kTag + " is being run by another process (pid ") != std::string::npos,
+      refused.out << refused.err);
   auto waited = f.run({"--wait"});
   auto done = first.get();
   REQUIRE_MESSAGE(done.exit_code == 0, done.err);

@@ -368,7 +368,9 @@ class SignedInstallers(unittest.TestCase):
         with open(config, "w") as f:
             f.write(f"imager:\n  image: {self.host}/owner/installer:{{version}}\n  image_verification:\n    rules:\n"
                     f"      - image: {self.host}/owner/*\n        publicKey:\n          certificate: |\n{pem}")
-        plan = run(SBPIPE, "plan", "--tag", "v1.0.0", "--config", config, "--pin-digests", "--plain-http", "--format", "json")
+        # plan takes only versions of a supported Talos line, and image tags of that version.
+        self.push("owner/installer", "v1.14.0", self.key, *self.images.values())
+        plan = run(SBPIPE, "plan", "--tag", "v1.14.0", "--config", config, "--pin-digests", "--plain-http", "--format", "json")
         plan_file = os.path.join(self.tmp, "plan.json")
         with open(plan_file, "wb") as f:
             f.write(plan.stdout)
