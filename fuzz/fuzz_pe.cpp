@@ -10,6 +10,7 @@
 #include "secureboot/authenticode.h"
 #include "secureboot/cert_table.h"
 #include "secureboot/pe.h"
+#include "secureboot/signature_db.h"
 #include "secureboot/uki.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -40,10 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // Once more trusting the signatures' own signers, so that the PKCS#7
   // verification runs on whatever they hold.
   if (report) {
-    std::vector<std::string> signers;
+    SignatureDatabase signers;
     for (const auto& s : report->signatures)
-      if (!s.signer_der.empty()) signers.push_back(s.signer_der);
-    if (!signers.empty()) (void)check_authenticode(file, *image, signers);
+      if (!s.signer_der.empty()) signers.certificates.push_back(s.signer_der);
+    if (!signers.empty()) (void)check_authenticode(file, *image, signers, &signers);  // also as a dbx
   }
   return 0;
 }
