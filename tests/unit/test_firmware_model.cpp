@@ -12,20 +12,14 @@
 #include "iso/esp.h"
 #include "iso/fat.h"
 #include "secureboot/signature_db.h"
+#include "support/le_bytes.h"
 
 namespace sbpipe {
 namespace {
 
-void put16(std::string& d, size_t at, uint16_t v) {
-  d[at] = static_cast<char>(v & 0xff);
-  d[at + 1] = static_cast<char>(v >> 8);
-}
-void put32(std::string& d, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) d[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-void put64(std::string& d, size_t at, uint64_t v) {
-  for (int i = 0; i < 8; ++i) d[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
+using test::put16;
+using test::put32;
+using test::put64;
 
 // A FAT12 volume of 64 sectors of 512 bytes: 1 reserved, 1 FAT, a root
 // directory of 16 entries (sector 2), clusters of one sector from sector 3.

@@ -13,17 +13,13 @@
 #include "secureboot/talos_version.h"
 #include "secureboot/uki.h"
 #include "secureboot/x509.h"
+#include "support/le_bytes.h"
 
 namespace sbpipe {
 namespace {
 
-void put16(std::string& d, size_t at, uint16_t v) {
-  d[at] = static_cast<char>(v & 0xff);
-  d[at + 1] = static_cast<char>(v >> 8);
-}
-void put32(std::string& d, size_t at, uint32_t v) {
-  for (int i = 0; i < 4; ++i) d[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
+using test::put16;
+using test::put32;
 
 struct SectionSpec {
   std::string name;
