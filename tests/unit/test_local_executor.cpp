@@ -189,11 +189,13 @@ struct Queue {
   }
   void close() { executor.reset(); }
   json file(const std::string& name = kName) { return json::parse(read_file(dir / "queue" / (name + ".json"))); }
+  // `running` is stored before the spawn and the child's pid after it; a
+  // test that reaches `running` means the run has started, pid recorded.
   bool reaches(const std::string& name, EntryState state) {
     return executor->TEST_wait_until(
         [&](const std::vector<QueueEntry>& entries) {
           for (const auto& e : entries)
-            if (e.name == name && e.state == state) return true;
+            if (e.name == name && e.state == state && (state != EntryState::running || e.child)) return true;
           return false;
         },
         10s);
