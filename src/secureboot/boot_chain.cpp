@@ -209,9 +209,9 @@ Result<size_t> gate_boot_file_systems(const fs::path& image, const std::map<std:
       }
       out.push_back(EfiBinary{label + "!" + where + "/" + l.file.path, dest, l.role, {}});
       if (!tree.empty())
-        layout(where + "/" + l.file.path, in_tree == nullptr
-                                              ? "is not in the ISO 9660 tree: firmware boots a file verify saw nowhere else"
-                                              : "differs from the ISO 9660 tree's copy: firmware boots this one");
+        layout(where + "/" + l.file.path,
+               in_tree == nullptr ? "is not among the ISO 9660 tree's boot files: firmware can load what the tree does not show"
+                                  : "differs from the ISO 9660 tree's copy: firmware boots this one");
     }
     for (const auto& [name, binary] : tree)
       if (!seen.contains(name))

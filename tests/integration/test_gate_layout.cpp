@@ -69,8 +69,8 @@ fs::path make_iso(const fs::path& dir, const std::string& name, const std::vecto
     must_run({"truncate", "-s", "34M", img.string()});
     must_run({"mkfs.vfat", "-F", "32", "-n", "EFI", img.string()});
     std::vector<std::string> mcopy{"mcopy", "-s", "-Q", "-i", img.string()};
-    for (const auto& top : {"EFI", "loader"})
-      if (fs::exists(esp_root / top)) mcopy.push_back((esp_root / top).string());
+    if (fs::exists(esp_root))
+      for (const auto& top : fs::directory_iterator(esp_root)) mcopy.push_back(top.path().string());
     mcopy.push_back("::");
     if (mcopy.size() > 6) must_run(mcopy);
     argv.insert(argv.end(),
@@ -143,6 +143,35 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
                    "esp           FAIL  differs from the ISO 9660 tree's copy: firmware boots this one"));
     CHECK(r.out.find("ESP(El Torito entry 1)/EFI/Linux/Talos-v1.13.0.efi") != std::string::npos);
     CHECK(r.out.find("FAIL  unsigned") != std::string::npos);
+  }
+  SUBCASE("what a Type #1 entry names is gated wherever it is and whatever its name (systemd-boot loads it)") {
+    // loader/entries/*.conf's `efi` and `linux` lines (systemd src/boot/efi/boot.c, line_get_key_value):
+    // neither file ends in .efi nor lies on a boot path, so only the entry leads to them.
+    write_file(dir / "tools.conf", "title Tools\n# efi /not/this.bin\n  efi   /tools/shell.bin  \r\n");
+    write_file(dir / "talos.conf", "title Talos\nlinux /kernels/vmlinuz\noptions talos.platform=metal\n");
+    auto with_entries = signed_set;
+    with_entries.insert(with_entries.end(), {{"loader/entries/tools.conf", dir / "tools.conf"},
+                                             {"loader/entries/talos.conf", dir / "talos.conf"},
+                                             {"tools/shell.bin", b.unsigned_sdboot},
+                                             {"kernels/vmlinuz", b.unsigned_uki}});
+    auto r = verify(make_iso(dir.path(), "entries", with_entries, with_entries));
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(has_line(r.out, "ESP(El Torito entry 1)/tools/shell.bin", "FAIL  unsigned"), r.out);
+    CHECK_MESSAGE(has_line(r.out, "ESP(El Torito entry 1)/kernels/vmlinuz", "FAIL  unsigned"), r.out);
+    CHECK(r.out.find("not/this.bin") == std::string::npos);  // a comment names nothing
+    // Signed, they pass the signature check, and still fail: a Talos ISO's partition holds the
+    // tree's boot files and nothing else, so a loadable extra is refused, not published.
+    auto signed_entries = signed_set;
+    signed_entries.insert(signed_entries.end(), {{"loader/entries/tools.conf", dir / "tools.conf"},
+                                                 {"loader/entries/talos.conf", dir / "talos.conf"},
+                                                 {"tools/shell.bin", b.sdboot},
+                                                 {"kernels/vmlinuz", b.uki}});
+    auto extra = verify(make_iso(dir.path(), "entries-signed", signed_entries, signed_entries));
+    CHECK(extra.exit_code == 1);
+    CHECK_MESSAGE(has_line(extra.out, "ESP(El Torito entry 1)/kernels/vmlinuz", "uki           ok    signed by"), extra.out);
+    CHECK(has_line(extra.out, "ESP(El Torito entry 1)/tools/shell.bin",
+                   "esp           FAIL  is not among the ISO 9660 tree's boot files: firmware can load what the tree does "
+                   "not show"));
   }
   SUBCASE("a boot file missing from the partition, and an ISO with no EFI partition at all") {
     auto r = verify(make_iso(dir.path(), "partial", signed_set, {signed_set[0], signed_set[2]}));
