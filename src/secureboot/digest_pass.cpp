@@ -1,6 +1,7 @@
 #include "secureboot/digest_pass.h"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -81,9 +82,9 @@ Status direct(const RandomAccess& file, Running& r) {
 
 Status run_digest_pass(const RandomAccess& file, std::vector<std::vector<DigestTask>>& groups) {
   uint64_t end = 0;
-  std::vector<std::vector<Running>> running(groups.size());
-  for (size_t g = 0; g < groups.size(); ++g)
-    for (auto& task : groups[g]) {
+  std::vector<Running> streamed, apart;
+  for (auto& group : groups)
+    for (auto& task : group) {
       const EVP_MD* md = digest_md(task.algorithm);
       if (md == nullptr) return fail(ErrorKind::invalid_input, "no digest named " + task.algorithm);
       for (const auto& range : task.ranges)
@@ -93,47 +94,60 @@ Status run_digest_pass(const RandomAccess& file, std::vector<std::vector<DigestT
       EVP_DigestInit_ex(r.ctx.get(), md, nullptr);
       if (r.streamed)
         for (const auto& range : task.ranges) end = std::max(end, range.offset + range.length);
-      running[g].push_back(std::move(r));
+      (r.streamed ? streamed : apart).push_back(std::move(r));
     }
   const uint64_t chunks = (end + k_chunk - 1) / k_chunk;
 
   struct Slot {
     std::string data;
-    uint64_t chunk = 0;
-    size_t readers = 0;  // groups still to take this chunk
+    size_t readers = 0;  // tasks still to take this chunk
   };
   std::vector<Slot> slots(k_slots);
   std::mutex mutex;
   std::condition_variable changed;
   uint64_t published = 0;  // chunks ready: [0, published)
-  bool stopped = false;
-  std::vector<Status> results(groups.size());
+  bool stopped = false;    // the reader failed
+  // Per streamed task: the next chunk it takes, and whether a thread is at it.
+  std::vector<uint64_t> next(streamed.size(), 0);
+  std::vector<char> busy(streamed.size(), 0);
+  std::atomic<size_t> next_apart = 0;
+  std::vector<Status> results(apart.size());
 
-  auto worker = [&](size_t g) {
-    for (uint64_t c = 0; c < chunks; ++c) {
-      Slot* slot;
+  // A thread takes whichever task can go on, the one furthest behind first
+  // (it holds the oldest slot): any idle core hashes, and the ring moves.
+  auto worker = [&] {
+    for (;;) {
+      size_t t = streamed.size();
+      uint64_t c = 0;
       {
         std::unique_lock lock(mutex);
-        changed.wait(lock, [&] { return published > c || stopped; });
-        if (published <= c) return;  // the reader failed
-        slot = &slots[c % k_slots];
+        bool all_done = false;
+        changed.wait(lock, [&] {
+          all_done = true;
+          t = streamed.size();
+          for (size_t i = 0; i < streamed.size(); ++i) {
+            if (next[i] < chunks) all_done = false;
+            if (!busy[i] && next[i] < published && (t == streamed.size() || next[i] < next[t])) t = i;
+          }
+          return t < streamed.size() || all_done || stopped;
+        });
+        if (t == streamed.size()) break;  // all streamed, or the reader failed
+        busy[t] = 1;
+        c = next[t];
       }
-      for (auto& r : running[g])
-        if (r.streamed) feed(r, c * k_chunk, slot->data);
+      feed(streamed[t], c * k_chunk, slots[c % k_slots].data);
       std::lock_guard lock(mutex);
-      if (--slot->readers == 0) changed.notify_all();
+      busy[t] = 0;
+      ++next[t];
+      --slots[c % k_slots].readers;
+      changed.notify_all();
     }
-    for (auto& r : running[g]) {
-      if (r.streamed) {
-        finish(r);
-      } else if (auto st = direct(file, r); !st) {
-        results[g] = st;
-        return;
-      }
-    }
+    // Then the digests that go back in the file, each by its own reads.
+    for (size_t i = next_apart++; i < apart.size(); i = next_apart++) results[i] = direct(file, apart[i]);
   };
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
   std::vector<std::thread> threads;
-  for (size_t g = 0; g < groups.size(); ++g) threads.emplace_back(worker, g);
+  for (size_t i = 0; i < std::min(cores, std::max<size_t>(1, streamed.size() + apart.size())); ++i) threads.emplace_back(worker);
 
   Status read_status;
   for (uint64_t c = 0; c < chunks && read_status; ++c) {
@@ -149,8 +163,7 @@ Status run_digest_pass(const RandomAccess& file, std::vector<std::vector<DigestT
     if (!read_status) {
       stopped = true;
     } else {
-      slot.chunk = c;
-      slot.readers = groups.size();
+      slot.readers = streamed.size();
       published = c + 1;
     }
     changed.notify_all();
@@ -159,6 +172,7 @@ Status run_digest_pass(const RandomAccess& file, std::vector<std::vector<DigestT
   if (!read_status) return read_status;
   for (auto& st : results)
     if (!st) return st;
+  for (auto& r : streamed) finish(r);
   return {};
 }
 
