@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "core/hex.h"
+
 namespace sbpipe {
 
 template <HashAlgorithm A>
@@ -38,14 +40,7 @@ std::string Hash<A>::finish_hex() {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(m_impl->ctx, md, &len);
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(k_hex[md[i] >> 4]);
-    out.push_back(k_hex[md[i] & 0xf]);
-  }
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), len));
 }
 
 template <HashAlgorithm A>

@@ -300,7 +300,11 @@ Result<Release> GitHubApi::find_release(const RepoName& repo, const std::string&
     }
     if (listed->size() < kPageSize) break;
   }
-  if (drafts.empty()) return fail(ErrorKind::not_found, "GitHub: " + what + ": no such release (neither published nor draft)");
+  if (drafts.empty())
+    return fail(ErrorKind::not_found, "GitHub: " + what +
+                                          ": no such release (neither published nor draft); create it as a pre-release "
+                                          "(README, step 2): gh release create " +
+                                          tag + " --repo " + repo.str() + " --prerelease --verify-tag");
   if (drafts.size() > 1) {
     std::string ids;
     for (const auto& d : drafts) ids += (ids.empty() ? "" : ", ") + std::to_string(d.id);

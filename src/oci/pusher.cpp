@@ -35,6 +35,8 @@ public:
       : m_registry(registry), m_clock(clock), m_options(options), m_sessions(sessions) {}
 
   Result<PushResult> run(const std::vector<LocalImage>& images);
+  // Whether TAG names the new image (a failure after that leaves only arch tags behind).
+  bool tag_moved() const { return m_tag_moved; }
 
 private:
   // A layer's descriptor when it can be known without reading the layer.
@@ -67,6 +69,7 @@ private:
   const PushOptions& m_options;
   const SessionFactory& m_sessions;
   std::atomic<int> m_present{0};
+  bool m_tag_moved = false;
 };
 
 template <class F>
@@ -338,6 +341,7 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
     if (auto st = run_before_tags(images, manifests, media, *top); !st) return fail(st.error());
   }
   if (auto st = m_registry.put_manifest(tag, media, *top); !st) return fail(st.error());
+  m_tag_moved = true;
   if (auto st = move_arch_tags(images, manifests, *arch_tags, OnlyStale::no); !st) return fail(st.error());
   Digest digest = Digest::of(*top);
   spdlog::info("tagged {} as {}", m_options.target.str(), digest.str());
@@ -349,7 +353,14 @@ Result<PushResult> Pusher::run(const std::vector<LocalImage>& images) {
 Result<PushResult> push_images(Registry& registry, Clock& clock, const std::vector<LocalImage>& images,
                                const PushOptions& options, const SessionFactory& sessions) {
   Pusher pusher(registry, clock, options, sessions);
-  return pusher.run(images);
+  auto pushed = pusher.run(images);
+  // What the owner needs after a registry that went away mid-push: whether
+  // the tag moved, and that a re-run resumes.
+  if (!pushed && !pusher.tag_moved())
+    return fail(Error(pushed.error().kind(), pushed.error().message() + "; " + options.target.str() +
+                                                 " was not moved (it names what it named before), and a re-run pushes only "
+                                                 "what the registry is missing"));
+  return pushed;
 }
 
 }  // namespace sbpipe

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "core/hex.h"
 #include "core/openssl_util.h"
 #include "core/stream.h"
 #include "secureboot/der.h"
@@ -26,16 +27,6 @@ constexpr std::string_view k_signed_data_oid{"\x2a\x86\x48\x86\xf7\x0d\x01\x07\x
 // A PKCS#7 the firmware can use is under 64 KiB (HashPeImageByType reads a
 // two-byte length); longer ones are not read.
 constexpr size_t k_max_auth_data = 16 << 20;
-
-std::string hex(const unsigned char* data, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < n; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 15];
-  }
-  return out;
-}
 
 std::string oneline(X509_NAME* name) {
   char buf[512];
@@ -148,8 +139,6 @@ bool indirect_content(PKCS7* contents, std::string_view& content, std::string& p
   content = data.substr(skip, size);
   return true;
 }
-
-std::string digest_hex(const std::string& raw) { return hex(reinterpret_cast<const unsigned char*>(raw.data()), raw.size()); }
 
 // The digest of `der`'s TBSCertificate (X509GetTBSCert, for IsCertHashFoundInDbx).
 std::string tbs_digest(X509* cert, const EVP_MD* md) {
@@ -426,7 +415,7 @@ Result<AuthenticodeReport> check_authenticode(const RandomAccess& file, const Pe
   if (!cache.contains(NID_sha256)) cache.emplace(NID_sha256, digest_with(file, image, EVP_sha256()));
   auto& sha256 = cache.at(NID_sha256);
   if (sha256)
-    report.sha256 = digest_hex(*sha256);
+    report.sha256 = to_hex(*sha256);
   else if (sha256.error().kind() != ErrorKind::invalid_input)
     return fail(sha256.error());
   if (!image.is_signed()) {

@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/openssl_util.h"
 #include "core/stream.h"
 
@@ -40,16 +41,6 @@ std::string digest(const EVP_MD* md, std::string_view data) {
   unsigned int len = 0;
   EVP_Digest(data.data(), data.size(), out, &len, md, nullptr);
   return std::string(reinterpret_cast<const char*>(out), len);
-}
-
-std::string hex(std::string_view raw) {
-  static const char* digits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += digits[c >> 4];
-    out += digits[c & 15];
-  }
-  return out;
 }
 
 // PCR extend: new = H(old || H(data)), where `measured` is already H(data).
@@ -98,7 +89,7 @@ void check_bank(const std::string& bank, const nlohmann::json& entries, const st
   // A node takes the entry whose policy is the one its TPM computes
   // (unseal.go walks the bank's list), so one matching entry is enough.
   for (const auto& e : entries) {
-    if (!e.is_object() || !e.contains("pol") || !e["pol"].is_string() || e["pol"] != hex(want)) continue;
+    if (!e.is_object() || !e.contains("pol") || !e["pol"].is_string() || e["pol"] != to_hex(want)) continue;
     if (!e.contains("pcrs") || !is_pcr11_only(e["pcrs"]))
       problems.push_back(bank + ": the entry covers " + e.value("pcrs", nlohmann::json()).dump() + ", not PCR 11 alone");
     if (!e.contains("pkfp") || !e["pkfp"].is_string() || e["pkfp"] != pkfp)
@@ -187,7 +178,7 @@ Result<std::vector<PcrPrediction>> predict_pcr11(const UkiProfile& profile, Sect
     std::string* slots[] = {&p.enter_initrd, &p.leave_initrd, &p.enter_machined};
     for (size_t i = 0; i < 3; ++i) {
       value = extend(md, value, digest(md, k_phases[i]));
-      *slots[i] = hex(value);
+      *slots[i] = to_hex(value);
     }
     out.push_back(std::move(p));
   }
@@ -217,7 +208,8 @@ Result<std::string> pcr_key_fingerprint(const std::string& pem) {
   unsigned char* der = nullptr;
   int len = i2d_PublicKey(key.get(), &der);  // PKCS#1 RSAPublicKey for RSA keys
   if (len <= 0) return fail(ErrorKind::invalid_input, "cannot encode the RSA public key: " + ossl::take_error());
-  std::string fingerprint = hex(digest(EVP_sha256(), std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len))));
+  std::string fingerprint =
+      to_hex(digest(EVP_sha256(), std::string_view(reinterpret_cast<char*>(der), static_cast<size_t>(len))));
   OPENSSL_free(der);
   return fingerprint;
 }

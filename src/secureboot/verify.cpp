@@ -5,6 +5,7 @@
 #include <map>
 
 #include "core/file.h"
+#include "core/hex.h"
 #include "secureboot/authenticode.h"
 #include "secureboot/digest_pass.h"
 #include "secureboot/pcr_policy.h"
@@ -102,6 +103,134 @@ std::string expected_name(ExpectedRole role) {
   return "any";
 }
 
+// Every digest of a binary in one read, spread over the cores
+// (digest_pass.h): the Authenticode digests, and for a UKI its measured
+// sections in each PCR bank.
+struct HashedBinary {
+  AuthenticodeDigests authenticode;
+  std::optional<Result<UkiInfo>> uki;  // a UKI's sections, or why they cannot be read
+  std::optional<SectionDigests> sections;
+};
+
+Status hash_binary(const RandomAccess& file, const PeImage& image, EfiRole role, HashedBinary& out) {
+  std::vector<std::vector<DigestTask>> groups;
+  auto algorithms = authenticode_algorithms(file, image);
+  if (!algorithms) return fail(algorithms.error());
+  if (auto ranges = authenticode_ranges(image)) {
+    groups.emplace_back();
+    for (const auto& a : *algorithms) groups.back().push_back(DigestTask{a, *ranges});
+  }
+  std::vector<const PeSection*> measured;
+  const size_t first_bank_group = groups.size();
+  if (role == EfiRole::uki) {
+    out.uki = read_uki(file, image);
+    if (*out.uki) {
+      out.sections.emplace(file);
+      measured = measured_sections(**out.uki);
+      for (const auto& bank : k_pcr_banks) {
+        groups.emplace_back();
+        for (const PeSection* sec : measured) {
+          uint64_t stored = std::min(sec->virtual_size, sec->raw_size);
+          groups.back().push_back(DigestTask{bank, {{sec->raw_offset, stored}}, sec->virtual_size - stored});
+        }
+      }
+    }
+  }
+  if (auto st = run_digest_pass(file, groups); !st) return st;
+  for (size_t g = 0; g < groups.size(); ++g)
+    for (size_t t = 0; t < groups[g].size(); ++t) {
+      DigestTask& task = groups[g][t];
+      if (g >= first_bank_group)
+        out.sections->set(measured[t], task.algorithm, std::move(task.digest));
+      else
+        out.authenticode[task.algorithm] = std::move(task.digest);
+    }
+  return {};
+}
+
+// The signature verdict: the signer shown (the accepted one, else the
+// first), and why the image is allowed or not.
+void judge_signature(const AuthenticodeReport& report, Verdict& v) {
+  v.sha256 = report.sha256;
+  for (const auto& s : report.signatures)
+    if (s.ok() || v.signer.empty()) {
+      v.signer = s.signer_subject;
+      v.signer_der = s.signer_der;
+      v.anchor_der = s.anchor_der;
+      v.anchor_digest = s.anchor_digest;
+      if (s.ok()) break;
+    }
+  v.signature_ok = report.ok();
+  if (!report.accepted_by_digest.empty()) {
+    v.signature_reason = report.accepted_by_digest;
+    v.anchor_digest = from_hex(report.sha256).value_or("");
+  } else if (v.signature_ok) {
+    const SignatureCheck* s = report.accepted();
+    v.signature_reason =
+        s->anchor_der.empty() ? "allowed by its " + s->accepted_by + " (signed by " + v.signer + ")" : "signed by " + v.signer;
+  } else {
+    v.signature_reason = report.problem();
+  }
+}
+
+// A UKI's policy: the command line and the signed PCR 11 policy of every
+// profile, and the .pcrpkey against the given PCR key. Problems go to
+// `policy`, what holds to `notes`; an error when a section cannot be read.
+Status judge_uki(const RandomAccess& file, const UkiInfo& info, SectionDigests& digests, const VerifyOptions& options, Verdict& v,
+                 std::vector<std::string>& policy, std::vector<std::string>& notes) {
+  v.cmdline = info.profiles.front().cmdline;
+  v.os_version = info.os_version;
+  v.has_pcrsig = info.has_pcrsig;
+  v.has_pcrpkey = info.pcrpkey.has_value();
+  v.pcrpkey = info.pcrpkey;
+  std::vector<std::string> ids;
+  bool policies_ok = true;
+  for (const auto& profile : info.profiles) {
+    check_cmdline(profile, options, policy);
+    auto pcr = check_pcr_policy(file, profile, info.pcrpkey, digests);
+    if (!pcr) return fail(pcr.error());
+    std::string where = profile.id.empty() ? "pcr11 policy: " : "profile " + profile.id + ": pcr11 policy: ";
+    for (const auto& p : pcr->problems) policy.push_back(where + p);
+    policies_ok = policies_ok && pcr->ok;
+    v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline, std::move(*pcr)});
+    if (!profile.id.empty()) ids.push_back(profile.id);
+  }
+  if (options.pcr_public_key) {
+    if (!info.pcrpkey) {
+      policy.push_back("no .pcrpkey section, expected the given PCR public key");
+    } else {
+      auto same = same_public_key(*info.pcrpkey, *options.pcr_public_key);
+      if (!same)
+        policy.push_back(".pcrpkey: " + same.error().message());
+      else if (!*same)
+        policy.push_back(
+            ".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
+            "them with this build");
+    }
+  }
+  if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
+  if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
+  if (policies_ok) notes.push_back("pcr11 policy ok");
+  return {};
+}
+
+// ok when the signature and every policy hold; the reason lists what
+// failed, else the signature and the notes.
+Verdict finish_verdict(Verdict v, const std::vector<std::string>& policy, std::vector<std::string> notes) {
+  v.policy = policy;
+  v.ok = v.signature_ok && policy.empty();
+  if (!v.ok) {
+    std::vector<std::string> problems;
+    if (!v.signature_ok) problems.push_back(v.signature_reason);
+    problems.insert(problems.end(), policy.begin(), policy.end());
+    v.reason = join(problems, "; ");
+    return v;
+  }
+  notes.insert(notes.begin(), v.signature_reason);
+  v.reason = join(notes, ", ");
+  return v;
+}
+
 Verdict judge_binary(const EfiBinary& binary, const VerifyOptions& options, const SignatureDatabase& db,
                      const SignatureDatabase* dbx) {
   if (binary.expected == ExpectedRole::signature_database) return verify_database(binary);
@@ -136,135 +265,30 @@ Verdict judge_binary(const EfiBinary& binary, const VerifyOptions& options, cons
   std::vector<std::string> policy;
   if (binary.expected == ExpectedRole::uki && role != EfiRole::uki)
     policy.push_back("expected a UKI but there is no .linux section");
+  HashedBinary hashed;
+  if (auto st = hash_binary(**file, *image, role, hashed); !st) return failed(st.error().message());
+  if (hashed.uki && !*hashed.uki) policy.push_back(hashed.uki->error().message());
 
-  // Every digest of the file in one read, spread over the cores
-  // (digest_pass.h): the Authenticode digests on one thread, each PCR bank's
-  // section digests on its own.
-  std::optional<Result<UkiInfo>> uki;
-  std::optional<SectionDigests> digests;
-  std::vector<std::vector<DigestTask>> groups;
-  auto algorithms = authenticode_algorithms(**file, *image);
-  if (!algorithms) return failed(algorithms.error().message());
-  if (auto ranges = authenticode_ranges(*image)) {
-    groups.emplace_back();
-    for (const auto& a : *algorithms) groups.back().push_back(DigestTask{a, *ranges});
-  }
-  std::vector<const PeSection*> measured;
-  const size_t first_bank_group = groups.size();
-  if (role == EfiRole::uki) {
-    uki = read_uki(**file, *image);
-    if (*uki) {
-      digests.emplace(**file);
-      measured = measured_sections(**uki);
-      for (const auto& bank : k_pcr_banks) {
-        groups.emplace_back();
-        for (const PeSection* sec : measured) {
-          uint64_t stored = std::min(sec->virtual_size, sec->raw_size);
-          groups.back().push_back(DigestTask{bank, {{sec->raw_offset, stored}}, sec->virtual_size - stored});
-        }
-      }
-    } else {
-      policy.push_back((*uki).error().message());
-    }
-  }
-  if (auto st = run_digest_pass(**file, groups); !st) return failed(st.error().message());
-  AuthenticodeDigests precomputed;
-  for (size_t g = 0; g < groups.size(); ++g)
-    for (size_t t = 0; t < groups[g].size(); ++t) {
-      DigestTask& task = groups[g][t];
-      if (g >= first_bank_group)
-        digests->set(measured[t], task.algorithm, std::move(task.digest));
-      else
-        precomputed[task.algorithm] = std::move(task.digest);
-    }
-  auto report = check_authenticode(**file, *image, db, dbx, &precomputed);
+  auto report = check_authenticode(**file, *image, db, dbx, &hashed.authenticode);
   if (!report) {
     v.ok = false;
     v.reason = v.signature_reason = report.error().message();
     return v;
   }
-  v.sha256 = report->sha256;
-  for (const auto& s : report->signatures)
-    if (s.ok() || v.signer.empty()) {
-      v.signer = s.signer_subject;
-      v.signer_der = s.signer_der;
-      v.anchor_der = s.anchor_der;
-      v.anchor_digest = s.anchor_digest;
-      if (s.ok()) break;
-    }
-  v.signature_ok = report->ok();
-  if (!report->accepted_by_digest.empty()) {
-    v.signature_reason = report->accepted_by_digest;
-    std::string raw;
-    for (size_t i = 0; i + 1 < report->sha256.size(); i += 2)
-      raw += static_cast<char>(std::stoi(report->sha256.substr(i, 2), nullptr, 16));
-    v.anchor_digest = raw;
-  } else if (v.signature_ok) {
-    const SignatureCheck* s = report->accepted();
-    v.signature_reason =
-        s->anchor_der.empty() ? "allowed by its " + s->accepted_by + " (signed by " + v.signer + ")" : "signed by " + v.signer;
-  } else {
-    v.signature_reason = report->problem();
-  }
+  judge_signature(*report, v);
   check_named_policies(*image, *report, policy);
 
   std::vector<std::string> notes;
-  if (uki && *uki) {
-    // After the signature verdict, a read error fails the binary but leaves that verdict.
-    auto aborted = [&](const Error& e) {
+  if (hashed.uki && *hashed.uki)
+    if (auto st = judge_uki(**file, **hashed.uki, *hashed.sections, options, v, policy, notes); !st) {
+      // After the signature verdict, a read error fails the binary but leaves that verdict.
       v.ok = false;
-      v.reason = e.message();
+      v.reason = st.error().message();
       v.policy = policy;
-      v.policy.push_back(e.message());
+      v.policy.push_back(st.error().message());
       return v;
-    };
-    auto& info = **uki;
-    v.cmdline = info.profiles.front().cmdline;
-    v.os_version = info.os_version;
-    v.has_pcrsig = info.has_pcrsig;
-    v.has_pcrpkey = info.pcrpkey.has_value();
-    v.pcrpkey = info.pcrpkey;
-    std::vector<std::string> ids;
-    bool policies_ok = true;
-    for (const auto& profile : info.profiles) {
-      check_cmdline(profile, options, policy);
-      auto pcr = check_pcr_policy(**file, profile, info.pcrpkey, *digests);
-      if (!pcr) return aborted(pcr.error());
-      std::string where = profile.id.empty() ? "pcr11 policy: " : "profile " + profile.id + ": pcr11 policy: ";
-      for (const auto& p : pcr->problems) policy.push_back(where + p);
-      policies_ok = policies_ok && pcr->ok;
-      v.profiles.push_back(ProfileVerdict{profile.id, profile.cmdline, std::move(*pcr)});
-      if (!profile.id.empty()) ids.push_back(profile.id);
     }
-    if (options.pcr_public_key) {
-      if (!info.pcrpkey) {
-        policy.push_back("no .pcrpkey section, expected the given PCR public key");
-      } else {
-        auto same = same_public_key(*info.pcrpkey, *options.pcr_public_key);
-        if (!same)
-          policy.push_back(".pcrpkey: " + same.error().message());
-        else if (!*same)
-          policy.push_back(
-              ".pcrpkey is not the given PCR public key: nodes whose disks are sealed to that key cannot unseal "
-              "them with this build");
-      }
-    }
-    if (v.os_version) notes.push_back("VERSION=" + *v.os_version);
-    if (!ids.empty()) notes.push_back("profiles " + join(ids, " "));
-    if (policies_ok) notes.push_back("pcr11 policy ok");
-  }
-  v.policy = policy;
-  v.ok = v.signature_ok && policy.empty();
-  if (!v.ok) {
-    std::vector<std::string> problems;
-    if (!v.signature_ok) problems.push_back(v.signature_reason);
-    problems.insert(problems.end(), policy.begin(), policy.end());
-    v.reason = join(problems, "; ");
-    return v;
-  }
-  notes.insert(notes.begin(), v.signature_reason);
-  v.reason = join(notes, ", ");
-  return v;
+  return finish_verdict(std::move(v), policy, std::move(notes));
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/hex.h"  // to_hex, from_hex: bundles carry digests as hex
 #include "sigstore/dsse.h"
 #include "sigstore/keys.h"
 
@@ -61,9 +62,5 @@ Result<Bundle> sign_dsse(const SigningKey& key, std::string_view payload_type, s
 // statement with a subject of that sha256. invalid_input saying which
 // check failed.
 Status verify_bundle_with_key(const Bundle& bundle, const PublicKey& key, std::string_view sha256);
-
-// The lowercase hex of raw bytes, and back (nullopt for odd or non-hex text).
-std::string to_hex(std::string_view bytes);
-std::optional<std::string> from_hex(std::string_view hex);
 
 }  // namespace sbpipe

@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "core/hex.h"
+
 namespace sbpipe {
 
 std::string webhook_signature(std::string_view secret, std::string_view body) {
@@ -11,13 +13,7 @@ std::string webhook_signature(std::string_view secret, std::string_view body) {
   unsigned int len = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(body.data()),
        body.size(), mac, &len);
-  static const char* kHex = "0123456789abcdef";
-  std::string out = "sha256=";
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[mac[i] >> 4];
-    out += kHex[mac[i] & 15];
-  }
-  return out;
+  return "sha256=" + to_hex(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 bool verify_webhook_signature(const std::vector<std::string>& secrets, std::string_view body, std::string_view header) {

@@ -323,6 +323,10 @@ TEST_CASE("push-installer: transport faults are retried from HEAD; persistent on
     check_one_line_error(r, "HTTP 503");
     CHECK(r.err.find("registry " + host + "/test/faults") != std::string::npos);
     CHECK(r.err.find("gave up after 3 tries") != std::string::npos);
+    // What the owner needs next: the tag did not move, and a re-run resumes.
+    CHECK(r.err.find("; " + host +
+                     "/test/faults:v1 was not moved (it names what it named before), and a re-run pushes only what the "
+                     "registry is missing") != std::string::npos);
     CHECK(manifest_status(registry.host(), "test/faults", "v1") == "404");
     CHECK(proxy.count("PUT", "/manifests/") == 0);
   }

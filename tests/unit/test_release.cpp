@@ -183,6 +183,18 @@ TEST_CASE("GitHubApi: a draft is found by listing when releases/tags answers 404
   CHECK(find_header(f.http.requests[0].headers, "Accept") == "application/vnd.github+json");
 }
 
+TEST_CASE("GitHubApi: no release, published or draft: not_found with the command that creates the pre-release") {
+  ApiFixture f;
+  f.http.reply(404, {}, R"({"message":"Not Found"})");
+  f.http.reply(200, {}, "[" + nlohmann::json{{"id", 6}, {"tag_name", "v0"}}.dump() + "]");
+  auto missing = f.api().find_release(RepoName{"o", "r"}, "v1.12.9");
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().kind() == ErrorKind::not_found);
+  CHECK(missing.error().message() ==
+        "GitHub: release v1.12.9 of o/r: no such release (neither published nor draft); create it as a pre-release (README, "
+        "step 2): gh release create v1.12.9 --repo o/r --prerelease --verify-tag");
+}
+
 TEST_CASE("GitHubApi: the primary rate limit waits until x-ratelimit-reset") {
   ApiFixture f;
   auto reset = std::chrono::duration_cast<std::chrono::seconds>(f.clock.wall_now().time_since_epoch()).count() + 30;
