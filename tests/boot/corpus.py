@@ -14,7 +14,9 @@ compared (for a chain, systemd-boot and the UKI it loads).
 import os
 import hashlib
 import shutil
+import struct
 import sys
+import uuid
 from dataclasses import dataclass, field
 
 import fatimage
@@ -23,6 +25,7 @@ import pkcs7
 from tools import run
 
 GUID = "e5e4f4c2-6b3a-4c6e-9d6b-2f0a1b3c4d5e"  # the owner GUID of the corpus's signature lists
+EFI_CERT_X509_SHA256 = uuid.UUID("3bd2a492-96c0-4079-b420-fcf98ef103ed")  # MdePkg/Include/Guid/ImageAuthentication.h
 BOOT = "EFI/BOOT/BOOTX64.EFI"
 CHAINED = "EFI/Linux/Talos-corpus.efi"
 STUB = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
@@ -82,6 +85,12 @@ class Pki:
                                             ext=["sbgp-ipAddrBlock = critical,IPv4:10.1.0.0/16"])
         self.rfc3779_nested = self.issued("rfc3779-nested", "Corpus leaf with nested IP resources", self.ca3779,
                                           ext=["sbgp-ipAddrBlock = IPv4:10.1.0.0/16"])
+        # dbx's subjects (db_cases' revocation cases): each used by one case only, so the dbx the
+        # firmware holds refuses nothing else in the corpus.
+        self.revoked = self.issued("revoked", "Corpus leaf whose certificate is in dbx", self.ca)
+        self.revoked_tbs = self.issued("revoked-tbs", "Corpus leaf whose TBS digest is in dbx", self.ca)
+        self.revoked_ca = self.issued("revoked-ca", "Corpus intermediate in dbx", self.ca, ca=True)
+        self.revoked_ca_leaf = self.issued("revoked-ca-leaf", "Corpus leaf under the intermediate in dbx", self.revoked_ca)
         self.db_certs = [self.db, self.ca, self.ca3779]
         self.auth_dir = os.path.join(d, "auth")
         os.makedirs(self.auth_dir)
@@ -134,17 +143,7 @@ class Pki:
         """PK.auth (PK), KEK.auth (KEK, signed by PK), db.auth (the db certificates and the SHA-256
         Authenticode digests of the `hashed` images, as efitools' hash-to-efi-sig-list computes
         them, signed by KEK). Returns db.auth, which sbpipe verify gets as --db."""
-        def esl(certs, out, images=()):
-            with open(out, "wb") as joined:
-                for i, cert in enumerate(certs):
-                    part = f"{out}.{i}"
-                    run("cert-to-efi-sig-list", "-g", GUID, cert, part)
-                    joined.write(read(part))
-                for i, image in enumerate(images):
-                    part = f"{out}.h{i}"
-                    run("hash-to-efi-sig-list", image, part)
-                    joined.write(read(part))
-            return out
+        esl = signature_list_file
 
         lists = {"PK": [self.pk[1]], "KEK": [self.kek[1]], "db": [c[1] for c in self.db_certs]}
         signer = {"PK": self.pk, "KEK": self.pk, "db": self.kek}
@@ -158,6 +157,47 @@ class Pki:
 def read(path):
     with open(path, "rb") as f:
         return f.read()
+
+
+def signature_list_file(certs, out, images=(), tbs=()):
+    """An EFI_SIGNATURE_LIST file: `certs` as EFI_CERT_X509 (efitools' cert-to-efi-sig-list), the
+    SHA-256 Authenticode digests of `images` (hash-to-efi-sig-list), and the SHA-256 digests of
+    the to-be-signed part of `tbs` certificates as EFI_CERT_X509_SHA256 with a zero revocation
+    time (no efitools tool writes those: UefiSpec 2.9 section 32.4.1, EFI_CERT_X509_SHA256 =
+    {ToBeSignedHash, TimeOfRevocation}, built here)."""
+    with open(out, "wb") as joined:
+        for i, cert in enumerate(certs):
+            part = f"{out}.{i}"
+            run("cert-to-efi-sig-list", "-g", GUID, cert, part)
+            joined.write(read(part))
+        for i, image in enumerate(images):
+            part = f"{out}.h{i}"
+            run("hash-to-efi-sig-list", image, part)
+            joined.write(read(part))
+        for cert in tbs:
+            joined.write(x509_sha256_list(cert))
+    return out
+
+
+def tbs_certificate(der):
+    """The DER bytes of a certificate's tbsCertificate (the first element of its outer SEQUENCE)."""
+    def header(at):
+        length = der[at + 1]
+        if length < 0x80:
+            return at + 2, length
+        n = length & 0x7F
+        return at + 2 + n, int.from_bytes(der[at + 2:at + 2 + n], "big")
+
+    inner, _ = header(0)
+    body, length = header(inner)
+    return der[inner:body + length]
+
+
+def x509_sha256_list(cert_pem):
+    """One EFI_SIGNATURE_LIST of type EFI_CERT_X509_SHA256 revoking `cert_pem` since time zero."""
+    der = run("openssl", "x509", "-in", cert_pem, "-outform", "DER").stdout
+    entry = uuid.UUID(GUID).bytes_le + hashlib.sha256(tbs_certificate(der)).digest() + bytes(16)  # EFI_TIME zero
+    return EFI_CERT_X509_SHA256.bytes_le + struct.pack("<III", 28 + len(entry), 0, len(entry)) + entry
 
 
 def sbsign(src, dst, keypair, addcert=None):
@@ -188,6 +228,7 @@ class Builder:
         self.sdboot = self.put("base-sdboot-unsigned.efi", read(systemd_boot))
         self.signed = sbsign(self.uki, self.at("signed-db.efi"), pki.db)
         self.hashed = []  # images whose SHA-256 Authenticode digest db lists (Pki.enrolment)
+        self.dbx = {"certs": [], "images": [], "tbs": []}  # what the firmware's dbx forbids (dbx_file)
 
     def at(self, name):
         return os.path.join(self.work, name)
@@ -297,6 +338,7 @@ class Builder:
         yield from self.layout_cases()
         yield from self.profile_cases()
         yield from self.db_cases()
+        yield from self.dbx_cases()
         yield from self.medium_cases()
 
     def profile_cases(self):
@@ -350,6 +392,40 @@ class Builder:
                                 self.pki.other, "sha384")
         yield Case("hash-sha384-signed", "signed (SHA-384) by a key outside db, its SHA-256 in db (looked up as SHA-384)", dxe,
                    {BOOT: listed("y", other384)})
+
+    def dbx_cases(self):
+        """Issue 28 class 2, the forbidden side: dbx refuses by image digest, by certificate (the
+        signer's or one up its chain) and by a certificate's TBS digest, before db is asked."""
+        pki, b = self.pki, self
+        dxe = f"{DXE} DxeImageVerificationHandler"
+        forbidden = f"{DXE} IsForbiddenByDbx"
+
+        def variant(name, pad):
+            return self.put(name + "-base.efi", self.read(self.uki) + bytes(pad))
+
+        image = sbsign(variant("dbx-image", 32), self.at("dbx-image.efi"), pki.db)
+        self.dbx["images"].append(image)
+        yield Case("dbx-image-hash", "signed by the db key, its SHA-256 in dbx", f"{dxe} (dbx image digest)", {BOOT: image})
+        self.dbx["certs"].append(pki.revoked[1])
+        yield Case("dbx-signer-cert", "signed by a leaf under the db CA, the leaf's certificate in dbx", forbidden,
+                   {BOOT: sbsign(variant("dbx-leaf", 40), self.at("dbx-leaf.efi"), pki.revoked)})
+        self.dbx["certs"].append(pki.revoked_ca[1])
+        yield Case("dbx-intermediate", "a leaf under an intermediate (embedded) under the db CA, the intermediate in dbx",
+                   forbidden, {BOOT: sbsign(variant("dbx-ca", 48), self.at("dbx-ca.efi"), pki.revoked_ca_leaf,
+                                            addcert=pki.revoked_ca[1])})
+        self.dbx["tbs"].append(pki.revoked_tbs[1])
+        yield Case("dbx-signer-tbs", "signed by a leaf under the db CA, its TBS SHA-256 in dbx (revoked since time zero)",
+                   f"{forbidden}, IsCertHashFoundInDbx, PassTimestampCheck",
+                   {BOOT: sbsign(variant("dbx-tbs", 56), self.at("dbx-tbs.efi"), pki.revoked_tbs)})
+        both = variant("dbx-both", 64)
+        self.hashed.append(both)
+        self.dbx["images"].append(both)
+        yield Case("dbx-and-db-hash", "unsigned, its SHA-256 in db and in dbx", f"{dxe} (dbx before db)", {BOOT: both})
+
+    def dbx_file(self, out):
+        """The dbx the corpus enrols (an .esl: what sbpipe verify gets as --dbx and what the firmware
+        variable holds)."""
+        return signature_list_file(self.dbx["certs"], out, self.dbx["images"], self.dbx["tbs"])
 
     def medium_cases(self):
         """Issue 28 classes 3 and 4: which file the firmware opens, and on which file system."""

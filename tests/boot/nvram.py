@@ -14,8 +14,11 @@ gets State 0x3C (VAR_IN_DELETED_TRANSITION and VAR_DELETED cleared), as the firm
 variable driver leaves it (MdeModulePkg/Universal/Variable/RuntimeDxe/Variable.c
 UpdateVariable). Erased flash (StartId 0xFFFF) ends the list.
 
-Not handled (the tests need none of it): authenticated variables (PK, KEK, db are written by the
-firmware itself, during enrolment), a full store (the firmware reclaims; this raises), and the
+Authenticated variables are stored as the firmware stores one it accepted (attributes with the
+time-based bit, the data without its EFI_VARIABLE_AUTHENTICATION_2 header, a zero timestamp):
+the corpus writes dbx that way, since systemd-boot 252 enrols PK, KEK and db only.
+
+Not handled (the tests need none of it): a full store (the firmware reclaims; this raises), and the
 fault-tolerant-write spare area (unused while no write is pending)."""
 
 import struct
@@ -27,6 +30,10 @@ VAR_ADDED = 0x3F
 VAR_REPLACED = 0x3C
 HEADER = struct.Struct("<HBBIQ16sIII16s")  # AUTHENTICATED_VARIABLE_HEADER, 60 bytes
 NON_VOLATILE, BOOTSERVICE_ACCESS, RUNTIME_ACCESS = 0x1, 0x2, 0x4
+TIME_BASED_AUTHENTICATED_WRITE_ACCESS = 0x20
+# db and dbx's attributes as the firmware stores them (UefiSpec 2.9 section 32.6.1).
+TIME_BASED_AUTHENTICATED_VARIABLE = NON_VOLATILE | BOOTSERVICE_ACCESS | RUNTIME_ACCESS | TIME_BASED_AUTHENTICATED_WRITE_ACCESS
+IMAGE_SECURITY_DATABASE = "d719b2cb-3d3a-4596-a3bc-dad00e67656f"  # EFI_IMAGE_SECURITY_DATABASE_GUID (db, dbx)
 
 
 def _align(n):

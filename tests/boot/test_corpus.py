@@ -7,7 +7,8 @@ the ESPs in order: each one it refuses prints "Access Denied" and it moves on; t
 boots the model (which powers off) or fails back to the boot manager. Runs repeat with the
 undecided ESPs until every case has its verdict, on two machines at a time.
 
-sbpipe verify checks the same binaries with `--db` = the db.auth the firmware enrolled. Its signature
+sbpipe verify checks the same binaries with `--db` = the db.auth the firmware enrolled and `--dbx` =
+the dbx written into its store. Its signature
 verdict and its policy verdict (cmdline, PCR policy, and the named policies stricter than the
 firmware, docs/boot.md) are reported apart; only the signature verdict is compared. Any
 disagreement fails the test and prints the table.
@@ -28,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
 import enrol  # noqa: E402
 import firmware  # noqa: E402
+import nvram  # noqa: E402
 import serial  # noqa: E402
 from tools import run  # noqa: E402
 
@@ -92,10 +94,10 @@ def boot_column(outcome):
     return "started" if outcome.started and outcome.verdict == "error" else outcome.verdict
 
 
-def sbpipe_verdict(path, db, medium=False):
+def sbpipe_verdict(path, db, dbx, medium=False):
     """(signature ok, signature reason, policy problems) from sbpipe verify --format json: of the
     binary, or for a medium of the file(s) verify names the firmware's fallback bootloader."""
-    r = run(SBPIPE, "verify", "--format", "json", path, "--db", db, check=False)
+    r = run(SBPIPE, "verify", "--format", "json", path, "--db", db, "--dbx", dbx, check=False)
     if r.returncode not in (0, 1):
         return False, "verify exit %d: %s" % (r.returncode, r.stderr.decode(errors="replace").strip()), []
     binaries = json.loads(r.stdout)["binaries"]
@@ -129,6 +131,13 @@ class DifferentialCorpus(unittest.TestCase):
 
         enrolled = os.path.join(tmp, "corpus-enrolled.fd")
         enrol.enrol(enrolled, SYSTEMD_BOOT, pki.auth_dir, tmp)
+        # systemd-boot 252 enrols PK, KEK and db only (dbx.auth came with systemd 253), so dbx is
+        # written into the enrolled store as the firmware's variable driver stores an authenticated
+        # variable it accepted: the signature list itself (a machine's vendor or a dbx update puts it
+        # there; the firmware reads it back at every image load, DxeImageVerificationLib.c).
+        dbx = builder.dbx_file(os.path.join(tmp, "dbx.esl"))
+        nvram.write_variable(enrolled, "dbx", nvram.IMAGE_SECURITY_DATABASE, corpus.read(dbx),
+                             attributes=nvram.TIME_BASED_AUTHENTICATED_VARIABLE)
         by_name = {c.name: c for c in cases}
         media = []
         for c in cases:
@@ -166,7 +175,7 @@ class DifferentialCorpus(unittest.TestCase):
             firm = firmware_verdicts(case, outcomes[case.name])
             for binary in case.checked:
                 target = case.medium[1] if case.medium else case.files[binary]
-                ok, reason, policy = sbpipe_verdict(target, db_auth, medium=bool(case.medium))
+                ok, reason, policy = sbpipe_verdict(target, db_auth, dbx, medium=bool(case.medium))
                 verdict = firm[binary]
                 if verdict in ("accepted", "refused"):
                     agree = (verdict == "accepted") == ok
@@ -185,8 +194,10 @@ class DifferentialCorpus(unittest.TestCase):
             f"{len(cases)} cases, verify disagrees with EDK2 on {disagreements} binaries"
         print(f"boot-corpus: {summary} ({time.monotonic() - started:.0f} s)", file=sys.stderr)
         self.assertEqual(disagreements, 0, summary + "\n" + table)
-        anchors = {c.name: firmware_verdicts(c, outcomes[c.name])[corpus.BOOT] for c in cases if c.name in ("signed-db", "unsigned")}
-        self.assertEqual(anchors, {"signed-db": "accepted", "unsigned": "refused"}, "the firmware is not enforcing the corpus keys")
+        anchors = {c.name: firmware_verdicts(c, outcomes[c.name])[corpus.BOOT] for c in cases
+                   if c.name in ("signed-db", "unsigned", "dbx-image-hash")}
+        self.assertEqual(anchors, {"signed-db": "accepted", "unsigned": "refused", "dbx-image-hash": "refused"},
+                         "the firmware is not enforcing the corpus keys (db, and the dbx written into its store)")
 
     @staticmethod
     def table(rows):
