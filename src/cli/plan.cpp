@@ -44,11 +44,7 @@ Result<std::string> resolve_digest(const ImageRef& ref, const PlanFlags& flags) 
   RegistryAccess access = flags.access;
   access.plain_http = flags.plain_http;
   access.ca_file = flags.ca_file;
-  auto credentials = registry_credentials(ref.registry, access);
-  if (!credentials) return fail(credentials.error());
-  auto digest = head_image_manifest(ref, ref.tag, *credentials, session_options(access));
-  if (!digest) return fail(digest.error());
-  return digest->str();
+  return resolve_image_digest(ref, access);
 }
 
 Status run_plan(const PlanFlags& flags) {

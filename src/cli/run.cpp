@@ -167,7 +167,7 @@ Status run_run(RunFlags& flags) {
   if (!opened) return fail(opened.error());
 
   std::vector<StepTime> timings;
-  RunEnv env{real_clock(), real_process_runner(), real_verifier(), installers, *opened->target};
+  RunEnv env{real_clock(), real_process_runner(), real_verifier(), installers, *opened->target, registry_inputs()};
   RunRequest request{.tag = flags.tag,
                      .restart = flags.restart,
                      .wait = flags.wait,

@@ -10,7 +10,22 @@ public:
   }
 };
 
+class RegistryInputs final : public InputImages {
+public:
+  Result<std::string> resolve(const ImageRef& ref, const RegistryAccess& access) override {
+    return resolve_image_digest(ref, access);
+  }
+  Status check(const Plan& plan, const ImageVerificationRules& rules, const RegistryAccess& access) override {
+    return check_plan_inputs(plan, rules, access);
+  }
+};
+
 }  // namespace
+
+InputImages& registry_inputs() {
+  static RegistryInputs inputs;
+  return inputs;
+}
 
 Verifier& real_verifier() {
   static EfiVerifier verifier;

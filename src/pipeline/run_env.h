@@ -55,6 +55,17 @@ public:
   virtual Result<ContinuityReport> previous_release(const ContinuityRequest& request) = 0;
 };
 
+// The images a build feeds imager, as the runner checks them when
+// imager.image_verification has rules: each tag resolved to the digest it
+// names (steps.h resolve_image_digest), then every pinned input against the
+// rules (steps.h check_plan_inputs), before imager gets the keys.
+class InputImages {
+public:
+  virtual ~InputImages() = default;
+  virtual Result<std::string> resolve(const ImageRef& ref, const RegistryAccess& access) = 0;
+  virtual Status check(const Plan& plan, const ImageVerificationRules& rules, const RegistryAccess& access) = 0;
+};
+
 // References only: the caller owns every part and keeps it alive for the run.
 struct RunEnv {
   Clock& clock;
@@ -62,6 +73,7 @@ struct RunEnv {
   Verifier& verifier;
   InstallerRegistry& installers;
   ReleaseTarget& release;  // where the release is published (release/target.h)
+  InputImages& inputs;
 };
 
 // The real parts: real_process_runner() (core/process_runner.h); verify_options + verify_inputs; push_installer
@@ -81,5 +93,6 @@ public:
 private:
   Clock& m_clock;
 };
+InputImages& registry_inputs();
 
 }  // namespace sbpipe

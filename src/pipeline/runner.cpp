@@ -18,6 +18,7 @@
 #include "release/finalize.h"
 #include "release/publish.h"
 #include "secureboot/talos_version.h"
+#include "secureboot/x509.h"
 
 namespace sbpipe {
 namespace fs = std::filesystem;
@@ -122,9 +123,14 @@ private:
   }
 
   // The plan (and provenance) is fixed by the first run of a version: a
-  // re-run with a different configuration would mix two builds.
+  // re-run with a different configuration would mix two builds. With
+  // imager.image_verification rules, the plan names every input by the
+  // digest its tag names now, and each is checked against the rules before
+  // imager (which gets the keys) runs.
   Status plan() {
-    auto made = make_plan(m_request.tag, m_plan_config, nullptr);
+    const bool checked = inputs_checked();
+    DigestResolver resolver = [this](const ImageRef& ref) { return m_env.inputs.resolve(ref, m_settings.registry); };
+    auto made = make_plan(m_request.tag, m_plan_config, checked ? &resolver : nullptr);
     if (!made) return fail(made.error());
     m_plan = std::move(*made);
     json planned = json::parse(plan_json(m_plan));
@@ -132,9 +138,9 @@ private:
     if (!recorded) return fail(recorded.error());
     if (*recorded) {
       if ((*recorded)->plan != planned)
-        return fail(ErrorKind::config, "version " + m_request.tag +
-                                           ": the imager configuration changed since this run began; run with --restart to build "
-                                           "again with the new one");
+        return fail(ErrorKind::config, "version " + m_request.tag + ": the imager configuration" +
+                                           (checked ? ", or an image it names (a tag moved to another digest)," : "") +
+                                           " changed since this run began; run with --restart to build again with the new one");
       m_provenance = (*recorded)->provenance;
       m_resumed.push_back(k_plan);
       return {};
@@ -147,7 +153,31 @@ private:
                      m_settings.source_dir, m_request.tag, p->tree_differs, p->commit);
       m_provenance = *p;
     }
+    if (checked)
+      if (auto st = m_env.inputs.check(m_plan, m_plan_config.image_verification, m_settings.registry); !st) return st;
     return record(k_plan, PlanRecord{planned, m_provenance});
+  }
+
+  bool inputs_checked() const { return m_plan_config.image_verification.configured; }
+
+  // The SLSA provenance attached to the installer: only of a plan whose
+  // inputs are pinned by digest (with image_verification rules), signed by
+  // run.sign_key.
+  Result<std::optional<ProvenanceFacts>> provenance_facts() const {
+    if (!inputs_checked() || !m_sign_key) return std::optional<ProvenanceFacts>();
+    ProvenanceFacts facts;
+    add_plan_facts(m_plan, facts);
+    facts.release = m_env.release.what();
+    if (m_provenance) facts.source_commit = m_provenance->commit;
+    auto pem = read_small_file(cert_path(m_settings));
+    if (!pem) return fail(pem.error().with_context("run.cert_file"));
+    auto certs = parse_pem_certificates(*pem, cert_path(m_settings));
+    if (!certs) return fail(certs.error());
+    facts.uki_certificate_sha256 = certs->front().sha256;
+    auto pcr = PublicKey::load(pcr_public_path(m_settings), "run.pcr_public_key");
+    if (!pcr) return fail(pcr.error());
+    facts.pcr_public_key_sha256 = pcr->fingerprint();
+    return std::optional<ProvenanceFacts>(std::move(facts));
   }
 
   // The first look at the release: it must exist and not be a full
@@ -338,11 +368,13 @@ private:
     request.inputs = inputs;
     request.ref = m_settings.installer_repository + ":" + m_request.tag;
     request.registry = m_settings.registry;
-    // Signed (the .sig tag and a sigstore bundle) before the tag moves. No
-    // provenance attestation: run's plan names its inputs by tag, and a
-    // provenance names what was used by digest (slsa_provenance.h).
+    // Signed (the .sig tag and a sigstore bundle) before the tag moves; the
+    // provenance attestation too when the plan names its inputs by digest.
     request.sign_key = m_settings.sign_key;
     request.sign_key_setting = "run.sign_key";
+    auto provenance = provenance_facts();
+    if (!provenance) return fail(provenance.error().with_context("push-installer: provenance"));
+    request.provenance = std::move(*provenance);
     request.annotations.push_back("org.opencontainers.image.version=" + m_request.tag);
     if (m_provenance) {
       request.annotations.push_back("org.opencontainers.image.revision=" + m_provenance->commit);

@@ -347,6 +347,14 @@ Status check_push_access(const std::string& ref_text, const RegistryAccess& acce
   return {};
 }
 
+Result<std::string> resolve_image_digest(const ImageRef& ref, const RegistryAccess& access) {
+  auto credentials = registry_credentials(ref.registry, access);
+  if (!credentials) return fail(credentials.error());
+  auto digest = head_image_manifest(ref, ref.tag, *credentials, session_options(access));
+  if (!digest) return fail(digest.error());
+  return digest->str();
+}
+
 Status check_plan_inputs(const Plan& plan, const ImageVerificationRules& rules, const RegistryAccess& access) {
   std::vector<InputImage> inputs;
   for (const auto& input : plan.inputs) {

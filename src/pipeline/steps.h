@@ -150,6 +150,10 @@ Error with_registry_auth_hint(Error error, const std::string& repository);
 // (with_registry_auth_hint's).
 Status check_push_access(const std::string& ref, const RegistryAccess& access);
 
+// The digest `ref`'s tag names now (a HEAD of its manifest), with the
+// credentials push-installer would use for that registry: sha256:<hex>.
+Result<std::string> resolve_image_digest(const ImageRef& ref, const RegistryAccess& access);
+
 // Checks the plan's inputs (pinned) against `rules` (sigstore/
 // input_verification.h), reading signatures with the credentials
 // push-installer would use for each registry (pull scope). invalid_input

@@ -50,7 +50,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "boot"))
 sys.path.insert(0, HERE)
-from tools import Registry, run  # noqa: E402
+from tools import Registry, make_owner_keys, run  # noqa: E402
 import containers_image  # noqa: E402
 import talos_lookup  # noqa: E402
 
@@ -643,6 +643,39 @@ class InputCheckAgainstSkopeo(unittest.TestCase):
                 self.assertIn(f"imager image {self.host}/{repo}:v1.9.0@sha256:", err)
                 self.assertIn(f"rule 0 ({self.host}/owner/*): signature check failed: {why}", err)
                 self.assertEqual(r.stdout, b"")
+
+    def run_with_rules(self, repo):
+        """`sbpipe run` whose imager image is `repo`'s, under a rule for the key: imager is a shell
+        that touches a marker file, so that the marker says whether imager was started."""
+        work = tempfile.mkdtemp(dir=self.tmp)
+        keys = os.path.join(work, "keys")
+        make_owner_keys(keys)
+        with open(self.pub) as f:
+            pem = "".join("            " + line for line in f)
+        marker = os.path.join(work, "imager-started")
+        config = os.path.join(work, "sbpipe.yaml")
+        with open(config, "w") as f:
+            f.write(f"imager:\n  image: {self.host}/{repo}:{{version}}\n  image_verification:\n    rules:\n"
+                    f"      - image: {self.host}/owner/*\n        publicKey:\n          certificate: |\n{pem}"
+                    f"run:\n  repo: owner/talos-build\n  target: dir:{work}/published\n  state_dir: {work}/state\n"
+                    f"  keys_dir: {keys}\n  imager_command: [/bin/sh, -c, 'touch $0', {marker}, '{{args}}']\n  imager_output: '{{out}}'\n"
+                    f"  plain_http: true\n")
+        r = run(SBPIPE, "run", "--tag", "v1.9.0", "--config", config, check=False, timeout=300)
+        return r, os.path.exists(marker)
+
+    def test_run_checks_the_inputs_before_imager(self):
+        r, started = self.run_with_rules("owner/unsigned")
+        err = r.stderr.decode(errors="replace")
+        self.assertEqual(r.returncode, 1, err)
+        self.assertIn(f"imager image {self.host}/owner/unsigned:v1.9.0@sha256:", err)
+        self.assertIn(f"rule 0 ({self.host}/owner/*): signature check failed: no signature found", err)
+        self.assertFalse(started, "imager was started on an image whose signature failed its rule")
+        # What skopeo signed passes, and imager is started on it (the marker "imager" then writes no
+        # output, which fails the run later).
+        r, started = self.run_with_rules("owner/imager")
+        err = r.stderr.decode(errors="replace")
+        self.assertIn("verified: a cosign signature in the cosign tag sha256-<hex>.sig", err)
+        self.assertTrue(started, err)
 
     def test_refuses_a_tampered_signature(self):
         reg = talos_lookup.Registry(f"http://{self.host}", "owner/tampered")

@@ -100,6 +100,34 @@ public:
 // `previous` ("" a first release) unless `previous_error`. Records
 // "push REF", "continuity PREVIOUS", "check REF", "check push REF",
 // "previous PREVIOUS".
+// Resolves every tag to a digest made from its name (or `moved`'s, for a
+// tag moved since), and checks a plan by `check_error`; records each call.
+class FakeInputs final : public InputImages {
+public:
+  std::optional<Error> check_error;
+  std::map<std::string, std::string> moved;  // ref -> digest it names now
+  std::vector<std::string> calls;
+  std::vector<Plan> checked;
+
+  static std::string digest_of(const std::string& ref) {
+    std::string hex;
+    for (char c : ref) hex += "0123456789abcdef"[static_cast<unsigned char>(c) % 16];
+    hex.resize(64, '0');
+    return "sha256:" + hex;
+  }
+  Result<std::string> resolve(const ImageRef& ref, const RegistryAccess&) override {
+    calls.push_back("resolve " + ref.str());
+    auto it = moved.find(ref.str());
+    return it != moved.end() ? it->second : digest_of(ref.str());
+  }
+  Status check(const Plan& plan, const ImageVerificationRules&, const RegistryAccess&) override {
+    calls.push_back("check " + std::to_string(plan.inputs.size()) + " inputs");
+    checked.push_back(plan);
+    if (check_error) return fail(*check_error);
+    return {};
+  }
+};
+
 class FakeInstallers final : public InstallerRegistry {
 public:
   std::string digest = "sha256:" + std::string(64, 'a');

@@ -51,6 +51,7 @@ struct RunnerFixture {
   FakeVerifier verifier;
   FakeInstallers installers;
   FakeTarget target;
+  FakeInputs inputs;
 
   RunnerFixture() {
     fs::path keys = scratch.path() / "keys";
@@ -70,7 +71,7 @@ struct RunnerFixture {
   }
 
   Result<RunResult> run() {
-    RunEnv env{clock, imager, verifier, installers, target};
+    RunEnv env{clock, imager, verifier, installers, target, inputs};
     return run_pipeline(request, settings, plan, env);
   }
   // A first run that stops at the push (the registry resets the
@@ -133,6 +134,63 @@ TEST_CASE("runner: run.sign_key signs the push and every release file, and final
   for (const std::string name : {"metal-amd64-secureboot.iso", "sha256sum.txt", "sha512sum.txt"})
     CHECK_MESSAGE(f.target.files.contains(name + ".sigstore.json"), name);
   CHECK(f.target.info.state == ReleaseState::released);
+}
+
+TEST_CASE("runner: with image_verification, every input is pinned and checked before imager, and the provenance names them") {
+  RunnerFixture f;
+  f.plan.image_verification.configured = true;
+  f.plan.image_verification.rules.push_back(ImageRule{.image = "ghcr.io/siderolabs/*", .skip = true});
+  f.plan.system_extensions = {"ghcr.io/siderolabs/i915:20240110-v1.9.0"};
+  const std::string imager = "ghcr.io/siderolabs/imager:v1.9.0";
+  const std::string extension = "ghcr.io/siderolabs/i915:20240110-v1.9.0";
+
+  // A refusal stops the run before imager, naming what the check said.
+  f.inputs.check_error =
+      Error(ErrorKind::invalid_input, "imager image " + imager + "@x: rule 0 (ghcr.io/*): signature check failed");
+  auto refused = f.run();
+  CHECK(message_of(refused) == "imager image " + imager + "@x: rule 0 (ghcr.io/*): signature check failed");
+  CHECK(f.imager.calls.empty());
+  CHECK(f.installers.calls.empty());
+  CHECK(f.inputs.calls == Strings{"resolve " + imager, "resolve " + extension, "check 2 inputs"});
+
+  // Passed: imager runs the image by digest, and with run.sign_key the push carries the provenance.
+  f.inputs.check_error.reset();
+  const fs::path keys = f.settings.keys_dir;
+  // Made by the openssl command line, not by the code under test.
+  const std::string quiet = " 2>/dev/null";
+  REQUIRE(std::system(("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + (keys / "uki.key").string() + " -out " +
+                       (keys / "uki-signing-cert.pem").string() + " -days 1 -subj /CN=uki" + quiet)
+                          .c_str()) == 0);
+  REQUIRE(std::system(("openssl genrsa -out " + (keys / "pcr.key").string() + " 2048" + quiet + " && openssl rsa -in " +
+                       (keys / "pcr.key").string() + " -pubout -out " + (keys / "pcr-signing-key.pub.pem").string() + quiet)
+                          .c_str()) == 0);
+  REQUIRE(std::system(
+              ("openssl ecparam -name prime256v1 -genkey -noout -out " + (keys / "image.key").string() + quiet).c_str()) == 0);
+  f.settings.sign_key = (keys / "image.key").string();
+  f.settings.imager_command = {"imager", "{out}", "{image}", "{args}"};
+  f.inputs.calls.clear();
+  auto steps = f.run();
+  REQUIRE_MESSAGE(steps, message_of(steps));
+  CHECK(f.inputs.calls == Strings{"resolve " + imager, "resolve " + extension, "check 2 inputs"});
+  REQUIRE(f.inputs.checked.size() == 2);
+  CHECK(f.inputs.checked.back().inputs.at(0).ref == imager + "@" + FakeInputs::digest_of(imager));
+  CHECK(f.imager.specs.at(0).argv.at(2) == imager + "@" + FakeInputs::digest_of(imager));
+  REQUIRE(f.installers.pushes.at(0).provenance);
+  const ProvenanceFacts& p = *f.installers.pushes.at(0).provenance;
+  CHECK(p.inputs.at(0).ref == imager + "@" + FakeInputs::digest_of(imager));
+  CHECK(p.inputs.at(1).ref == extension + "@" + FakeInputs::digest_of(extension));
+  CHECK(p.release == f.target.what());
+  CHECK(p.uki_certificate_sha256.size() == 64);
+  CHECK(p.pcr_public_key_sha256.size() == 64);
+  CHECK(slsa_predicate(p));  // every input pinned: the predicate can be made
+
+  // A tag that moved since the run began is the plan changing: refused, run with --restart.
+  f.inputs.moved[imager] = "sha256:" + std::string(64, 'e');
+  f.installers.calls.clear();
+  auto again = f.run();
+  CHECK(message_of(again) ==
+        "version v1.9.0: the imager configuration, or an image it names (a tag moved to another digest), changed since this "
+        "run began; run with --restart to build again with the new one");
 }
 
 TEST_CASE("runner: a re-run resumes from the journal and repeats no finished step") {
@@ -310,7 +368,7 @@ TEST_CASE("runner: crashed at any call and run again, a run converges; nothing i
       FaultPlan faults{.fail_at = n, .when = when};
       FailingTarget target(f.target, faults);
       FailingInstallers installers(f.installers, faults);
-      RunEnv env{f.clock, f.imager, f.verifier, installers, target};
+      RunEnv env{f.clock, f.imager, f.verifier, installers, target, f.inputs};
       auto first = run_pipeline(f.request, f.settings, f.plan, env);
       if (faults.calls < n) {  // the run made fewer calls than n: every call has been failed once
         REQUIRE_MESSAGE(first, message_of(first));
