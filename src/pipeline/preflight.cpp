@@ -10,6 +10,7 @@
 #include "oci/credentials.h"
 #include "oci/reference.h"
 #include "pipeline/continuity.h"
+#include "pipeline/provenance.h"
 #include "release/target_spec.h"
 #include "secureboot/keys.h"
 #include "secureboot/x509.h"
@@ -260,6 +261,20 @@ std::optional<Row> lock_row(const std::string& tag, const RunSettings& settings,
   return Row{"lock", k_fail, who + "; run with --wait to wait for it"};
 }
 
+// The build repository's tag the provenance will name (run.source_dir):
+// it must exist there, or the plan step would stop after every other
+// check passed.
+Row source_row(const std::string& tag, const RunSettings& settings) {
+  if (settings.source_dir.empty()) return {"source", k_skip, "no run.source_dir: the provenance names no commit"};
+  auto found = read_provenance(settings.source_dir, tag);
+  if (!found) return {"source", k_fail, settings.source_dir + ": " + found.error().message()};
+  std::string detail = "tag " + tag + " is commit " + found->commit.substr(0, 12) + " in " + settings.source_dir;
+  if (!found->tree_differs.empty())
+    return {"source", k_warn,
+            detail + "; the work tree differs from it (" + found->tree_differs + "): the provenance names the tag's commit"};
+  return {"source", k_ok, detail};
+}
+
 // The GitHub token a run would use (github_token_file, else GH_TOKEN, then
 // GITHUB_TOKEN: as the run reads it), or, for dir:PATH, that PATH can be
 // written. Reads the token only to know it is there; never shows it.
@@ -337,6 +352,7 @@ std::vector<PreflightRow> run_preflight(const std::string& tag, const RunSetting
                                  registry_row(tag, settings, env),
                                  engine_row(settings, env),
                                  continuity_row(tag, settings, env),
+                                 source_row(tag, settings),
                                  disk_row(state_root(settings), env)};
   if (lock) rows.insert(rows.begin(), *lock);
   return rows;

@@ -14,6 +14,7 @@
 //   continuity      the configured UKI certificate and PCR public key are the
 //                   previous release's (what verify's continuity check will
 //                   compare after the build), so a rotation is caught first
+//   source          run.source_dir holds the tag (the provenance's commit)
 //   disk space      the state directory has room for imager's outputs
 // and, first, the version's lock: a run another process holds is named
 // before any network check (terraform takes its lock before it plans).

@@ -91,7 +91,7 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   std::vector<std::string> checks;
   for (const auto& r : rows) checks.push_back(r.check);
   CHECK(checks == std::vector<std::string>{"keys", "certificate", "pcr public key", "signing key", "publish access", "release",
-                                           "registry", "imager engine", "continuity", "disk space"});
+                                           "registry", "imager engine", "continuity", "source", "disk space"});
   for (const auto& problem : failed(rows)) FAIL_CHECK(problem);
   CHECK(failed(rows).empty());
   CHECK(preflight_status(rows).has_value());
@@ -107,7 +107,7 @@ TEST_CASE("preflight: every check passes on a good set-up, in order, and asks ea
   CHECK(rows[5].detail == "release v1 is a pre-release");
   CHECK(rows[7].detail == "/usr/bin/imager");
   CHECK(rows[8].detail == "same PCR key and UKI signer as " + f.installers.previous);
-  CHECK(rows[9].detail.find(" GiB free") != std::string::npos);
+  CHECK(rows[10].detail.find(" GiB free") != std::string::npos);
 }
 
 TEST_CASE("preflight: a partial PK/KEK/db.auth set fails the keys row before imager, naming the missing files") {
@@ -271,6 +271,31 @@ TEST_CASE("preflight: continuity compares the configured certificate and PCR key
   auto unread = f.row("continuity");
   CHECK(unread.result == PreflightResult::fail);
   CHECK(unread.detail.starts_with("not checked: the certificate or PCR public key cannot be read ("));
+}
+
+TEST_CASE("preflight: run.source_dir must hold the tag the provenance names, checked before imager") {
+  PreflightFixture f;
+  auto source = [&] {
+    for (const auto& r : f.rows())
+      if (r.check == "source") return r;
+    return PreflightRow{};
+  };
+  CHECK(source().result == PreflightResult::skip);
+  const fs::path src = f.scratch.path() / "src";
+  f.settings.source_dir = src.string();
+  CHECK(source().result == PreflightResult::fail);  // no repository there
+  // A repository made by the git command line, not by the code under test.
+  const std::string git = "git -C " + src.string() + " -c user.name=t -c user.email=t@example.invalid ";
+  REQUIRE(std::system(("git init -q " + src.string() + " && " + git + "commit -q --allow-empty -m first").c_str()) == 0);
+  auto missing = source();
+  CHECK(missing.result == PreflightResult::fail);
+  CHECK(missing.detail.starts_with(src.string() + ": "));
+  CHECK(missing.detail.find("v1.9.0") != std::string::npos);
+  REQUIRE(std::system((git + "tag " + k_tag).c_str()) == 0);
+  auto found = source();
+  CHECK(found.result == PreflightResult::ok);
+  CHECK(found.detail.starts_with("tag v1.9.0 is commit "));
+  CHECK(found.detail.ends_with(" in " + src.string()));
 }
 
 TEST_CASE("preflight: a run of the version already going is named first, alone; a short disk fails") {
