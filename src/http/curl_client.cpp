@@ -6,6 +6,9 @@
 #include <cstring>
 #include <mutex>
 
+#include <spdlog/spdlog.h>
+
+#include "core/progress.h"
 #include "http/client.h"
 
 namespace sbpipe {
@@ -182,6 +185,7 @@ public:
 
     CURLcode code = curl_easy_perform(c);
     curl_slist_free_all(headers);
+    log_exchange(request, code == CURLE_OK ? std::to_string(response.status) : curl_easy_strerror(code));
 
     if (t.body_error) return fail(*t.body_error);
     if (t.response_error) return fail(*t.response_error);
@@ -200,6 +204,20 @@ private:
   static void set_blob(CURL* c, CURLoption option, const std::string& data) {
     curl_blob blob{const_cast<char*>(data.data()), data.size(), CURL_BLOB_COPY};
     curl_easy_setopt(c, option, &blob);
+  }
+
+  // One line per request at debug level, for "what did it send?" (as
+  // `crane -v` and `GH_DEBUG=api` show it): the method, the URL without its
+  // query, the answer (a status, or curl's error), the bytes each way and
+  // the time. Never a header: credentials travel only there.
+  void log_exchange(const HttpRequest& request, const std::string& answer) const {
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    curl_off_t sent = 0, received = 0, micros = 0;
+    curl_easy_getinfo(m_curl, CURLINFO_SIZE_UPLOAD_T, &sent);
+    curl_easy_getinfo(m_curl, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    curl_easy_getinfo(m_curl, CURLINFO_TOTAL_TIME_T, &micros);
+    spdlog::debug("http: {} {} -> {} ({} sent, {} received, {} ms)", request.method, origin_and_path(request.url), answer,
+                  format_bytes(static_cast<uint64_t>(sent)), format_bytes(static_cast<uint64_t>(received)), micros / 1000);
   }
 
   // The URL without its query: upload URLs carry opaque state, which only

@@ -182,10 +182,17 @@ TEST_CASE("push-installer: Basic auth with htpasswd") {
   Fixture f;
   std::string ref = registry.host() + "/test/installer:v1";
 
-  SUBCASE("credentials from the environment") {
-    auto r = push({f.tarball.string()}, ref, {},
+  SUBCASE("credentials from the environment; at debug level every request is shown, never a credential") {
+    auto r = push({f.tarball.string()}, ref, {"--log-level", "debug"},
                   {{"SBPIPE_REGISTRY_USERNAME", "builder"}, {"SBPIPE_REGISTRY_PASSWORD", "s3cret-pass"}});
     CHECK_MESSAGE(r.exit_code == 0, r.err);
+    // What crane -v shows: each request with its answer (the 401 that asks for Basic, then the
+    // upload's blob PUT and the tag's manifest PUT, each 201).
+    CHECK_MESSAGE(r.err.find("http: GET http://" + registry.host() + "/v2/ -> 401 (") != std::string::npos, r.err);
+    CHECK(r.err.find("http: PUT http://" + registry.host() + "/v2/test/installer/manifests/v1 -> 201 (") != std::string::npos);
+    CHECK(r.err.find("/v2/test/installer/blobs/uploads/") != std::string::npos);
+    CHECK(r.err.find("s3cret-pass") == std::string::npos);
+    CHECK(r.err.find("YnVpbGRlcjpzM2NyZXQtcGFzcw") == std::string::npos);  // builder:s3cret-pass in base64
   }
   SUBCASE("credentials from docker config.json") {
     std::string auth = run({"sh", "-c", "printf builder:s3cret-pass | base64"}).out;
