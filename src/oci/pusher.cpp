@@ -69,14 +69,24 @@ private:
   const PushOptions& m_options;
   const SessionFactory& m_sessions;
   std::atomic<int> m_present{0};
+  std::atomic<int> m_failures{0};  // retryable failures in a row, over every step
   bool m_tag_moved = false;
 };
 
+// The tries are counted over the whole push, not per step: a registry that
+// went away fails every step (several at once with --jobs), and its count
+// goes on from one step to the next instead of starting again at 1; any
+// step that succeeds resets it.
 template <class F>
 auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step()) {
-  for (int attempt = 1;; ++attempt) {
+  for (;;) {
     auto result = step();
-    if (result || !result.error().retryable()) return result;
+    if (result) {
+      m_failures = 0;
+      return result;
+    }
+    if (!result.error().retryable()) return result;
+    const int attempt = ++m_failures;
     if (attempt >= m_options.retry.max_attempts)
       return fail(result.error().with_context(what + ": gave up after " + std::to_string(attempt) + " tries"));
     thread_local std::mt19937 rng(std::random_device{}());

@@ -326,7 +326,15 @@ TEST_CASE("push-installer: transport faults are retried from HEAD; persistent on
   }
   SUBCASE("503 forever") {
     proxy.add_rule({"PUT", "/blobs/uploads/", FaultRule::Action::respond, 503, "", 0, -1});
-    auto r = push({f.tarball.string()}, host + "/test/faults:v1", {"--retries", "3"});
+    auto r = push({f.tarball.string()}, host + "/test/faults:v1", {"--retries", "3", "--jobs", "2"});
+    // Two layers at once, one count: it goes on from one failing step to the next, never back to 1.
+    auto count = [&](const std::string& text) {
+      size_t n = 0;
+      for (size_t at = r.err.find(text); at != std::string::npos; at = r.err.find(text, at + 1)) ++n;
+      return n;
+    };
+    CHECK_MESSAGE(count("attempt 1 of 3 failed") == 1, r.err);
+    CHECK(count("attempt 2 of 3 failed") == 1);
     check_one_line_error(r, "HTTP 503");
     CHECK(r.err.find("registry " + host + "/test/faults") != std::string::npos);
     CHECK(r.err.find("gave up after 3 tries") != std::string::npos);
