@@ -87,8 +87,10 @@ auto Pusher::with_retries(const std::string& what, F&& step) -> decltype(step())
     }
     if (!result.error().retryable()) return result;
     const int attempt = ++m_failures;
+    // (With --jobs, several steps may fail at once past the limit: each says the limit.)
     if (attempt >= m_options.retry.max_attempts)
-      return fail(result.error().with_context(what + ": gave up after " + std::to_string(attempt) + " tries"));
+      return fail(
+          result.error().with_context(what + ": gave up after " + std::to_string(m_options.retry.max_attempts) + " tries"));
     thread_local std::mt19937 rng(std::random_device{}());
     auto wait = result.error().retry_after().value_or(backoff_delay(m_options.retry, attempt, rng));
     spdlog::warn("{}: {} ({}, from HEAD)", what, result.error().message(),

@@ -448,7 +448,9 @@ TEST_CASE("run: provenance from --source: the tag's commit in the annotations an
   git({"remote", "add", "origin", "https://x-access-token:ghs_secret123@github.com/owner/talos-build.git"});
   auto missing = f.run({"--source", src.string()});
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err.find("tag " + f.kTag + " does not exist in the repository") != std::string::npos);
+  // Refused by the preflight's source row, before imager (its detail on stdout, the count on stderr).
+  CHECK_MESSAGE(missing.out.find("tag " + f.kTag + " does not exist in the repository") != std::string::npos, missing.out);
+  CHECK(missing.err.find("check(s) failed (source); imager was not started") != std::string::npos);
   CHECK(count_prefix(f.github.requests(), "POST") == 0);
 
   git({"tag", "-a", f.kTag, "-m", "release"});
