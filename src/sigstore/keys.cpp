@@ -111,6 +111,19 @@ Result<PublicKey> PublicKey::parse_pem(std::string_view pem, std::string_view la
   return PublicKey(std::move(impl));
 }
 
+Result<PublicKey> PublicKey::parse_der(std::string_view spki_der, std::string_view label) {
+  const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
+  ossl::Ptr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  if (!key || p != reinterpret_cast<const unsigned char*>(spki_der.data()) + spki_der.size())
+    return fail(ErrorKind::invalid_input, std::string(label) + ": not a DER public key (" + ossl::take_error() + ")");
+  auto algorithm = check_algorithm(key.get(), label);
+  if (!algorithm) return fail(algorithm.error());
+  auto impl = std::make_shared<Impl>();
+  impl->key = std::move(key);
+  impl->algorithm = *algorithm;
+  return PublicKey(std::move(impl));
+}
+
 Result<PublicKey> PublicKey::load(const std::filesystem::path& path, std::string_view setting) {
   std::string label = std::string(setting) + " " + path.string();
   auto text = read_small_file(path);
