@@ -81,6 +81,13 @@ Result<Bundle> parse_bundle(std::string_view text) {
   if (material.contains("tlogEntries")) {
     if (!material["tlogEntries"].is_array()) return bad("verificationMaterial.tlogEntries is not a list");
     bundle.tlog_entries = material["tlogEntries"];
+    // sigstore-go validate(): a v0.1 bundle's entries carry an inclusion
+    // promise (SET), later versions' an inclusion proof.
+    const char* needed = *version == std::pair{0, 1} ? "inclusionPromise" : "inclusionProof";
+    for (const auto& entry : bundle.tlog_entries)
+      if (!entry.is_object() || !entry.contains(needed))
+        return bad(std::string("a v") + std::to_string(version->first) + "." + std::to_string(version->second) +
+                   " bundle's transparency-log entries need an " + needed);
   }
   if (material.contains("timestampVerificationData")) bundle.timestamp_data = material["timestampVerificationData"];
 
