@@ -178,12 +178,12 @@ class KeylessInputCheck(unittest.TestCase):
         cls.cases["legacy"] = (path, artifact)
 
     # --- the two judges ----------------------------------------------------------------------
-    def plan(self, name, issuer=ISSUER, subject=EMAIL, subject_regex=None):
+    def plan(self, name, issuer=ISSUER, subject=EMAIL, subject_regex=None, root=None):
         identity = f"subjectRegex: '{subject_regex}'" if subject_regex else f"subject: {subject}"
         config = os.path.join(self.tmp, f"{name}.yaml")
         with open(config, "w") as f:
             f.write(f"imager:\n  image: {self.host}/keyless/{name}:{{version}}\n  image_verification:\n"
-                    f"    trusted_root: {self.root}\n    rules:\n      - image: {self.host}/keyless/*\n"
+                    f"    trusted_root: {root or self.root}\n    rules:\n      - image: {self.host}/keyless/*\n"
                     f"        keyless:\n          issuer: {issuer}\n          {identity}\n")
         r = run(SBPIPE, "plan", "--tag", "v1.9.0", "--config", config, "--pin-digests", "--plain-http", check=False)
         return r.returncode, r.stderr.decode(errors="replace")
@@ -251,3 +251,27 @@ class KeylessInputCheck(unittest.TestCase):
     def test_refuses_a_broken_inclusion_proof(self):
         self.assert_both_refuse("badproof", "transparency-log entry: the inclusion proof does not lead to its root hash",
                                 "calculated root hash does not match")
+
+    def test_names_a_trusted_root_it_cannot_use(self):
+        bad = os.path.join(self.tmp, "bad_root.json")
+        with open(self.root) as f:
+            doc = json.load(f)
+        del doc["tlogs"][0]["logId"]
+        with open(bad, "w") as f:
+            json.dump(doc, f)
+        code, err = self.plan("good", root=bad)
+        self.assertNotEqual(code, 0, err)
+        self.assertIn(f"imager image {self.host}/keyless/good:v1.9.0@{self.digest}: rule 0 ({self.host}/keyless/*): "
+                      f"{bad}: tlogs[0].logId: missing", err)
+
+    def test_sigstore_js_accepts_the_production_bundle_sbpipe_accepts(self):
+        # The same files tests/unit/test_keyless.cpp verifies with sbpipe's code: Sigstore's
+        # production trusted root and a GitHub Actions release bundle (sigstore-python's assets).
+        data = os.path.join(HERE, "data")
+        args = ["node", os.path.join(JS, "verify_keyless.js"), os.path.join(data, "public-good-trusted_root.json"),
+                os.path.join(data, "bundle_v3_github.whl.sigstore"), os.path.join(data, "bundle_v3_github.whl")]
+        workflow = r"^https://github\.com/trailofbits/rfc8785\.py/\.github/workflows/release\.yml@refs/tags/v0\.1\.2$"
+        r = run(*args, "https://token.actions.githubusercontent.com", workflow, check=False)
+        self.assertEqual(r.returncode, 0, r.stdout.decode() + r.stderr.decode())
+        r = run(*args, "https://accounts.google.com", workflow, check=False)
+        self.assertEqual(r.returncode, 1, r.stdout.decode())
