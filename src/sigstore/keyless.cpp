@@ -165,28 +165,19 @@ Result<Claim> legacy_claim(const LegacySignature& sig, const Digest& digest) {
 
 Result<std::string> check_signatures_keyless(const FoundSignatures& found, const Digest& digest, const KeylessIdentity& identity,
                                              const TrustedRoot& root) {
-  std::string where(signature_source_name(found.source));
-  std::string last = "no signature found (no bundle referrer, no tag " + referrers_tag(digest.str()) + ", no tag " +
-                     signature_tag(digest.str()) + ")";
   std::string sha256 = *from_hex(digest.hex);
-  for (const auto& bundle : found.bundles) {
-    if (!bundle) {
-      last = bundle.error().message();
-      continue;
-    }
-    auto claim = bundle_claim(*bundle, sha256);
-    auto st = claim ? verify_claim(*claim, identity, root) : Status(fail(claim.error()));
-    if (st) return "a keyless sigstore bundle in " + where;
-    last = st.error().message();
-  }
-  for (const auto& sig : found.legacy) {
-    auto claim = legacy_claim(sig, digest);
-    auto st = claim ? verify_claim(*claim, identity, root) : Status(fail(claim.error()));
-    if (st) return "a keyless cosign signature in " + where;
-    last = st.error().message();
-  }
-  if (found.source != SignatureSource::none) last += " (Talos stops at " + where + ")";
-  return fail(ErrorKind::invalid_input, last);
+  return first_valid_signature(
+      found, digest, "a keyless ",
+      [&](const Bundle& bundle) -> Status {
+        auto claim = bundle_claim(bundle, sha256);
+        if (!claim) return fail(claim.error());
+        return verify_claim(*claim, identity, root);
+      },
+      [&](const LegacySignature& sig) -> Status {
+        auto claim = legacy_claim(sig, digest);
+        if (!claim) return fail(claim.error());
+        return verify_claim(*claim, identity, root);
+      });
 }
 
 }  // namespace sbpipe

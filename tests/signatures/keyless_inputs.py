@@ -19,24 +19,23 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.request
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "boot"))
 from tools import Registry, run  # noqa: E402
+import oci_push  # noqa: E402
 import sigstore_fixture as sf  # noqa: E402
 
 SBPIPE = None  # set by test_signatures.main
 JS = os.path.join(HERE, "js")
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_MANIFEST = oci_push.OCI_MANIFEST
 EMAIL = "release@example.test"
 ISSUER = "https://issuer.test"
 
 
-def sha256(data):
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+sha256 = oci_push.sha256
 
 
 class KeylessInputCheck(unittest.TestCase):
@@ -71,22 +70,11 @@ class KeylessInputCheck(unittest.TestCase):
     # --- registry ----------------------------------------------------------------------------
     @classmethod
     def put_blob(cls, repo, data):
-        req = urllib.request.Request(f"{cls.base}/v2/{repo}/blobs/uploads/", method="POST")
-        with urllib.request.urlopen(req) as r:
-            location = r.headers["Location"]
-        if location.startswith("/"):
-            location = cls.base + location
-        sep = "&" if "?" in location else "?"
-        req = urllib.request.Request(f"{location}{sep}digest={sha256(data)}", data=data, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream"})
-        urllib.request.urlopen(req).close()
-        return {"digest": sha256(data), "size": len(data)}
+        return oci_push.put_blob(cls.base, repo, data)
 
     @classmethod
     def put_manifest(cls, repo, reference, body):
-        req = urllib.request.Request(f"{cls.base}/v2/{repo}/manifests/{reference}", data=body, method="PUT",
-                                     headers={"Content-Type": OCI_MANIFEST})
-        urllib.request.urlopen(req).close()
+        oci_push.put_manifest(cls.base, repo, reference, body)
 
     @classmethod
     def push_image(cls, repo):

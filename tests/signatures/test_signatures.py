@@ -55,6 +55,7 @@ sys.path.insert(0, HERE)
 from tools import Registry, make_owner_keys, run  # noqa: E402
 import containers_image  # noqa: E402
 import keyless_inputs  # noqa: E402
+import oci_push  # noqa: E402
 import talos_lookup  # noqa: E402
 from keyless_inputs import KeylessInputCheck  # noqa: E402,F401  (run with the rest: sbpipe's keyless check vs sigstore-js)
 
@@ -270,20 +271,10 @@ class SignedInstallers(unittest.TestCase):
         self.assert_skopeo_refuses(f"{self.host}/owner/tampered:v1", why="cryptographic signature verification failed")
 
     def put_blob(self, repo, data):
-        req = urllib.request.Request(f"{self.base}/v2/{repo}/blobs/uploads/", method="POST")
-        with urllib.request.urlopen(req) as r:
-            location = r.headers["Location"]
-        if location.startswith("/"):
-            location = self.base + location
-        sep = "&" if "?" in location else "?"
-        req = urllib.request.Request(f"{location}{sep}digest={sha256(data)}", data=data, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream"})
-        urllib.request.urlopen(req).close()
+        oci_push.put_blob(self.base, repo, data)
 
     def put_manifest(self, repo, reference, doc):
-        req = urllib.request.Request(f"{self.base}/v2/{repo}/manifests/{reference}", data=json.dumps(doc).encode(),
-                                     method="PUT", headers={"Content-Type": talos_lookup.OCI_MANIFEST})
-        urllib.request.urlopen(req).close()
+        oci_push.put_manifest(self.base, repo, reference, json.dumps(doc).encode())
 
     # --- Talos's lookup order -----------------------------------------------------------
     def test_talos_model_finds_a_valid_signature_for_every_pushed_installer(self):
