@@ -136,6 +136,26 @@ class KeylessInputCheck(unittest.TestCase):
         cls.cases[name] = (path, cls.artifact)
 
     @classmethod
+    def keyless_dsse(cls, name, subject_digest):
+        """A DSSE bundle as cosign v3 signs an image (an in-toto statement with the image as its
+        subject, predicate cosign/sign/v1) logged as a dsse entry."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        leaf = cls.ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600)
+        payload = json.dumps({"_type": "https://in-toto.io/Statement/v1",
+                              "subject": [{"name": "", "digest": {"sha256": subject_digest.split(":")[1]}}],
+                              "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}}).encode()
+        signature = sf.ecdsa_sign(key, sf.pae("application/vnd.in-toto+json", payload))
+        bundle = sf.dsse_bundle(leaf, payload, signature, [])
+        envelope = json.dumps(bundle["dsseEnvelope"], sort_keys=True, separators=(",", ":")).encode()
+        body = sf.dsse_body(payload, envelope, signature, leaf)
+        bundle["verificationMaterial"]["tlogEntries"] = [sf.tlog_entry(cls.log, body, cls.t0 + 60, 5, None, 8)]
+        cls.push_bundle(f"keyless/{name}", bundle)
+        path = os.path.join(cls.tmp, f"{name}.bundle.json")
+        with open(path, "w") as f:
+            json.dump(bundle, f)
+        cls.cases[name] = (path, cls.artifact)
+
+    @classmethod
     def make_cases(cls):
         cls.keyless("good")
         cls.keyless("proof5", proof_size=5, log_index=2)
@@ -146,6 +166,8 @@ class KeylessInputCheck(unittest.TestCase):
         cls.keyless("late", integrated=cls.t0 + 3600)
         cls.keyless("otherbody", logged_signature=sf.ecdsa_sign(ec.generate_private_key(ec.SECP256R1()), cls.manifest))
         cls.keyless("badproof", proof_size=6, log_index=3, break_proof=True)
+        cls.keyless_dsse("dsse", cls.digest)
+        cls.keyless_dsse("dsse-other", sha256(b"another image"))
         # The legacy .sig layer, judged by sigstore-js as the equivalent v0.1 bundle over the payload.
         repo = "keyless/legacy"
         payload = json.dumps({"critical": {"identity": {"docker-reference": f"{cls.host}/{repo}"},
@@ -205,6 +227,17 @@ class KeylessInputCheck(unittest.TestCase):
                                 subject_regex=r"@example\.test$")
         self.assert_both_accept("proof5", "sigstore bundle in the bundle tag sha256-<hex>")
         self.assert_both_accept("legacy", "cosign signature in the cosign tag sha256-<hex>.sig")
+        self.assert_both_accept("dsse", "sigstore bundle in the bundle tag sha256-<hex>")
+
+    def test_refuses_a_statement_about_another_image(self):
+        # sigstore-js checks the envelope, not what it says: sigstore-go's artifact-digest policy
+        # (WithArtifactDigest, as Talos asks) compares the statement's subjects. Both judges see a
+        # valid signature; sbpipe, as Talos, refuses it for this image.
+        code, out = self.sigstore_js("dsse-other")
+        self.assertEqual(code, 0, out)
+        code, err = self.plan("dsse-other")
+        self.assertEqual(code, 1, err)
+        self.assertIn(f"signature check failed: sigstore bundle: the statement's subjects do not include {self.digest}", err)
 
     def test_refuses_another_identity(self):
         self.assert_both_refuse("good", "the certificate's subject [release@example.test] does not match subject "

@@ -191,11 +191,33 @@ def hashedrekord_body(sha256_hex, signature, leaf):
                                "signature": {"content": b64(signature), "publicKey": {"content": b64(pem(leaf))}}}})
 
 
+def dsse_body(payload, envelope, signature, leaf):
+    """Rekor's dsse v0.0.1 body (pkg/types/dsse/v0.0.1): envelope and payload digests, the signature
+    with its verifier (the PEM leaf, base64)."""
+    return canonical({"apiVersion": "0.0.1", "kind": "dsse",
+                      "spec": {"envelopeHash": {"algorithm": "sha256", "value": hashlib.sha256(envelope).hexdigest()},
+                               "payloadHash": {"algorithm": "sha256", "value": hashlib.sha256(payload).hexdigest()},
+                               "signatures": [{"signature": b64(signature), "verifier": b64(pem(leaf))}]}})
+
+
+def pae(payload_type, payload):
+    """DSSE's pre-authentication encoding (secure-systems-lab/dsse protocol.md)."""
+    t = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
+
+
+def dsse_bundle(leaf, payload, signature, entries):
+    return {"mediaType": BUNDLE_V03,
+            "verificationMaterial": {"certificate": {"rawBytes": b64(der(leaf))}, "tlogEntries": entries},
+            "dsseEnvelope": {"payload": b64(payload), "payloadType": "application/vnd.in-toto+json",
+                             "signatures": [{"sig": b64(signature), "keyid": ""}]}}
+
+
 def tlog_entry(log, body, integrated_time, log_index=7, set_signer=None, proof_size=0):
     """A bundle's tlogEntries[] item; with proof_size, an inclusion proof in a tree of that many
     leaves (the others random) whose checkpoint the log signs."""
     entry = {"logIndex": str(log_index), "logId": {"keyId": b64(log.log_id)},
-             "kindVersion": {"kind": "hashedrekord", "version": "0.0.1"}, "integratedTime": str(integrated_time),
+             "kindVersion": {"kind": json.loads(body)["kind"], "version": "0.0.1"}, "integratedTime": str(integrated_time),
              "inclusionPromise": {"signedEntryTimestamp": b64(log.set_over(body, integrated_time, log_index,
                                                                              set_signer))},
              "canonicalizedBody": b64(body)}
