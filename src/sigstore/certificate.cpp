@@ -1,11 +1,14 @@
 #include "sigstore/certificate.h"
 
+#include <openssl/ct.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
 #include <optional>
 
 #include "core/openssl_util.h"
+#include "core/sha256.h"
+#include "sigstore/bundle.h"
 
 namespace sbpipe {
 
@@ -131,7 +134,7 @@ std::string Certificate::subject_text() const {
   return buf;
 }
 
-Status verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain, int64_t at) {
+Result<Certificate> verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain, int64_t at) {
   auto bad = [](const std::string& why) { return fail(ErrorKind::invalid_input, why); };
   if (ca_chain.empty()) return bad("the certificate authority has no certificates");
   X509* leaf_cert = leaf.m_impl->cert.get();
@@ -159,7 +162,71 @@ Status verify_code_signing_path(const Certificate& leaf, const std::vector<Certi
   for (int i = 1; i < sk_X509_num(path); ++i)
     if (!allows_code_signing(sk_X509_value(path, i), true))
       return bad("a certificate authority of the path does not allow code signing (its extended key usage)");
-  return {};
+  X509* issuer = sk_X509_num(path) > 1 ? sk_X509_value(path, 1) : leaf_cert;
+  for (const auto& ca : ca_chain)
+    if (X509_cmp(ca.m_impl->cert.get(), issuer) == 0) return ca;
+  return bad("the certificate's issuer is not among the certificate authority's certificates");
+}
+
+Result<std::vector<EmbeddedSct>> embedded_scts(const Certificate& leaf, const Certificate& issuer) {
+  auto bad = [](const std::string& why) { return fail(ErrorKind::invalid_input, "the certificate's SCTs: " + why); };
+  X509* cert = leaf.m_impl->cert.get();
+  std::vector<EmbeddedSct> out;
+  int at = X509_get_ext_by_NID(cert, NID_ct_precert_scts, -1);
+  if (at < 0) return out;
+  struct FreeScts {
+    void operator()(STACK_OF(SCT) * list) const { SCT_LIST_free(list); }
+  };
+  std::unique_ptr<STACK_OF(SCT), FreeScts> list(static_cast<STACK_OF(SCT)*>(X509V3_EXT_d2i(X509_get_ext(cert, at))));
+  if (!list) {
+    ERR_clear_error();
+    return bad("the list does not parse");
+  }
+  // The precertificate's TBSCertificate: the leaf's, without the SCT list.
+  ossl::Ptr<X509> precert(X509_dup(cert));
+  X509_EXTENSION* removed = X509_delete_ext(precert.get(), X509_get_ext_by_NID(precert.get(), NID_ct_precert_scts, -1));
+  X509_EXTENSION_free(removed);
+  unsigned char* tbs = nullptr;
+  int tbs_len = i2d_re_X509_tbs(precert.get(), &tbs);
+  if (tbs_len <= 0) return bad("the TBSCertificate does not encode");
+  std::string tbs_der(reinterpret_cast<char*>(tbs), static_cast<size_t>(tbs_len));
+  OPENSSL_free(tbs);
+  unsigned char* spki = nullptr;
+  int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer.m_impl->cert.get()), &spki);
+  if (spki_len <= 0) return bad("the issuer's key does not encode");
+  std::string issuer_key_hash =
+      *from_hex(Sha256::hex_of(std::string_view(reinterpret_cast<char*>(spki), static_cast<size_t>(spki_len))));
+  OPENSSL_free(spki);
+  auto put = [](std::string& to, uint64_t value, int bytes) {
+    for (int i = bytes - 1; i >= 0; --i) to.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+  };
+  for (int i = 0; i < sk_SCT_num(list.get()); ++i) {
+    const SCT* sct = sk_SCT_value(list.get(), i);
+    if (SCT_get_version(sct) != SCT_VERSION_V1) return bad("an SCT of another version than 1");
+    if (SCT_get_signature_nid(sct) != NID_ecdsa_with_SHA256) return bad("an SCT signed otherwise than with ECDSA SHA-256");
+    unsigned char* id = nullptr;
+    size_t id_len = SCT_get0_log_id(sct, &id);
+    unsigned char* ext = nullptr;
+    size_t ext_len = SCT_get0_extensions(sct, &ext);
+    unsigned char* sig = nullptr;
+    size_t sig_len = SCT_get0_signature(sct, &sig);
+    EmbeddedSct entry;
+    entry.log_id.assign(reinterpret_cast<char*>(id), id_len);
+    entry.timestamp_ms = static_cast<int64_t>(SCT_get_timestamp(sct));
+    entry.signature.assign(reinterpret_cast<char*>(sig), sig_len);
+    std::string& d = entry.signed_data;
+    put(d, 0, 1);  // sct_version v1
+    put(d, 0, 1);  // signature_type certificate_timestamp
+    put(d, SCT_get_timestamp(sct), 8);
+    put(d, 1, 2);  // entry_type precert_entry
+    d += issuer_key_hash;
+    put(d, tbs_der.size(), 3);
+    d += tbs_der;
+    put(d, ext_len, 2);
+    d.append(reinterpret_cast<char*>(ext), ext_len);
+    out.push_back(std::move(entry));
+  }
+  return out;
 }
 
 }  // namespace sbpipe

@@ -26,6 +26,8 @@ namespace sbpipe {
 inline constexpr const char* k_fulcio_issuer_oid = "1.3.6.1.4.1.57264.1.8";
 inline constexpr const char* k_fulcio_issuer_v1_oid = "1.3.6.1.4.1.57264.1.1";
 
+struct EmbeddedSct;
+
 class Certificate {
 public:
   // A DER certificate. invalid_input naming `label` when it does not parse.
@@ -47,7 +49,9 @@ public:
   std::string subject_text() const;
 
   struct Impl;
-  friend Status verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain, int64_t at);
+  friend Result<Certificate> verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain,
+                                                      int64_t at);
+  friend Result<std::vector<EmbeddedSct>> embedded_scts(const Certificate& leaf, const Certificate& issuer);
   explicit Certificate(std::shared_ptr<const Impl> impl) : m_impl(std::move(impl)) {}
 
 private:
@@ -60,8 +64,24 @@ private:
 // leaf must carry the code-signing extended key usage, and every CA
 // certificate with an extended key usage must allow it (Go's x509.Verify
 // with KeyUsages = [CodeSigning]; a leaf without the extension, which Go
-// accepts, is refused). invalid_input saying why not.
-Status verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain, int64_t at);
+// accepts, is refused). The leaf's issuer on the path; invalid_input
+// saying why not.
+Result<Certificate> verify_code_signing_path(const Certificate& leaf, const std::vector<Certificate>& ca_chain, int64_t at);
+
+// A signed certificate timestamp embedded in a leaf (RFC 6962 section 3.3,
+// the precertificate SCT list extension 1.3.6.1.4.1.11129.2.4.2), with the
+// bytes its CT log signed (section 3.2: a precert_entry over the leaf's
+// TBSCertificate without that extension and the SHA-256 of the issuer's
+// key), as certificate-transparency-go's ctutil.VerifySCT rebuilds them.
+struct EmbeddedSct {
+  std::string log_id;  // raw, the SHA-256 of the log's key
+  int64_t timestamp_ms = 0;
+  std::string signed_data;
+  std::string signature;  // raw DER ECDSA (SHA-256)
+};
+// The leaf's SCTs (empty when it has none). invalid_input when the list
+// does not parse or an SCT is not a v1 ECDSA-SHA256 one.
+Result<std::vector<EmbeddedSct>> embedded_scts(const Certificate& leaf, const Certificate& issuer);
 
 // "2026-01-02T03:04:05Z" for seconds since the Unix epoch.
 std::string unix_time_text(int64_t seconds);

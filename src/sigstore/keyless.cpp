@@ -64,17 +64,37 @@ Result<int64_t> verified_log_time(const Claim& claim, const Certificate& leaf, c
   return refuse("no transparency-log entry verifies: " + last);
 }
 
-// Step 2.
-Status verify_path(const Certificate& leaf, const TrustedRoot& root, int64_t at) {
+// Step 2: the leaf's issuer on its path to a CA.
+Result<Certificate> verify_path(const Certificate& leaf, const TrustedRoot& root, int64_t at) {
   std::string last;
   for (const auto& ca : root.certificate_authorities) {
     if (!ca.valid_for.contains(at)) continue;
-    auto st = verify_code_signing_path(leaf, ca.chain, at);
-    if (st) return {};
-    last = st.error().message();
+    auto issuer = verify_code_signing_path(leaf, ca.chain, at);
+    if (issuer) return issuer;
+    last = issuer.error().message();
   }
   if (last.empty()) return refuse("no certificate authority of the trusted root is valid at " + unix_time_text(at));
   return refuse(last);
+}
+
+// Step 2, continued: one SCT from a CT log of the trusted root, valid at its
+// time, verifies (sigstore-go pkg/verify/sct.go, threshold 1 as cosign asks).
+Status verify_scts(const Certificate& leaf, const Certificate& issuer, const TrustedRoot& root) {
+  auto scts = embedded_scts(leaf, issuer);
+  if (!scts) return fail(scts.error());
+  if (scts->empty()) return refuse("the certificate carries no signed certificate timestamp (SCT) of a CT log");
+  std::string last = "no SCT is from a CT log of the trusted root";
+  for (const auto& sct : *scts) {
+    const TransparencyLog* log = root.ctlog(sct.log_id);
+    if (log == nullptr) continue;
+    if (!log->valid_for.contains(sct.timestamp_ms / 1000)) {
+      last = "the SCT's CT log key is not valid at " + unix_time_text(sct.timestamp_ms / 1000);
+      continue;
+    }
+    if (log->key.verify(sct.signed_data, sct.signature)) return {};
+    last = "the SCT does not verify with its CT log's key";
+  }
+  return refuse("no signed certificate timestamp verifies: " + last);
 }
 
 // Step 4 (cosign CheckCertificatePolicy with one Identity).
@@ -102,7 +122,9 @@ Status verify_claim(const Claim& claim, const KeylessIdentity& identity, const T
   if (!leaf) return fail(leaf.error());
   auto time = verified_log_time(claim, *leaf, root);
   if (!time) return fail(time.error());
-  if (auto st = verify_path(*leaf, root, *time); !st) return st;
+  auto issuer = verify_path(*leaf, root, *time);
+  if (!issuer) return fail(issuer.error());
+  if (auto st = verify_scts(*leaf, *issuer, root); !st) return st;
   auto key = leaf->public_key();
   if (!key) return fail(key.error());
   if (auto st = claim.verify_signature(*key); !st) return st;

@@ -12,15 +12,18 @@
 //    validity. Entries from other logs, or whose SET fails, are passed over,
 //    as sigstore-go does; one must verify;
 // 2. the leaf chains, at that integrated time, to a CA of the trusted root
-//    whose validFor holds that time, for code signing (certificate.h);
+//    whose validFor holds that time, for code signing (certificate.h), and
+//    carries an SCT from a CT log of the trusted root, valid at the SCT's
+//    time, that verifies (pkg/verify/sct.go; cosign asks for one unless
+//    IgnoreSCT, which Talos does not set);
 // 3. the signature verifies with the leaf's key over the image's digest
 //    (bundle: verify_bundle_with_key; legacy .sig layer: over the payload,
 //    which must name the digest);
 // 4. the identity: the OIDC issuer (Fulcio's extension) equals the rule's
 //    issuer; `subject` equals one of the e-mail or URI SANs, or
 //    `subjectRegex` finds a match in one.
-// Not checked (see docs/signatures.md): SCTs of the CT logs and RFC 3161
-// timestamps, which Talos's cosign options also ask for.
+// Not checked (see docs/signatures.md): RFC 3161 timestamps, so a signature
+// whose only trusted time is a TSA's (Rekor v2) is refused.
 
 #include <string>
 

@@ -134,6 +134,12 @@ const TransparencyLog* TrustedRoot::log(std::string_view key_id) const {
   return nullptr;
 }
 
+const TransparencyLog* TrustedRoot::ctlog(std::string_view key_id) const {
+  for (const auto& log : ctlogs)
+    if (log.key_id == key_id) return &log;
+  return nullptr;
+}
+
 std::optional<int64_t> parse_rfc3339(std::string_view text) {
   // YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)
   auto digits = [&](size_t at, size_t n) -> std::optional<int> {
@@ -198,12 +204,15 @@ Result<TrustedRoot> parse_trusted_root(std::string_view json, std::string_view s
     if (!ca) return fail(ca.error());
     root.certificate_authorities.push_back(std::move(*ca));
   }
-  auto tlogs = r.member(j, "", "tlogs", T::array);
-  if (!tlogs) return fail(tlogs.error());
-  for (size_t i = 0; i < (*tlogs)->size(); ++i) {
-    auto log = read_tlog(r, (**tlogs)[i], "tlogs[" + std::to_string(i) + "]");
-    if (!log) return fail(log.error());
-    if (*log) root.tlogs.push_back(std::move(**log));
+  for (auto [key, out] : {std::pair{"tlogs", &root.tlogs}, {"ctlogs", &root.ctlogs}}) {
+    if (std::string_view(key) == "ctlogs" && !j.contains(key)) continue;
+    auto logs = r.member(j, "", key, T::array);
+    if (!logs) return fail(logs.error());
+    for (size_t i = 0; i < (*logs)->size(); ++i) {
+      auto log = read_tlog(r, (**logs)[i], std::string(key) + "[" + std::to_string(i) + "]");
+      if (!log) return fail(log.error());
+      if (*log) out->push_back(std::move(**log));
+    }
   }
   if (root.certificate_authorities.empty()) return r.bad("certificateAuthorities", "empty: no CA to check a certificate against");
   if (root.tlogs.empty()) return r.bad("tlogs", "no ECDSA P-256 log (PKIX_ECDSA_P256_SHA_256): no log to check an entry against");

@@ -7,8 +7,8 @@
 // the network. Read as sigstore-go reads it (pkg/root/trusted_root.go,
 // ParseCertificateAuthority and ParseTransparencyLogs): a CA's chain runs
 // from the intermediates to the root, last; a log needs its hash algorithm
-// (SHA2_256), its log ID and its key. The CT logs and timestamp authorities
-// are not read: sbpipe checks neither SCTs nor RFC 3161 timestamps
+// (SHA2_256), its log ID and its key; CT logs alike. The timestamp
+// authorities are not read: sbpipe does not check RFC 3161 timestamps
 // (docs/signatures.md says what that leaves out).
 //
 // Immutable after loading; safe to share between threads.
@@ -52,16 +52,19 @@ struct TrustedRoot {
   std::string source;  // the file, for messages
   std::vector<CertificateAuthority> certificate_authorities;
   std::vector<TransparencyLog> tlogs;
-  // The log whose ID is `key_id` (raw bytes), or nullptr.
+  std::vector<TransparencyLog> ctlogs;  // certificate transparency logs, read as tlogs
+  // The Rekor log whose ID is `key_id` (raw bytes), or nullptr.
   const TransparencyLog* log(std::string_view key_id) const;
+  // The CT log whose ID is `key_id`, or nullptr.
+  const TransparencyLog* ctlog(std::string_view key_id) const;
 };
 
 // Parses the JSON text. config error naming `source` and the field
 // ("trusted_root.json: tlogs[0].publicKey.rawBytes: not base64"): wrong
 // media type, a missing or malformed field, a certificate or key that does
-// not parse, a timestamp that is not RFC 3339, no CA, no ECDSA P-256 log.
-// Logs with other keys (Rekor v2's Ed25519) are left out: sbpipe checks
-// signed entry timestamps, which only ECDSA logs give.
+// not parse, a timestamp that is not RFC 3339, no CA, no ECDSA P-256 Rekor
+// log. Logs with other keys (Rekor v2's Ed25519) are left out: sbpipe
+// checks signed entry timestamps and SCTs signed with ECDSA P-256 only.
 Result<TrustedRoot> parse_trusted_root(std::string_view json, std::string_view source);
 // Reads and parses a file; config error naming the file when it cannot be read.
 Result<TrustedRoot> load_trusted_root(const std::filesystem::path& path);

@@ -7,7 +7,8 @@ the signatures sigstore-js (@sigstore/verify, tests/signatures/js/verify_keyless
 same trusted_root.json and identity) accepts, and refuse the rest naming the image, the rule and
 the reason: wrong identity, wrong issuer, a leaf not under the CA, a SET by another key, a
 signature that does not verify over the image, an integrated time outside the leaf's validity, a
-log entry of another signature, an inclusion proof that does not lead to the checkpoint's root.
+log entry of another signature, an inclusion proof that does not lead to the checkpoint's root, a leaf without an SCT of a CT log
+of the trusted root.
 sigstore-js cannot judge a bad trusted_root.json as a file sbpipe reads; that is a unit test."""
 
 import hashlib
@@ -51,9 +52,10 @@ class KeylessInputCheck(unittest.TestCase):
         cls.ca = sf.CA("Fulcio test", cls.t0 - year, cls.t0 + year)
         cls.rogue = sf.CA("Rogue", cls.t0 - year, cls.t0 + year)
         cls.log = sf.Log()
+        cls.ct = sf.CTLog()
         cls.root = os.path.join(cls.tmp, "trusted_root.json")
         with open(cls.root, "w") as f:
-            json.dump(sf.trusted_root([cls.ca], [cls.log], cls.t0 - year), f)
+            json.dump(sf.trusted_root([cls.ca], [cls.log], [cls.ct], cls.t0 - year), f)
         cls.manifest = cls.push_image("keyless/image")
         cls.digest = sha256(cls.manifest)
         cls.artifact = os.path.join(cls.tmp, "manifest.json")
@@ -117,12 +119,12 @@ class KeylessInputCheck(unittest.TestCase):
     # --- the signatures ----------------------------------------------------------------------
     @classmethod
     def keyless(cls, name, ca=None, sign_over=None, integrated=None, set_signer=None, logged_signature=None,
-                proof_size=9, log_index=7, break_proof=False):
+                proof_size=9, log_index=7, break_proof=False, sct=True, sct_signer=None):
         """A bundle over the image by a fresh leaf of `ca`, pushed to keyless/<name>; kept with
         its file for sigstore-js."""
         ca = ca or cls.ca
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600)
+        leaf = ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600, cls.ct if sct else None, sct_signer)
         signature = sf.ecdsa_sign(key, sign_over or cls.manifest)
         body = sf.hashedrekord_body(cls.digest.split(":")[1], logged_signature or signature, leaf)
         entry = sf.tlog_entry(cls.log, body, integrated or cls.t0 + 60, log_index, set_signer, proof_size)
@@ -140,7 +142,7 @@ class KeylessInputCheck(unittest.TestCase):
         """A DSSE bundle as cosign v3 signs an image (an in-toto statement with the image as its
         subject, predicate cosign/sign/v1) logged as a dsse entry."""
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = cls.ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600)
+        leaf = cls.ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600, cls.ct)
         payload = json.dumps({"_type": "https://in-toto.io/Statement/v1",
                               "subject": [{"name": "", "digest": {"sha256": subject_digest.split(":")[1]}}],
                               "predicateType": "https://sigstore.dev/cosign/sign/v1", "predicate": {}}).encode()
@@ -166,6 +168,8 @@ class KeylessInputCheck(unittest.TestCase):
         cls.keyless("late", integrated=cls.t0 + 3600)
         cls.keyless("otherbody", logged_signature=sf.ecdsa_sign(ec.generate_private_key(ec.SECP256R1()), cls.manifest))
         cls.keyless("badproof", proof_size=6, log_index=3, break_proof=True)
+        cls.keyless("nosct", sct=False)
+        cls.keyless("badsct", sct_signer=ec.generate_private_key(ec.SECP256R1()))
         cls.keyless_dsse("dsse", cls.digest)
         cls.keyless_dsse("dsse-other", sha256(b"another image"))
         # The legacy .sig layer, judged by sigstore-js as the equivalent v0.1 bundle over the payload.
@@ -175,7 +179,7 @@ class KeylessInputCheck(unittest.TestCase):
                                            "type": "cosign container image signature"}, "optional": None},
                              separators=(",", ":")).encode()
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = cls.ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600)
+        leaf = cls.ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600, cls.ct)
         signature = sf.ecdsa_sign(key, payload)
         body = sf.hashedrekord_body(hashlib.sha256(payload).hexdigest(), signature, leaf)
         entry = sf.tlog_entry(cls.log, body, cls.t0 + 60)
@@ -254,6 +258,12 @@ class KeylessInputCheck(unittest.TestCase):
         self.assert_both_refuse("otherlog", "no transparency-log entry verifies: transparency-log entry: the signed "
                                 "entry timestamp does not verify with the log's key",
                                 "inclusion promise could not be verified")
+
+    def test_refuses_a_certificate_without_a_valid_sct(self):
+        self.assert_both_refuse("nosct", "the certificate carries no signed certificate timestamp (SCT) of a CT log",
+                                "expected 1 SCTs, got 0")
+        self.assert_both_refuse("badsct", "no signed certificate timestamp verifies: the SCT does not verify with its "
+                                "CT log's key", "SCT verification failed")
 
     def test_refuses_a_signature_that_does_not_verify(self):
         self.assert_both_refuse("badsig", "sigstore bundle: the signature does not verify with the key", "signature verification failed")

@@ -1,5 +1,5 @@
 """A test Sigstore: a Fulcio-like CA (root + intermediate, leaves for code signing with an e-mail
-SAN and the OIDC issuer extensions) and a Rekor-like log key, made with Python's `cryptography`
+SAN and the OIDC issuer extensions) and a Rekor-like log key and a CT log key, made with Python's `cryptography`
 (Debian python3-cryptography), the trusted_root.json that names them, and keyless signatures
 written by hand in the shapes the real services give:
 
@@ -28,6 +28,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 ISSUER_OID = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.8")
 ISSUER_V1_OID = x509.ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
+SCT_LIST_OID = x509.ObjectIdentifier("1.3.6.1.4.1.11129.2.4.2")
 BUNDLE_V03 = "application/vnd.dev.sigstore.bundle.v0.3+json"
 BUNDLE_V01 = "application/vnd.dev.sigstore.bundle+json;version=0.1"
 TRUSTED_ROOT = "application/vnd.dev.sigstore.trustedroot+json;version=0.1"
@@ -101,10 +102,22 @@ class CA:
             b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
         return b.sign(signing_key, hashes.SHA256())
 
-    def leaf(self, key, email, issuer, not_before, not_after):
-        """A Fulcio-shaped leaf: empty subject, critical e-mail SAN, code signing, both issuer extensions."""
+    def leaf(self, key, email, issuer, not_before, not_after, ct_log=None, sct_signer=None):
+        """A Fulcio-shaped leaf: empty subject, critical e-mail SAN, code signing, both issuer
+        extensions, and (with `ct_log`) the SCT that log gives the precertificate, embedded as
+        Fulcio embeds it (RFC 6962 section 3.3)."""
+        serial = x509.random_serial_number()
+        precert = self._leaf_builder(key, email, issuer, not_before, not_after, serial)
+        if ct_log is None:
+            return precert.sign(self.key, hashes.SHA256())
+        tbs = precert.sign(self.key, hashes.SHA256()).tbs_certificate_bytes
+        sct = ct_log.sct(tbs, spki(self.key), not_before * 1000 + 1, sct_signer)
+        return (precert.add_extension(x509.UnrecognizedExtension(SCT_LIST_OID, der_octet_string(tls_vector(sct, 2))),
+                                      critical=False).sign(self.key, hashes.SHA256()))
+
+    def _leaf_builder(self, key, email, issuer, not_before, not_after, serial):
         return (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(self.name)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .public_key(key.public_key()).serial_number(serial)
                 .not_valid_before(datetime.datetime.fromtimestamp(not_before, datetime.timezone.utc))
                 .not_valid_after(datetime.datetime.fromtimestamp(not_after, datetime.timezone.utc))
                 .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
@@ -116,14 +129,48 @@ class CA:
                                critical=False)
                 .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(email)]), critical=True)
                 .add_extension(x509.UnrecognizedExtension(ISSUER_V1_OID, issuer.encode()), critical=False)
-                .add_extension(x509.UnrecognizedExtension(ISSUER_OID, utf8_der(issuer)), critical=False)
-                .sign(self.key, hashes.SHA256()))
+                .add_extension(x509.UnrecognizedExtension(ISSUER_OID, utf8_der(issuer)), critical=False))
 
     def trusted_root_entry(self, valid_from):
         return {"subject": {"organization": "test", "commonName": "test"}, "uri": "https://fulcio.test",
                 "certChain": {"certificates": [{"rawBytes": b64(der(self.intermediate))},
                                                {"rawBytes": b64(der(self.root))}]},
                 "validFor": {"start": rfc3339(valid_from)}}
+
+
+def tls_vector(data, length_bytes):
+    return len(data).to_bytes(length_bytes, "big") + data
+
+
+def der_octet_string(data):
+    n = len(data)
+    if n < 128:
+        return bytes([0x04, n]) + data
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x04, 0x80 | len(size)]) + size + data
+
+
+class CTLog:
+    """A certificate transparency log key; its log ID is the SHA-256 of its DER key (RFC 6962 3.2)."""
+
+    def __init__(self):
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        self.log_id = hashlib.sha256(spki(self.key)).digest()
+
+    def trusted_root_entry(self, valid_from):
+        return {"baseUrl": "https://ctfe.test", "hashAlgorithm": "SHA2_256",
+                "publicKey": {"rawBytes": b64(spki(self.key)), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                              "validFor": {"start": rfc3339(valid_from)}},
+                "logId": {"keyId": b64(self.log_id)}}
+
+    def sct(self, tbs, issuer_spki, timestamp_ms, signer=None):
+        """An SCT list entry (RFC 6962 3.2/3.3, v1): the log's signature over the precert_entry."""
+        signed = (bytes([0, 0]) + timestamp_ms.to_bytes(8, "big") + (1).to_bytes(2, "big") +
+                  hashlib.sha256(issuer_spki).digest() + tls_vector(tbs, 3) + tls_vector(b"", 2))
+        signature = ecdsa_sign(signer or self.key, signed)
+        sct = (bytes([0]) + self.log_id + timestamp_ms.to_bytes(8, "big") + tls_vector(b"", 2) +
+               bytes([4, 3]) + tls_vector(signature, 2))
+        return tls_vector(sct, 2)
 
 
 class Log:
@@ -260,6 +307,7 @@ def legacy_as_bundle(leaf, payload, signature, entry):
                                  "signature": b64(signature)}}
 
 
-def trusted_root(cas, logs, valid_from):
+def trusted_root(cas, logs, ct_logs, valid_from):
     return {"mediaType": TRUSTED_ROOT, "certificateAuthorities": [ca.trusted_root_entry(valid_from) for ca in cas],
-            "tlogs": [log.trusted_root_entry(valid_from) for log in logs], "ctlogs": [], "timestampAuthorities": []}
+            "tlogs": [log.trusted_root_entry(valid_from) for log in logs],
+            "ctlogs": [log.trusted_root_entry(valid_from) for log in ct_logs], "timestampAuthorities": []}

@@ -230,6 +230,17 @@ TEST_CASE("a production keyless bundle verifies offline against the production t
     REQUIRE_FALSE(refused.has_value());
     CHECK(refused.error().message().starts_with("no transparency-log entry verifies: its log c0d23d6ad406973f"));
   }
+  SUBCASE("a trusted root without the CT log of the certificate's SCT") {
+    auto j = nlohmann::json::parse(data("public-good-trusted_root.json"));
+    j["ctlogs"] = nlohmann::json::array();
+    auto other_root = parse_trusted_root(j.dump(), "root.json");
+    REQUIRE(other_root.has_value());
+    auto refused = check_signatures_keyless(found, digest, KeylessIdentity{k_github_issuer, k_release_workflow, ""}, *other_root);
+    REQUIRE_FALSE(refused.has_value());
+    CHECK(refused.error().message() ==
+          "no signed certificate timestamp verifies: no SCT is from a CT log of the trusted root "
+          "(Talos stops at OCI referrers)");
+  }
   SUBCASE("a trusted root whose CAs are not valid at the integrated time") {
     auto j = nlohmann::json::parse(data("public-good-trusted_root.json"));
     for (auto& ca : j["certificateAuthorities"]) ca["validFor"] = {{"start", "2025-01-01T00:00:00Z"}};

@@ -2,8 +2,8 @@
 // trusted root (TRUSTED_ROOT.json: its Fulcio CAs and Rekor logs) with a certificate identity
 // policy: the SAN must match SUBJECT_REGEX (a JavaScript regular expression, as
 // @sigstore/verify's policy tests it) and the Fulcio OIDC issuer extension must equal ISSUER.
-// One transparency-log entry and one verified timestamp (its SET's integrated time) are required,
-// no SCT (the test CA has no CT log). ARTIFACT is the signed bytes of a messageSignature bundle.
+// One transparency-log entry, one verified timestamp (its SET's integrated time) and one SCT
+// from a CT log of the trusted root are required (Verifier's defaults). ARTIFACT is the signed bytes of a messageSignature bundle.
 // Prints "ok" or the reason and exits 0 or 1.
 //   usage: node verify_keyless.js TRUSTED_ROOT.json BUNDLE.json ARTIFACT ISSUER SUBJECT_REGEX
 'use strict';
@@ -23,7 +23,7 @@ function main() {
     const root = TrustedRoot.fromJSON(JSON.parse(fs.readFileSync(rootPath, 'utf8')));
     const trust = toTrustMaterial(root);
     const bundle = bundleFromJSON(JSON.parse(fs.readFileSync(bundlePath, 'utf8')));
-    const verifier = new Verifier(trust, { tlogThreshold: 1, ctlogThreshold: 0, timestampThreshold: 1 });
+    const verifier = new Verifier(trust, { tlogThreshold: 1, ctlogThreshold: 1, timestampThreshold: 1 });
     const signer = verifier.verify(toSignedEntity(bundle, fs.readFileSync(artifactPath)), {
       subjectAlternativeName: subject,
       extensions: { issuer },
