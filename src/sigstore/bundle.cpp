@@ -14,8 +14,8 @@ std::unexpected<Error> bad(const std::string& why) { return fail(ErrorKind::inva
 // (major, minor) of a bundle media type: "...bundle.v0.3+json" or the
 // older "...bundle+json;version=0.1".
 std::optional<std::pair<int, int>> bundle_version(const std::string& media_type) {
-  static const std::regex k_new(R"(application/vnd\.dev\.sigstore\.bundle\.v(\d+)\.(\d+)\+json)");
-  static const std::regex k_old(R"(application/vnd\.dev\.sigstore\.bundle\+json;version=(\d+)\.(\d+))");
+  static const std::regex k_new(R"(application/vnd\.dev\.sigstore\.bundle\.v(\d{1,4})\.(\d{1,4})\+json)");
+  static const std::regex k_old(R"(application/vnd\.dev\.sigstore\.bundle\+json;version=(\d{1,4})\.(\d{1,4}))");
   std::smatch m;
   if (std::regex_match(media_type, m, k_new) || std::regex_match(media_type, m, k_old))
     return std::pair{std::stoi(m[1]), std::stoi(m[2])};

@@ -106,7 +106,11 @@ Status verify_identity(const Certificate& leaf, const KeylessIdentity& identity)
   auto sans = leaf.subject_alternative_names();
   for (const auto& san : sans) {
     if (!identity.subject_regex.empty()) {
-      if (std::regex_search(san, std::regex(identity.subject_regex, std::regex::ECMAScript))) return {};
+      try {
+        if (std::regex_search(san, std::regex(identity.subject_regex, std::regex::ECMAScript))) return {};
+      } catch (const std::regex_error& e) {
+        return refuse("subjectRegex " + identity.subject_regex + " cannot be matched (" + e.what() + ")");
+      }
     } else if (san == identity.subject) {
       return {};
     }

@@ -1,6 +1,8 @@
 #include "sigstore/tlog_entry.h"
 
 #include <bit>
+#include <charconv>
+#include <limits>
 
 #include "core/base64.h"
 #include "core/sha256.h"
@@ -17,11 +19,18 @@ std::string sha256_raw(std::string_view data) { return *from_hex(Sha256::hex_of(
 std::optional<int64_t> int64_of(const nlohmann::json& object, const char* key) {
   if (!object.is_object() || !object.contains(key)) return std::nullopt;
   const auto& v = object[key];
-  if (v.is_number_integer()) return v.get<int64_t>();
+  if (v.is_number_unsigned()) {
+    auto u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return static_cast<int64_t>(u);
+  }
+  if (v.is_number_integer()) return std::nullopt;  // negative
   if (!v.is_string()) return std::nullopt;
   const std::string& s = v.get_ref<const std::string&>();
-  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoll(s);
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty() || value < 0) return std::nullopt;
+  return value;
 }
 
 std::optional<std::string> bytes_of(const nlohmann::json& object, const char* key) {

@@ -187,6 +187,24 @@ TEST_CASE("RFC 6962 audit paths lead to the root the RFC's MTH gives, for every 
   }
 }
 
+TEST_CASE("numbers out of range in a bundle or a log entry are refused, never thrown") {
+  auto bundle = parse_bundle(R"({"mediaType":"application/vnd.dev.sigstore.bundle.v99999999999999999999.3+json"})");
+  REQUIRE_FALSE(bundle.has_value());
+  CHECK(bundle.error().message() ==
+        "sigstore bundle: unknown mediaType application/vnd.dev.sigstore.bundle.v99999999999999999999.3+json");
+  auto entry = nlohmann::json::parse(data("bundle_v3_github.whl.sigstore"))["verificationMaterial"]["tlogEntries"][0];
+  REQUIRE(parse_tlog_entry(entry).has_value());
+  entry["logIndex"] = "99999999999999999999";
+  auto refused = parse_tlog_entry(entry);
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message() == "transparency-log entry: no logIndex");
+  auto annotation = parse_cosign_rekor_bundle(R"({"SignedEntryTimestamp":"AA==","Payload":{"body":"AA==","integratedTime":-1}})");
+  REQUIRE_FALSE(annotation.has_value());
+  CHECK(annotation.error().message() ==
+        "transparency-log entry: the dev.sigstore.cosign/bundle annotation needs SignedEntryTimestamp and "
+        "Payload.{body, integratedTime, logIndex, logID}");
+}
+
 TEST_CASE("a production keyless bundle verifies offline against the production trusted root") {
   auto root = parse_trusted_root(data("public-good-trusted_root.json"), "public-good-trusted_root.json");
   REQUIRE(root.has_value());
