@@ -110,8 +110,9 @@ class KeylessInputCheck(unittest.TestCase):
         layer = {"mediaType": "application/vnd.dev.cosign.simplesigning.v1+json", **cls.put_blob(repo, payload),
                  "annotations": {"dev.cosignproject.cosign/signature": sf.b64(signature),
                                  "dev.sigstore.cosign/certificate": sf.pem(leaf).decode(),
-                                 "dev.sigstore.cosign/chain": chain,
-                                 "dev.sigstore.cosign/bundle": sf.cosign_rekor_bundle(entry)}}
+                                 "dev.sigstore.cosign/chain": chain}}
+        if entry is not None:
+            layer["annotations"]["dev.sigstore.cosign/bundle"] = sf.cosign_rekor_bundle(entry)
         manifest = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
                     "config": {"mediaType": "application/vnd.oci.image.config.v1+json", **config}, "layers": [layer]}
         cls.put_manifest(repo, cls.digest.replace(":", "-") + ".sig", json.dumps(manifest).encode())
@@ -172,8 +173,14 @@ class KeylessInputCheck(unittest.TestCase):
         cls.keyless("badsct", sct_signer=ec.generate_private_key(ec.SECP256R1()))
         cls.keyless_dsse("dsse", cls.digest)
         cls.keyless_dsse("dsse-other", sha256(b"another image"))
-        # The legacy .sig layer, judged by sigstore-js as the equivalent v0.1 bundle over the payload.
-        repo = "keyless/legacy"
+        cls.keyless_legacy("legacy", with_log=True)
+        cls.keyless_legacy("legacy-nolog", with_log=False)
+
+    @classmethod
+    def keyless_legacy(cls, name, with_log):
+        """A legacy .sig layer with the certificate and (with_log) the Rekor bundle annotation; judged
+        by sigstore-js as the equivalent v0.1 bundle over the payload."""
+        repo = f"keyless/{name}"
         payload = json.dumps({"critical": {"identity": {"docker-reference": f"{cls.host}/{repo}"},
                                            "image": {"docker-manifest-digest": cls.digest},
                                            "type": "cosign container image signature"}, "optional": None},
@@ -183,13 +190,16 @@ class KeylessInputCheck(unittest.TestCase):
         signature = sf.ecdsa_sign(key, payload)
         body = sf.hashedrekord_body(hashlib.sha256(payload).hexdigest(), signature, leaf)
         entry = sf.tlog_entry(cls.log, body, cls.t0 + 60)
-        cls.push_legacy(repo, payload, signature, leaf, entry)
-        path, artifact = os.path.join(cls.tmp, "legacy.bundle.json"), os.path.join(cls.tmp, "legacy.payload")
+        cls.push_legacy(repo, payload, signature, leaf, entry if with_log else None)
+        bundle = sf.legacy_as_bundle(leaf, payload, signature, entry)
+        if not with_log:
+            bundle["verificationMaterial"]["tlogEntries"] = []
+        path, artifact = os.path.join(cls.tmp, f"{name}.bundle.json"), os.path.join(cls.tmp, f"{name}.payload")
         with open(path, "w") as f:
-            json.dump(sf.legacy_as_bundle(leaf, payload, signature, entry), f)
+            json.dump(bundle, f)
         with open(artifact, "wb") as f:
             f.write(payload)
-        cls.cases["legacy"] = (path, artifact)
+        cls.cases[name] = (path, artifact)
 
     # --- the two judges ----------------------------------------------------------------------
     def plan(self, name, issuer=ISSUER, subject=EMAIL, subject_regex=None, root=None):
@@ -278,6 +288,10 @@ class KeylessInputCheck(unittest.TestCase):
         # sigstore-go's bundle validate() and sigstore-js's bundle schema ask a v0.2+ bundle for one.
         self.assert_both_refuse("noproof", "sigstore bundle: a v0.3 bundle's transparency-log entries need an "
                                 "inclusionProof", "invalid bundle")
+
+    def test_refuses_a_legacy_signature_without_its_log_entry(self):
+        # cosign would look the entry up in Rekor online; sbpipe checks offline and refuses.
+        self.assert_both_refuse("legacy-nolog", "no transparency-log entry comes with the signature", "expected 1")
 
     def test_refuses_a_broken_inclusion_proof(self):
         self.assert_both_refuse("badproof", "transparency-log entry: the inclusion proof does not lead to its root hash",
