@@ -8,7 +8,6 @@
 
 #include "core/openssl_util.h"
 #include "core/sha256.h"
-#include "sigstore/bundle.h"
 
 namespace sbpipe {
 
@@ -194,8 +193,7 @@ Result<std::vector<EmbeddedSct>> embedded_scts(const Certificate& leaf, const Ce
   unsigned char* spki = nullptr;
   int spki_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer.m_impl->cert.get()), &spki);
   if (spki_len <= 0) return bad("the issuer's key does not encode");
-  std::string issuer_key_hash =
-      *from_hex(Sha256::hex_of(std::string_view(reinterpret_cast<char*>(spki), static_cast<size_t>(spki_len))));
+  std::string issuer_key_hash = Sha256::bytes_of(std::string_view(reinterpret_cast<char*>(spki), static_cast<size_t>(spki_len)));
   OPENSSL_free(spki);
   auto put = [](std::string& to, uint64_t value, int bytes) {
     for (int i = bytes - 1; i >= 0; --i) to.push_back(static_cast<char>((value >> (8 * i)) & 0xff));

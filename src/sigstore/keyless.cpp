@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/sha256.h"
 #include "sigstore/simple_signing.h"
 #include "sigstore/tlog_entry.h"
@@ -12,8 +13,6 @@ namespace sbpipe {
 namespace {
 
 std::unexpected<Error> refuse(const std::string& why) { return fail(ErrorKind::invalid_input, why); }
-
-std::string sha256_raw(std::string_view data) { return *from_hex(Sha256::hex_of(data)); }
 
 // What one signature claims, from a bundle or a legacy layer.
 struct Claim {
@@ -151,7 +150,7 @@ Result<Claim> bundle_claim(const Bundle& bundle, const std::string& image_sha256
   } else if (bundle.dsse && !bundle.dsse->signatures.empty()) {
     claim.log_kind = "dsse";
     claim.signature = bundle.dsse->signatures[0].sig;
-    claim.logged_hash = sha256_raw(bundle.dsse->payload);
+    claim.logged_hash = Sha256::bytes_of(bundle.dsse->payload);
   } else {
     return refuse("sigstore bundle: no content");
   }
@@ -176,7 +175,7 @@ Result<Claim> legacy_claim(const LegacySignature& sig, const Digest& digest) {
   }
   claim.log_kind = "hashedrekord";
   claim.signature = *raw;
-  claim.logged_hash = sha256_raw(sig.payload);
+  claim.logged_hash = Sha256::bytes_of(sig.payload);
   claim.verify_signature = [&sig, digest, signature = *raw](const PublicKey& key) -> Status {
     if (!key.verify(sig.payload, signature)) return refuse("the cosign signature does not verify with the certificate's key");
     auto payload = parse_simple_signing(sig.payload);

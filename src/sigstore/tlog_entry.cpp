@@ -5,15 +5,13 @@
 #include <limits>
 
 #include "core/base64.h"
+#include "core/hex.h"
 #include "core/sha256.h"
-#include "sigstore/bundle.h"
 
 namespace sbpipe {
 namespace {
 
 std::unexpected<Error> bad(const std::string& why) { return fail(ErrorKind::invalid_input, "transparency-log entry: " + why); }
-
-std::string sha256_raw(std::string_view data) { return *from_hex(Sha256::hex_of(data)); }
 
 // protobuf JSON's int64: a decimal string or a number.
 std::optional<int64_t> int64_of(const nlohmann::json& object, const char* key) {
@@ -53,7 +51,7 @@ const nlohmann::json& at_path(const nlohmann::json& j, std::initializer_list<con
 }
 
 std::string node_hash(const std::string& left, const std::string& right) {
-  return sha256_raw(std::string(1, '\x01') + left + right);
+  return Sha256::bytes_of(std::string(1, '\x01') + left + right);
 }
 
 // The signed note's text (through the newline before the blank line) and its
@@ -178,7 +176,7 @@ Status verify_signed_entry_timestamp(const TlogEntry& entry, const TransparencyL
   return {};
 }
 
-std::string rfc6962_leaf_hash(std::string_view leaf) { return sha256_raw(std::string(1, '\0') + std::string(leaf)); }
+std::string rfc6962_leaf_hash(std::string_view leaf) { return Sha256::bytes_of(std::string(1, '\0') + std::string(leaf)); }
 
 std::optional<std::string> rfc6962_root_from_path(const std::string& leaf_hash, int64_t index, int64_t tree_size,
                                                   const std::vector<std::string>& path) {

@@ -12,6 +12,7 @@
 
 #include "core/base64.h"
 #include "core/file.h"
+#include "core/hex.h"
 #include "core/sha256.h"
 #include "core/temp_dir.h"
 #include "sigstore/bundle.h"
@@ -33,8 +34,6 @@ std::string data(const std::string& name) {
   return *text;
 }
 
-std::string raw_sha256(std::string_view bytes) { return *from_hex(Sha256::hex_of(bytes)); }
-
 // RFC 6962 section 2.1, as written there: MTH and PATH.
 size_t split_point(size_t n) {
   size_t k = 1;
@@ -42,9 +41,9 @@ size_t split_point(size_t n) {
   return k;
 }
 std::string mth(const std::vector<std::string>& leaves, size_t from, size_t to) {
-  if (to - from == 1) return raw_sha256(std::string(1, '\0') + leaves[from]);
+  if (to - from == 1) return Sha256::bytes_of(std::string(1, '\0') + leaves[from]);
   size_t k = split_point(to - from);
-  return raw_sha256(std::string(1, '\1') + mth(leaves, from, from + k) + mth(leaves, from + k, to));
+  return Sha256::bytes_of(std::string(1, '\1') + mth(leaves, from, from + k) + mth(leaves, from + k, to));
 }
 std::vector<std::string> path(size_t m, const std::vector<std::string>& leaves, size_t from, size_t to) {
   if (to - from == 1) return {};
