@@ -132,6 +132,11 @@ class KeylessInputCheck(unittest.TestCase):
         if break_proof:
             entry["inclusionProof"]["hashes"][0] = sf.b64(hashlib.sha256(b"not the sibling").digest())
         bundle = sf.message_bundle(leaf, bytes.fromhex(cls.digest.split(":")[1]), signature, [entry])
+        cls.publish(name, bundle)
+
+    @classmethod
+    def publish(cls, name, bundle):
+        """Pushes the image and `bundle` to keyless/<name>; keeps the bundle's file for sigstore-js."""
         cls.push_bundle(f"keyless/{name}", bundle)
         path = os.path.join(cls.tmp, f"{name}.bundle.json")
         with open(path, "w") as f:
@@ -152,11 +157,7 @@ class KeylessInputCheck(unittest.TestCase):
         envelope = json.dumps(bundle["dsseEnvelope"], sort_keys=True, separators=(",", ":")).encode()
         body = sf.dsse_body(payload, envelope, signature, leaf)
         bundle["verificationMaterial"]["tlogEntries"] = [sf.tlog_entry(cls.log, body, cls.t0 + 60, 5, None, 8)]
-        cls.push_bundle(f"keyless/{name}", bundle)
-        path = os.path.join(cls.tmp, f"{name}.bundle.json")
-        with open(path, "w") as f:
-            json.dump(bundle, f)
-        cls.cases[name] = (path, cls.artifact)
+        cls.publish(name, bundle)
 
     @classmethod
     def make_cases(cls):

@@ -150,18 +150,27 @@ def der_octet_string(data):
     return bytes([0x04, 0x80 | len(size)]) + size + data
 
 
-class CTLog:
-    """A certificate transparency log key; its log ID is the SHA-256 of its DER key (RFC 6962 3.2)."""
+class LogKey:
+    """An ECDSA P-256 log key; its log ID is the SHA-256 of its DER key (Rekor's, and RFC 6962 3.2
+    for CT logs), as a trusted root names it."""
+
+    BASE_URL = ""
 
     def __init__(self):
         self.key = ec.generate_private_key(ec.SECP256R1())
         self.log_id = hashlib.sha256(spki(self.key)).digest()
 
     def trusted_root_entry(self, valid_from):
-        return {"baseUrl": "https://ctfe.test", "hashAlgorithm": "SHA2_256",
+        return {"baseUrl": self.BASE_URL, "hashAlgorithm": "SHA2_256",
                 "publicKey": {"rawBytes": b64(spki(self.key)), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
                               "validFor": {"start": rfc3339(valid_from)}},
                 "logId": {"keyId": b64(self.log_id)}}
+
+
+class CTLog(LogKey):
+    """A certificate transparency log."""
+
+    BASE_URL = "https://ctfe.test"
 
     def sct(self, tbs, issuer_spki, timestamp_ms, signer=None):
         """An SCT list entry (RFC 6962 3.2/3.3, v1): the log's signature over the precert_entry."""
@@ -173,21 +182,13 @@ class CTLog:
         return tls_vector(sct, 2)
 
 
-class Log:
-    """A Rekor v1 log key; its log ID is the SHA-256 of its DER public key, as Rekor's."""
+class Log(LogKey):
+    """A Rekor v1 log (its checkpoints name it rekor.test, which sigstore-js matches against the
+    base URL)."""
 
+    BASE_URL = "https://rekor.test"
     ORIGIN = "rekor.test - 1234"
     NAME = "rekor.test"
-
-    def __init__(self):
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        self.log_id = hashlib.sha256(spki(self.key)).digest()
-
-    def trusted_root_entry(self, valid_from):
-        return {"baseUrl": "https://rekor.test", "hashAlgorithm": "SHA2_256",
-                "publicKey": {"rawBytes": b64(spki(self.key)), "keyDetails": "PKIX_ECDSA_P256_SHA_256",
-                              "validFor": {"start": rfc3339(valid_from)}},
-                "logId": {"keyId": b64(self.log_id)}}
 
     def set_over(self, body, integrated_time, log_index, signer=None):
         payload = {"body": b64(body), "integratedTime": integrated_time, "logIndex": log_index,
