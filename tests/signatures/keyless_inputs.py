@@ -22,6 +22,7 @@ import time
 import unittest
 
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "boot"))
@@ -120,12 +121,13 @@ class KeylessInputCheck(unittest.TestCase):
     # --- the signatures ----------------------------------------------------------------------
     @classmethod
     def keyless(cls, name, ca=None, sign_over=None, integrated=None, set_signer=None, logged_signature=None,
-                proof_size=9, log_index=7, break_proof=False, sct=True, sct_signer=None):
+                proof_size=9, log_index=7, break_proof=False, sct=True, sct_signer=None, eku=None):
         """A bundle over the image by a fresh leaf of `ca`, pushed to keyless/<name>; kept with
         its file for sigstore-js."""
         ca = ca or cls.ca
         key = ec.generate_private_key(ec.SECP256R1())
-        leaf = ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600, cls.ct if sct else None, sct_signer)
+        leaf = ca.leaf(key, EMAIL, ISSUER, cls.t0, cls.t0 + 600, cls.ct if sct else None, sct_signer,
+                       eku or ExtendedKeyUsageOID.CODE_SIGNING)
         signature = sf.ecdsa_sign(key, sign_over or cls.manifest)
         body = sf.hashedrekord_body(cls.digest.split(":")[1], logged_signature or signature, leaf)
         entry = sf.tlog_entry(cls.log, body, integrated or cls.t0 + 60, log_index, set_signer, proof_size)
@@ -171,6 +173,7 @@ class KeylessInputCheck(unittest.TestCase):
         cls.keyless("otherbody", logged_signature=sf.ecdsa_sign(ec.generate_private_key(ec.SECP256R1()), cls.manifest))
         cls.keyless("badproof", proof_size=6, log_index=3, break_proof=True)
         cls.keyless("nosct", sct=False)
+        cls.keyless("servereku", eku=ExtendedKeyUsageOID.SERVER_AUTH)
         cls.keyless("badsct", sct_signer=ec.generate_private_key(ec.SECP256R1()))
         cls.keyless_dsse("dsse", cls.digest)
         cls.keyless_dsse("dsse-other", sha256(b"another image"))
@@ -243,6 +246,16 @@ class KeylessInputCheck(unittest.TestCase):
         self.assert_both_accept("proof5", "sigstore bundle in the bundle tag sha256-<hex>")
         self.assert_both_accept("legacy", "cosign signature in the cosign tag sha256-<hex>.sig")
         self.assert_both_accept("dsse", "sigstore bundle in the bundle tag sha256-<hex>")
+
+    def test_refuses_a_leaf_not_for_code_signing(self):
+        # sigstore-js does not look at the extended key usage; sigstore-go's CA check (Go's
+        # x509.Verify with KeyUsages [CodeSigning], as Talos runs it) refuses a serverAuth-only leaf.
+        code, out = self.sigstore_js("servereku")
+        self.assertEqual(code, 0, out)
+        code, err = self.plan("servereku")
+        self.assertEqual(code, 1, err)
+        self.assertIn("signature check failed: the certificate is not for code signing (no code-signing extended key "
+                      "usage)", err)
 
     def test_refuses_a_statement_about_another_image(self):
         # sigstore-js checks the envelope, not what it says: sigstore-go's artifact-digest policy

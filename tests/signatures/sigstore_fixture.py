@@ -102,12 +102,13 @@ class CA:
             b = b.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
         return b.sign(signing_key, hashes.SHA256())
 
-    def leaf(self, key, email, issuer, not_before, not_after, ct_log=None, sct_signer=None):
+    def leaf(self, key, email, issuer, not_before, not_after, ct_log=None, sct_signer=None,
+             eku=ExtendedKeyUsageOID.CODE_SIGNING):
         """A Fulcio-shaped leaf: empty subject, critical e-mail SAN, code signing, both issuer
         extensions, and (with `ct_log`) the SCT that log gives the precertificate, embedded as
         Fulcio embeds it (RFC 6962 section 3.3)."""
         serial = x509.random_serial_number()
-        precert = self._leaf_builder(key, email, issuer, not_before, not_after, serial)
+        precert = self._leaf_builder(key, email, issuer, not_before, not_after, serial, eku)
         if ct_log is None:
             return precert.sign(self.key, hashes.SHA256())
         tbs = precert.sign(self.key, hashes.SHA256()).tbs_certificate_bytes
@@ -115,7 +116,7 @@ class CA:
         return (precert.add_extension(x509.UnrecognizedExtension(SCT_LIST_OID, der_octet_string(tls_vector(sct, 2))),
                                       critical=False).sign(self.key, hashes.SHA256()))
 
-    def _leaf_builder(self, key, email, issuer, not_before, not_after, serial):
+    def _leaf_builder(self, key, email, issuer, not_before, not_after, serial, eku):
         return (x509.CertificateBuilder().subject_name(x509.Name([])).issuer_name(self.name)
                 .public_key(key.public_key()).serial_number(serial)
                 .not_valid_before(datetime.datetime.fromtimestamp(not_before, datetime.timezone.utc))
@@ -123,7 +124,7 @@ class CA:
                 .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
                                              data_encipherment=False, key_agreement=False, key_cert_sign=False,
                                              crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING]), critical=False)
+                .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
                 .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
                 .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()),
                                critical=False)
