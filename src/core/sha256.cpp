@@ -50,6 +50,11 @@ std::string Hash<A>::hex_of(std::string_view data) {
   return h.finish_hex();
 }
 
+template <HashAlgorithm A>
+std::string Hash<A>::bytes_of(std::string_view data) {
+  return *from_hex(hex_of(data));
+}
+
 template class Hash<HashAlgorithm::sha256>;
 template class Hash<HashAlgorithm::sha512>;
 

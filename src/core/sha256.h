@@ -27,6 +27,8 @@ public:
   std::string finish_hex();
 
   static std::string hex_of(std::string_view data);
+  // The raw digest (32 or 64 bytes) of `data`.
+  static std::string bytes_of(std::string_view data);
 
 private:
   struct Impl;

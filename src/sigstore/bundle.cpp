@@ -14,8 +14,8 @@ std::unexpected<Error> bad(const std::string& why) { return fail(ErrorKind::inva
 // (major, minor) of a bundle media type: "...bundle.v0.3+json" or the
 // older "...bundle+json;version=0.1".
 std::optional<std::pair<int, int>> bundle_version(const std::string& media_type) {
-  static const std::regex k_new(R"(application/vnd\.dev\.sigstore\.bundle\.v(\d+)\.(\d+)\+json)");
-  static const std::regex k_old(R"(application/vnd\.dev\.sigstore\.bundle\+json;version=(\d+)\.(\d+))");
+  static const std::regex k_new(R"(application/vnd\.dev\.sigstore\.bundle\.v(\d{1,4})\.(\d{1,4})\+json)");
+  static const std::regex k_old(R"(application/vnd\.dev\.sigstore\.bundle\+json;version=(\d{1,4})\.(\d{1,4}))");
   std::smatch m;
   if (std::regex_match(media_type, m, k_new) || std::regex_match(media_type, m, k_old))
     return std::pair{std::stoi(m[1]), std::stoi(m[2])};
@@ -81,6 +81,13 @@ Result<Bundle> parse_bundle(std::string_view text) {
   if (material.contains("tlogEntries")) {
     if (!material["tlogEntries"].is_array()) return bad("verificationMaterial.tlogEntries is not a list");
     bundle.tlog_entries = material["tlogEntries"];
+    // sigstore-go validate(): a v0.1 bundle's entries carry an inclusion
+    // promise (SET), later versions' an inclusion proof.
+    const char* needed = *version == std::pair{0, 1} ? "inclusionPromise" : "inclusionProof";
+    for (const auto& entry : bundle.tlog_entries)
+      if (!entry.is_object() || !entry.contains(needed))
+        return bad(std::string("a v") + std::to_string(version->first) + "." + std::to_string(version->second) +
+                   " bundle's transparency-log entries need an " + needed);
   }
   if (material.contains("timestampVerificationData")) bundle.timestamp_data = material["timestampVerificationData"];
 

@@ -304,39 +304,41 @@ Result<FoundSignatures> read_image_signatures(Registry& registry, const Digest& 
   return found;
 }
 
-Result<std::string> check_signatures_with_key(const FoundSignatures& found, const Digest& digest, const PublicKey& key) {
+Result<std::string> first_valid_signature(const FoundSignatures& found, const Digest& digest, std::string_view kind,
+                                          const std::function<Status(const Bundle&)>& check_bundle,
+                                          const std::function<Status(const LegacySignature&)>& check_legacy) {
   std::string where(signature_source_name(found.source));
   std::string last = "no signature found (no bundle referrer, no tag " + referrers_tag(digest.str()) + ", no tag " +
                      signature_tag(digest.str()) + ")";
-  std::string sha256 = *from_hex(digest.hex);
   for (const auto& bundle : found.bundles) {
-    if (!bundle) {
-      last = bundle.error().message();
-      continue;
-    }
-    auto st = verify_bundle_with_key(*bundle, key, sha256);
-    if (st) return "a sigstore bundle in " + where;
+    auto st = bundle ? check_bundle(*bundle) : Status(fail(bundle.error()));
+    if (st) return std::string(kind) + "sigstore bundle in " + where;
     last = st.error().message();
   }
   for (const auto& sig : found.legacy) {
-    auto raw = base64_decode(sig.signature_base64);
-    if (!raw || !key.verify(sig.payload, *raw)) {
-      last = "the cosign signature does not verify with the key " + key.fingerprint().substr(0, 16);
-      continue;
-    }
-    auto payload = parse_simple_signing(sig.payload);
-    if (!payload) {
-      last = payload.error().message();
-      continue;
-    }
-    if (payload->manifest_digest != digest.str()) {
-      last = "the cosign signature is for " + payload->manifest_digest;
-      continue;
-    }
-    return "a cosign signature in " + where;
+    auto st = check_legacy(sig);
+    if (st) return std::string(kind) + "cosign signature in " + where;
+    last = st.error().message();
   }
   if (found.source != SignatureSource::none) last += " (Talos stops at " + where + ")";
   return fail(ErrorKind::invalid_input, last);
+}
+
+Result<std::string> check_signatures_with_key(const FoundSignatures& found, const Digest& digest, const PublicKey& key) {
+  std::string sha256 = *from_hex(digest.hex);
+  return first_valid_signature(
+      found, digest, "a ", [&](const Bundle& bundle) { return verify_bundle_with_key(bundle, key, sha256); },
+      [&](const LegacySignature& sig) -> Status {
+        auto raw = base64_decode(sig.signature_base64);
+        if (!raw || !key.verify(sig.payload, *raw))
+          return fail(ErrorKind::invalid_input,
+                      "the cosign signature does not verify with the key " + key.fingerprint().substr(0, 16));
+        auto payload = parse_simple_signing(sig.payload);
+        if (!payload) return fail(payload.error());
+        if (payload->manifest_digest != digest.str())
+          return fail(ErrorKind::invalid_input, "the cosign signature is for " + payload->manifest_digest);
+        return {};
+      });
 }
 
 }  // namespace sbpipe

@@ -18,6 +18,7 @@
 //
 // Registry is not thread-safe; neither are these calls.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -79,5 +80,14 @@ Result<FoundSignatures> read_image_signatures(Registry& registry, const Digest& 
 // over its payload and whose payload names `digest`. The string says which
 // one did; invalid_input says why none did.
 Result<std::string> check_signatures_with_key(const FoundSignatures& found, const Digest& digest, const PublicKey& key);
+
+// The judging loop both kinds of rule share: in the place Talos stopped,
+// the first bundle `check_bundle` passes, else the first legacy layer
+// `check_legacy` passes: "<kind>sigstore bundle in <place>" or
+// "<kind>cosign signature in <place>" (kind: "a ", "a keyless "). Else
+// invalid_input with the last reason, or that there was no signature.
+Result<std::string> first_valid_signature(const FoundSignatures& found, const Digest& digest, std::string_view kind,
+                                          const std::function<Status(const Bundle&)>& check_bundle,
+                                          const std::function<Status(const LegacySignature&)>& check_legacy);
 
 }  // namespace sbpipe

@@ -3,24 +3,51 @@
 #include <spdlog/spdlog.h>
 
 #include "sigstore/image_signatures.h"
+#include "sigstore/keyless.h"
 #include "sigstore/keys.h"
+#include "sigstore/trusted_root.h"
 
 namespace sbpipe {
 namespace {
 
-Result<std::string> check_one(const InputImage& input, const ImageRule& rule, const ImageVerificationRules& rules,
+// The trusted root, read the first time a keyless rule needs it (once per call).
+class TrustedRootOnce {
+public:
+  explicit TrustedRootOnce(const std::string& path) : m_path(path) {}
+  Result<const TrustedRoot*> get() {
+    if (!m_root) {
+      auto root = load_trusted_root(m_path);
+      if (!root) return fail(root.error());
+      m_root = std::move(*root);
+    }
+    return &*m_root;
+  }
+
+private:
+  std::string m_path;
+  std::optional<TrustedRoot> m_root;
+};
+
+Result<std::string> check_one(const InputImage& input, const ImageRule& rule, TrustedRootOnce& trusted_root,
                               const RegistryOpener& open) {
   auto digest = Digest::parse(input.ref.digest);
   if (!digest) return fail(digest.error());
-  if (rule.keyless)
-    return fail(ErrorKind::invalid_input,
-                "keyless verification against " + rules.trusted_root + " is not available in this build of sbpipe");
-  auto key = PublicKey::parse_pem(*rule.public_key_pem, rule.label() + " publicKey.certificate");
-  if (!key) return fail(key.error());
+  std::optional<PublicKey> key;
+  const TrustedRoot* root = nullptr;
+  if (rule.keyless) {
+    auto loaded = trusted_root.get();
+    if (!loaded) return fail(loaded.error());
+    root = *loaded;
+  } else {
+    auto parsed = PublicKey::parse_pem(*rule.public_key_pem, rule.label() + " publicKey.certificate");
+    if (!parsed) return fail(parsed.error());
+    key = std::move(*parsed);
+  }
   auto session = open(input.ref);
   if (!session) return fail(session.error());
   auto found = read_image_signatures(*session->registry, *digest);
   if (!found) return fail(found.error());
+  if (root != nullptr) return check_signatures_keyless(*found, *digest, *rule.keyless, *root);
   return check_signatures_with_key(*found, *digest, *key);
 }
 
@@ -29,6 +56,7 @@ Result<std::string> check_one(const InputImage& input, const ImageRule& rule, co
 Result<std::vector<InputVerdict>> verify_input_images(const std::vector<InputImage>& inputs, const ImageVerificationRules& rules,
                                                       const RegistryOpener& open) {
   std::vector<InputVerdict> verdicts;
+  TrustedRootOnce trusted_root(rules.trusted_root);
   for (const auto& input : inputs) {
     std::string ref = input.ref.str();
     if (input.ref.digest.empty())
@@ -50,7 +78,7 @@ Result<std::vector<InputVerdict>> verify_input_images(const std::vector<InputIma
       verdict.outcome = "skipped by the rule";
       spdlog::warn("{} {}: not verified ({} says skip)", input.role, ref, rule->label());
     } else {
-      auto checked = check_one(input, *rule, rules, open);
+      auto checked = check_one(input, *rule, trusted_root, open);
       if (!checked) {
         std::string why = checked.error().message();
         if (checked.error().kind() != ErrorKind::invalid_input)

@@ -8,7 +8,9 @@
 // - publicKey: a signature by the key, found where Talos looks
 //   (image_signatures.h), must verify for the image's digest;
 // - keyless: a Fulcio certificate for the identity, chained to the trusted
-//   root, with its transparency-log entry.
+//   root, with its transparency-log entry (keyless.h); the trusted root
+//   file is read once per call, the first time a keyless rule matches (a
+//   config error naming the file and field when it cannot be used).
 // Unlike a node, sbpipe refuses the imager image when no rule matches: it
 // is the image that receives the keys. Other inputs without a rule are
 // allowed, as Talos allows them, and listed so.

@@ -77,6 +77,16 @@ std::string spki_der(EVP_PKEY* key) {
   return der;
 }
 
+// A PublicKey holding `key`, when sbpipe accepts its algorithm.
+Result<PublicKey> public_key_of(ossl::Ptr<EVP_PKEY> key, std::string_view label) {
+  auto algorithm = check_algorithm(key.get(), label);
+  if (!algorithm) return fail(algorithm.error());
+  auto impl = std::make_shared<PublicKey::Impl>();
+  impl->key = std::move(key);
+  impl->algorithm = *algorithm;
+  return PublicKey(std::move(impl));
+}
+
 // Refuses passphrases: sbpipe never prompts.
 int no_passphrase(char*, int, int, void*) { return -1; }
 
@@ -103,12 +113,15 @@ Result<PublicKey> PublicKey::parse_pem(std::string_view pem, std::string_view la
   }
   if (!key)
     return fail(ErrorKind::invalid_input, std::string(label) + ": malformed " + block->label + " (" + ossl::take_error() + ")");
-  auto algorithm = check_algorithm(key.get(), label);
-  if (!algorithm) return fail(algorithm.error());
-  auto impl = std::make_shared<Impl>();
-  impl->key = std::move(key);
-  impl->algorithm = *algorithm;
-  return PublicKey(std::move(impl));
+  return public_key_of(std::move(key), label);
+}
+
+Result<PublicKey> PublicKey::parse_der(std::string_view spki_der, std::string_view label) {
+  const auto* p = reinterpret_cast<const unsigned char*>(spki_der.data());
+  ossl::Ptr<EVP_PKEY> key(d2i_PUBKEY(nullptr, &p, static_cast<long>(spki_der.size())));
+  if (!key || p != reinterpret_cast<const unsigned char*>(spki_der.data()) + spki_der.size())
+    return fail(ErrorKind::invalid_input, std::string(label) + ": not a DER public key (" + ossl::take_error() + ")");
+  return public_key_of(std::move(key), label);
 }
 
 Result<PublicKey> PublicKey::load(const std::filesystem::path& path, std::string_view setting) {

@@ -28,6 +28,9 @@ public:
   // "CERTIFICATE" (its key). invalid_input naming `label` when it is none of
   // these, holds a private key, or is a key other than EC P-256 or RSA >= 2048.
   static Result<PublicKey> parse_pem(std::string_view pem, std::string_view label);
+  // A DER SubjectPublicKeyInfo (a trusted root's log key, a certificate's
+  // key). invalid_input naming `label` as parse_pem.
+  static Result<PublicKey> parse_der(std::string_view spki_der, std::string_view label);
   // Reads and parses a file; errors name `setting` (a flag or config key) and the path.
   static Result<PublicKey> load(const std::filesystem::path& path, std::string_view setting);
 

@@ -29,11 +29,12 @@ import base64
 import hashlib
 import json
 import time
-import urllib.request
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+
+import oci_push
 
 SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIG_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -156,19 +157,8 @@ def sign_like_skopeo(base, repository, tag, manifest_bytes, private_key, registr
                 "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": _sha256(config),
                            "size": len(config)},
                 "layers": [layer]}
-    req = urllib.request.Request(f"{base}/v2/{repository}/manifests/{digest.replace(':', '-')}.sig",
-                                 data=json.dumps(manifest).encode(), method="PUT",
-                                 headers={"Content-Type": OCI_MANIFEST})
-    urllib.request.urlopen(req).close()
+    oci_push.put_manifest(base, repository, f"{digest.replace(':', '-')}.sig", json.dumps(manifest).encode())
 
 
 def _put_blob(base, repository, data):
-    req = urllib.request.Request(f"{base}/v2/{repository}/blobs/uploads/", method="POST")
-    with urllib.request.urlopen(req) as r:
-        location = r.headers["Location"]
-    if location.startswith("/"):
-        location = base + location
-    sep = "&" if "?" in location else "?"
-    req = urllib.request.Request(f"{location}{sep}digest={_sha256(data)}", data=data, method="PUT",
-                                 headers={"Content-Type": "application/octet-stream"})
-    urllib.request.urlopen(req).close()
+    oci_push.put_blob(base, repository, data)

@@ -23,7 +23,9 @@ sha256-<hex> referrers tag):
 - sbpipe's input check (`plan --pin-digests` with imager.image_verification rules) accepts an
   imager image signed by `skopeo copy --sign-by-sigstore-private-key` (a cosign-format encrypted
   key made here with python3-nacl, as go-securesystemslib's encrypted package lays it out) and
-  refuses it unsigned, with the wrong key and with a tampered signature.
+  refuses it unsigned, with the wrong key and with a tampered signature;
+- with a keyless rule, the input check accepts exactly the signatures of a test Fulcio CA and Rekor
+  log that sigstore-js accepts against the same trusted_root.json (keyless_inputs.py).
 
 Usage: test_signatures.py SBPIPE"""
 
@@ -52,7 +54,10 @@ sys.path.insert(0, os.path.join(HERE, "..", "boot"))
 sys.path.insert(0, HERE)
 from tools import Registry, make_owner_keys, run  # noqa: E402
 import containers_image  # noqa: E402
+import keyless_inputs  # noqa: E402
+import oci_push  # noqa: E402
 import talos_lookup  # noqa: E402
+from keyless_inputs import KeylessInputCheck  # noqa: E402,F401  (run with the rest: sbpipe's keyless check vs sigstore-js)
 
 SBPIPE = None
 JS = os.path.join(HERE, "js")
@@ -266,20 +271,10 @@ class SignedInstallers(unittest.TestCase):
         self.assert_skopeo_refuses(f"{self.host}/owner/tampered:v1", why="cryptographic signature verification failed")
 
     def put_blob(self, repo, data):
-        req = urllib.request.Request(f"{self.base}/v2/{repo}/blobs/uploads/", method="POST")
-        with urllib.request.urlopen(req) as r:
-            location = r.headers["Location"]
-        if location.startswith("/"):
-            location = self.base + location
-        sep = "&" if "?" in location else "?"
-        req = urllib.request.Request(f"{location}{sep}digest={sha256(data)}", data=data, method="PUT",
-                                     headers={"Content-Type": "application/octet-stream"})
-        urllib.request.urlopen(req).close()
+        oci_push.put_blob(self.base, repo, data)
 
     def put_manifest(self, repo, reference, doc):
-        req = urllib.request.Request(f"{self.base}/v2/{repo}/manifests/{reference}", data=json.dumps(doc).encode(),
-                                     method="PUT", headers={"Content-Type": talos_lookup.OCI_MANIFEST})
-        urllib.request.urlopen(req).close()
+        oci_push.put_manifest(self.base, repo, reference, json.dumps(doc).encode())
 
     # --- Talos's lookup order -----------------------------------------------------------
     def test_talos_model_finds_a_valid_signature_for_every_pushed_installer(self):
@@ -700,6 +695,7 @@ def main():
     if len(sys.argv) < 2:
         sys.exit("usage: test_signatures.py SBPIPE")
     SBPIPE = sys.argv.pop(1)
+    keyless_inputs.SBPIPE = SBPIPE
     missing = [t for t in ("skopeo", "docker-registry", "openssl", "node") if shutil.which(t) is None]
     if not os.path.isdir(os.path.join(JS, "node_modules", "@sigstore", "verify")):
         missing.append("tests/signatures/js/node_modules (npm ci)")
