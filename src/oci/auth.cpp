@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
 #include "core/base64.h"
 #include "core/redact.h"
 #include "http/url.h"
@@ -15,12 +16,6 @@ namespace {
 
 constexpr auto k_default_token_life = std::chrono::seconds(60);
 constexpr auto k_refresh_margin = std::chrono::seconds(10);
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
 
 bool is_token_char(char c) {
   return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-.^_`|~/").find(c) != std::string_view::npos;
@@ -63,9 +58,9 @@ std::vector<Challenge> parse_www_authenticate(std::string_view v) {
       } else {
         value = std::string(read_token());
       }
-      out.back().params[lower(word)] = value;
+      out.back().params[ascii_lower(word)] = value;
     } else {
-      out.push_back(Challenge{lower(word), {}});
+      out.push_back(Challenge{ascii_lower(word), {}});
     }
   }
   return out;

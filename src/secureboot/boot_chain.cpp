@@ -5,6 +5,7 @@
 #include <regex>
 #include <set>
 
+#include "core/ascii.h"
 #include "core/file.h"
 #include "core/random_access.h"
 #include "core/sha256.h"
@@ -17,11 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr size_t k_max_entry_file = 64 * 1024;
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string file_sha256(const fs::path& path) {
   auto opened = file_opener(path)();
@@ -43,7 +39,8 @@ struct Loadable {
 };
 
 bool ends_with_efi(const FatFile& f) {
-  return std::any_of(f.spellings.begin(), f.spellings.end(), [](const std::string& s) { return lower(s).ends_with(".efi"); });
+  return std::any_of(f.spellings.begin(), f.spellings.end(),
+                     [](const std::string& s) { return ascii_lower(s).ends_with(".efi"); });
 }
 
 bool same_entry(const FatFile& a, const FatFile& b) {
@@ -155,7 +152,7 @@ Result<size_t> gate_boot_file_systems(const fs::path& image, const std::map<std:
       continue;
     }
     for (const auto& f : *linux_dir)
-      if (!f.directory && lower(f.path).ends_with(".efi")) add(f, ExpectedRole::uki);
+      if (!f.directory && ascii_lower(f.path).ends_with(".efi")) add(f, ExpectedRole::uki);
     // The db systemd-boot enrols from loader/keys/<name>/.
     auto key_dirs = volume->list("loader/keys");
     if (!key_dirs) {
@@ -172,7 +169,7 @@ Result<size_t> gate_boot_file_systems(const fs::path& image, const std::map<std:
       continue;
     }
     for (const auto& e : *entries) {
-      if (e.directory || !lower(e.path).ends_with(".conf")) continue;
+      if (e.directory || !ascii_lower(e.path).ends_with(".conf")) continue;
       auto text = volume->read(e, k_max_entry_file);
       if (!text) {
         layout(where + "/" + e.path, text.error().message() + "; the images it names cannot be found, so verify fails");
@@ -197,7 +194,7 @@ Result<size_t> gate_boot_file_systems(const fs::path& image, const std::map<std:
       }
       const EfiBinary* in_tree = nullptr;
       for (const auto& s : l.file.spellings)
-        if (auto it = tree.find(lower(s)); it != tree.end()) {
+        if (auto it = tree.find(ascii_lower(s)); it != tree.end()) {
           in_tree = &it->second;
           seen.insert(it->first);
           break;

@@ -7,6 +7,7 @@
 #include <regex>
 #include <set>
 
+#include "core/ascii.h"
 #include "core/file.h"
 #include "iso/archive_walker.h"
 #include "iso/image_fs.h"
@@ -42,11 +43,6 @@ InputKind sniff(const fs::path& path) {
   if (head.size() >= k_iso_magic_at + 5 && head.compare(k_iso_magic_at, 5, "CD001") == 0) return InputKind::iso;
   if (head.size() >= k_tar_magic_at + 5 && head.compare(k_tar_magic_at, 5, "ustar") == 0) return InputKind::tar;
   return InputKind::unknown;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // Extracted copies get numbered names: archive paths never reach the file system.
@@ -199,7 +195,7 @@ Status from_iso(const fs::path& path, Extractor& extractor, std::vector<EfiBinar
   bool efiboot_img = false;
   std::map<std::string, EfiBinary> tree;
   auto walked = (*walker)->for_each([&](const ArchiveMember& member) -> Status {
-    std::string name = lower(member.path);
+    std::string name = ascii_lower(member.path);
     if (name == "efiboot.img") efiboot_img = true;
     auto role = iso_role(name);
     if (!role) return {};

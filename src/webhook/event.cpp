@@ -5,22 +5,16 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/ascii.h"
+
 namespace sbpipe {
-namespace {
-
-std::string lower(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
-
-}  // namespace
 
 Result<EventFilter> EventFilter::create(EventFilterConfig config) {
   if (config.allowed_repos.empty()) return fail(ErrorKind::config, "no allowed repository (allow_repos / --allow-repo)");
   for (auto& repo : config.allowed_repos) {
     if (repo.find('/') == std::string::npos || repo.front() == '/' || repo.back() == '/')
       return fail(ErrorKind::config, "allowed repository '" + repo + "': expected OWNER/NAME");
-    repo = lower(repo);
+    repo = ascii_lower(repo);
   }
   try {
     std::regex pattern(config.tag_pattern, std::regex::ECMAScript);
@@ -110,7 +104,7 @@ Result<EventDecision> EventFilter::decide(std::string_view event, std::string_vi
   d.release = ReleaseRef{fields->repo, fields->tag, fields->id};
   bool draft = fields->draft;
   bool prerelease = fields->prerelease;
-  if (std::find(m_config.allowed_repos.begin(), m_config.allowed_repos.end(), lower(d.release.repo)) ==
+  if (std::find(m_config.allowed_repos.begin(), m_config.allowed_repos.end(), ascii_lower(d.release.repo)) ==
       m_config.allowed_repos.end()) {
     d.reason = "repository " + d.release.repo + " is not allowed";
     return d;

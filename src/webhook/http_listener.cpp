@@ -28,6 +28,8 @@
 #include <mutex>
 #include <thread>
 
+#include "core/ascii.h"
+
 namespace sbpipe {
 namespace {
 
@@ -147,12 +149,6 @@ private:
   std::list<std::weak_ptr<SessionBase>> m_sessions;
 };
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 std::string trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
@@ -248,13 +244,13 @@ private:
     if (!path_known) return refuse(404, "no such path");
     if (m_route == nullptr) return refuse(405, "method " + m_method + " not allowed here");
     if (auto it = req.find(http::field::content_encoding); it != req.end()) {
-      std::string coding = lower(trim(std::string_view(it->value().data(), it->value().size())));
+      std::string coding = ascii_lower(trim(std::string_view(it->value().data(), it->value().size())));
       if (coding != "identity" && !coding.empty())
         return refuse(415,
                       "Content-Encoding " + coding.substr(0, 32) + " is not accepted (GitHub sends deliveries uncompressed)");
     }
     if (auto it = req.find(http::field::transfer_encoding); it != req.end()) {
-      std::string coding = lower(trim(std::string_view(it->value().data(), it->value().size())));
+      std::string coding = ascii_lower(trim(std::string_view(it->value().data(), it->value().size())));
       if (coding != "chunked") return refuse(501, "Transfer-Encoding " + coding.substr(0, 32) + " is not supported");
     }
     if (auto length = m_parser->content_length(); length && *length > m_shared.limits.max_body)
@@ -262,7 +258,8 @@ private:
     if (m_parser->is_done()) return dispatch();
     m_parser->body_limit(m_shared.limits.max_body);
     auto expect = req.find(http::field::expect);
-    if (expect != req.end() && lower(trim(std::string_view(expect->value().data(), expect->value().size()))) == "100-continue") {
+    if (expect != req.end() &&
+        ascii_lower(trim(std::string_view(expect->value().data(), expect->value().size()))) == "100-continue") {
       m_continue.emplace(http::status::continue_, req.version());
       http::async_write(m_stream, *m_continue, [self = self()](beast::error_code wec, size_t) {
         if (wec) return self->close_now(wec);
