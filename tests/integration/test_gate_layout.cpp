@@ -149,23 +149,24 @@ TEST_CASE("verify: an ISO is judged by the EFI system partition firmware boots (
     // neither file ends in .efi nor lies on a boot path, so only the entry leads to them.
     write_file(dir / "tools.conf", "title Tools\n# efi /not/this.bin\n  efi   /tools/shell.bin  \r\n");
     write_file(dir / "talos.conf", "title Talos\nlinux /kernels/vmlinuz\noptions talos.platform=metal\n");
-    auto with_entries = signed_set;
-    with_entries.insert(with_entries.end(), {{"loader/entries/tools.conf", dir / "tools.conf"},
-                                             {"loader/entries/talos.conf", dir / "talos.conf"},
-                                             {"tools/shell.bin", b.unsigned_sdboot},
-                                             {"kernels/vmlinuz", b.unsigned_uki}});
-    auto r = verify(make_iso(dir.path(), "entries", with_entries, with_entries));
+    // The signed set, the two entries, and the files they name.
+    auto with_entries = [&](const fs::path& shell, const fs::path& kernel) {
+      auto files = signed_set;
+      files.insert(files.end(), {{"loader/entries/tools.conf", dir / "tools.conf"},
+                                 {"loader/entries/talos.conf", dir / "talos.conf"},
+                                 {"tools/shell.bin", shell},
+                                 {"kernels/vmlinuz", kernel}});
+      return files;
+    };
+    auto unsigned_entries = with_entries(b.unsigned_sdboot, b.unsigned_uki);
+    auto r = verify(make_iso(dir.path(), "entries", unsigned_entries, unsigned_entries));
     CHECK(r.exit_code == 1);
     CHECK_MESSAGE(has_line(r.out, "ESP(El Torito entry 1)/tools/shell.bin", "FAIL  unsigned"), r.out);
     CHECK_MESSAGE(has_line(r.out, "ESP(El Torito entry 1)/kernels/vmlinuz", "FAIL  unsigned"), r.out);
     CHECK(r.out.find("not/this.bin") == std::string::npos);  // a comment names nothing
     // Signed, they pass the signature check, and still fail: a Talos ISO's partition holds the
     // tree's boot files and nothing else, so a loadable extra is refused, not published.
-    auto signed_entries = signed_set;
-    signed_entries.insert(signed_entries.end(), {{"loader/entries/tools.conf", dir / "tools.conf"},
-                                                 {"loader/entries/talos.conf", dir / "talos.conf"},
-                                                 {"tools/shell.bin", b.sdboot},
-                                                 {"kernels/vmlinuz", b.uki}});
+    auto signed_entries = with_entries(b.sdboot, b.uki);
     auto extra = verify(make_iso(dir.path(), "entries-signed", signed_entries, signed_entries));
     CHECK(extra.exit_code == 1);
     CHECK_MESSAGE(has_line(extra.out, "ESP(El Torito entry 1)/kernels/vmlinuz", "uki           ok    signed by"), extra.out);
