@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "cli/app.h"
@@ -22,6 +23,8 @@
 #include "pipeline/preflight.h"
 #include "pipeline/run_config.h"
 #include "pipeline/run_env.h"
+#include "plan/plan.h"
+#include "sigstore/trusted_root.h"
 
 namespace sbpipe {
 namespace {
@@ -130,9 +133,23 @@ std::filesystem::path checked_path(const ConfigFlags& flags) {
   return k_default_config;
 }
 
+// A keyless rule's trusted root is read as the input check will read it,
+// so a file that is missing or unusable is named now, not at the next build.
+Status check_trusted_root(const std::filesystem::path& path) {
+  auto config = load_plan_config(path);
+  if (!config) return fail(config.error());
+  const auto& rules = config->image_verification;
+  bool keyless = std::any_of(rules.rules.begin(), rules.rules.end(), [](const ImageRule& r) { return r.keyless.has_value(); });
+  if (!keyless) return {};
+  auto root = load_trusted_root(rules.trusted_root);
+  if (!root) return fail(root.error().with_context(path.string() + ": imager.image_verification.trusted_root"));
+  return {};
+}
+
 Status run_config_check(const ConfigFlags& flags) {
   auto path = checked_path(flags);
   if (auto st = check_config_file(path, Placeholders::refuse); !st) return st;
+  if (auto st = check_trusted_root(path); !st) return st;
   if (flags.run) return run_checks(flags, path);
   print_result_line(path.string() + ": OK");
   return {};

@@ -7,6 +7,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "integration/push_helpers.h"
 
 namespace sbpipe::test {
@@ -109,6 +111,25 @@ TEST_CASE("config: check names values of the wrong type with their path and the 
   auto missing = sbpipe({"config", "check", (dir / "nope.yaml").string()});
   CHECK(missing.exit_code == 2);
   CHECK(missing.err.find("sbpipe: error: --config: " + (dir / "nope.yaml").string()) == 0);
+}
+
+TEST_CASE("config: check reads a keyless rule's trusted root as the input check will, and names what is wrong") {
+  TempDir dir;
+  auto path = dir / "keyless.yaml";
+  const std::string root = (dir / "trusted_root.json").string();
+  write_file(path, "imager:\n  image_verification:\n    trusted_root: " + root +
+                       "\n    rules:\n      - image: ghcr.io/siderolabs/*\n        keyless:\n"
+                       "          issuer: https://accounts.google.com\n          subject: release@example.test\n");
+  auto missing = sbpipe({"config", "check", path.string()});
+  CHECK(missing.exit_code == 2);
+  CHECK_MESSAGE(missing.err.starts_with("sbpipe: error: " + path.string() + ": imager.image_verification.trusted_root: "),
+                missing.err);
+  CHECK(missing.err.find(root) != std::string::npos);
+  write_file(dir / "trusted_root.json", "{\"mediaType\": \"application/vnd.dev.sigstore.trustedroot+json;version=0.1\"}");
+  auto empty = sbpipe({"config", "check", path.string()});
+  CHECK(empty.exit_code == 2);
+  CHECK(empty.err.find(root) != std::string::npos);
+  CHECK(std::count(empty.err.begin(), empty.err.end(), '\n') == 1);  // one line
 }
 
 }  // TEST_SUITE("integration")
