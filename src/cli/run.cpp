@@ -179,10 +179,11 @@ Status run_run(RunFlags& flags) {
     if (!json && !timings.empty()) print_result_text(step_table(timings));
     std::string step = timings.empty() ? std::string("the run") : timings.back().step;
     auto stopped = interrupts.stopped();
+    std::string what = stopped.empty() ? "no child was running" : "stopped imager (pid " + std::to_string(stopped.front()) + ")";
     spdlog::error(
-        "interrupted ({}) during {}: stopped imager (pid {}); nothing after it ran; the journal {} keeps every "
-        "finished step: run the same command again to resume at {}",
-        signal_name(signal), step, stopped.empty() ? 0 : stopped.front(), journal, step);
+        "interrupted ({}) during {}: {}; nothing after it ran; the journal {} keeps every finished step: run the same "
+        "command again to resume at {}",
+        signal_name(signal), step, what, journal, step);
     spdlog::default_logger()->flush();
     std::exit(128 + signal);  // as a shell reports a run a signal ended
   }

@@ -41,6 +41,8 @@ RunInterrupts::~RunInterrupts() {
 
 std::vector<pid_t> RunInterrupts::stopped() const {
   if (m_signal.load() == 0) return {};
+  std::unique_lock lock(m_mutex);
+  m_sent.wait(lock, [this] { return m_handled; });
   return m_stopped;
 }
 
@@ -58,9 +60,15 @@ void RunInterrupts::wait() {
       spdlog::default_logger()->flush();
       ::_exit(128 + received);
     }
-    m_stopped = real_children().signal_all(SIGTERM);
-    m_signal = received;
-    if (m_stopped.empty()) {
+    m_signal = received;  // first: the run must read a child's end as the signal's doing
+    auto stopped = real_children().signal_all(SIGTERM);
+    {
+      std::lock_guard lock(m_mutex);
+      m_stopped = stopped;
+      m_handled = true;
+    }
+    m_sent.notify_all();
+    if (stopped.empty()) {
       spdlog::error(
           "interrupted ({}): no child was running (an upload or push in flight is cut short; each is safe to "
           "repeat); {}",
@@ -68,7 +76,7 @@ void RunInterrupts::wait() {
       spdlog::default_logger()->flush();
       ::_exit(128 + received);
     }
-    spdlog::warn("{}: stopping imager (pid {}); {} again stops at once", signal_name(received), m_stopped.front(),
+    spdlog::warn("{}: stopping imager (pid {}); {} again stops at once", signal_name(received), stopped.front(),
                  signal_name(received));
   }
 }

@@ -13,7 +13,9 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,7 +32,10 @@ public:
   RunInterrupts(const RunInterrupts&) = delete;
   RunInterrupts& operator=(const RunInterrupts&) = delete;
 
-  // The signal received (0: none), and the children it stopped.
+  // The signal received (0: none), and the children it stopped. The
+  // signal is recorded before any child is signalled, so a child that ends
+  // from it is never taken for a failed step; stopped() waits until the
+  // signal thread has sent it.
   int received() const { return m_signal.load(); }
   std::vector<pid_t> stopped() const;
 
@@ -39,7 +44,10 @@ private:
   std::string m_resume_hint;
   std::atomic<int> m_signal{0};
   mutable std::atomic<bool> m_done{false};
-  std::vector<pid_t> m_stopped;  // written by the signal thread before m_signal
+  mutable std::mutex m_mutex;
+  mutable std::condition_variable m_sent;
+  bool m_handled = false;        // guarded by m_mutex
+  std::vector<pid_t> m_stopped;  // guarded by m_mutex
   std::thread m_thread;
 };
 
