@@ -201,6 +201,18 @@ struct Queue {
         10s);
   }
   RunQueue queue() { return *RunQueue::open(dir.path(), RunQueue::Create::no); }
+  // Two releases submitted (deliveries d-1, d-2) and the executor started: the first
+  // (kRelease) running, the second returned, queued behind it.
+  ReleaseRef first_running_second_queued() {
+    open();
+    ReleaseRef second{"owner/talos-build", "v1.9.1", 4243};
+    REQUIRE(executor->submit(kRelease, WorkflowOrigin{"d-1", "created"}));
+    REQUIRE(executor->submit(second, WorkflowOrigin{"d-2", "created"}));
+    executor->start();
+    REQUIRE(runs.wait_started(1));
+    CHECK(reaches(kName, EntryState::running));
+    return second;
+  }
 };
 
 // A valid entry file's JSON, to damage one field at a time.
@@ -409,13 +421,7 @@ TEST_CASE("local executor: one run at a time, its command line from the entry, f
 TEST_CASE("local executor: withdrawn while queued it never runs; while running its group is stopped") {
   CapturedLog log;
   Queue q;
-  q.open();
-  ReleaseRef second{"owner/talos-build", "v1.9.1", 4243};
-  REQUIRE(q.executor->submit(kRelease, WorkflowOrigin{"d-1", "created"}));
-  REQUIRE(q.executor->submit(second, WorkflowOrigin{"d-2", "created"}));
-  q.executor->start();
-  REQUIRE(q.runs.wait_started(1));
-  CHECK(q.reaches(kName, EntryState::running));
+  const ReleaseRef second = q.first_running_second_queued();
 
   auto queued = q.executor->withdraw(second, WorkflowOrigin{"d-3", "unpublished"});
   REQUIRE(queued);
@@ -445,13 +451,7 @@ TEST_CASE("local executor: withdrawn while queued it never runs; while running i
 
 TEST_CASE("local executor: cancel and retry from another process, with serve running and without") {
   Queue q;
-  q.open();
-  ReleaseRef second{"owner/talos-build", "v1.9.1", 4243};
-  REQUIRE(q.executor->submit(kRelease, WorkflowOrigin{"d-1", "created"}));
-  REQUIRE(q.executor->submit(second, WorkflowOrigin{"d-2", "created"}));
-  q.executor->start();
-  REQUIRE(q.runs.wait_started(1));
-  CHECK(q.reaches(kName, EntryState::running));
+  const ReleaseRef second = q.first_running_second_queued();
   auto queue = q.queue();
   CHECK(queue.serve_pid() == ::getpid());
 
