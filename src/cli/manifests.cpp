@@ -72,6 +72,11 @@ Status run_render(const RenderFlags& flags) {
     return fail(ErrorKind::config, out.string() + ": exists and is not empty; pass --force to write into it");
 
   std::vector<std::string> problems;
+  auto images = read_small_file(*source / "images" / "kustomization.yaml");
+  if (!images) return fail(images.error());
+  std::string images_problem;
+  values.image_architectures = image_architectures(*images, images_problem);
+  if (!images_problem.empty()) problems.push_back("images/kustomization.yaml: " + images_problem);
   std::vector<std::pair<fs::path, std::string>> files;
   for (auto it = fs::recursive_directory_iterator(*source, ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {

@@ -80,6 +80,30 @@ std::string with_config_block(std::string_view text, const std::string& config, 
 
 }  // namespace
 
+std::vector<std::string> image_architectures(std::string_view images_yaml, std::string& problem) {
+  const std::string key = "sbpipe.dev/architectures:";
+  for (const auto& line : lines_of(images_yaml)) {
+    std::string here = trimmed(line);
+    if (!here.starts_with(key)) continue;
+    std::string value = trimmed(here.substr(key.size()));
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+    std::vector<std::string> arches;
+    std::istringstream in(value);
+    for (std::string arch; std::getline(in, arch, ',');) {
+      arch = trimmed(arch);
+      if (arch != "amd64" && arch != "arm64") {
+        problem = "sbpipe.dev/architectures names '" + arch + "' (amd64 and arm64 are what scripts/build-image builds)";
+        return {};
+      }
+      if (std::find(arches.begin(), arches.end(), arch) == arches.end()) arches.push_back(arch);
+    }
+    if (arches.empty()) problem = "sbpipe.dev/architectures is empty";
+    return arches;
+  }
+  problem = "no sbpipe.dev/architectures annotation (scripts/build-image --images-file writes it with the digest)";
+  return {};
+}
+
 std::string yaml_section_text(std::string_view yaml, std::string_view name) {
   auto lines = lines_of(yaml);
   std::string out;
@@ -136,7 +160,15 @@ std::string render_manifest(std::string_view path, std::string_view text, const 
     if (v.secrets == SecretSource::onepassword && need(v.vault, "--vault (the 1Password vault)"))
       replace_all(out, "vaults/VAULT/", "vaults/" + v.vault + "/");
   }
-  if (p == "argo/talos-secureboot-build.yaml" && (!v.storage_class.empty() || !v.node_arch.empty())) {
+  // Build pods: on --node-arch nodes, else where the sbpipe image runs (one architecture only).
+  const std::string image_only = v.image_architectures.size() == 1 ? v.image_architectures.front() : "";
+  if (!v.node_arch.empty() && !v.image_architectures.empty() &&
+      std::find(v.image_architectures.begin(), v.image_architectures.end(), v.node_arch) == v.image_architectures.end() &&
+      p == "argo/talos-secureboot-build.yaml")
+    problems.push_back(p + ": --node-arch " + v.node_arch + ", but the sbpipe image (images/kustomization.yaml) is built for " +
+                       image_only + " only");
+  const std::string build_arch = v.node_arch.empty() ? image_only : v.node_arch;
+  if (p == "argo/talos-secureboot-build.yaml" && (!v.storage_class.empty() || !build_arch.empty())) {
     auto all = lines_of(out);
     std::string edited;
     bool in_template = false, selector_done = false, class_done = false;
@@ -147,13 +179,29 @@ std::string render_manifest(std::string_view path, std::string_view text, const 
         class_done = true;
       }
       edited += line + "\n";
-      if (!v.node_arch.empty() && in_template && !selector_done && line == "spec:") {
-        edited += "  nodeSelector:\n    kubernetes.io/arch: " + v.node_arch + "\n";
+      if (!build_arch.empty() && in_template && !selector_done && line == "spec:") {
+        edited += "  nodeSelector:\n    kubernetes.io/arch: " + build_arch + "\n";
         selector_done = true;
       }
     }
     if (!v.storage_class.empty() && !class_done) problems.push_back(p + ": no volumeClaimTemplates to give a StorageClass");
-    if (!v.node_arch.empty() && !selector_done) problems.push_back(p + ": no WorkflowTemplate spec for a nodeSelector");
+    if (!build_arch.empty() && !selector_done) problems.push_back(p + ": no WorkflowTemplate spec for a nodeSelector");
+    out = edited;
+  }
+  // The receiver's pods: where the sbpipe image runs.
+  if (p == "overlays/receiver/sbpipe-webhook.yaml" && !image_only.empty()) {
+    std::string edited;
+    bool in_deployment = false, in_pod_template = false, selector_done = false;
+    for (const auto& line : lines_of(out)) {
+      if (line.starts_with("kind: ")) in_deployment = line == "kind: Deployment";
+      if (in_deployment && line == "  template:") in_pod_template = true;
+      edited += line + "\n";
+      if (in_pod_template && !selector_done && line == "    spec:") {
+        edited += "      nodeSelector:\n        kubernetes.io/arch: " + image_only + "\n";
+        selector_done = true;
+      }
+    }
+    if (!selector_done) problems.push_back(p + ": no Deployment pod spec for a nodeSelector");
     out = edited;
   }
   if (v.secrets == SecretSource::plain && p.starts_with("overlays/"))

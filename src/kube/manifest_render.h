@@ -15,7 +15,10 @@
 //                                                               for the in-cluster receiver (allow_repos: run.repo)
 //   `- ../../secrets` in the overlays                           `- ../../secrets/plain` with Secrets::plain
 //   the WorkflowTemplate's volumeClaimTemplates                 storageClassName, with storage_class
-//   the WorkflowTemplate's spec                                 nodeSelector kubernetes.io/arch, with node_arch
+//   the WorkflowTemplate's spec                                 nodeSelector kubernetes.io/arch, with node_arch, else
+//                                                               the sbpipe image's one architecture
+//   the receiver Deployment's pod spec                          nodeSelector kubernetes.io/arch, the sbpipe image's one
+//                                                               architecture (none when it has both)
 // A placeholder left in the result is a problem named by file.
 
 #include <string>
@@ -37,14 +40,23 @@ struct RenderValues {
   // StorageClass, which a fresh Talos cluster lacks).
   std::string storage_class;
   // Every build pod on nodes of this architecture ("": anywhere): for an
-  // imager image built for one architecture only (the sbpipe image has both).
+  // imager image built for one architecture only.
   std::string node_arch;
+  // The architectures the pinned sbpipe image has (manifests/images/
+  // kustomization.yaml's sbpipe.dev/architectures): with one, every pod that
+  // runs it is kept on nodes of that one.
+  std::vector<std::string> image_architectures;
 };
 
 // The text of manifests/<path> rendered; problems (a value missing, a
 // placeholder left) are appended as "PATH: ...".
 std::string render_manifest(std::string_view path, std::string_view text, const RenderValues& values,
                             std::vector<std::string>& problems);
+
+// The architectures of the sbpipe.dev/architectures annotation of the kustomize
+// images file (scripts/build-image writes it beside the digest); empty, with
+// `problem` set, when it is missing or names something else.
+std::vector<std::string> image_architectures(std::string_view images_yaml, std::string& problem);
 
 // The top-level `name:` section of a YAML file's text, as written (its key
 // line and every line under it, comments included); "" when absent.

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The image test (ctest `image`): scripts/build-image builds the sbpipe
-# image with buildah in a private store, runs `sbpipe --version` inside it,
-# and pushes it with sbpipe push-installer to a docker-registry started here
-# on 127.0.0.1; skopeo reads it back. Where buildah cannot run, this fails
-# and says why (it is never skipped).
+# image for amd64 and arm64 (the arm64 binary cross-built) with buildah in a
+# private store, runs `sbpipe --version` in each (arm64 under qemu-user, with
+# the image's files as the only library root), and pushes the index with
+# sbpipe push-installer to a docker-registry started here on 127.0.0.1;
+# skopeo (containers/image) reads back the index and each platform's image.
+# Where buildah cannot run, this fails and says why (it is never skipped).
 set -euo pipefail
 binary=$(realpath "${1:?usage: test_image.sh SBPIPE_BINARY}")
 cd "$(dirname "$0")/../.."
@@ -30,20 +32,47 @@ reg_pid=$!
 for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
 
 ref="127.0.0.1:$port/owner/sbpipe:test"
-pushed=$(SBPIPE_IMAGE_BINARY="$binary" SBPIPE_BUILDAH_ROOT="$work/buildah" scripts/build-image --push "$ref" --plain-http 2>"$work/build.err") ||
-  fail "scripts/build-image failed: $(tail -5 "$work/build.err")"
-grep -q "inside: sbpipe " "$work/build.err" || fail "no version check in the build output"
+# The images file the manifests read (a copy): the push writes the digest and the architectures.
+cp manifests/images/kustomization.yaml "$work/images.yaml"
+pushed=$(SBPIPE_IMAGE_BINARY="$binary" SBPIPE_BUILDAH_ROOT="$work/buildah" scripts/build-image --push "$ref" --plain-http \
+  --images-file "$work/images.yaml" 2>"$work/build.err") || fail "scripts/build-image failed: $(tail -5 "$work/build.err")"
+for arch in amd64 arm64; do
+  grep -q "($arch): inside: sbpipe .*, linux/$arch); user 65532:65532" "$work/build.err" ||
+    fail "no $arch version check in the build output: $(cat "$work/build.err")"
+done
 case $pushed in "127.0.0.1:$port/owner/sbpipe@sha256:"*) ;; *) fail "push printed '$pushed'" ;; esac
 digest=${pushed#*@}
-inspect=$(skopeo inspect --tls-verify=false "docker://$ref") || fail "skopeo cannot read the pushed image"
-echo "$inspect" | grep -q "\"Digest\": \"$digest\"" || fail "skopeo sees another digest than sbpipe printed ($digest)"
-echo "$inspect" | grep -q '"Architecture": "amd64"' || fail "the pushed image has no amd64 config"
+grep -q "^    digest: $digest\$" "$work/images.yaml" || fail "the images file does not pin $digest"
+grep -q '^    sbpipe.dev/architectures: "amd64,arm64"$' "$work/images.yaml" || fail "the images file does not name both architectures"
+# The tag names one image index with a linux/amd64 and a linux/arm64 image, by the digest sbpipe printed.
+raw=$(skopeo inspect --raw --tls-verify=false "docker://$ref") || fail "skopeo cannot read the pushed index"
+python3 - "$raw" "$digest" <<'PY' || fail "the pushed index is not what build-image built"
+import hashlib, json, sys
+raw, digest = sys.argv[1].encode(), sys.argv[2]
+assert "sha256:" + hashlib.sha256(raw).hexdigest() == digest, "the tag's document is not the printed digest"
+index = json.loads(raw)
+assert index["mediaType"] == "application/vnd.oci.image.index.v1+json", index.get("mediaType")
+platforms = sorted((m["platform"]["os"], m["platform"]["architecture"]) for m in index["manifests"])
+assert platforms == [("linux", "amd64"), ("linux", "arm64")], platforms
+PY
+for arch in amd64 arm64; do
+  inspect=$(skopeo inspect --override-os linux --override-arch "$arch" --tls-verify=false "docker://$ref") ||
+    fail "skopeo cannot read the $arch image"
+  echo "$inspect" | grep -q "\"Architecture\": \"$arch\"" || fail "the index's $arch entry has another config: $inspect"
+done
+# The arm64 binary is an AArch64 executable for the arm64 loader, stripped, with its libraries beside it.
+arm=build/image/arm64/rootfs
+readelf -h "$arm/usr/local/bin/sbpipe" | grep -q 'Machine: *AArch64' || fail "the arm64 image's sbpipe is not an AArch64 binary"
+readelf -l "$arm/usr/local/bin/sbpipe" | grep -q 'interpreter: /lib/ld-linux-aarch64.so.1' || fail "the arm64 binary asks for another loader"
+readelf -h "$arm/lib/ld-linux-aarch64.so.1" | grep -q 'Machine: *AArch64' || fail "the arm64 image has no arm64 loader"
+readelf -h "$arm/usr/lib/aarch64-linux-gnu/libcurl.so.4" | grep -q 'Machine: *AArch64' || fail "the arm64 image has no arm64 libcurl"
+! find "$arm" -name '*x86_64*' | grep -q . || fail "the arm64 image holds amd64 files: $(find "$arm" -name '*x86_64*' | head -3)"
 # Nothing secret in the image: no file holding a PEM private key. (ELF
 # libraries are skipped: GnuTLS carries the public test keys of its self-tests.)
-keys=$(python3 - build/image/rootfs <<'PY'
+keys=$(python3 - build/image/amd64/rootfs build/image/arm64/rootfs <<'PY'
 import os, re, sys
 pem = re.compile(rb"-----BEGIN [A-Z ]*PRIVATE KEY-----\r?\n[A-Za-z0-9+/=]{40,}")
-for d, _, files in os.walk(sys.argv[1]):
+for d, _, files in (w for root in sys.argv[1:] for w in os.walk(root)):
     for f in files:
         p = os.path.join(d, f)
         if not os.path.isfile(p) or os.path.islink(p):
@@ -54,5 +83,7 @@ for d, _, files in os.walk(sys.argv[1]):
 PY
 )
 [ -z "$keys" ] || fail "the image holds private key material: $keys"
-[ "$(stat -c %s build/image/rootfs/usr/local/bin/sbpipe)" -lt $((20 * 1024 * 1024)) ] || fail "the binary in the image is not stripped"
-echo "image test: built, ran sbpipe --version inside, pushed $pushed, read back with skopeo"
+for arch in amd64 arm64; do
+  [ "$(stat -c %s "build/image/$arch/rootfs/usr/local/bin/sbpipe")" -lt $((20 * 1024 * 1024)) ] || fail "the $arch binary in the image is not stripped"
+done
+echo "image test: built amd64 and arm64, ran sbpipe --version in each, pushed the index $pushed, read back with skopeo"

@@ -347,6 +347,69 @@ TEST_CASE("manifests render: the overlay from a config, no placeholder left, wit
   CHECK_FALSE(fs::exists(dir / "thin"));
 }
 
+TEST_CASE("manifests render: the pods that run the sbpipe image stay on nodes of its architectures") {
+  TempDir dir;
+  write_file(dir / "sbpipe.yaml",
+             "imager:\n  image: ghcr.io/alice/imager:{version}\nrun:\n  repo: alice/talos-build\n"
+             "  installer_repository: ghcr.io/alice/installer\n  registry_username: alice-bot\n");
+  auto manifests = dir / "manifests";
+  fs::copy(source_dir() + "/manifests", manifests, fs::copy_options::recursive);
+  auto images = manifests / "images" / "kustomization.yaml";
+  const std::string shipped = read_file(images);
+  auto render = [&](const std::string& out, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{
+        "manifests",        "render",  "--config", (dir / "sbpipe.yaml").string(), "--out", (dir / out).string(), "--manifests",
+        manifests.string(), "--vault", "build"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return sbpipe(args);
+  };
+  auto built = [&](const std::string& out, const char* overlay) {
+    auto r = run({"kubectl", "kustomize", (dir / out / "overlays" / overlay).string()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return r.out;
+  };
+  // The shipped pin names both architectures (what scripts/build-image builds): no pod is tied to one.
+  REQUIRE(shipped.find("sbpipe.dev/architectures: \"amd64,arm64\"") != std::string::npos);
+  auto both = render("both");
+  REQUIRE_MESSAGE(both.exit_code == 0, both.err);
+  for (const char* overlay : {"receiver", "argo-events"})
+    CHECK(built("both", overlay).find("kubernetes.io/arch") == std::string::npos);
+  // An image built for arm64 only: the receiver's pods and the build's pods on arm64 nodes.
+  std::string arm64_only = shipped;
+  arm64_only.replace(arm64_only.find("\"amd64,arm64\""), 13, "\"arm64\"");
+  write_file(images, arm64_only);
+  auto one = render("one");
+  REQUIRE_MESSAGE(one.exit_code == 0, one.err);
+  std::string receiver = built("one", "receiver");
+  auto deployment = receiver.find("kind: Deployment");
+  auto workflow_template = receiver.find("kind: WorkflowTemplate");
+  REQUIRE(deployment != std::string::npos);
+  REQUIRE(workflow_template != std::string::npos);
+  // kustomize sorts by kind; each object's text runs to the next "---".
+  auto object = [&](size_t at) {
+    return receiver.substr(receiver.rfind("---", at), receiver.find("\n---", at) - receiver.rfind("---", at));
+  };
+  CHECK(object(deployment).find("nodeSelector:\n        kubernetes.io/arch: arm64") != std::string::npos);
+  CHECK(object(workflow_template).find("nodeSelector:\n    kubernetes.io/arch: arm64") != std::string::npos);
+  CHECK(built("one", "argo-events").find("kubernetes.io/arch: arm64") != std::string::npos);
+  // --node-arch for an architecture the image lacks: named, nothing written.
+  auto clash = render("clash", {"--node-arch", "amd64"});
+  CHECK(clash.exit_code == 2);
+  CHECK(clash.err.find("--node-arch amd64, but the sbpipe image (images/kustomization.yaml) is built for arm64 only") !=
+        std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "clash"));
+  // A pin that does not say what it holds: refused, naming where it comes from.
+  std::string unsaid = shipped;
+  auto meta = unsaid.find("metadata:\n");
+  unsaid.erase(meta, unsaid.find("images:") - meta);
+  write_file(images, unsaid);
+  auto blind = render("blind");
+  CHECK(blind.exit_code == 2);
+  CHECK(blind.err.find("images/kustomization.yaml: no sbpipe.dev/architectures annotation (scripts/build-image "
+                       "--images-file writes it with the digest)") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir / "blind"));
+}
+
 TEST_CASE("registry login asks at a terminal (the password unseen); logout removes what login saved") {
   TempDir dir;
   auto hashed = run({"htpasswd", "-Bbn", "builder", "tty-s3cret"});
