@@ -10,6 +10,8 @@
   plan can publish (`sbpipe plan -o json` over every output and architecture), `<arch>`
   standing for amd64 or arm64; or one of the legacy names below, which the docs may still
   mention as such;
+- every command has its man page (sbpipe-run.1, ...), which man shows with the command's
+  synopsis, and sbpipe.1's SEE ALSO names it;
 - every repository path (`src/...`, `scripts/...`, `tests/...`, `manifests/...`, `docs/...`,
   relative Markdown links) exists in the tree.
 
@@ -138,9 +140,35 @@ def check_command(span, table, where, problems):
             problems.append(f"{where}: `{span}`: 'sbpipe {cmd}' has no flag {flag}")
 
 
+def man_page_problems(sbpipe, table):
+    """Every command has its page (scripts/man-pages, run when sbpipe links: SHARE/man1/
+    sbpipe-WORDS.1, beside the binary), rendered by man with the command's synopsis, and
+    sbpipe.1's SEE ALSO names it."""
+    problems = []
+    share = os.path.join(os.path.dirname(os.path.realpath(sbpipe)), "share")
+    main = os.path.join(share, "sbpipe.1")
+    if not os.path.exists(main):
+        return [f"{main}: no man page (help2man runs when sbpipe links)"]
+    see_also = open(main, encoding="utf-8").read().split(".SH \"SEE ALSO\"")[-1]
+    for command in sorted(c for c in table if c and c != "help"):
+        name = "sbpipe-" + command.replace(" ", "-")
+        page = os.path.join(share, "man1", name + ".1")
+        if not os.path.exists(page):
+            problems.append(f"sbpipe {command}: no man page {name}.1")
+            continue
+        shown = subprocess.run(["man", "-l", "-P", "cat", page], capture_output=True, text=True,
+                               env=dict(os.environ, MANWIDTH="200", LC_ALL="C.UTF-8"))
+        if shown.returncode != 0 or f"{name} - " not in shown.stdout or f"sbpipe {command} [OPTIONS]" not in shown.stdout:
+            problems.append(f"{name}.1: man does not show its name and synopsis 'sbpipe {command} [OPTIONS]'")
+        if f".BR {name} (1)" not in see_also:
+            problems.append(f"sbpipe.1: SEE ALSO does not name {name}(1)")
+    return problems
+
+
 def check(sbpipe, root):
     problems = []
     table = commands_and_flags(sbpipe)
+    problems += man_page_problems(sbpipe, table)
     assets = plan_assets(sbpipe, root)
     known_steps = steps(sbpipe)
     for path in doc_files(root):
@@ -201,7 +229,7 @@ def main():
     for p in problems:
         print(p)
     if not problems:
-        print("docs: every command, flag, step, asset and path named exists")
+        print("docs: every command, flag, step, asset and path named exists; every command has its man page")
     return 1 if problems else 0
 
 
