@@ -67,6 +67,30 @@ readelf -l "$arm/usr/local/bin/sbpipe" | grep -q 'interpreter: /lib/ld-linux-aar
 readelf -h "$arm/lib/ld-linux-aarch64.so.1" | grep -q 'Machine: *AArch64' || fail "the arm64 image has no arm64 loader"
 readelf -h "$arm/usr/lib/aarch64-linux-gnu/libcurl.so.4" | grep -q 'Machine: *AArch64' || fail "the arm64 image has no arm64 libcurl"
 ! find "$arm" -name '*x86_64*' | grep -q . || fail "the arm64 image holds amd64 files: $(find "$arm" -name '*x86_64*' | head -3)"
+# The arm64 binary, under qemu-user with the image's root as its library root, does what the amd64
+# binary under test does, byte for byte: push the same layout (the same digest), verify a signed
+# and an unsigned EFI binary (the same verdicts and exit codes), plan a two-architecture build.
+arm_sbpipe() { (cd "$work" && env -i "$(command -v qemu-aarch64)" -L "$repo/$arm" "$repo/$arm/usr/local/bin/sbpipe" "$@"); }
+amd_sbpipe() { (cd "$work" && env -i "$binary" "$@"); }
+repo=$PWD
+arm_pushed=$(arm_sbpipe push-installer "$repo/build/image/oci-layout" --ref "127.0.0.1:$port/owner/sbpipe:arm64-pushed" --plain-http) ||
+  fail "the arm64 sbpipe could not push the layout"
+[ "$arm_pushed" = "$pushed" ] || fail "the arm64 sbpipe pushed $arm_pushed, the amd64 one $pushed"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/k.pem" -out "$work/c.pem" -days 2 -subj /CN=image-test 2>/dev/null
+sbsign --key "$work/k.pem" --cert "$work/c.pem" --output "$work/signed.efi" /usr/lib/systemd/boot/efi/systemd-bootx64.efi 2>/dev/null
+cp /usr/lib/systemd/boot/efi/systemd-bootx64.efi "$work/unsigned.efi"
+for args in "verify signed.efi --cert c.pem -o json" "verify unsigned.efi --cert c.pem -o json" \
+            "plan --tag v1.14.0 --arch amd64 --arch arm64 -o json"; do
+  read -r -a argv <<< "$args"
+  amd_rc=0 arm_rc=0
+  amd_out=$(amd_sbpipe "${argv[@]}" 2>/dev/null) || amd_rc=$?
+  arm_out=$(arm_sbpipe "${argv[@]}" 2>/dev/null) || arm_rc=$?
+  [ -n "$amd_out" ] || fail "sbpipe $args printed nothing"
+  [ "$amd_out" = "$arm_out" ] && [ "$amd_rc" = "$arm_rc" ] ||
+    fail "sbpipe $args: amd64 exit $amd_rc, arm64 exit $arm_rc; the outputs differ: $(diff <(echo "$amd_out") <(echo "$arm_out") | head -5)"
+done
+grep -q '"signature":{"ok":true' <<< "$(amd_sbpipe verify signed.efi --cert c.pem -o json)" || fail "the signed binary did not verify"
+
 # Nothing secret in the image: no file holding a PEM private key. (ELF
 # libraries are skipped: GnuTLS carries the public test keys of its self-tests.)
 keys=$(python3 - build/image/amd64/rootfs build/image/arm64/rootfs <<'PY'
@@ -86,4 +110,4 @@ PY
 for arch in amd64 arm64; do
   [ "$(stat -c %s "build/image/$arch/rootfs/usr/local/bin/sbpipe")" -lt $((20 * 1024 * 1024)) ] || fail "the $arch binary in the image is not stripped"
 done
-echo "image test: built amd64 and arm64, ran sbpipe --version in each, pushed the index $pushed, read back with skopeo"
+echo "image test: built amd64 and arm64, ran sbpipe --version in each, pushed the index $pushed, read back with skopeo; the arm64 binary pushed, verified and planned as the amd64 one did"
