@@ -145,7 +145,7 @@ def man_page_problems(sbpipe, table):
     sbpipe-WORDS.1, beside the binary), rendered by man with the command's synopsis, and
     sbpipe.1's SEE ALSO names it."""
     problems = []
-    share = os.path.join(os.path.dirname(os.path.realpath(sbpipe)), "share")
+    share = os.path.join(os.path.dirname(os.path.abspath(sbpipe)), "share")
     main = os.path.join(share, "sbpipe.1")
     if not os.path.exists(main):
         return [f"{main}: no man page (help2man runs when sbpipe links)"]
@@ -220,6 +220,17 @@ def self_test(sbpipe, root):
                 failed += 1
             else:
                 print(f"self-test: found {what}")
+    # A command without its page: sbpipe linked beside a copy of its pages that lacks one.
+    with tempfile.TemporaryDirectory() as tmp:
+        shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(sbpipe)), "share"), os.path.join(tmp, "share"))
+        os.remove(os.path.join(tmp, "share", "man1", "sbpipe-runs-logs.1"))
+        os.symlink(os.path.abspath(sbpipe), os.path.join(tmp, "sbpipe"))
+        found = man_page_problems(os.path.join(tmp, "sbpipe"), commands_and_flags(sbpipe))
+        if not any("no man page sbpipe-runs-logs.1" in p for p in found):
+            print(f"self-test: the missing page sbpipe-runs-logs.1 was not found; got {found}")
+            failed += 1
+        else:
+            print("self-test: found the missing man page")
     return 1 if failed else 0
 
 
