@@ -31,6 +31,17 @@ docker-registry serve "$work/registry/config.yml" > "$work/registry/log" 2>&1 &
 reg_pid=$!
 for _ in $(seq 1 200); do (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null && break; sleep 0.05; done
 
+# --pin writes a digest one already has, with the architectures it holds; without them, refused
+# and the file untouched.
+cp manifests/images/kustomization.yaml "$work/pin.yaml"
+pin="ghcr.io/alice/sbpipe@sha256:$(printf '%064d' 7)"
+rc=0; scripts/build-image --pin "$pin" --images-file "$work/pin.yaml" 2>"$work/pin.err" || rc=$?
+[ "$rc" = 2 ] && grep -q -- "--pin needs --arch" "$work/pin.err" && cmp -s manifests/images/kustomization.yaml "$work/pin.yaml" ||
+  fail "--pin without --arch: exit $rc, $(cat "$work/pin.err")"
+scripts/build-image --pin "$pin" --arch arm64 --images-file "$work/pin.yaml" 2>/dev/null || fail "--pin --arch arm64 failed"
+grep -q '^    sbpipe.dev/architectures: "arm64"$' "$work/pin.yaml" && grep -q "^    digest: ${pin#*@}\$" "$work/pin.yaml" &&
+  grep -q "^    newName: ${pin%@*}\$" "$work/pin.yaml" || fail "--pin --arch arm64 wrote: $(cat "$work/pin.yaml")"
+
 ref="127.0.0.1:$port/owner/sbpipe:test"
 # The images file the manifests read (a copy): the push writes the digest and the architectures.
 cp manifests/images/kustomization.yaml "$work/images.yaml"
