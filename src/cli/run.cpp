@@ -175,7 +175,7 @@ Status run_run(RunFlags& flags) {
                      .allow_key_rotation = flags.allow_key_rotation,
                      .on_step = [&timings](const StepTime& t) { timings.push_back(t); }};
   auto steps = run_pipeline(request, settings, plan, env);
-  if (int signal = interrupts.received()) {
+  if (int signal = interrupts.settle()) {
     if (!json && !timings.empty()) print_result_text(step_table(timings));
     std::string step = timings.empty() ? std::string("the run") : timings.back().step;
     auto stopped = interrupts.stopped();

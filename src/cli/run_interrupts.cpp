@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+#include <chrono>
 
 #include "core/process_runner.h"
 
@@ -46,6 +47,19 @@ std::vector<pid_t> RunInterrupts::stopped() const {
   return m_stopped;
 }
 
+int RunInterrupts::settle() const {
+  using std::chrono_literals::operator""s;
+  if (int signal = m_signal.load()) return signal;
+  sigset_t pending;
+  sigpending(&pending);
+  bool arrived = sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+  bool child_ended_from_one = real_children().ended_from(SIGINT, 2s) || real_children().ended_from(SIGTERM, 2s);
+  if (!arrived && !child_ended_from_one) return 0;
+  std::unique_lock lock(m_mutex);
+  m_sent.wait_for(lock, 1s, [this] { return m_handled; });
+  return m_signal.load();
+}
+
 void RunInterrupts::wait() {
   sigset_t set = run_signals();
   for (;;) {
@@ -62,6 +76,10 @@ void RunInterrupts::wait() {
     }
     m_signal = received;  // first: the run must read a child's end as the signal's doing
     auto stopped = real_children().signal_all(SIGTERM);
+    // Sent to the whole group, the signal may have ended imager already: it was running, and the
+    // pipeline is ending its step (settle()).
+    if (stopped.empty())
+      if (auto ended = real_children().ended_from(received, std::chrono::seconds(2))) stopped.push_back(*ended);
     {
       std::lock_guard lock(m_mutex);
       m_stopped = stopped;

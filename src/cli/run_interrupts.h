@@ -38,6 +38,11 @@ public:
   // signal thread has sent it.
   int received() const { return m_signal.load(); }
   std::vector<pid_t> stopped() const;
+  // received(), once a signal that may have ended the last child is taken:
+  // a terminal's Ctrl-C reaches the whole process group, so imager can end
+  // from it before the signal thread has taken this process's copy (then
+  // pending, or being taken). Called when the pipeline has returned.
+  int settle() const;
 
 private:
   void wait();

@@ -15,6 +15,10 @@ namespace sbpipe {
 struct ChildProcesses::Running {
   std::mutex mutex;
   std::map<pid_t, std::pair<bool, uint64_t>> children;  // pid → (own group, start time)
+  // The child that ended last: its pid, its status (128 + signal when a signal ended it), when.
+  pid_t last_pid = 0;
+  int last_status = 0;
+  std::chrono::steady_clock::time_point last_end;
 };
 
 std::shared_ptr<ChildProcesses::Running> ChildProcesses::make_running() { return std::make_shared<Running>(); }
@@ -34,8 +38,18 @@ Result<int> ChildProcesses::run(const ChildSpec& spec) {
   if (started > 0) {
     std::lock_guard lock(m_running->mutex);
     m_running->children.erase(started);
+    m_running->last_pid = started;
+    m_running->last_status = status ? *status : -1;
+    m_running->last_end = std::chrono::steady_clock::now();
   }
   return status;
+}
+
+std::optional<pid_t> ChildProcesses::ended_from(int signal, std::chrono::milliseconds within) {
+  std::lock_guard lock(m_running->mutex);
+  if (m_running->last_pid == 0 || m_running->last_status != 128 + signal) return std::nullopt;
+  if (std::chrono::steady_clock::now() - m_running->last_end > within) return std::nullopt;
+  return m_running->last_pid;
 }
 
 std::optional<std::string> ChildProcesses::find_program(const std::string& name) { return sbpipe::find_program(name); }

@@ -7,6 +7,7 @@
 // real processes.
 
 #include <sys/types.h>
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,6 +46,11 @@ public:
   // Sends `signal` to every child run() is waiting for now (each one's
   // group when it has one); their pids. For an interrupted `sbpipe run`.
   std::vector<pid_t> signal_all(int signal);
+  // The child that ended last, when it ended from `signal` (killed by it, or
+  // exit status 128 + signal, as a shell ends on it) at most `within` ago:
+  // a signal sent to the whole process group (a terminal's Ctrl-C) can end
+  // the child before signal_all looks.
+  std::optional<pid_t> ended_from(int signal, std::chrono::milliseconds within);
 
 private:
   struct Running;
