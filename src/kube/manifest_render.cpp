@@ -39,6 +39,27 @@ std::string trimmed(std::string_view s) {
   return std::string(s);
 }
 
+// Adds `nodeSelector: {kubernetes.io/arch: ARCH}` under the first `spec_line` of the
+// object of `kind` (after `within`, its pod template's line, when given), indented one level
+// deeper; false when there is no such line.
+bool with_node_selector(std::string& text, std::string_view kind, std::string_view within, std::string_view spec_line,
+                        const std::string& arch) {
+  const std::string pad(spec_line.find_first_not_of(' ') + 2, ' ');
+  std::string edited;
+  bool in_kind = false, inside = within.empty(), done = false;
+  for (const auto& line : lines_of(text)) {
+    if (line.starts_with("kind: ")) in_kind = line.substr(6) == kind;
+    if (in_kind && !within.empty() && line == within) inside = true;
+    edited += line + "\n";
+    if (in_kind && inside && !done && line == spec_line) {
+      edited += pad + "nodeSelector:\n" + pad + "  kubernetes.io/arch: " + arch + "\n";
+      done = true;
+    }
+  }
+  if (done) text = edited;
+  return done;
+}
+
 // The ConfigMap's sbpipe.yaml for the cluster: the owner's imager section,
 // and the receiver's serve section (the in-cluster receiver's secret path,
 // the build namespace and template of manifests/argo/).
@@ -168,42 +189,27 @@ std::string render_manifest(std::string_view path, std::string_view text, const 
     problems.push_back(p + ": --node-arch " + v.node_arch + ", but the sbpipe image (images/kustomization.yaml) is built for " +
                        image_only + " only");
   const std::string build_arch = v.node_arch.empty() ? image_only : v.node_arch;
-  if (p == "argo/talos-secureboot-build.yaml" && (!v.storage_class.empty() || !build_arch.empty())) {
-    auto all = lines_of(out);
+  if (p == "argo/talos-secureboot-build.yaml" && !v.storage_class.empty()) {
     std::string edited;
-    bool in_template = false, selector_done = false, class_done = false;
-    for (const auto& line : all) {
+    bool in_template = false, class_done = false;
+    for (const auto& line : lines_of(out)) {
       if (line.starts_with("kind: ")) in_template = line == "kind: WorkflowTemplate";
-      if (!v.storage_class.empty() && in_template && !class_done && trimmed(line) == "accessModes: [ReadWriteOnce]") {
+      if (in_template && !class_done && trimmed(line) == "accessModes: [ReadWriteOnce]") {
         edited += line.substr(0, line.find('a')) + "storageClassName: " + v.storage_class + "\n";
         class_done = true;
       }
       edited += line + "\n";
-      if (!build_arch.empty() && in_template && !selector_done && line == "spec:") {
-        edited += "  nodeSelector:\n    kubernetes.io/arch: " + build_arch + "\n";
-        selector_done = true;
-      }
     }
-    if (!v.storage_class.empty() && !class_done) problems.push_back(p + ": no volumeClaimTemplates to give a StorageClass");
-    if (!build_arch.empty() && !selector_done) problems.push_back(p + ": no WorkflowTemplate spec for a nodeSelector");
+    if (!class_done) problems.push_back(p + ": no volumeClaimTemplates to give a StorageClass");
     out = edited;
   }
+  if (p == "argo/talos-secureboot-build.yaml" && !build_arch.empty() &&
+      !with_node_selector(out, "WorkflowTemplate", "", "spec:", build_arch))
+    problems.push_back(p + ": no WorkflowTemplate spec for a nodeSelector");
   // The receiver's pods: where the sbpipe image runs.
-  if (p == "overlays/receiver/sbpipe-webhook.yaml" && !image_only.empty()) {
-    std::string edited;
-    bool in_deployment = false, in_pod_template = false, selector_done = false;
-    for (const auto& line : lines_of(out)) {
-      if (line.starts_with("kind: ")) in_deployment = line == "kind: Deployment";
-      if (in_deployment && line == "  template:") in_pod_template = true;
-      edited += line + "\n";
-      if (in_pod_template && !selector_done && line == "    spec:") {
-        edited += "      nodeSelector:\n        kubernetes.io/arch: " + image_only + "\n";
-        selector_done = true;
-      }
-    }
-    if (!selector_done) problems.push_back(p + ": no Deployment pod spec for a nodeSelector");
-    out = edited;
-  }
+  if (p == "overlays/receiver/sbpipe-webhook.yaml" && !image_only.empty() &&
+      !with_node_selector(out, "Deployment", "  template:", "    spec:", image_only))
+    problems.push_back(p + ": no Deployment pod spec for a nodeSelector");
   if (v.secrets == SecretSource::plain && p.starts_with("overlays/"))
     replace_all(out, "- ../../secrets\n", "- ../../secrets/plain\n");
   // Whatever placeholder is left is named: the result must run as it is.
